@@ -1,0 +1,10 @@
+//! emv-kernel: a portable EMV contact kernel.
+//!
+//! `#![no_std]`, no heap, sans-IO: the caller owns the card, the clock,
+//! randomness, the PIN pad and the cryptography.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod limits;
+pub mod transport;
+pub mod tvr;

@@ -1,0 +1,1 @@
+//! emv-integration-tests
