@@ -1,0 +1,403 @@
+//! The cryptography the caller provides to the kernel, and the default provider.
+//!
+//! The kernel never hashes, exponentiates or draws random bytes itself: it asks a
+//! [`CryptoProvider`]. Offline data authentication (Book 2, sections 5 and 6) needs
+//! SHA-1 and the RSA public operation ("recovery"); offline enciphered PIN (Book 2,
+//! section 7) needs the same RSA operation and random padding. SHA-256 is offered for
+//! providers and callers that need it (for example journal digests).
+//!
+//! With the `default-crypto` feature, [`DefaultCrypto`] implements the trait with
+//! `ring` (digests, system randomness) and `crypto-bigint` (fixed-width, heap-free RSA).
+
+use crate::limits::MAX_RSA_MODULUS_BYTES;
+
+/// Length of a SHA-1 digest in bytes.
+pub const SHA1_LEN: usize = 20;
+/// Length of a SHA-256 digest in bytes.
+pub const SHA256_LEN: usize = 32;
+
+/// Why a cryptographic operation could not be carried out.
+///
+/// These are misuse or environment errors; a bad signature is never reported here
+/// (the RSA public operation succeeds on any input below the modulus, and the ODA
+/// checks then decide).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// Modulus empty, even, with a leading zero byte, or longer than
+    /// [`MAX_RSA_MODULUS_BYTES`].
+    InvalidModulus,
+    /// Exponent empty, zero or even.
+    InvalidExponent,
+    /// Input length differs from the modulus length.
+    InputLength,
+    /// Input, read as a big-endian integer, is not below the modulus.
+    InputNotBelowModulus,
+    /// Output buffer length differs from the modulus length.
+    OutputLength,
+    /// The random source failed.
+    RandomUnavailable,
+}
+
+/// The cryptography the kernel needs, supplied by the caller.
+///
+/// Book 2, sections 5-7: hash function SHA-1 (Annex B3.1), RSA recovery
+/// (Annex B2.1), and random padding for enciphered PIN (section 7.2).
+pub trait CryptoProvider {
+    /// SHA-1 over the concatenation of `parts`, without copying them together.
+    fn sha1(&self, parts: &[&[u8]]) -> [u8; SHA1_LEN];
+
+    /// SHA-256 over the concatenation of `parts`.
+    fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN];
+
+    /// RSA public operation: `output = input ^ exponent mod modulus`.
+    ///
+    /// All integers are big-endian. `input` and `output` have the length of
+    /// `modulus`, and `input` must be below `modulus`.
+    fn rsa_public(
+        &self,
+        modulus: &[u8],
+        exponent: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError>;
+
+    /// Fill `out` with unpredictable bytes (enciphered PIN padding, Book 2, 7.2).
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
+}
+
+impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
+    fn sha1(&self, parts: &[&[u8]]) -> [u8; SHA1_LEN] {
+        (**self).sha1(parts)
+    }
+    fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+        (**self).sha256(parts)
+    }
+    fn rsa_public(
+        &self,
+        modulus: &[u8],
+        exponent: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        (**self).rsa_public(modulus, exponent, input, output)
+    }
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        (**self).random(out)
+    }
+}
+
+/// Check the arguments of [`CryptoProvider::rsa_public`] the way every provider must.
+///
+/// Providers may call this first so that all of them reject the same misuse.
+pub fn check_rsa_arguments(
+    modulus: &[u8],
+    exponent: &[u8],
+    input: &[u8],
+    output: &[u8],
+) -> Result<(), CryptoError> {
+    let (first, last) = match (modulus.first(), modulus.last()) {
+        (Some(first), Some(last)) => (*first, *last),
+        _ => return Err(CryptoError::InvalidModulus),
+    };
+    if first == 0 || last & 1 == 0 || modulus.len() > MAX_RSA_MODULUS_BYTES {
+        return Err(CryptoError::InvalidModulus);
+    }
+    let exponent_is_zero = exponent.iter().all(|byte| *byte == 0);
+    let exponent_is_even = exponent.last().is_none_or(|byte| byte & 1 == 0);
+    if exponent_is_zero || exponent_is_even {
+        return Err(CryptoError::InvalidExponent);
+    }
+    if input.len() != modulus.len() {
+        return Err(CryptoError::InputLength);
+    }
+    if output.len() != modulus.len() {
+        return Err(CryptoError::OutputLength);
+    }
+    // Equal lengths, big-endian: lexicographic order is numeric order.
+    if input >= modulus {
+        return Err(CryptoError::InputNotBelowModulus);
+    }
+    Ok(())
+}
+
+#[cfg(feature = "default-crypto")]
+pub use default_provider::DefaultCrypto;
+
+#[cfg(feature = "default-crypto")]
+mod default_provider {
+    use super::{check_rsa_arguments, CryptoError, CryptoProvider, SHA1_LEN, SHA256_LEN};
+    use crate::limits::MAX_RSA_MODULUS_BYTES;
+    use crypto_bigint::modular::{MontyForm, MontyParams};
+    use crypto_bigint::{Limb, Odd, Uint, Word};
+    use ring::digest;
+    use ring::rand::{SecureRandom, SystemRandom};
+
+    /// The default provider: `ring` digests and randomness, `crypto-bigint` RSA.
+    ///
+    /// RSA runs in fixed-width Montgomery arithmetic on the stack, with the width
+    /// chosen from the modulus length (1024, 1536 or 1984 bits), and with the two
+    /// public exponents EMV uses (3 and 65537, Book 2, Annex B2.1) as straight-line
+    /// squarings; any other odd exponent takes the general square-and-multiply path.
+    #[derive(Clone, Debug)]
+    pub struct DefaultCrypto {
+        random: SystemRandom,
+    }
+
+    impl DefaultCrypto {
+        /// A provider drawing randomness from the operating system.
+        pub fn new() -> Self {
+            Self {
+                random: SystemRandom::new(),
+            }
+        }
+    }
+
+    impl Default for DefaultCrypto {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    fn digest_parts(algorithm: &'static digest::Algorithm, parts: &[&[u8]], out: &mut [u8]) {
+        let mut context = digest::Context::new(algorithm);
+        for part in parts {
+            context.update(part);
+        }
+        let result = context.finish();
+        for (target, source) in out.iter_mut().zip(result.as_ref()) {
+            *target = *source;
+        }
+    }
+
+    impl CryptoProvider for DefaultCrypto {
+        fn sha1(&self, parts: &[&[u8]]) -> [u8; SHA1_LEN] {
+            let mut out = [0u8; SHA1_LEN];
+            digest_parts(&digest::SHA1_FOR_LEGACY_USE_ONLY, parts, &mut out);
+            out
+        }
+
+        fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+            let mut out = [0u8; SHA256_LEN];
+            digest_parts(&digest::SHA256, parts, &mut out);
+            out
+        }
+
+        fn rsa_public(
+            &self,
+            modulus: &[u8],
+            exponent: &[u8],
+            input: &[u8],
+            output: &mut [u8],
+        ) -> Result<(), CryptoError> {
+            check_rsa_arguments(modulus, exponent, input, output)?;
+            // Widths 1024, 1536 and 1984 bits (the largest EMV modulus): the
+            // smallest that holds the modulus, for speed.
+            match modulus.len() {
+                0..=128 => rsa_public_fixed::<{ 128 / Limb::BYTES }>(modulus, exponent, input, output),
+                129..=192 => rsa_public_fixed::<{ 192 / Limb::BYTES }>(modulus, exponent, input, output),
+                _ => rsa_public_fixed::<{ MAX_RSA_MODULUS_BYTES / Limb::BYTES }>(
+                    modulus, exponent, input, output,
+                ),
+            }
+        }
+
+        fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+            self.random
+                .fill(out)
+                .map_err(|_| CryptoError::RandomUnavailable)
+        }
+    }
+
+    /// Read a big-endian byte string into a `Uint`; `None` if it does not fit.
+    fn uint_from_be<const LIMBS: usize>(bytes: &[u8]) -> Option<Uint<LIMBS>> {
+        if bytes.len() > LIMBS * Limb::BYTES {
+            return None;
+        }
+        let mut words: [Word; LIMBS] = [0; LIMBS];
+        for (word, chunk) in words.iter_mut().zip(bytes.rchunks(Limb::BYTES)) {
+            *word = chunk
+                .iter()
+                .fold(0, |acc: Word, byte| (acc << 8) | Word::from(*byte));
+        }
+        Some(Uint::from_words(words))
+    }
+
+    /// Write the low `out.len()` bytes of `value` big-endian into `out`.
+    fn uint_to_be<const LIMBS: usize>(value: &Uint<LIMBS>, out: &mut [u8]) {
+        let little_endian = value
+            .as_words()
+            .iter()
+            .flat_map(|word| word.to_le_bytes());
+        for (target, source) in out.iter_mut().rev().zip(little_endian) {
+            *target = source;
+        }
+    }
+
+    fn rsa_public_fixed<const LIMBS: usize>(
+        modulus: &[u8],
+        exponent: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        let modulus = uint_from_be::<LIMBS>(modulus).ok_or(CryptoError::InvalidModulus)?;
+        let modulus: Odd<Uint<LIMBS>> =
+            Option::from(Odd::new(modulus)).ok_or(CryptoError::InvalidModulus)?;
+        let input = uint_from_be::<LIMBS>(input).ok_or(CryptoError::InputLength)?;
+        let params = MontyParams::new_vartime(modulus);
+        let base = MontyForm::new(&input, params);
+        let result = match exponent {
+            [0x03] | [0x00, 0x00, 0x03] => base.square().mul(&base),
+            [0x01, 0x00, 0x01] => {
+                let mut acc = base;
+                for _ in 0..16 {
+                    acc = acc.square();
+                }
+                acc.mul(&base)
+            }
+            _ => pow_public(&base, exponent),
+        };
+        uint_to_be(&result.retrieve(), output);
+        Ok(())
+    }
+
+    /// Left-to-right square-and-multiply over a public exponent (variable time is
+    /// fine: the exponent is public).
+    fn pow_public<const LIMBS: usize>(
+        base: &MontyForm<LIMBS>,
+        exponent: &[u8],
+    ) -> MontyForm<LIMBS> {
+        let mut acc = MontyForm::one(*base.params());
+        let mut started = false;
+        for byte in exponent {
+            for shift in (0..8).rev() {
+                if started {
+                    acc = acc.square();
+                }
+                if (byte >> shift) & 1 == 1 {
+                    acc = if started { acc.mul(base) } else { *base };
+                    started = true;
+                }
+            }
+        }
+        acc
+    }
+}
+
+#[cfg(all(test, feature = "default-crypto"))]
+mod tests {
+    use super::*;
+
+    fn hex(text: &str) -> heapless::Vec<u8, 512> {
+        let mut out = heapless::Vec::new();
+        let digits: heapless::Vec<u8, 1024> = text
+            .bytes()
+            .filter(|c| c.is_ascii_hexdigit())
+            .map(|c| (c as char).to_digit(16).unwrap() as u8)
+            .collect();
+        for pair in digits.chunks(2) {
+            out.push(pair[0] << 4 | pair[1]).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn sha1_known_answers() {
+        let crypto = DefaultCrypto::new();
+        // FIPS 180-2 Appendix A.1 ("abc") and the empty string.
+        assert_eq!(
+            crypto.sha1(&[b"abc"])[..],
+            hex("a9993e364706816aba3e25717850c26c9cd0d89d")[..]
+        );
+        assert_eq!(
+            crypto.sha1(&[b"a", b"", b"bc"])[..],
+            hex("a9993e364706816aba3e25717850c26c9cd0d89d")[..]
+        );
+        assert_eq!(
+            crypto.sha1(&[])[..],
+            hex("da39a3ee5e6b4b0d3255bfef95601890afd80709")[..]
+        );
+    }
+
+    #[test]
+    fn sha256_known_answers() {
+        let crypto = DefaultCrypto::new();
+        assert_eq!(
+            crypto.sha256(&[b"ab", b"c"])[..],
+            hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")[..]
+        );
+    }
+
+    #[test]
+    fn rsa_small_known_vector() {
+        // n = 3233 = 61 * 53, e = 17, m = 65 -> c = 2790 (the textbook example).
+        let crypto = DefaultCrypto::new();
+        let mut out = [0u8; 2];
+        crypto
+            .rsa_public(&[0x0C, 0xA1], &[17], &[0x00, 0x41], &mut out)
+            .unwrap();
+        assert_eq!(u16::from_be_bytes(out), 2790);
+        // e = 3: 65^3 mod 3233 = 274625 mod 3233 = 3041.
+        crypto
+            .rsa_public(&[0x0C, 0xA1], &[3], &[0x00, 0x41], &mut out)
+            .unwrap();
+        assert_eq!(u32::from(u16::from_be_bytes(out)), 274_625 % 3233);
+        // e = 65537 against a u64 computation.
+        crypto
+            .rsa_public(&[0x0C, 0xA1], &[1, 0, 1], &[0x00, 0x41], &mut out)
+            .unwrap();
+        let mut expected: u64 = 1;
+        for _ in 0..65537 {
+            expected = expected * 65 % 3233;
+        }
+        assert_eq!(u64::from(u16::from_be_bytes(out)), expected);
+    }
+
+    #[test]
+    fn rsa_rejects_misuse() {
+        let crypto = DefaultCrypto::new();
+        let mut out = [0u8; 2];
+        let modulus = [0x0C, 0xA1];
+        assert_eq!(
+            crypto.rsa_public(&[0x0C, 0xA0], &[3], &[0, 1], &mut out),
+            Err(CryptoError::InvalidModulus)
+        );
+        assert_eq!(
+            crypto.rsa_public(&[0x00, 0xA1], &[3], &[0, 1], &mut out),
+            Err(CryptoError::InvalidModulus)
+        );
+        assert_eq!(
+            crypto.rsa_public(&modulus, &[2], &[0, 1], &mut out),
+            Err(CryptoError::InvalidExponent)
+        );
+        assert_eq!(
+            crypto.rsa_public(&modulus, &[0], &[0, 1], &mut out),
+            Err(CryptoError::InvalidExponent)
+        );
+        assert_eq!(
+            crypto.rsa_public(&modulus, &[3], &[1], &mut out),
+            Err(CryptoError::InputLength)
+        );
+        assert_eq!(
+            crypto.rsa_public(&modulus, &[3], &[0x0C, 0xA1], &mut out),
+            Err(CryptoError::InputNotBelowModulus)
+        );
+        assert_eq!(
+            crypto.rsa_public(&modulus, &[3], &[0, 1], &mut [0u8; 3]),
+            Err(CryptoError::OutputLength)
+        );
+        assert_eq!(
+            crypto.rsa_public(&[0xFF; 249], &[3], &[0; 249], &mut [0u8; 249]),
+            Err(CryptoError::InvalidModulus)
+        );
+    }
+
+    #[test]
+    fn random_fills() {
+        let crypto = DefaultCrypto::new();
+        let mut a = [0u8; 32];
+        let mut b = [0u8; 32];
+        crypto.random(&mut a).unwrap();
+        crypto.random(&mut b).unwrap();
+        assert_ne!(a, b);
+    }
+}
