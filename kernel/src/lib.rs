@@ -8,3 +8,5 @@
 pub mod limits;
 pub mod transport;
 pub mod tvr;
+pub mod tlv;
+pub mod crypto;
