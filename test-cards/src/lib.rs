@@ -1,1 +1,3 @@
 //! emv-test-cards
+pub mod pki;
+pub mod symmetric;
