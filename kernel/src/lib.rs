@@ -10,3 +10,8 @@ pub mod transport;
 pub mod tvr;
 pub mod tlv;
 pub mod crypto;
+pub mod date;
+pub mod restrict;
+pub mod cvm;
+pub mod risk;
+pub mod action;

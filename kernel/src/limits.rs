@@ -23,3 +23,8 @@ pub const CA_KEY_STORE_CAPACITY: usize = 64;
 /// Issuer certificate revocation entries (Book 2, 5.3 step 10 and 6.3): the
 /// payment systems publish a few per RID; 64 leaves room.
 pub const REVOCATION_LIST_CAPACITY: usize = 64;
+
+/// Most Cardholder Verification Rules in one CVM List (8E). Book 3, Annex A
+/// gives 8E at most 252 bytes: 8 for amounts X and Y, then 2 per rule, so
+/// (252 - 8) / 2 = 122. A longer list is a card format error.
+pub const CVM_LIST_MAX_RULES: usize = 122;
