@@ -1,0 +1,381 @@
+//! A card in a PC/SC reader, as a [`CardTransport`] for the kernel.
+//!
+//! PC/SC calls that talk to the card (connect, transmit, reset, disconnect)
+//! can block for as long as the reader driver likes; a virtual card that
+//! stops answering blocks them forever. So the card handle lives on its own
+//! worker thread and every call waits for the worker's answer with a bound:
+//! a call that overruns ends the session with [`PcscError::Timeout`] and the
+//! caller is never stuck.
+
+use std::ffi::CString;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
+use pcsc::{Card, Context, Disposition, Protocols, ShareMode};
+
+use crate::error::{PcscError, ProtocolFault};
+use crate::ttl::{self, Protocol, RawTransport};
+
+/// Which transmission protocol to ask the reader for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProtocolChoice {
+    /// T=1 or T=0, whichever the reader and the card agree on.
+    #[default]
+    Any,
+    /// Only T=0.
+    T0,
+    /// Only T=1.
+    T1,
+}
+
+impl ProtocolChoice {
+    fn protocols(self) -> Protocols {
+        match self {
+            ProtocolChoice::Any => Protocols::T0 | Protocols::T1,
+            ProtocolChoice::T0 => Protocols::T0,
+            ProtocolChoice::T1 => Protocols::T1,
+        }
+    }
+}
+
+/// Whether other applications may use the card during the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sharing {
+    /// No other application may talk to the card (the default: nothing may
+    /// slip commands into a transaction).
+    #[default]
+    Exclusive,
+    /// Others may use the card between our commands.
+    Shared,
+}
+
+/// How to connect to a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The protocol to ask for.
+    pub protocol: ProtocolChoice,
+    /// Exclusive or shared access.
+    pub sharing: Sharing,
+    /// Bound on each card operation (connect, one command with its GET
+    /// RESPONSEs, reset, disconnect).
+    pub command_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    /// Any protocol, exclusive, 20 s per command (a slow card computing an
+    /// RSA signature takes a few seconds).
+    fn default() -> Self {
+        ConnectOptions {
+            protocol: ProtocolChoice::Any,
+            sharing: Sharing::Exclusive,
+            command_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// What the worker reports after connect or reset.
+#[derive(Debug, Clone)]
+struct Session {
+    protocol: Protocol,
+    atr: Vec<u8>,
+}
+
+enum Request {
+    Transmit(Vec<u8>),
+    Reset,
+    Disconnect,
+}
+
+enum Reply {
+    Connected(Result<Session, PcscError>),
+    Transmitted {
+        result: Result<Vec<u8>, PcscError>,
+        raw_exchanges: u32,
+    },
+    Reset(Result<Session, PcscError>),
+    Disconnected(Result<(), PcscError>),
+}
+
+/// A connected card: one command in, one complete response out, with the
+/// EMV Book 1 transport rules applied (see [`crate::ttl`]).
+pub struct PcscCard {
+    reader: String,
+    session: Session,
+    command_timeout: Duration,
+    requests: Option<Sender<Request>>,
+    replies: Receiver<Reply>,
+    /// Set once the session is unusable; every later call returns it.
+    failed: Option<PcscError>,
+    commands: u64,
+    raw_exchanges: u64,
+}
+
+impl PcscCard {
+    /// Connects to `reader` on a fresh worker thread (bounded by the
+    /// options' command timeout).
+    pub(crate) fn connect(
+        context: Context,
+        reader: CString,
+        options: &ConnectOptions,
+    ) -> Result<PcscCard, PcscError> {
+        let (request_tx, request_rx) = mpsc::channel::<Request>();
+        let (reply_tx, reply_rx) = mpsc::channel::<Reply>();
+        let share = match options.sharing {
+            Sharing::Exclusive => ShareMode::Exclusive,
+            Sharing::Shared => ShareMode::Shared,
+        };
+        let protocols = options.protocol.protocols();
+        let name = reader.to_string_lossy().into_owned();
+        std::thread::Builder::new()
+            .name("emv-pcsc card".into())
+            .spawn(move || worker(context, reader, share, protocols, request_rx, reply_tx))
+            .map_err(|_| PcscError::Transmit(pcsc::Error::NoMemory))?;
+        let session = match reply_rx.recv_timeout(options.command_timeout) {
+            Ok(Reply::Connected(result)) => result?,
+            Ok(_) => return Err(PcscError::Transmit(pcsc::Error::InternalError)),
+            Err(RecvTimeoutError::Timeout) => return Err(PcscError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PcscError::Transmit(pcsc::Error::InternalError))
+            }
+        };
+        Ok(PcscCard {
+            reader: name,
+            session,
+            command_timeout: options.command_timeout,
+            requests: Some(request_tx),
+            replies: reply_rx,
+            failed: None,
+            commands: 0,
+            raw_exchanges: 0,
+        })
+    }
+
+    /// The reader's name.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    /// The ATR of the card at the last connect or reset.
+    pub fn atr(&self) -> &[u8] {
+        &self.session.atr
+    }
+
+    /// The protocol in use.
+    pub fn protocol(&self) -> Protocol {
+        self.session.protocol
+    }
+
+    /// Commands exchanged so far (as the kernel counts them).
+    pub fn commands(&self) -> u64 {
+        self.commands
+    }
+
+    /// Raw exchanges with the reader so far, GET RESPONSEs and `6Cxx`
+    /// retries included.
+    pub fn raw_exchanges(&self) -> u64 {
+        self.raw_exchanges
+    }
+
+    /// Changes the bound on each later card operation.
+    pub fn set_command_timeout(&mut self, timeout: Duration) {
+        self.command_timeout = timeout;
+    }
+
+    /// Sends one request to the worker and waits, bounded, for its reply.
+    fn call(&mut self, request: Request) -> Result<Reply, PcscError> {
+        if let Some(failed) = &self.failed {
+            return Err(failed.clone());
+        }
+        let sent = self
+            .requests
+            .as_ref()
+            .map(|tx| tx.send(request).is_ok())
+            .unwrap_or(false);
+        if !sent {
+            return Err(self.fail(PcscError::Transmit(pcsc::Error::InvalidHandle)));
+        }
+        match self.replies.recv_timeout(self.command_timeout) {
+            Ok(reply) => Ok(reply),
+            Err(RecvTimeoutError::Timeout) => Err(self.fail(PcscError::Timeout)),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(self.fail(PcscError::Transmit(pcsc::Error::InternalError)))
+            }
+        }
+    }
+
+    /// Marks the session unusable and lets go of the worker (a worker stuck
+    /// in the driver ends on its own when the driver returns).
+    fn fail(&mut self, error: PcscError) -> PcscError {
+        self.failed = Some(error.clone());
+        self.requests = None;
+        error
+    }
+
+    /// Warm reset: the card restarts and gives its ATR again; the protocol
+    /// may change.
+    pub fn reset(&mut self) -> Result<(), PcscError> {
+        match self.call(Request::Reset)? {
+            Reply::Reset(result) => {
+                self.session = result.inspect_err(|e| {
+                    self.failed = Some(e.clone());
+                })?;
+                Ok(())
+            }
+            _ => Err(self.fail(PcscError::Transmit(pcsc::Error::InternalError))),
+        }
+    }
+
+    /// Powers the card off and ends the session.
+    pub fn disconnect(mut self) -> Result<(), PcscError> {
+        self.disconnect_in_place()
+    }
+
+    fn disconnect_in_place(&mut self) -> Result<(), PcscError> {
+        let result = match self.call(Request::Disconnect) {
+            Ok(Reply::Disconnected(result)) => result,
+            Ok(_) => Err(PcscError::Transmit(pcsc::Error::InternalError)),
+            Err(error) => Err(error),
+        };
+        self.requests = None;
+        self.failed
+            .get_or_insert(PcscError::Transmit(pcsc::Error::InvalidHandle));
+        result
+    }
+}
+
+impl Drop for PcscCard {
+    /// Powers the card off (bounded by the command timeout) so the reader is
+    /// free for the next session as soon as this value is gone.
+    fn drop(&mut self) {
+        if self.failed.is_none() {
+            let _ = self.disconnect_in_place();
+        }
+    }
+}
+
+impl CardTransport for PcscCard {
+    type Error = PcscError;
+
+    fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, PcscError> {
+        let reply = self.call(Request::Transmit(command.to_vec()))?;
+        let Reply::Transmitted {
+            result,
+            raw_exchanges,
+        } = reply
+        else {
+            return Err(self.fail(PcscError::Transmit(pcsc::Error::InternalError)));
+        };
+        self.raw_exchanges += u64::from(raw_exchanges);
+        let bytes = match result {
+            Ok(bytes) => bytes,
+            Err(error @ PcscError::InvalidRequest(_)) => return Err(error),
+            Err(error) => return Err(self.fail(error)),
+        };
+        self.commands += 1;
+        let out = response
+            .get_mut(..bytes.len())
+            .ok_or(PcscError::Protocol(ProtocolFault::ResponseTooLong))?;
+        out.copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+}
+
+/// The card handle as a [`RawTransport`], counting exchanges.
+struct Wire<'c> {
+    card: &'c Card,
+    exchanges: u32,
+}
+
+impl RawTransport for Wire<'_> {
+    type Error = PcscError;
+
+    fn transmit_raw(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, PcscError> {
+        self.exchanges = self.exchanges.saturating_add(1);
+        Ok(self.card.transmit(command, response)?.len())
+    }
+}
+
+/// Reads the protocol and ATR of a freshly connected or reset card.
+fn session_of(card: &Card) -> Result<Session, PcscError> {
+    let status = card.status2_owned()?;
+    let protocol = match status.protocol2() {
+        Some(pcsc::Protocol::T0) => Protocol::T0,
+        Some(pcsc::Protocol::T1) => Protocol::T1,
+        _ => {
+            return Err(PcscError::Protocol(ProtocolFault::NoCommonProtocol(
+                pcsc::Error::ProtoMismatch,
+            )))
+        }
+    };
+    Ok(Session {
+        protocol,
+        atr: status.atr().to_vec(),
+    })
+}
+
+/// The worker thread: owns the card handle, serves requests until the
+/// session ends. Sends fail silently once the owner is gone.
+fn worker(
+    context: Context,
+    reader: CString,
+    share: ShareMode,
+    protocols: Protocols,
+    requests: Receiver<Request>,
+    replies: Sender<Reply>,
+) {
+    let connected = context
+        .connect(&reader, share, protocols)
+        .map_err(PcscError::from)
+        .and_then(|card| session_of(&card).map(|session| (card, session)));
+    let (card, mut session) = match connected {
+        Ok(pair) => pair,
+        Err(error) => {
+            let _ = replies.send(Reply::Connected(Err(error)));
+            return;
+        }
+    };
+    if replies.send(Reply::Connected(Ok(session.clone()))).is_err() {
+        let _ = card.disconnect(Disposition::UnpowerCard);
+        return;
+    }
+    let mut card = card;
+    while let Ok(request) = requests.recv() {
+        let reply = match request {
+            Request::Transmit(command) => {
+                let mut wire = Wire {
+                    card: &card,
+                    exchanges: 0,
+                };
+                let mut response = [0u8; MAX_RESPONSE_APDU];
+                let result = ttl::exchange(&mut wire, session.protocol, &command, &mut response)
+                    .map_err(PcscError::from)
+                    .map(|n| response.get(..n).unwrap_or(&[]).to_vec());
+                Reply::Transmitted {
+                    result,
+                    raw_exchanges: wire.exchanges,
+                }
+            }
+            Request::Reset => {
+                let result = card
+                    .reconnect(share, protocols, Disposition::ResetCard)
+                    .map_err(PcscError::from)
+                    .and_then(|()| session_of(&card));
+                if let Ok(new_session) = &result {
+                    session = new_session.clone();
+                }
+                Reply::Reset(result)
+            }
+            Request::Disconnect => {
+                let result = card
+                    .disconnect(Disposition::UnpowerCard)
+                    .map_err(|(_card, e)| e.into());
+                let _ = replies.send(Reply::Disconnected(result));
+                return;
+            }
+        };
+        if replies.send(reply).is_err() {
+            break;
+        }
+    }
+}

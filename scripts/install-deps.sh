@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, only those missing.
+#
+#   scripts/install-deps.sh [EXTRA_PACKAGE...]
+#
+# pcscd + vsmartcard-vpcd: the PC/SC daemon and its virtual reader, for the
+# tests that drive the kernel through a real pcscd; libpcsclite-dev +
+# pkg-config: to build the `pcsc` crate; pcsc-tools: pcsc_scan and scriptor
+# for looking at readers by hand.
+#
+# Idempotent: runs `apt-get update` only when something is missing. Works as
+# root on a bare Debian 12; uses sudo only when not root.
+set -euo pipefail
+
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config "$@")
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-deps: all present (${packages[*]})"
+    exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+    as_root=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q
+"${as_root[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"

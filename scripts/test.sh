@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The project's full test run: installs what is missing, builds, starts pcscd
+# with its virtual reader, runs every test with EMV_PCSCD=1 (so the tests that
+# need pcscd run too), stops pcscd (also when tests fail) and exits with the
+# test status.
+#
+#   scripts/test.sh [extra `cargo test` arguments]
+#
+# Without root or pcscd, `cargo test --workspace` alone runs everything else;
+# the pcscd tests then print "skipped: set EMV_PCSCD=1".
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+bash scripts/install-deps.sh
+cargo build --workspace --all-targets
+
+trap 'bash scripts/pcscd.sh stop' EXIT
+bash scripts/pcscd.sh start
+
+status=0
+EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
+exit "$status"
