@@ -15,3 +15,7 @@ pub mod restrict;
 pub mod cvm;
 pub mod risk;
 pub mod action;
+pub mod dictionary;
+pub mod dol;
+pub mod render;
+pub mod apdu;
