@@ -314,6 +314,50 @@ fn session_of(card: &Card) -> Result<Session, PcscError> {
     })
 }
 
+/// How long to watch the reader after a vague transmit failure.
+const DIAGNOSIS_WINDOW: Duration = Duration::from_millis(1500);
+
+/// Turns a vague transmit failure ("not transacted", "communication error")
+/// into `CardRemoved` when the reader shows, within [`DIAGNOSIS_WINDOW`],
+/// that the card is gone or lost power; a real card pulled mid-command and a
+/// virtual card whose connection dropped both look like this at first, and
+/// the service reports the removal only at its next poll.
+fn diagnose(context: &Context, reader: &CString, error: PcscError) -> PcscError {
+    let vague = matches!(
+        error,
+        PcscError::Transmit(
+            pcsc::Error::NotTransacted | pcsc::Error::CommError | pcsc::Error::UnknownError
+        )
+    );
+    if !vague {
+        return error;
+    }
+    let deadline = std::time::Instant::now() + DIAGNOSIS_WINDOW;
+    let mut states = [pcsc::ReaderState::new(reader.clone(), pcsc::State::UNAWARE)];
+    loop {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        match context.get_status_change(remaining, &mut states) {
+            Ok(()) => {}
+            Err(pcsc::Error::Timeout) => return error,
+            Err(other) => return PcscError::from(other),
+        }
+        let [state] = &mut states;
+        let event = state.event_state();
+        if event.intersects(pcsc::State::UNKNOWN | pcsc::State::UNAVAILABLE) {
+            return PcscError::ReaderGone;
+        }
+        if event.contains(pcsc::State::EMPTY)
+            || event.intersects(pcsc::State::MUTE | pcsc::State::UNPOWERED)
+        {
+            return PcscError::CardRemoved;
+        }
+        if remaining.is_zero() {
+            return error;
+        }
+        state.sync_current_state();
+    }
+}
+
 /// The worker thread: owns the card handle, serves requests until the
 /// session ends. Sends fail silently once the owner is gone.
 fn worker(
@@ -349,7 +393,7 @@ fn worker(
                 };
                 let mut response = [0u8; MAX_RESPONSE_APDU];
                 let result = ttl::exchange(&mut wire, session.protocol, &command, &mut response)
-                    .map_err(PcscError::from)
+                    .map_err(|error| diagnose(&context, &reader, PcscError::from(error)))
                     .map(|n| response.get(..n).unwrap_or(&[]).to_vec());
                 Reply::Transmitted {
                     result,

@@ -10,13 +10,16 @@
 //!   the transport rules of EMV Book 1 ([`ttl`]) applied so the kernel sees
 //!   one complete response per command;
 //! - every failure is a typed [`PcscError`], every wait has a bound;
-//! - [`atr`] decodes an ATR in brief for `emv-terminal readers`.
+//! - [`atr`] decodes an ATR in brief for `emv-terminal readers`;
+//! - [`vpcd`] serves a simulated card into pcscd's virtual reader, for tests
+//!   and bench testers without a plastic card.
 
 pub mod atr;
 pub mod card;
 pub mod error;
 pub mod reader;
 pub mod ttl;
+pub mod vpcd;
 
 pub use card::{ConnectOptions, PcscCard, ProtocolChoice, Sharing};
 pub use error::{PcscError, ProtocolFault};

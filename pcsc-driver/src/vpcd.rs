@@ -1,0 +1,243 @@
+//! The card side of vpcd, the virtual reader of vsmartcard (Debian package
+//! `vsmartcard-vpcd`): puts a simulated card into pcscd's reader
+//! `Virtual PCD 00 00` (port 35963) or `Virtual PCD 00 01` (port 35964), so
+//! any PC/SC program, [`crate::PcscCard`] included, drives it exactly as a
+//! card in a USB reader.
+//!
+//! Protocol (the card is the TCP client): frames both ways are a 2-byte
+//! big-endian length then the payload. A 1-byte payload from vpcd is a
+//! control code: 0 power off, 1 power on, 2 reset, 4 "send your ATR"; any
+//! longer payload is a command APDU, answered with the response APDU.
+//!
+//! Latency: vpcd writes the length and the payload in two writes; with Nagle
+//! on its side and delayed ACKs on ours every APDU waited about 40 ms. The
+//! card side therefore sets `TCP_NODELAY` and re-arms `TCP_QUICKACK` before
+//! each read (Linux), which brings a round trip to a fraction of a
+//! millisecond.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
+
+/// Port of `Virtual PCD 00 00`.
+pub const VPCD_PORT_0: u16 = 35963;
+/// Port of `Virtual PCD 00 01`.
+pub const VPCD_PORT_1: u16 = 35964;
+
+/// Largest frame payload accepted from vpcd (an extended command APDU).
+const MAX_FRAME: usize = 65_544;
+
+/// A card as vpcd sees it.
+pub trait VirtualCard: Send {
+    /// The ATR sent when vpcd asks for it.
+    fn atr(&self) -> Vec<u8>;
+
+    /// Power on (cold reset): the card starts a new session.
+    fn power_on(&mut self) {}
+
+    /// Power off: the session ends.
+    fn power_off(&mut self) {}
+
+    /// Warm reset.
+    fn reset(&mut self) {
+        self.power_on();
+    }
+
+    /// Answers one command APDU with a response APDU (data, SW1 SW2).
+    fn respond(&mut self, command: &[u8]) -> Vec<u8>;
+}
+
+/// Any in-process card ([`CardTransport`]) served as a virtual card with a
+/// given ATR. A transport error is answered `6F00` (no precise diagnosis).
+pub struct TransportCard<T> {
+    /// The in-process card.
+    pub card: T,
+    /// The ATR to present.
+    pub atr: Vec<u8>,
+}
+
+impl<T: CardTransport + Send> VirtualCard for TransportCard<T> {
+    fn atr(&self) -> Vec<u8> {
+        self.atr.clone()
+    }
+
+    fn respond(&mut self, command: &[u8]) -> Vec<u8> {
+        let mut response = [0u8; MAX_RESPONSE_APDU];
+        match self.card.transmit(command, &mut response) {
+            Ok(n) => response.get(..n).unwrap_or(&[0x6F, 0x00]).to_vec(),
+            Err(_) => vec![0x6F, 0x00],
+        }
+    }
+}
+
+/// Why [`serve`] returned.
+#[derive(Debug)]
+pub enum ServeEnd {
+    /// vpcd closed the connection (pcscd stopped).
+    Closed,
+    /// The owner stopped serving ([`ServedCard::remove`]).
+    Stopped,
+    /// A socket error.
+    Failed(io::Error),
+}
+
+/// Connects to vpcd at `address`, retrying until `timeout` passes (vpcd
+/// listens only once pcscd has loaded it).
+pub fn connect(address: impl ToSocketAddrs + Clone, timeout: Duration) -> io::Result<TcpStream> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match TcpStream::connect(address.clone()) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(error) if Instant::now() >= deadline => return Err(error),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Re-arms `TCP_QUICKACK` (Linux clears it after a while).
+fn quick_ack(stream: &TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let _ = socket2::SockRef::from(stream).set_tcp_quickack(true);
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = stream;
+}
+
+/// Reads one frame; `None` when vpcd closed the connection cleanly.
+fn read_frame(stream: &mut TcpStream, payload: &mut Vec<u8>) -> io::Result<Option<()>> {
+    quick_ack(stream);
+    let mut length = [0u8; 2];
+    match stream.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(error) => return Err(error),
+    }
+    let length = usize::from(u16::from_be_bytes(length));
+    if length > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "vpcd frame too long",
+        ));
+    }
+    payload.clear();
+    payload.resize(length, 0);
+    quick_ack(stream);
+    stream.read_exact(payload)?;
+    Ok(Some(()))
+}
+
+/// Writes one frame (length and payload in a single write).
+fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
+    let length = u16::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too long"))?;
+    let mut frame = Vec::with_capacity(payload.len() + 2);
+    frame.extend_from_slice(&length.to_be_bytes());
+    frame.extend_from_slice(payload);
+    stream.write_all(&frame)
+}
+
+/// Serves `card` on `stream` until vpcd closes it or a socket error; counts
+/// command APDUs in `apdus`.
+pub fn serve(stream: &mut TcpStream, card: &mut dyn VirtualCard, apdus: &AtomicU64) -> ServeEnd {
+    let mut payload = Vec::with_capacity(MAX_RESPONSE_APDU);
+    loop {
+        match read_frame(stream, &mut payload) {
+            Ok(Some(())) => {}
+            Ok(None) => return ServeEnd::Closed,
+            Err(error) => return ServeEnd::Failed(error),
+        }
+        let reply = match payload.as_slice() {
+            [0] => {
+                card.power_off();
+                None
+            }
+            [1] => {
+                card.power_on();
+                None
+            }
+            [2] => {
+                card.reset();
+                None
+            }
+            [4] => Some(card.atr()),
+            [_] => None,
+            command => {
+                apdus.fetch_add(1, Ordering::Relaxed);
+                Some(card.respond(command))
+            }
+        };
+        if let Some(reply) = reply {
+            if let Err(error) = write_frame(stream, &reply) {
+                return ServeEnd::Failed(error);
+            }
+        }
+    }
+}
+
+/// A card being served on its own thread.
+pub struct ServedCard {
+    stream: TcpStream,
+    thread: Option<JoinHandle<ServeEnd>>,
+    apdus: Arc<AtomicU64>,
+}
+
+impl ServedCard {
+    /// Connects to vpcd on `127.0.0.1:port` (bounded by `timeout`) and serves
+    /// `card` on a thread; the card appears in the reader right away.
+    pub fn insert(
+        port: u16,
+        card: impl VirtualCard + 'static,
+        timeout: Duration,
+    ) -> io::Result<ServedCard> {
+        let stream = connect(("127.0.0.1", port), timeout)?;
+        let mut served = stream.try_clone()?;
+        let apdus = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&apdus);
+        let mut card = card;
+        let thread = std::thread::Builder::new()
+            .name("vpcd card".into())
+            .spawn(move || serve(&mut served, &mut card, &counter))?;
+        Ok(ServedCard {
+            stream,
+            thread: Some(thread),
+            apdus,
+        })
+    }
+
+    /// Command APDUs the card has answered so far.
+    pub fn apdus(&self) -> u64 {
+        self.apdus.load(Ordering::Relaxed)
+    }
+
+    /// Pulls the card out of the reader (closes the connection) and waits for
+    /// the serving thread.
+    pub fn remove(mut self) -> ServeEnd {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> ServeEnd {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(ServeEnd::Failed(_) | ServeEnd::Closed)) | None => ServeEnd::Stopped,
+            Some(Ok(end)) => end,
+            Some(Err(_)) => ServeEnd::Failed(io::Error::other("card thread panicked")),
+        }
+    }
+}
+
+impl Drop for ServedCard {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            let _ = self.stop();
+        }
+    }
+}
