@@ -21,7 +21,7 @@ pub const SHA256_LEN: usize = 32;
 /// These are misuse or environment errors; a bad signature is never reported here
 /// (the RSA public operation succeeds on any input below the modulus, and the ODA
 /// checks then decide).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CryptoError {
     /// Modulus empty, even, with a leading zero byte, or longer than
     /// [`MAX_RSA_MODULUS_BYTES`].
@@ -193,8 +193,12 @@ mod default_provider {
             // Widths 1024, 1536 and 1984 bits (the largest EMV modulus): the
             // smallest that holds the modulus, for speed.
             match modulus.len() {
-                0..=128 => rsa_public_fixed::<{ 128 / Limb::BYTES }>(modulus, exponent, input, output),
-                129..=192 => rsa_public_fixed::<{ 192 / Limb::BYTES }>(modulus, exponent, input, output),
+                0..=128 => {
+                    rsa_public_fixed::<{ 128 / Limb::BYTES }>(modulus, exponent, input, output)
+                }
+                129..=192 => {
+                    rsa_public_fixed::<{ 192 / Limb::BYTES }>(modulus, exponent, input, output)
+                }
                 _ => rsa_public_fixed::<{ MAX_RSA_MODULUS_BYTES / Limb::BYTES }>(
                     modulus, exponent, input, output,
                 ),
@@ -224,10 +228,7 @@ mod default_provider {
 
     /// Write the low `out.len()` bytes of `value` big-endian into `out`.
     fn uint_to_be<const LIMBS: usize>(value: &Uint<LIMBS>, out: &mut [u8]) {
-        let little_endian = value
-            .as_words()
-            .iter()
-            .flat_map(|word| word.to_le_bytes());
+        let little_endian = value.as_words().iter().flat_map(|word| word.to_le_bytes());
         for (target, source) in out.iter_mut().rev().zip(little_endian) {
             *target = source;
         }

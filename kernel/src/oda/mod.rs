@@ -1,0 +1,364 @@
+//! Offline data authentication: CA keys, certificates, SDA, DDA and CDA (Book 2).
+//!
+//! Everything here is a pure function of byte slices and a [`CryptoProvider`]:
+//! the transaction state machine gathers the data objects the card returned,
+//! calls one entry point per step, and maps a failure to TVR bits with
+//! [`OdaFailure::tvr_bits`].
+//!
+//! - [`capk`]: the terminal's CA public keys and the `capk.txt` line format.
+//! - [`revocation`]: revoked issuer certificates (Book 2, 5.3 step 10).
+//! - [`recover`]: RSA recovery and the issuer and ICC key certificates
+//!   (Book 2, 5.3, 6.3, 6.4, 7.1).
+//! - [`sda`]: Signed Static Application Data (Book 2, 5.4).
+//! - [`dda`]: Signed Dynamic Application Data from INTERNAL AUTHENTICATE (6.5).
+//! - [`cda`]: Signed Dynamic Application Data from GENERATE AC (6.6).
+//! - [`pin`]: offline enciphered PIN (Book 2, section 7).
+//!
+//! [`CryptoProvider`]: crate::crypto::CryptoProvider
+
+pub mod capk;
+pub mod cda;
+pub mod dda;
+pub mod pin;
+pub mod recover;
+pub mod revocation;
+pub mod sda;
+
+use crate::crypto::CryptoError;
+use crate::limits::{MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
+use crate::tlv::Tag;
+use crate::tvr::{self, Bit};
+
+pub use capk::{CaKeyStore, CaPublicKey};
+pub use recover::CertifiedKey;
+pub use revocation::RevocationList;
+
+pub use crate::date::Date;
+
+/// The value of one BCD byte (two decimal digits); `None` if a nibble is above 9.
+pub(crate) fn bcd(byte: u8) -> Option<u8> {
+    let (high, low) = (byte >> 4, byte & 0x0F);
+    if high > 9 || low > 9 {
+        return None;
+    }
+    Some(high * 10 + low)
+}
+
+/// The EMV century rule for two-digit years (00-49 → 20YY, 50-99 → 19YY).
+pub(crate) fn full_year(yy: u8) -> u16 {
+    if yy < 50 {
+        2000 + u16::from(yy)
+    } else {
+        1900 + u16::from(yy)
+    }
+}
+
+/// An RSA public key: big-endian modulus and exponent, sized for EMV.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    /// Modulus, at most 1984 bits.
+    pub modulus: heapless::Vec<u8, MAX_RSA_MODULUS_BYTES>,
+    /// Public exponent: 3 or 2^16+1 in practice, 1 or 3 bytes.
+    pub exponent: heapless::Vec<u8, MAX_RSA_EXPONENT_BYTES>,
+}
+
+impl PublicKey {
+    /// A key from its byte strings; `None` if either is empty or too long.
+    pub fn new(modulus: &[u8], exponent: &[u8]) -> Option<Self> {
+        if modulus.is_empty() || exponent.is_empty() {
+            return None;
+        }
+        Some(Self {
+            modulus: heapless::Vec::from_slice(modulus).ok()?,
+            exponent: heapless::Vec::from_slice(exponent).ok()?,
+        })
+    }
+
+    /// Modulus length in bytes (N_CA, N_I, N_IC or N_PE in Book 2).
+    pub fn len(&self) -> usize {
+        self.modulus.len()
+    }
+
+    /// Whether the modulus is empty (never true for a key built with [`PublicKey::new`]).
+    pub fn is_empty(&self) -> bool {
+        self.modulus.is_empty()
+    }
+}
+
+/// The offline data authentication method being performed (Book 3, 10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OdaMethod {
+    /// Static Data Authentication.
+    Sda,
+    /// Dynamic Data Authentication.
+    Dda,
+    /// Combined DDA / Application Cryptogram Generation.
+    Cda,
+}
+
+/// Which check of a recovered key certificate failed (Book 2, 5.3, 6.4, 7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CertificateCheck {
+    /// The certificate length differs from the signer's modulus length (step 1).
+    Length,
+    /// The recovered data trailer is not `BC` (step 2).
+    Trailer,
+    /// The recovered data header is not `6A` (step 3).
+    Header,
+    /// The certificate format is not `02` (issuer) or `04` (ICC) (step 4).
+    Format,
+    /// The hash algorithm indicator is not `01` (SHA-1) (step 6).
+    HashAlgorithm,
+    /// The recomputed hash differs from the recovered hash result (step 7).
+    Hash,
+    /// The issuer identifier does not match the leftmost PAN digits (5.3 step 8).
+    IssuerIdentifier,
+    /// The recovered Application PAN differs from the card's PAN (6.4 step 8).
+    ApplicationPan,
+    /// The certificate expiration date is not a valid BCD `MMYY`.
+    InvalidExpirationDate,
+    /// The certificate expired before the transaction date (step 9).
+    Expired,
+    /// RID, CA key index and certificate serial number are on the revocation
+    /// list (5.3 step 10).
+    Revoked,
+    /// The public key algorithm indicator is not `01` (RSA) (5.3 step 11).
+    PublicKeyAlgorithm,
+    /// The certified key length is zero or longer than the signer's modulus.
+    PublicKeyLength,
+    /// The remainder length does not complete the certified key length.
+    RemainderLength,
+    /// The certified exponent length differs from the exponent object's length.
+    ExponentLength,
+}
+
+/// Which check of Signed Static or Dynamic Application Data failed
+/// (Book 2, 5.4, 6.5.2, 6.6.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureCheck {
+    /// The signed data length differs from the key's modulus length (step 1).
+    Length,
+    /// The recovered data trailer is not `BC` (step 2).
+    Trailer,
+    /// The recovered data header is not `6A` (step 3).
+    Header,
+    /// The signed data format is not `03` (static) or `05` (dynamic) (step 4).
+    Format,
+    /// The hash algorithm indicator is not `01` (SHA-1).
+    HashAlgorithm,
+    /// The recomputed hash differs from the recovered hash result.
+    Hash,
+    /// The ICC Dynamic Data length does not fit in the signed data, or is too
+    /// short for what CDA requires (Book 2, Table 19).
+    DynamicDataLength,
+    /// The ICC Dynamic Number length is outside 2 to 8 bytes or the data.
+    DynamicNumberLength,
+    /// CDA: the recovered Cryptogram Information Data differs from the CID
+    /// (9F27) in the GENERATE AC response (6.6.2 step 6).
+    CryptogramInformationData,
+    /// CDA: the recovered Transaction Data Hash Code differs from the hash of
+    /// the transaction data (6.6.2 steps 7-9).
+    TransactionDataHash,
+    /// CDA: the GENERATE AC response is not well-formed BER-TLV or holds more
+    /// objects than the kernel hashes.
+    ResponseFormat,
+}
+
+/// Why offline data authentication failed. Each variant names the exact check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OdaFailure {
+    /// A data object the method needs was not returned by the card
+    /// (Book 2, 5.1 and 6.1; the tag says which one).
+    Missing(Tag),
+    /// The terminal holds no valid CA public key for this RID and index
+    /// (Book 2, 5.2 and 6.2).
+    CaKeyNotFound,
+    /// The Issuer Public Key Certificate (90) failed a check (Book 2, 5.3/6.3).
+    IssuerCertificate(CertificateCheck),
+    /// The ICC Public Key Certificate (9F46) failed a check (Book 2, 6.4).
+    IccCertificate(CertificateCheck),
+    /// The ICC PIN Encipherment Public Key Certificate (9F2D) failed a check
+    /// (Book 2, 7.1).
+    PinCertificate(CertificateCheck),
+    /// Signed Static Application Data (93) failed a check (Book 2, 5.4).
+    StaticSignature(SignatureCheck),
+    /// Signed Dynamic Application Data (9F4B) failed a check (Book 2, 6.5/6.6).
+    DynamicSignature(SignatureCheck),
+    /// The Static Data Authentication Tag List (9F4A) holds a tag other than
+    /// the AIP's (Book 3, 10.3).
+    StaticDataTagList,
+    /// The crypto provider refused an operation (a key it cannot use).
+    Crypto(CryptoError),
+}
+
+impl OdaFailure {
+    /// The TVR bits to set when `method` fails this way.
+    ///
+    /// Book 3, 10.3: a failed method sets its own bit ("SDA failed", "DDA
+    /// failed" or "CDA failed"); when the failure is that data the card must
+    /// supply is absent (Book 2, 5.1 and 6.1), "ICC data missing" is set too.
+    pub fn tvr_bits(&self, method: OdaMethod) -> (Bit, Option<Bit>) {
+        let failed = match method {
+            OdaMethod::Sda => tvr::SDA_FAILED,
+            OdaMethod::Dda => tvr::DDA_FAILED,
+            OdaMethod::Cda => tvr::CDA_FAILED,
+        };
+        let missing = match self {
+            OdaFailure::Missing(_) => Some(tvr::ICC_DATA_MISSING),
+            _ => None,
+        };
+        (failed, missing)
+    }
+}
+
+/// What the terminal brings to offline data authentication.
+#[derive(Clone, Copy, Debug)]
+pub struct Terminal<'a> {
+    /// The CA public keys the terminal holds.
+    pub ca_keys: &'a CaKeyStore,
+    /// Revoked issuer certificates.
+    pub revocations: &'a RevocationList,
+    /// Transaction Date (9A), for certificate and CA key expiry.
+    pub transaction_date: Date,
+}
+
+/// The static data to be authenticated (Book 3, 10.3), in the order it is hashed.
+#[derive(Clone, Copy, Debug)]
+pub struct StaticData<'a> {
+    /// The records named by the AFL for ODA, concatenated as Book 3, 10.3
+    /// says (for SFI 1-10 the value of template 70; for SFI 11-30 the whole
+    /// record). Collected by the record reading step.
+    pub records: &'a [u8],
+    /// Static Data Authentication Tag List (9F4A), if the card returned one.
+    pub tag_list: Option<&'a [u8]>,
+    /// Application Interchange Profile (82), appended when the tag list names it.
+    pub application_interchange_profile: [u8; 2],
+}
+
+impl<'a> StaticData<'a> {
+    /// The data to hash after the certificate fields: the records, then the
+    /// AIP if the tag list names it.
+    ///
+    /// Book 3, 10.3: the tag list may contain only the tag of the AIP (82);
+    /// any other tag makes the data invalid and ODA fails.
+    pub fn hash_parts(&self) -> Result<[&[u8]; 2], OdaFailure> {
+        match self.tag_list {
+            None | Some([]) => Ok([self.records, &[]]),
+            Some([0x82]) => Ok([self.records, &self.application_interchange_profile]),
+            Some(_) => Err(OdaFailure::StaticDataTagList),
+        }
+    }
+}
+
+/// The card's data objects ODA reads, as returned by the card (`None` when absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CardData<'a> {
+    /// Registered Application Provider Identifier: the first 5 bytes of the AID.
+    pub rid: [u8; 5],
+    /// Certification Authority Public Key Index (8F).
+    pub ca_public_key_index: Option<u8>,
+    /// Issuer Public Key Certificate (90).
+    pub issuer_public_key_certificate: Option<&'a [u8]>,
+    /// Issuer Public Key Remainder (92).
+    pub issuer_public_key_remainder: Option<&'a [u8]>,
+    /// Issuer Public Key Exponent (9F32).
+    pub issuer_public_key_exponent: Option<&'a [u8]>,
+    /// Application Primary Account Number (5A).
+    pub application_pan: Option<&'a [u8]>,
+    /// Signed Static Application Data (93), for SDA.
+    pub signed_static_application_data: Option<&'a [u8]>,
+    /// ICC Public Key Certificate (9F46).
+    pub icc_public_key_certificate: Option<&'a [u8]>,
+    /// ICC Public Key Exponent (9F47).
+    pub icc_public_key_exponent: Option<&'a [u8]>,
+    /// ICC Public Key Remainder (9F48).
+    pub icc_public_key_remainder: Option<&'a [u8]>,
+    /// ICC PIN Encipherment Public Key Certificate (9F2D).
+    pub icc_pin_encipherment_public_key_certificate: Option<&'a [u8]>,
+    /// ICC PIN Encipherment Public Key Exponent (9F2E).
+    pub icc_pin_encipherment_public_key_exponent: Option<&'a [u8]>,
+    /// ICC PIN Encipherment Public Key Remainder (9F2F).
+    pub icc_pin_encipherment_public_key_remainder: Option<&'a [u8]>,
+}
+
+/// Tags of the data objects named in [`OdaFailure::Missing`].
+pub mod tags {
+    use crate::tlv::Tag;
+    /// Certification Authority Public Key Index.
+    pub const CA_PUBLIC_KEY_INDEX: Tag = Tag(0x8F);
+    /// Issuer Public Key Certificate.
+    pub const ISSUER_PUBLIC_KEY_CERTIFICATE: Tag = Tag(0x90);
+    /// Issuer Public Key Remainder.
+    pub const ISSUER_PUBLIC_KEY_REMAINDER: Tag = Tag(0x92);
+    /// Issuer Public Key Exponent.
+    pub const ISSUER_PUBLIC_KEY_EXPONENT: Tag = Tag(0x9F32);
+    /// Application Primary Account Number.
+    pub const APPLICATION_PAN: Tag = Tag(0x5A);
+    /// Signed Static Application Data.
+    pub const SIGNED_STATIC_APPLICATION_DATA: Tag = Tag(0x93);
+    /// ICC Public Key Certificate.
+    pub const ICC_PUBLIC_KEY_CERTIFICATE: Tag = Tag(0x9F46);
+    /// ICC Public Key Exponent.
+    pub const ICC_PUBLIC_KEY_EXPONENT: Tag = Tag(0x9F47);
+    /// ICC Public Key Remainder.
+    pub const ICC_PUBLIC_KEY_REMAINDER: Tag = Tag(0x9F48);
+    /// ICC PIN Encipherment Public Key Certificate.
+    pub const ICC_PIN_ENCIPHERMENT_PUBLIC_KEY_CERTIFICATE: Tag = Tag(0x9F2D);
+    /// ICC PIN Encipherment Public Key Exponent.
+    pub const ICC_PIN_ENCIPHERMENT_PUBLIC_KEY_EXPONENT: Tag = Tag(0x9F2E);
+    /// ICC PIN Encipherment Public Key Remainder.
+    pub const ICC_PIN_ENCIPHERMENT_PUBLIC_KEY_REMAINDER: Tag = Tag(0x9F2F);
+    /// Signed Dynamic Application Data.
+    pub const SIGNED_DYNAMIC_APPLICATION_DATA: Tag = Tag(0x9F4B);
+    /// Cryptogram Information Data.
+    pub const CRYPTOGRAM_INFORMATION_DATA: Tag = Tag(0x9F27);
+}
+
+/// Hash Algorithm Indicator for SHA-1 (Book 2, Annex B3).
+pub(crate) const HASH_ALGORITHM_SHA1: u8 = 0x01;
+/// Public Key Algorithm Indicator for RSA (Book 2, Annex B2).
+pub(crate) const PUBLIC_KEY_ALGORITHM_RSA: u8 = 0x01;
+/// Recovered Data Header (Book 2, Tables 6, 7, 14, 17).
+pub(crate) const RECOVERED_DATA_HEADER: u8 = 0x6A;
+/// Recovered Data Trailer.
+pub(crate) const RECOVERED_DATA_TRAILER: u8 = 0xBC;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_digit_years_follow_the_century_rule() {
+        assert_eq!(full_year(49), 2049);
+        assert_eq!(full_year(50), 1950);
+        assert_eq!(bcd(0x49), Some(49));
+        assert_eq!(bcd(0x4A), None);
+    }
+
+    #[test]
+    fn tag_list_with_only_the_aip() {
+        let mut data = StaticData {
+            records: &[1, 2, 3],
+            tag_list: Some(&[0x82]),
+            application_interchange_profile: [0x19, 0x80],
+        };
+        assert_eq!(data.hash_parts().unwrap()[1], &[0x19, 0x80]);
+        data.tag_list = None;
+        assert_eq!(data.hash_parts().unwrap()[1], &[] as &[u8]);
+        data.tag_list = Some(&[0x82, 0x9F, 0x36]);
+        assert_eq!(data.hash_parts(), Err(OdaFailure::StaticDataTagList));
+        data.tag_list = Some(&[0x5A]);
+        assert_eq!(data.hash_parts(), Err(OdaFailure::StaticDataTagList));
+    }
+
+    #[test]
+    fn missing_data_also_sets_icc_data_missing() {
+        let (failed, missing) =
+            OdaFailure::Missing(tags::ISSUER_PUBLIC_KEY_CERTIFICATE).tvr_bits(OdaMethod::Sda);
+        assert_eq!(failed, tvr::SDA_FAILED);
+        assert_eq!(missing, Some(tvr::ICC_DATA_MISSING));
+        let (failed, missing) = OdaFailure::CaKeyNotFound.tvr_bits(OdaMethod::Cda);
+        assert_eq!(failed, tvr::CDA_FAILED);
+        assert_eq!(missing, None);
+    }
+}
