@@ -24,6 +24,11 @@ pub const AIP_BITS: &[Bit] = &[
     bit(0, 0x08, "Terminal risk management is to be performed"),
     bit(0, 0x04, "Issuer authentication is supported"),
     bit(0, 0x01, "CDA supported"),
+    bit(
+        1,
+        0x80,
+        "Reserved for use by the EMV Contactless Specifications",
+    ),
 ];
 
 /// Book 3, Annex C2: Application Usage Control (9F07).
@@ -960,7 +965,7 @@ mod tests {
 
     #[test]
     fn decodes_bits() {
-        let aip: Vec<_> = decode_bits(Tag(0x82), &[0x19, 0x80])
+        let aip: Vec<_> = decode_bits(Tag(0x82), &[0x19, 0x00])
             .filter(|b| b.1)
             .map(|b| b.0)
             .collect();
@@ -977,6 +982,7 @@ mod tests {
         assert_eq!(decode_bits(Tag(0x5A), &[0xFF]).count(), 0);
         assert_eq!(details(0x9F33, &[0xE0, 0xF8, 0xC8]).len(), 3 + 5 + 3);
         assert_eq!(details(0x82, &[0x80, 0x00]), ["Byte 1 RFU bits set: 80"]);
+        assert_eq!(details(0x82, &[0x00, 0x40]), ["Byte 2 RFU bits set: 40"]);
     }
 
     #[test]
