@@ -62,7 +62,11 @@ impl ActionCodes {
     /// 9F0D default) with the values used when the card omits them: an
     /// absent IAC-Denial is all zeros; an absent IAC-Online or IAC-Default
     /// is all ones.
-    pub fn issuer(denial: Option<[u8; 5]>, online: Option<[u8; 5]>, default: Option<[u8; 5]>) -> Self {
+    pub fn issuer(
+        denial: Option<[u8; 5]>,
+        online: Option<[u8; 5]>,
+        default: Option<[u8; 5]>,
+    ) -> Self {
         ActionCodes {
             denial: denial.unwrap_or([0x00; 5]),
             online: online.unwrap_or([0xFF; 5]),
@@ -107,7 +111,11 @@ pub fn terminal_action_analysis(
 /// for online authorisation but cannot reach the issuer, or the card asked
 /// for it at an offline-only terminal: TVR against IAC-Default and
 /// TAC-Default, any match AAC (Z3), otherwise TC (Y3).
-pub fn unable_to_go_online(tvr: &Tvr, issuer: &ActionCodes, terminal: &ActionCodes) -> CryptogramType {
+pub fn unable_to_go_online(
+    tvr: &Tvr,
+    issuer: &ActionCodes,
+    terminal: &ActionCodes,
+) -> CryptogramType {
     if matches(tvr, &issuer.default) || matches(tvr, &terminal.default) {
         CryptogramType::Aac
     } else {
@@ -244,10 +252,18 @@ pub enum AfterFirstGenerateAc {
     UnableToGoOnline,
 }
 
-fn read_cid(requested: CryptogramType, cid: CryptogramInformationData) -> Result<CryptogramType, CardActionError> {
-    let returned = cid.cryptogram_type().ok_or(CardActionError::RfuCryptogramType)?;
+fn read_cid(
+    requested: CryptogramType,
+    cid: CryptogramInformationData,
+) -> Result<CryptogramType, CardActionError> {
+    let returned = cid
+        .cryptogram_type()
+        .ok_or(CardActionError::RfuCryptogramType)?;
     if returned.rank() > requested.rank() {
-        return Err(CardActionError::HigherThanRequested { requested, returned });
+        return Err(CardActionError::HigherThanRequested {
+            requested,
+            returned,
+        });
     }
     Ok(returned)
 }

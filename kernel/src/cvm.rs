@@ -112,8 +112,24 @@ impl Cvm {
     pub fn needs_signature(self) -> bool {
         matches!(
             self,
-            Cvm::Signature | Cvm::PlaintextPinByIccAndSignature | Cvm::EncipheredPinByIccAndSignature
+            Cvm::Signature
+                | Cvm::PlaintextPinByIccAndSignature
+                | Cvm::EncipheredPinByIccAndSignature
         )
+    }
+
+    /// Book 3, 10.5: the method needs a PIN and the terminal has no PIN
+    /// capability for it (9F33 byte 2 b8 for plaintext, b5 for enciphered
+    /// offline, b7 for online): "PIN entry required and PIN pad not present
+    /// or not working". A PIN + signature method refused only for lack of
+    /// signature capability does not count.
+    pub fn pin_part_unsupported(self, terminal_capabilities: &[u8; 3]) -> bool {
+        let pin_method = match self {
+            Cvm::PlaintextPinByIccAndSignature => Cvm::PlaintextPinByIcc,
+            Cvm::EncipheredPinByIccAndSignature => Cvm::EncipheredPinByIcc,
+            other => other,
+        };
+        pin_method.needs_pin() && !pin_method.supported_by(terminal_capabilities)
     }
 
     /// Book 4, Annex A2 (Terminal Capabilities 9F33, byte 2): whether the
@@ -224,8 +240,12 @@ impl CvmList {
                 rules: Vec::new(),
             });
         }
-        let (x, rest) = value.split_first_chunk::<4>().ok_or(CvmListError::TooShort)?;
-        let (y, rest) = rest.split_first_chunk::<4>().ok_or(CvmListError::TooShort)?;
+        let (x, rest) = value
+            .split_first_chunk::<4>()
+            .ok_or(CvmListError::TooShort)?;
+        let (y, rest) = rest
+            .split_first_chunk::<4>()
+            .ok_or(CvmListError::TooShort)?;
         let pairs = rest.chunks_exact(2);
         if !pairs.remainder().is_empty() {
             return Err(CvmListError::OddLength);
@@ -284,7 +304,8 @@ impl CvmContext {
         let cash = self.transaction_type.is_cash();
         let unattended = self.terminal_type.is_unattended();
         let cashback = self.transaction_type.is_cashback();
-        let in_application_currency = self.application_currency_code == Some(self.transaction_currency_code);
+        let in_application_currency =
+            self.application_currency_code == Some(self.transaction_currency_code);
         let amount = self.amount_authorised;
         match condition {
             CvmCondition::Always => true,
@@ -454,7 +475,11 @@ impl CardholderVerification {
     /// required and PIN pad not present or not working", "PIN entry
     /// required, PIN pad present, but PIN was not entered" or "Online PIN
     /// entered" as the result says.
-    pub fn report(&mut self, result: PinOutcome, tvr: &mut Tvr) -> Result<CvmStep, NoPendingPinStep> {
+    pub fn report(
+        &mut self,
+        result: PinOutcome,
+        tvr: &mut Tvr,
+    ) -> Result<CvmStep, NoPendingPinStep> {
         let rule = self.pending.take().ok_or(NoPendingPinStep)?;
         let cvm = rule.cvm();
         match result {
@@ -501,7 +526,7 @@ impl CardholderVerification {
                 return self.fail(tvr);
             }
             if !cvm.supported_by(&self.context.terminal_capabilities) {
-                if cvm.needs_pin() {
+                if cvm.pin_part_unsupported(&self.context.terminal_capabilities) {
                     tvr.set(tvr::PIN_PAD_NOT_WORKING);
                 }
                 if rule.apply_next_if_unsuccessful() {

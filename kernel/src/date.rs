@@ -75,16 +75,31 @@ mod tests {
         let d = Date::from_bcd(&[0x50, 0x01, 0x01]).unwrap();
         assert_eq!(d.year, 1950);
         assert_eq!(d.to_bcd(), [0x50, 0x01, 0x01]);
-        assert!(Date::from_bcd(&[0x99, 0x12, 0x31]).unwrap() < Date::from_bcd(&[0x00, 0x01, 0x01]).unwrap());
+        assert!(
+            Date::from_bcd(&[0x99, 0x12, 0x31]).unwrap()
+                < Date::from_bcd(&[0x00, 0x01, 0x01]).unwrap()
+        );
     }
 
     #[test]
     fn rejects_bad_values() {
         assert_eq!(Date::from_bcd(&[0x25, 0x01]), Err(DateError::Length));
         assert_eq!(Date::from_bcd(&[0x2A, 0x01, 0x01]), Err(DateError::NotBcd));
-        assert_eq!(Date::from_bcd(&[0x25, 0x13, 0x01]), Err(DateError::OutOfRange));
-        assert_eq!(Date::from_bcd(&[0x25, 0x00, 0x01]), Err(DateError::OutOfRange));
-        assert_eq!(Date::from_bcd(&[0x25, 0x01, 0x00]), Err(DateError::OutOfRange));
-        assert_eq!(Date::from_bcd(&[0x25, 0x01, 0x32]), Err(DateError::OutOfRange));
+        assert_eq!(
+            Date::from_bcd(&[0x25, 0x13, 0x01]),
+            Err(DateError::OutOfRange)
+        );
+        assert_eq!(
+            Date::from_bcd(&[0x25, 0x00, 0x01]),
+            Err(DateError::OutOfRange)
+        );
+        assert_eq!(
+            Date::from_bcd(&[0x25, 0x01, 0x00]),
+            Err(DateError::OutOfRange)
+        );
+        assert_eq!(
+            Date::from_bcd(&[0x25, 0x01, 0x32]),
+            Err(DateError::OutOfRange)
+        );
     }
 }

@@ -258,7 +258,14 @@ pub fn usage_control_allows(
     };
     let domestic = issuer_country == terminal.country_code;
     let pick = |domestic_bit, international_bit| {
-        has(auc, if domestic { domestic_bit } else { international_bit })
+        has(
+            auc,
+            if domestic {
+                domestic_bit
+            } else {
+                international_bit
+            },
+        )
     };
     let kind = terminal.transaction_type;
     if kind.is_cash() && !pick(u::DOMESTIC_CASH, u::INTERNATIONAL_CASH) {

@@ -54,7 +54,11 @@ impl RandomSelection {
 /// Book 3, 10.6.1: the amount plus the recent approved amounts for the same
 /// PAN (from the terminal's log; 0 if none) reaches the Terminal Floor Limit
 /// (9F1B). Saturating: an overflowing sum exceeds any limit.
-pub fn floor_limit_exceeded(amount_authorised: u64, recent_same_pan_total: u64, floor_limit: u64) -> bool {
+pub fn floor_limit_exceeded(
+    amount_authorised: u64,
+    recent_same_pan_total: u64,
+    floor_limit: u64,
+) -> bool {
     amount_authorised.saturating_add(recent_same_pan_total) >= floor_limit
 }
 
@@ -97,7 +101,11 @@ pub fn randomly_selected(
     // subtractions cannot underflow.
     let span = u128::from(floor_limit.saturating_sub(params.threshold));
     let above = u128::from(amount_authorised.saturating_sub(params.threshold));
-    let extra = u128::from(params.max_target_percentage.saturating_sub(params.target_percentage));
+    let extra = u128::from(
+        params
+            .max_target_percentage
+            .saturating_sub(params.target_percentage),
+    );
     Ok(random * span <= extra * above + target * span)
 }
 
@@ -139,7 +147,11 @@ pub struct VelocityResult {
 ///   transaction), both limits are treated as exceeded and "New card" is not
 ///   derived from a missing register.
 /// - Last Online ATC Register = 0: "New card".
-pub fn velocity_check(lower_limit: u8, upper_limit: u8, counters: VelocityCounters) -> VelocityResult {
+pub fn velocity_check(
+    lower_limit: u8,
+    upper_limit: u8,
+    counters: VelocityCounters,
+) -> VelocityResult {
     let new_card = counters.last_online_atc == Some(0);
     match (counters.atc, counters.last_online_atc) {
         (Some(atc), Some(last_online)) if atc > last_online => {
@@ -210,7 +222,11 @@ pub struct RiskInput<'a> {
 ///
 /// Parameters out of range are the caller's error and leave TVR and TSI
 /// unchanged.
-pub fn terminal_risk_management(input: &RiskInput<'_>, tvr: &mut Tvr, tsi: &mut Tsi) -> Result<(), RiskConfigError> {
+pub fn terminal_risk_management(
+    input: &RiskInput<'_>,
+    tvr: &mut Tvr,
+    tsi: &mut Tsi,
+) -> Result<(), RiskConfigError> {
     let selected = randomly_selected(
         input.amount_authorised,
         input.floor_limit,
@@ -220,7 +236,11 @@ pub fn terminal_risk_management(input: &RiskInput<'_>, tvr: &mut Tvr, tsi: &mut 
     if on_exception_file(input.pan, input.exception_file) {
         tvr.set(tvr::CARD_ON_EXCEPTION_FILE);
     }
-    if floor_limit_exceeded(input.amount_authorised, input.recent_same_pan_total, input.floor_limit) {
+    if floor_limit_exceeded(
+        input.amount_authorised,
+        input.recent_same_pan_total,
+        input.floor_limit,
+    ) {
         tvr.set(tvr::EXCEEDS_FLOOR_LIMIT);
     }
     if selected {
