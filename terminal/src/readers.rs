@@ -3,6 +3,7 @@
 
 use std::error::Error;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,13 +30,16 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         let _ = pcsc.wait_for_card(&ReaderSelector::Auto, wait);
     }
     let readers = pcsc.readers()?;
-    if args.json {
+    let text = if args.json {
         let list: Vec<serde_json::Value> = readers.iter().map(reader_json).collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        serde_json::to_string_pretty(&list)? + "\n"
     } else {
-        print!("{}", render(&readers));
+        render(&readers)
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.into()),
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The text listing: one block per reader.
