@@ -8,41 +8,33 @@
 //! Authorisation Response Code (Book 4, Annex A6: Y1, Z1, Y3, Z3).
 //!
 //! Entry points: [`terminal_action_analysis`], [`unable_to_go_online`],
-//! [`generate_ac_p1`], [`first_card_action_analysis`],
-//! [`second_card_action_analysis`].
+//! [`cda_requested`], [`first_card_action_analysis`],
+//! [`second_card_action_analysis`]. The GENERATE AC command itself is built
+//! by [`crate::apdu::generate_ac`]; the CID is decoded by [`render::Cid`].
 
+use crate::apdu::RequestedCryptogram;
+use crate::render::{self, Cid};
 use crate::tvr::{self, Tvr};
 
-/// The cryptogram types of GENERATE AC (Book 3, 6.5.5, Table 12).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CryptogramType {
-    /// Application Authentication Cryptogram: transaction declined.
-    Aac,
-    /// Authorisation Request Cryptogram: online authorisation requested.
-    Arqc,
-    /// Transaction Certificate: transaction approved.
-    Tc,
+/// Book 3, 6.5.5.4: the order of cryptogram types, AAC < ARQC < TC. A card
+/// may answer with a lower type than requested, never a higher one.
+fn rank(cryptogram: RequestedCryptogram) -> u8 {
+    match cryptogram {
+        RequestedCryptogram::Aac => 0,
+        RequestedCryptogram::Arqc => 1,
+        RequestedCryptogram::Tc => 2,
+    }
 }
 
-impl CryptogramType {
-    /// The type's code in P1 and in the CID, bits b8-b7 (Book 3, Table 12
-    /// and Table 14): AAC `00`, TC `01`, ARQC `10`.
-    pub fn code(self) -> u8 {
-        match self {
-            CryptogramType::Aac => 0x00,
-            CryptogramType::Tc => 0x40,
-            CryptogramType::Arqc => 0x80,
-        }
-    }
-
-    /// The order of Book 3, 6.5.5.4: AAC < ARQC < TC. A card may answer
-    /// with a lower type than requested, never a higher one.
-    fn rank(self) -> u8 {
-        match self {
-            CryptogramType::Aac => 0,
-            CryptogramType::Arqc => 1,
-            CryptogramType::Tc => 2,
-        }
+/// The cryptogram type the card returned, from CID b8-b7, in the same
+/// three-valued type the terminal requests with; `None` for the RFU value
+/// `11` (see [`render::CryptogramType`] for the four-valued decoding).
+pub fn returned_cryptogram(cid: Cid) -> Option<RequestedCryptogram> {
+    match cid.cryptogram_type() {
+        render::CryptogramType::Aac => Some(RequestedCryptogram::Aac),
+        render::CryptogramType::Tc => Some(RequestedCryptogram::Tc),
+        render::CryptogramType::Arqc => Some(RequestedCryptogram::Arqc),
+        render::CryptogramType::Rfu => None,
     }
 }
 
@@ -92,15 +84,15 @@ pub fn terminal_action_analysis(
     issuer: &ActionCodes,
     terminal: &ActionCodes,
     online_capable: bool,
-) -> CryptogramType {
+) -> RequestedCryptogram {
     if matches(tvr, &issuer.denial) || matches(tvr, &terminal.denial) {
-        return CryptogramType::Aac;
+        return RequestedCryptogram::Aac;
     }
     if online_capable {
         if matches(tvr, &issuer.online) || matches(tvr, &terminal.online) {
-            CryptogramType::Arqc
+            RequestedCryptogram::Arqc
         } else {
-            CryptogramType::Tc
+            RequestedCryptogram::Tc
         }
     } else {
         unable_to_go_online(tvr, issuer, terminal)
@@ -115,40 +107,23 @@ pub fn unable_to_go_online(
     tvr: &Tvr,
     issuer: &ActionCodes,
     terminal: &ActionCodes,
-) -> CryptogramType {
+) -> RequestedCryptogram {
     if matches(tvr, &issuer.default) || matches(tvr, &terminal.default) {
-        CryptogramType::Aac
+        RequestedCryptogram::Aac
     } else {
-        CryptogramType::Tc
+        RequestedCryptogram::Tc
     }
 }
 
-/// Book 3, 6.5.5.2 Table 12: P1 bit b5, "CDA signature requested".
-pub const P1_CDA_SIGNATURE_REQUESTED: u8 = 0x10;
-
 /// Book 2, 6.6 and Book 4, 6.3.2.1: whether this GENERATE AC asks for a CDA
-/// signature: CDA was selected for this transaction, it has not already
-/// failed (TVR "CDA failed"), and the requested cryptogram is a TC or an
-/// ARQC (an AAC is never signed).
-pub fn cda_requested(cda_selected: bool, tvr: &Tvr, requested: CryptogramType) -> bool {
-    cda_selected && !tvr.is_set(tvr::CDA_FAILED) && requested != CryptogramType::Aac
+/// signature (P1 b5, set by [`crate::apdu::generate_ac`]): CDA was selected
+/// for this transaction, it has not already failed (TVR "CDA failed"), and
+/// the requested cryptogram is a TC or an ARQC (an AAC is never signed).
+pub fn cda_requested(cda_selected: bool, tvr: &Tvr, requested: RequestedCryptogram) -> bool {
+    cda_selected && !tvr.is_set(tvr::CDA_FAILED) && requested != RequestedCryptogram::Aac
 }
 
-/// Book 3, 6.5.5.2 Table 12: the GENERATE AC reference control parameter
-/// (P1): the cryptogram type in b8-b7 and the CDA request in b5.
-///
-/// Passing `cda = true` with an AAC still produces P1 without the CDA bit:
-/// an AAC is never signed.
-pub fn generate_ac_p1(requested: CryptogramType, cda: bool) -> u8 {
-    let cda_bit = if cda && requested != CryptogramType::Aac {
-        P1_CDA_SIGNATURE_REQUESTED
-    } else {
-        0
-    };
-    requested.code() | cda_bit
-}
-
-/// The reason/advice code in CID bits b3-b1 (Book 3, 6.5.5.4 Table 14).
+/// The reason/advice code in CID bits b3-b1 (Book 3, 6.5.5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CidReason {
     /// `000`: no information given.
@@ -163,29 +138,10 @@ pub enum CidReason {
     Rfu(u8),
 }
 
-/// Cryptogram Information Data (9F27), as returned by GENERATE AC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CryptogramInformationData(pub u8);
-
-impl CryptogramInformationData {
-    /// Bits b8-b7: the cryptogram type; `None` for the RFU value `11`.
-    pub fn cryptogram_type(self) -> Option<CryptogramType> {
-        match self.0 & 0xC0 {
-            0x00 => Some(CryptogramType::Aac),
-            0x40 => Some(CryptogramType::Tc),
-            0x80 => Some(CryptogramType::Arqc),
-            _ => None,
-        }
-    }
-
-    /// Bit b4: advice required.
-    pub fn advice_required(self) -> bool {
-        self.0 & 0x08 != 0
-    }
-
-    /// Bits b3-b1: the reason/advice code.
-    pub fn reason(self) -> CidReason {
-        match self.0 & 0x07 {
+impl CidReason {
+    /// Decodes b3-b1 of the Cryptogram Information Data (9F27).
+    pub fn from_cid(cid: Cid) -> Self {
+        match cid.raw & 0x07 {
             0 => CidReason::NoInformation,
             1 => CidReason::ServiceNotAllowed,
             2 => CidReason::PinTryLimitExceeded,
@@ -217,9 +173,9 @@ pub enum CardActionError {
     /// ARQC < TC), for example a TC when an AAC was asked for.
     HigherThanRequested {
         /// What the terminal asked for.
-        requested: CryptogramType,
+        requested: RequestedCryptogram,
         /// What the card returned.
-        returned: CryptogramType,
+        returned: RequestedCryptogram,
     },
     /// An ARQC in answer to the second GENERATE AC (only TC or AAC allowed).
     ArqcInSecondGenerateAc,
@@ -231,7 +187,7 @@ pub struct CardDecision<T> {
     /// The step or decision that follows.
     pub next: T,
     /// The cryptogram the card returned.
-    pub cryptogram: CryptogramType,
+    pub returned: RequestedCryptogram,
     /// CID b4: the card asks for an advice message.
     pub advice_required: bool,
     /// CID b3-b1.
@@ -252,14 +208,14 @@ pub enum AfterFirstGenerateAc {
     UnableToGoOnline,
 }
 
+/// Book 3, 6.5.5.4: the card's cryptogram, rejected when RFU or higher
+/// than requested.
 fn read_cid(
-    requested: CryptogramType,
-    cid: CryptogramInformationData,
-) -> Result<CryptogramType, CardActionError> {
-    let returned = cid
-        .cryptogram_type()
-        .ok_or(CardActionError::RfuCryptogramType)?;
-    if returned.rank() > requested.rank() {
+    requested: RequestedCryptogram,
+    cid: Cid,
+) -> Result<RequestedCryptogram, CardActionError> {
+    let returned = returned_cryptogram(cid).ok_or(CardActionError::RfuCryptogramType)?;
+    if rank(returned) > rank(requested) {
         return Err(CardActionError::HigherThanRequested {
             requested,
             returned,
@@ -273,22 +229,22 @@ fn read_cid(
 /// `requested` is what terminal action analysis asked for; `online_capable`
 /// says whether the terminal can go online at all.
 pub fn first_card_action_analysis(
-    requested: CryptogramType,
-    cid: CryptogramInformationData,
+    requested: RequestedCryptogram,
+    cid: Cid,
     online_capable: bool,
 ) -> Result<CardDecision<AfterFirstGenerateAc>, CardActionError> {
     let returned = read_cid(requested, cid)?;
     let next = match returned {
-        CryptogramType::Tc => AfterFirstGenerateAc::OfflineApproved,
-        CryptogramType::Aac => AfterFirstGenerateAc::OfflineDeclined,
-        CryptogramType::Arqc if online_capable => AfterFirstGenerateAc::GoOnline,
-        CryptogramType::Arqc => AfterFirstGenerateAc::UnableToGoOnline,
+        RequestedCryptogram::Tc => AfterFirstGenerateAc::OfflineApproved,
+        RequestedCryptogram::Aac => AfterFirstGenerateAc::OfflineDeclined,
+        RequestedCryptogram::Arqc if online_capable => AfterFirstGenerateAc::GoOnline,
+        RequestedCryptogram::Arqc => AfterFirstGenerateAc::UnableToGoOnline,
     };
     Ok(CardDecision {
         next,
-        cryptogram: returned,
+        returned,
         advice_required: cid.advice_required(),
-        reason: cid.reason(),
+        reason: CidReason::from_cid(cid),
     })
 }
 
@@ -316,8 +272,8 @@ pub struct FinalDecision {
 
 /// The Authorisation Response Code (8A) the terminal puts in CDOL2 when it
 /// could not go online: Y3 when it asks for a TC, Z3 for an AAC (Book 4, A6).
-pub fn unable_online_response_code(requested: CryptogramType) -> [u8; 2] {
-    if requested == CryptogramType::Tc {
+pub fn unable_online_response_code(requested: RequestedCryptogram) -> [u8; 2] {
+    if requested == RequestedCryptogram::Tc {
         response_code::UNABLE_ONLINE_APPROVED
     } else {
         response_code::UNABLE_ONLINE_DECLINED
@@ -328,15 +284,15 @@ pub fn unable_online_response_code(requested: CryptogramType) -> [u8; 2] {
 /// GENERATE AC. The terminal asked for a TC or an AAC; the card answers TC
 /// (approved) or AAC (declined), never an ARQC and never higher than asked.
 pub fn second_card_action_analysis(
-    requested: CryptogramType,
-    cid: CryptogramInformationData,
+    requested: RequestedCryptogram,
+    cid: Cid,
     context: SecondGenerateAcContext,
 ) -> Result<CardDecision<FinalDecision>, CardActionError> {
     let returned = read_cid(requested, cid)?;
     let approved = match returned {
-        CryptogramType::Tc => true,
-        CryptogramType::Aac => false,
-        CryptogramType::Arqc => return Err(CardActionError::ArqcInSecondGenerateAc),
+        RequestedCryptogram::Tc => true,
+        RequestedCryptogram::Aac => false,
+        RequestedCryptogram::Arqc => return Err(CardActionError::ArqcInSecondGenerateAc),
     };
     let authorisation_response_code = match context {
         SecondGenerateAcContext::Online => None,
@@ -351,9 +307,9 @@ pub fn second_card_action_analysis(
             approved,
             authorisation_response_code,
         },
-        cryptogram: returned,
+        returned,
         advice_required: cid.advice_required(),
-        reason: cid.reason(),
+        reason: CidReason::from_cid(cid),
     })
 }
 

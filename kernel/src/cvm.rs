@@ -25,247 +25,121 @@
 //! [`CardholderVerification::report`] after each PIN step.
 
 use crate::limits::CVM_LIST_MAX_RULES;
+use crate::render::{CvRule, CvmCondition, CvmList, CvmListError, CvmMethod};
 use crate::restrict::{TerminalType, TransactionType};
 use crate::tvr::{self, Tsi, Tvr};
 use heapless::Vec;
 
-/// One Cardholder Verification Rule: two bytes of the CVM List.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CvRule {
-    /// Byte 1: b7 "apply succeeding rule if unsuccessful", b6-b1 the CVM code.
-    pub method: u8,
-    /// Byte 2: the CVM condition code.
-    pub condition: u8,
-}
-
-impl CvRule {
-    /// Annex C3: b7 of byte 1 set means "apply succeeding CV Rule if this
-    /// CVM is unsuccessful"; clear means "fail cardholder verification".
-    pub fn apply_next_if_unsuccessful(&self) -> bool {
-        self.method & 0x40 != 0
-    }
-
-    /// The method this rule names.
-    pub fn cvm(&self) -> Cvm {
-        Cvm::from_code(self.method)
-    }
-
-    /// The condition this rule names.
-    pub fn cvm_condition(&self) -> CvmCondition {
-        CvmCondition::from_code(self.condition)
-    }
-}
-
-/// A Cardholder Verification Method, Book 3 Annex C3 Table 39 (b6-b1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Cvm {
-    /// `000000`: fail CVM processing.
-    FailCvmProcessing,
-    /// `000001`: plaintext PIN verification performed by ICC.
-    PlaintextPinByIcc,
-    /// `000010`: enciphered PIN verified online.
-    EncipheredPinOnline,
-    /// `000011`: plaintext PIN verification performed by ICC and signature (paper).
-    PlaintextPinByIccAndSignature,
-    /// `000100`: enciphered PIN verification performed by ICC.
-    EncipheredPinByIcc,
-    /// `000101`: enciphered PIN verification performed by ICC and signature (paper).
-    EncipheredPinByIccAndSignature,
-    /// `011110`: signature (paper).
-    Signature,
-    /// `011111`: no CVM required.
-    NoCvmRequired,
-    /// Any other code (RFU, payment system or issuer specific): this kernel
-    /// does not recognise it.
-    Unrecognised(u8),
-}
-
-impl Cvm {
-    /// Decodes b6-b1 of a rule's first byte (b8 and b7 are ignored).
-    pub fn from_code(byte: u8) -> Self {
-        match byte & 0x3F {
-            0x00 => Cvm::FailCvmProcessing,
-            0x01 => Cvm::PlaintextPinByIcc,
-            0x02 => Cvm::EncipheredPinOnline,
-            0x03 => Cvm::PlaintextPinByIccAndSignature,
-            0x04 => Cvm::EncipheredPinByIcc,
-            0x05 => Cvm::EncipheredPinByIccAndSignature,
-            0x1E => Cvm::Signature,
-            0x1F => Cvm::NoCvmRequired,
-            other => Cvm::Unrecognised(other),
-        }
-    }
-
-    /// Whether the method asks the cardholder for a PIN.
-    pub fn needs_pin(self) -> bool {
-        matches!(
-            self,
-            Cvm::PlaintextPinByIcc
-                | Cvm::EncipheredPinOnline
-                | Cvm::PlaintextPinByIccAndSignature
-                | Cvm::EncipheredPinByIcc
-                | Cvm::EncipheredPinByIccAndSignature
-        )
-    }
-
-    /// Whether the method includes a paper signature.
-    pub fn needs_signature(self) -> bool {
-        matches!(
-            self,
-            Cvm::Signature
-                | Cvm::PlaintextPinByIccAndSignature
-                | Cvm::EncipheredPinByIccAndSignature
-        )
-    }
-
-    /// Book 3, 10.5: the method needs a PIN and the terminal has no PIN
-    /// capability for it (9F33 byte 2 b8 for plaintext, b5 for enciphered
-    /// offline, b7 for online): "PIN entry required and PIN pad not present
-    /// or not working". A PIN + signature method refused only for lack of
-    /// signature capability does not count.
-    pub fn pin_part_unsupported(self, terminal_capabilities: &[u8; 3]) -> bool {
-        let pin_method = match self {
-            Cvm::PlaintextPinByIccAndSignature => Cvm::PlaintextPinByIcc,
-            Cvm::EncipheredPinByIccAndSignature => Cvm::EncipheredPinByIcc,
-            other => other,
-        };
-        pin_method.needs_pin() && !pin_method.supported_by(terminal_capabilities)
-    }
-
-    /// Book 4, Annex A2 (Terminal Capabilities 9F33, byte 2): whether the
-    /// terminal supports the method. b8 plaintext PIN for ICC verification,
-    /// b7 enciphered PIN for online verification, b6 signature, b5
-    /// enciphered PIN for offline verification, b4 no CVM required.
-    /// "Fail CVM processing" needs no capability.
-    pub fn supported_by(self, terminal_capabilities: &[u8; 3]) -> bool {
-        let cvm_caps = terminal_capabilities[1];
-        let plaintext = cvm_caps & 0x80 != 0;
-        let online = cvm_caps & 0x40 != 0;
-        let signature = cvm_caps & 0x20 != 0;
-        let enciphered = cvm_caps & 0x10 != 0;
-        let no_cvm = cvm_caps & 0x08 != 0;
-        match self {
-            Cvm::FailCvmProcessing => true,
-            Cvm::PlaintextPinByIcc => plaintext,
-            Cvm::EncipheredPinOnline => online,
-            Cvm::PlaintextPinByIccAndSignature => plaintext && signature,
-            Cvm::EncipheredPinByIcc => enciphered,
-            Cvm::EncipheredPinByIccAndSignature => enciphered && signature,
-            Cvm::Signature => signature,
-            Cvm::NoCvmRequired => no_cvm,
-            Cvm::Unrecognised(_) => false,
-        }
+/// Book 4, Annex A2 (Terminal Capabilities 9F33, byte 2): whether the
+/// terminal supports a method. b8 plaintext PIN for ICC verification, b7
+/// enciphered PIN for online verification, b6 signature, b5 enciphered PIN
+/// for offline verification, b4 no CVM required. "Fail CVM processing"
+/// needs no capability; methods this kernel does not recognise (RFU, payment
+/// system, issuer, `3F`) are never supported.
+pub fn terminal_supports(method: CvmMethod, terminal_capabilities: &[u8; 3]) -> bool {
+    let cvm_caps = terminal_capabilities[1];
+    let plaintext = cvm_caps & 0x80 != 0;
+    let online = cvm_caps & 0x40 != 0;
+    let signature = cvm_caps & 0x20 != 0;
+    let enciphered = cvm_caps & 0x10 != 0;
+    let no_cvm = cvm_caps & 0x08 != 0;
+    match method {
+        CvmMethod::FailCvmProcessing => true,
+        CvmMethod::PlaintextPinByIcc => plaintext,
+        CvmMethod::EncipheredPinOnline => online,
+        CvmMethod::PlaintextPinByIccAndSignature => plaintext && signature,
+        CvmMethod::EncipheredPinByIcc => enciphered,
+        CvmMethod::EncipheredPinByIccAndSignature => enciphered && signature,
+        CvmMethod::Signature => signature,
+        CvmMethod::NoCvmRequired => no_cvm,
+        CvmMethod::NoCvmPerformed | CvmMethod::Other(_) => false,
     }
 }
 
-/// A CVM condition code, Book 3 Annex C3 Table 40.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CvmCondition {
-    /// `00`: always.
-    Always,
-    /// `01`: if unattended cash.
-    UnattendedCash,
-    /// `02`: if not unattended cash and not manual cash and not purchase with cashback.
-    NotCashNorCashback,
-    /// `03`: if terminal supports the CVM.
-    TerminalSupportsCvm,
-    /// `04`: if manual cash.
-    ManualCash,
-    /// `05`: if purchase with cashback.
-    PurchaseWithCashback,
-    /// `06`: if transaction is in the application currency and is under X value.
-    UnderX,
-    /// `07`: if transaction is in the application currency and is over X value.
-    OverX,
-    /// `08`: if transaction is in the application currency and is under Y value.
-    UnderY,
-    /// `09`: if transaction is in the application currency and is over Y value.
-    OverY,
-    /// `0A`-`7F` RFU, `80`-`FF` payment system specific: not understood by
-    /// this kernel, so the rule is skipped.
-    NotUnderstood(u8),
+/// Book 3, Annex C3: whether this kernel recognises the method. `3F` is
+/// only meaningful in CVM Results, so in a rule it is unrecognised too.
+pub fn recognised(method: CvmMethod) -> bool {
+    !matches!(method, CvmMethod::NoCvmPerformed | CvmMethod::Other(_))
 }
 
-impl CvmCondition {
-    /// Decodes a condition code.
-    pub fn from_code(code: u8) -> Self {
-        match code {
-            0x00 => CvmCondition::Always,
-            0x01 => CvmCondition::UnattendedCash,
-            0x02 => CvmCondition::NotCashNorCashback,
-            0x03 => CvmCondition::TerminalSupportsCvm,
-            0x04 => CvmCondition::ManualCash,
-            0x05 => CvmCondition::PurchaseWithCashback,
-            0x06 => CvmCondition::UnderX,
-            0x07 => CvmCondition::OverX,
-            0x08 => CvmCondition::UnderY,
-            0x09 => CvmCondition::OverY,
-            other => CvmCondition::NotUnderstood(other),
-        }
-    }
+/// Whether the method asks the cardholder for a PIN.
+pub fn needs_pin(method: CvmMethod) -> bool {
+    matches!(
+        method,
+        CvmMethod::PlaintextPinByIcc
+            | CvmMethod::EncipheredPinOnline
+            | CvmMethod::PlaintextPinByIccAndSignature
+            | CvmMethod::EncipheredPinByIcc
+            | CvmMethod::EncipheredPinByIccAndSignature
+    )
+}
+
+/// Whether the method includes a paper signature.
+pub fn needs_signature(method: CvmMethod) -> bool {
+    matches!(
+        method,
+        CvmMethod::Signature
+            | CvmMethod::PlaintextPinByIccAndSignature
+            | CvmMethod::EncipheredPinByIccAndSignature
+    )
+}
+
+/// Book 3, 10.5: the method needs a PIN and the terminal has no PIN
+/// capability for it (9F33 byte 2 b8 for plaintext, b5 for enciphered
+/// offline, b7 for online): "PIN entry required and PIN pad not present or
+/// not working". A PIN + signature method refused only for lack of signature
+/// capability does not count.
+pub fn pin_capability_missing(method: CvmMethod, terminal_capabilities: &[u8; 3]) -> bool {
+    let pin_method = match method {
+        CvmMethod::PlaintextPinByIccAndSignature => CvmMethod::PlaintextPinByIcc,
+        CvmMethod::EncipheredPinByIccAndSignature => CvmMethod::EncipheredPinByIcc,
+        other => other,
+    };
+    needs_pin(pin_method) && !terminal_supports(pin_method, terminal_capabilities)
 }
 
 /// Why a CVM List value cannot be used: a card format error (Book 3, 7.5),
 /// after which the engine terminates the transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CvmListError {
-    /// 1 to 7 bytes: amounts X and Y incomplete.
-    TooShort,
-    /// The rules part has an odd number of bytes.
-    OddLength,
-    /// More rules than the 252-byte maximum of 8E allows (see limits).
+pub enum CvmFormatError {
+    /// Amounts X/Y incomplete or an odd number of rule bytes.
+    Malformed(CvmListError),
+    /// More rules than the 252-byte maximum of 8E allows
+    /// ([`CVM_LIST_MAX_RULES`]).
     TooManyRules,
 }
 
-/// A parsed CVM List (8E): amounts X and Y, then the rules in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CvmList {
-    /// Amount X (4 bytes binary, in the application currency's minor units).
-    pub amount_x: u32,
-    /// Amount Y (4 bytes binary).
-    pub amount_y: u32,
-    /// The Cardholder Verification Rules in the card's order of preference.
-    pub rules: Vec<CvRule, CVM_LIST_MAX_RULES>,
+/// The rules of a CVM List, copied so the state machine does not borrow the
+/// card's data while the engine keeps working with it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Rules {
+    amount_x: u32,
+    amount_y: u32,
+    raw: Vec<[u8; 2], CVM_LIST_MAX_RULES>,
 }
 
-impl CvmList {
-    /// Book 3, 10.5 and Annex C3: parses the value of tag 8E. An empty value
-    /// or one with only X and Y has no rules, which Book 3 treats like an
-    /// absent list.
-    pub fn parse(value: &[u8]) -> Result<Self, CvmListError> {
+impl Rules {
+    /// Book 3, 10.5: an empty 8E value, like a list of amounts only, has no
+    /// rules and counts as an absent list.
+    fn parse(value: &[u8]) -> Result<Self, CvmFormatError> {
         if value.is_empty() {
-            return Ok(CvmList {
-                amount_x: 0,
-                amount_y: 0,
-                rules: Vec::new(),
-            });
+            return Ok(Rules::default());
         }
-        let (x, rest) = value
-            .split_first_chunk::<4>()
-            .ok_or(CvmListError::TooShort)?;
-        let (y, rest) = rest
-            .split_first_chunk::<4>()
-            .ok_or(CvmListError::TooShort)?;
-        let pairs = rest.chunks_exact(2);
-        if !pairs.remainder().is_empty() {
-            return Err(CvmListError::OddLength);
+        let list = CvmList::parse(value).map_err(CvmFormatError::Malformed)?;
+        let mut raw = Vec::new();
+        for rule in list.rules() {
+            raw.push(rule.raw)
+                .map_err(|_| CvmFormatError::TooManyRules)?;
         }
-        let mut rules = Vec::new();
-        for pair in pairs {
-            if let [method, condition] = pair {
-                rules
-                    .push(CvRule {
-                        method: *method,
-                        condition: *condition,
-                    })
-                    .map_err(|_| CvmListError::TooManyRules)?;
-            }
-        }
-        Ok(CvmList {
-            amount_x: u32::from_be_bytes(*x),
-            amount_y: u32::from_be_bytes(*y),
-            rules,
+        Ok(Rules {
+            amount_x: list.amount_x,
+            amount_y: list.amount_y,
+            raw,
         })
+    }
+
+    fn get(&self, index: usize) -> Option<CvRule> {
+        self.raw.get(index).map(|raw| CvRule::from_bytes(*raw))
     }
 }
 
@@ -294,31 +168,33 @@ pub struct CvmContext {
 }
 
 impl CvmContext {
-    /// Book 3, Annex C3 Table 40: whether a rule's condition holds here.
+    /// Book 3, Annex C3: whether a rule's condition holds here.
     /// Conditions 06-09 hold only when the transaction is in the application
     /// currency (5F2A = 9F42; 9F42 absent means they do not hold); "under"
     /// and "over" are strict. Cash means Transaction Type `01` or `17`;
     /// manual cash is cash at an attended terminal, unattended cash at an
     /// unattended one; purchase with cashback is type `09`.
-    pub fn condition_holds(&self, condition: CvmCondition, cvm: Cvm, list: &CvmList) -> bool {
+    pub fn condition_holds(&self, rule: &CvRule, amount_x: u32, amount_y: u32) -> bool {
         let cash = self.transaction_type.is_cash();
         let unattended = self.terminal_type.is_unattended();
         let cashback = self.transaction_type.is_cashback();
         let in_application_currency =
             self.application_currency_code == Some(self.transaction_currency_code);
         let amount = self.amount_authorised;
-        match condition {
+        match rule.condition {
             CvmCondition::Always => true,
             CvmCondition::UnattendedCash => cash && unattended,
-            CvmCondition::NotCashNorCashback => !cash && !cashback,
-            CvmCondition::TerminalSupportsCvm => cvm.supported_by(&self.terminal_capabilities),
+            CvmCondition::NotUnattendedCashNotManualCashNotCashback => !cash && !cashback,
+            CvmCondition::TerminalSupportsCvm => {
+                terminal_supports(rule.method, &self.terminal_capabilities)
+            }
             CvmCondition::ManualCash => cash && !unattended,
             CvmCondition::PurchaseWithCashback => cashback,
-            CvmCondition::UnderX => in_application_currency && amount < u64::from(list.amount_x),
-            CvmCondition::OverX => in_application_currency && amount > u64::from(list.amount_x),
-            CvmCondition::UnderY => in_application_currency && amount < u64::from(list.amount_y),
-            CvmCondition::OverY => in_application_currency && amount > u64::from(list.amount_y),
-            CvmCondition::NotUnderstood(_) => false,
+            CvmCondition::UnderX => in_application_currency && amount < u64::from(amount_x),
+            CvmCondition::OverX => in_application_currency && amount > u64::from(amount_x),
+            CvmCondition::UnderY => in_application_currency && amount < u64::from(amount_y),
+            CvmCondition::OverY => in_application_currency && amount > u64::from(amount_y),
+            CvmCondition::Other(_) => false,
         }
     }
 }
@@ -349,11 +225,12 @@ pub enum CvmStatus {
 
 /// How cardholder verification ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CvmOutcome {
+pub struct CvmResult {
     /// CVM Results (9F34): the first byte of the last performed rule (as in
-    /// the list), its condition, and the result; `3F 00 00` when not
-    /// performed, `3F 00 01` when it failed without performing any CVM.
-    pub results: [u8; 3],
+    /// the list, b7 included), its condition, and the result; `3F 00 00`
+    /// when not performed, `3F 00 01` when it failed without performing any
+    /// CVM.
+    pub cvm_results: [u8; 3],
     /// How it ended.
     pub status: CvmStatus,
     /// The receipt needs a signature line (signature CVM or PIN + signature).
@@ -371,7 +248,7 @@ pub enum CvmStep {
     /// Prompt for a PIN and encipher it for online verification by the issuer.
     OnlinePin,
     /// Verification is over.
-    Done(CvmOutcome),
+    Done(CvmResult),
 }
 
 /// What happened when the engine performed a PIN step (see the module
@@ -401,18 +278,18 @@ pub struct NoPendingPinStep;
 /// Book 3, 10.5: the cardholder verification state machine.
 #[derive(Clone, Debug)]
 pub struct CardholderVerification {
-    list: CvmList,
+    rules: Rules,
     context: CvmContext,
     /// Index of the next rule to consider.
     next_rule: usize,
     /// The rule whose PIN step the engine is performing.
     pending: Option<CvRule>,
-    /// The last rule actually performed and its result.
-    last_performed: Option<(CvRule, u8)>,
+    /// The last rule actually performed.
+    last_performed: Option<CvRule>,
     /// A PIN CVM was bypassed in this transaction.
     pin_bypassed: bool,
     /// Set once verification is over.
-    outcome: Option<CvmOutcome>,
+    result: Option<CvmResult>,
 }
 
 impl CardholderVerification {
@@ -432,32 +309,29 @@ impl CardholderVerification {
         context: CvmContext,
         tvr: &mut Tvr,
         tsi: &mut Tsi,
-    ) -> Result<(Self, CvmStep), CvmListError> {
-        let list = match cvm_list {
-            Some(value) => CvmList::parse(value)?,
-            None => CvmList::parse(&[])?,
-        };
+    ) -> Result<(Self, CvmStep), CvmFormatError> {
+        let rules = Rules::parse(cvm_list.unwrap_or(&[]))?;
         let mut machine = CardholderVerification {
-            list,
+            rules,
             context,
             next_rule: 0,
             pending: None,
             last_performed: None,
             pin_bypassed: false,
-            outcome: None,
+            result: None,
         };
-        let not_performed = CvmOutcome {
-            results: [result_code::NO_CVM_PERFORMED, 0x00, result_code::UNKNOWN],
+        let not_performed = CvmResult {
+            cvm_results: [result_code::NO_CVM_PERFORMED, 0x00, result_code::UNKNOWN],
             status: CvmStatus::NotPerformed,
             signature_required: false,
         };
         if application_interchange_profile[0] & 0x10 == 0 {
-            machine.outcome = Some(not_performed);
+            machine.result = Some(not_performed);
             return Ok((machine, CvmStep::Done(not_performed)));
         }
-        if machine.list.rules.is_empty() {
+        if machine.rules.raw.is_empty() {
             tvr.set(tvr::ICC_DATA_MISSING);
-            machine.outcome = Some(not_performed);
+            machine.result = Some(not_performed);
             return Ok((machine, CvmStep::Done(not_performed)));
         }
         tsi.set(tvr::TSI_CARDHOLDER_VERIFICATION_PERFORMED);
@@ -465,29 +339,28 @@ impl CardholderVerification {
         Ok((machine, step))
     }
 
-    /// The outcome, once verification is over.
-    pub fn outcome(&self) -> Option<CvmOutcome> {
-        self.outcome
+    /// The result, once verification is over.
+    pub fn result(&self) -> Option<CvmResult> {
+        self.result
     }
 
     /// Takes the result of the PIN step the engine just performed and
     /// returns the next step. Sets TVR "PIN Try Limit exceeded", "PIN entry
     /// required and PIN pad not present or not working", "PIN entry
     /// required, PIN pad present, but PIN was not entered" or "Online PIN
-    /// entered" as the result says.
+    /// entered" as the outcome says.
     pub fn report(
         &mut self,
-        result: PinOutcome,
+        outcome: PinOutcome,
         tvr: &mut Tvr,
     ) -> Result<CvmStep, NoPendingPinStep> {
         let rule = self.pending.take().ok_or(NoPendingPinStep)?;
-        let cvm = rule.cvm();
-        match result {
+        match outcome {
             PinOutcome::Verified => {
-                let code = if cvm == Cvm::EncipheredPinOnline {
+                let code = if rule.method == CvmMethod::EncipheredPinOnline {
                     tvr.set(tvr::ONLINE_PIN_ENTERED);
                     result_code::UNKNOWN
-                } else if cvm.needs_signature() {
+                } else if needs_signature(rule.method) {
                     result_code::UNKNOWN
                 } else {
                     result_code::SUCCESSFUL
@@ -502,94 +375,96 @@ impl CardholderVerification {
             }
             PinOutcome::Failed => {}
         }
-        self.last_performed = Some((rule, result_code::FAILED));
-        Ok(self.after_unsuccessful(rule, tvr))
+        self.last_performed = Some(rule);
+        Ok(self.unsuccessful(rule, tvr))
     }
 
     /// Book 3, 10.5: considers rules from `next_rule` on until one needs the
     /// engine or verification ends.
     fn advance(&mut self, tvr: &mut Tvr) -> CvmStep {
-        while let Some(rule) = self.list.rules.get(self.next_rule).copied() {
+        while let Some(rule) = self.rules.get(self.next_rule) {
             self.next_rule += 1;
-            let cvm = rule.cvm();
-            if !self
-                .context
-                .condition_holds(rule.cvm_condition(), cvm, &self.list)
-            {
-                continue;
+            if let Some(step) = self.consider(rule, tvr) {
+                return step;
             }
-            if let Cvm::Unrecognised(_) = cvm {
-                tvr.set(tvr::UNRECOGNISED_CVM);
-                if rule.apply_next_if_unsuccessful() {
-                    continue;
-                }
-                return self.fail(tvr);
-            }
-            if !cvm.supported_by(&self.context.terminal_capabilities) {
-                if cvm.pin_part_unsupported(&self.context.terminal_capabilities) {
-                    tvr.set(tvr::PIN_PAD_NOT_WORKING);
-                }
-                if rule.apply_next_if_unsuccessful() {
-                    continue;
-                }
-                return self.fail(tvr);
-            }
-            match cvm {
-                Cvm::FailCvmProcessing => {
-                    self.last_performed = Some((rule, result_code::FAILED));
-                    if rule.apply_next_if_unsuccessful() {
-                        continue;
-                    }
-                    return self.fail(tvr);
-                }
-                Cvm::Signature => return self.succeed(rule, result_code::UNKNOWN),
-                Cvm::NoCvmRequired => return self.succeed(rule, result_code::SUCCESSFUL),
-                _ => {}
-            }
-            let known_failure = if !self.context.pin_pad_working {
-                Some(tvr::PIN_PAD_NOT_WORKING)
-            } else if self.pin_bypassed && self.context.subsequent_pin_bypass {
-                Some(tvr::PIN_NOT_ENTERED)
-            } else {
-                None
-            };
-            if let Some(bit) = known_failure {
-                tvr.set(bit);
-                self.last_performed = Some((rule, result_code::FAILED));
-                if rule.apply_next_if_unsuccessful() {
-                    continue;
-                }
-                return self.fail(tvr);
-            }
-            self.pending = Some(rule);
-            return match cvm {
-                Cvm::EncipheredPinOnline => CvmStep::OnlinePin,
-                Cvm::EncipheredPinByIcc | Cvm::EncipheredPinByIccAndSignature => {
-                    CvmStep::OfflineEncipheredPin
-                }
-                _ => CvmStep::OfflinePlaintextPin,
-            };
         }
         self.fail(tvr)
     }
 
-    fn after_unsuccessful(&mut self, rule: CvRule, tvr: &mut Tvr) -> CvmStep {
-        if rule.apply_next_if_unsuccessful() {
-            self.advance(tvr)
+    /// One rule: `None` to go on with the next rule, `Some` to stop there.
+    fn consider(&mut self, rule: CvRule, tvr: &mut Tvr) -> Option<CvmStep> {
+        let context = self.context;
+        if !context.condition_holds(&rule, self.rules.amount_x, self.rules.amount_y) {
+            return None;
+        }
+        let method = rule.method;
+        if !recognised(method) {
+            tvr.set(tvr::UNRECOGNISED_CVM);
+            return self.next_or_fail(rule, tvr);
+        }
+        if !terminal_supports(method, &context.terminal_capabilities) {
+            if pin_capability_missing(method, &context.terminal_capabilities) {
+                tvr.set(tvr::PIN_PAD_NOT_WORKING);
+            }
+            return self.next_or_fail(rule, tvr);
+        }
+        match method {
+            CvmMethod::FailCvmProcessing => {
+                self.last_performed = Some(rule);
+                return self.next_or_fail(rule, tvr);
+            }
+            CvmMethod::Signature => return Some(self.succeed(rule, result_code::UNKNOWN)),
+            CvmMethod::NoCvmRequired => return Some(self.succeed(rule, result_code::SUCCESSFUL)),
+            _ => {}
+        }
+        let known_failure = if !context.pin_pad_working {
+            Some(tvr::PIN_PAD_NOT_WORKING)
+        } else if self.pin_bypassed && context.subsequent_pin_bypass {
+            Some(tvr::PIN_NOT_ENTERED)
         } else {
-            self.fail(tvr)
+            None
+        };
+        if let Some(bit) = known_failure {
+            tvr.set(bit);
+            self.last_performed = Some(rule);
+            return self.next_or_fail(rule, tvr);
+        }
+        self.pending = Some(rule);
+        Some(match method {
+            CvmMethod::EncipheredPinOnline => CvmStep::OnlinePin,
+            CvmMethod::EncipheredPinByIcc | CvmMethod::EncipheredPinByIccAndSignature => {
+                CvmStep::OfflineEncipheredPin
+            }
+            _ => CvmStep::OfflinePlaintextPin,
+        })
+    }
+
+    /// Annex C3 b7: after an unsuccessful CVM, go on (`None`) or fail.
+    fn next_or_fail(&mut self, rule: CvRule, tvr: &mut Tvr) -> Option<CvmStep> {
+        if rule.apply_next_if_unsuccessful {
+            None
+        } else {
+            Some(self.fail(tvr))
+        }
+    }
+
+    fn unsuccessful(&mut self, rule: CvRule, tvr: &mut Tvr) -> CvmStep {
+        match self.next_or_fail(rule, tvr) {
+            Some(step) => step,
+            None => self.advance(tvr),
         }
     }
 
     fn succeed(&mut self, rule: CvRule, code: u8) -> CvmStep {
-        let outcome = CvmOutcome {
-            results: [rule.method, rule.condition, code],
+        let [method, condition] = rule.raw;
+        let result = CvmResult {
+            cvm_results: [method, condition, code],
             status: CvmStatus::Successful,
-            signature_required: rule.cvm().needs_signature(),
+            signature_required: needs_signature(rule.method),
         };
-        self.last_performed = Some((rule, code));
-        self.outcome = Some(outcome);
-        CvmStep::Done(outcome)
+        self.last_performed = Some(rule);
+        self.result = Some(result);
+        CvmStep::Done(result)
     }
 
     /// Book 3, 10.5: verification failed: TVR "Cardholder verification was
@@ -597,16 +472,19 @@ impl CardholderVerification {
     /// when none was performed.
     fn fail(&mut self, tvr: &mut Tvr) -> CvmStep {
         tvr.set(tvr::CARDHOLDER_VERIFICATION_FAILED);
-        let results = match self.last_performed {
-            Some((rule, _)) => [rule.method, rule.condition, result_code::FAILED],
+        let cvm_results = match self.last_performed {
+            Some(CvRule {
+                raw: [method, condition],
+                ..
+            }) => [method, condition, result_code::FAILED],
             None => [result_code::NO_CVM_PERFORMED, 0x00, result_code::FAILED],
         };
-        let outcome = CvmOutcome {
-            results,
+        let result = CvmResult {
+            cvm_results,
             status: CvmStatus::Failed,
             signature_required: false,
         };
-        self.outcome = Some(outcome);
-        CvmStep::Done(outcome)
+        self.result = Some(result);
+        CvmStep::Done(result)
     }
 }

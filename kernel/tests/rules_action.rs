@@ -8,11 +8,13 @@
 #![allow(clippy::type_complexity)]
 
 use emv_kernel::action::{
-    cda_requested, first_card_action_analysis, generate_ac_p1, offline_response_code,
+    cda_requested, first_card_action_analysis, offline_response_code, returned_cryptogram,
     second_card_action_analysis, terminal_action_analysis, unable_online_response_code,
     unable_to_go_online, ActionCodes, AfterFirstGenerateAc, CardActionError, CidReason,
-    CryptogramInformationData, CryptogramType, SecondGenerateAcContext,
+    SecondGenerateAcContext,
 };
+use emv_kernel::apdu::{generate_ac, RequestedCryptogram as CryptogramType};
+use emv_kernel::render::Cid;
 use emv_kernel::tvr::{self, Tvr};
 
 use CryptogramType::{Aac, Arqc, Tc};
@@ -251,18 +253,21 @@ fn unable_to_go_online_uses_default_codes() {
 }
 
 #[test]
-fn generate_ac_reference_control_parameter() {
-    // (rule, requested, CDA, P1)
+fn cda_request_and_reference_control_parameter() {
+    // P1 as built by the APDU module from the decision here (Book 3, 6.5.5.2).
+    // (rule, requested, CDA selected, P1)
     let rows: &[(&str, CryptogramType, bool, u8)] = &[
-        ("Table 12: AAC", Aac, false, 0x00),
-        ("Table 12: TC", Tc, false, 0x40),
-        ("Table 12: ARQC", Arqc, false, 0x80),
-        ("Table 12: TC with CDA signature", Tc, true, 0x50),
-        ("Table 12: ARQC with CDA signature", Arqc, true, 0x90),
+        ("6.5.5.2: AAC", Aac, false, 0x00),
+        ("6.5.5.2: TC", Tc, false, 0x40),
+        ("6.5.5.2: ARQC", Arqc, false, 0x80),
+        ("6.5.5.2: TC with CDA signature", Tc, true, 0x50),
+        ("6.5.5.2: ARQC with CDA signature", Arqc, true, 0x90),
         ("Book 2 6.6: an AAC is never signed", Aac, true, 0x00),
     ];
-    for (rule, requested, cda, p1) in rows {
-        assert_eq!(generate_ac_p1(*requested, *cda), *p1, "{rule}");
+    for (rule, requested, selected, p1) in rows {
+        let cda = cda_requested(*selected, &Tvr::default(), *requested);
+        let command = generate_ac(*requested, cda, &[]).unwrap();
+        assert_eq!(command.as_bytes().get(2), Some(p1), "{rule}");
     }
     let failed = tvr_with(&[tvr::CDA_FAILED]);
     let clean = Tvr::default();
@@ -358,10 +363,10 @@ fn cryptogram_information_data() {
         ),
     ];
     for (rule, byte, kind, advice, reason) in rows {
-        let cid = CryptogramInformationData(*byte);
-        assert_eq!(cid.cryptogram_type(), *kind, "{rule}");
+        let cid = Cid { raw: *byte };
+        assert_eq!(returned_cryptogram(cid), *kind, "{rule}");
         assert_eq!(cid.advice_required(), *advice, "{rule}");
-        assert_eq!(cid.reason(), *reason, "{rule}");
+        assert_eq!(CidReason::from_cid(cid), *reason, "{rule}");
     }
 }
 
@@ -456,13 +461,12 @@ fn first_generate_ac_every_answer() {
         ),
     ];
     for (rule, requested, cid, online, expected) in rows {
-        let got = first_card_action_analysis(requested, CryptogramInformationData(cid), online)
-            .map(|d| d.next);
+        let got = first_card_action_analysis(requested, Cid { raw: cid }, online).map(|d| d.next);
         assert_eq!(got, expected, "10.8 / 6.5.5.4: {rule}");
     }
-    let d = first_card_action_analysis(Tc, CryptogramInformationData(0x09), true).unwrap();
+    let d = first_card_action_analysis(Tc, Cid { raw: 0x09 }, true).unwrap();
     assert_eq!(
-        (d.next, d.cryptogram, d.advice_required, d.reason),
+        (d.next, d.returned, d.advice_required, d.reason),
         (OfflineDeclined, Aac, true, CidReason::ServiceNotAllowed),
         "CID details are passed through"
     );
@@ -564,7 +568,7 @@ fn second_generate_ac_every_answer() {
         ),
     ];
     for (rule, requested, cid, context, expected) in rows {
-        let got = second_card_action_analysis(requested, CryptogramInformationData(cid), context)
+        let got = second_card_action_analysis(requested, Cid { raw: cid }, context)
             .map(|d| (d.next.approved, d.next.authorisation_response_code));
         assert_eq!(got, expected, "10.8 / 10.9: {rule}");
     }

@@ -9,9 +9,10 @@
 #![allow(clippy::type_complexity)]
 
 use emv_kernel::cvm::{
-    CardholderVerification, CvmContext, CvmList, CvmListError, CvmStatus, CvmStep,
-    NoPendingPinStep, PinOutcome,
+    CardholderVerification, CvmContext, CvmFormatError, CvmStatus, CvmStep, NoPendingPinStep,
+    PinOutcome,
 };
+use emv_kernel::render::CvmListError;
 use emv_kernel::restrict::{TerminalType, TransactionType};
 use emv_kernel::tvr::{self, Tsi, Tvr};
 
@@ -81,10 +82,10 @@ fn run_with(aip: [u8; 2], value: Option<&[u8]>, context: CvmContext, pins: &[Pin
         match step {
             CvmStep::Done(outcome) => {
                 assert_eq!(pins.next(), None, "every scripted PIN outcome is used");
-                assert_eq!(machine.outcome(), Some(outcome));
+                assert_eq!(machine.result(), Some(outcome));
                 return Run {
                     asked,
-                    results: outcome.results,
+                    results: outcome.cvm_results,
                     status: outcome.status,
                     signature: outcome.signature_required,
                     tvr,
@@ -712,44 +713,50 @@ fn not_performed() {
 }
 
 #[test]
-fn list_parsing() {
-    let parsed = CvmList::parse(&list(&[[0x42, 0x01], [0x1F, 0x03]])).unwrap();
-    assert_eq!((parsed.amount_x, parsed.amount_y), (1_000, 5_000));
-    assert_eq!(parsed.rules.len(), 2);
-    assert_eq!(
-        (parsed.rules[0].method, parsed.rules[0].condition),
-        (0x42, 0x01)
-    );
-    assert!(parsed.rules[0].apply_next_if_unsuccessful());
-    assert!(!parsed.rules[1].apply_next_if_unsuccessful());
-
-    let max = vec![0u8; 8 + 2 * 122];
-    assert_eq!(
-        CvmList::parse(&max).map(|l| l.rules.len()),
-        Ok(122),
-        "252 bytes: 122 rules"
-    );
-    let rows: &[(&str, Vec<u8>, CvmListError)] = &[
-        ("X incomplete", vec![0; 3], CvmListError::TooShort),
-        ("Y incomplete", vec![0; 7], CvmListError::TooShort),
-        ("odd rule bytes", vec![0; 9], CvmListError::OddLength),
-        ("odd after rules", vec![0; 13], CvmListError::OddLength),
+fn list_format() {
+    // 252 bytes (the 8E maximum) hold 122 rules: accepted.
+    let mut max = list(&[]);
+    max.extend(std::iter::repeat_n([0x40, 0x0A], 121).flatten());
+    max.extend([0x1F, 0x00]);
+    let r = run_with(AIP_CV_SUPPORTED, Some(&max), ctx(), &[]);
+    assert_eq!(r.results, [0x1F, 0x00, 0x02], "the 122nd rule is reached");
+    let rows: &[(&str, Vec<u8>, CvmFormatError)] = &[
+        (
+            "X incomplete",
+            vec![0; 3],
+            CvmFormatError::Malformed(CvmListError::TooShort),
+        ),
+        (
+            "Y incomplete",
+            vec![0; 7],
+            CvmFormatError::Malformed(CvmListError::TooShort),
+        ),
+        (
+            "odd rule bytes",
+            vec![0; 9],
+            CvmFormatError::Malformed(CvmListError::OddLength),
+        ),
+        (
+            "odd after rules",
+            vec![0; 13],
+            CvmFormatError::Malformed(CvmListError::OddLength),
+        ),
         (
             "beyond 252 bytes",
             vec![0; 8 + 2 * 123],
-            CvmListError::TooManyRules,
+            CvmFormatError::TooManyRules,
         ),
     ];
     for (rule, value, error) in rows {
-        assert_eq!(CvmList::parse(value), Err(*error), "{rule}");
         let mut tvr = Tvr::default();
         let mut tsi = Tsi::default();
         let started =
             CardholderVerification::start(AIP_CV_SUPPORTED, Some(value), ctx(), &mut tvr, &mut tsi);
+        assert_eq!(started.err(), Some(*error), "{rule}");
         assert_eq!(
-            started.err(),
-            Some(*error),
-            "{rule}: start reports the format error"
+            (tvr, tsi),
+            (Tvr::default(), Tsi::default()),
+            "{rule}: nothing set"
         );
     }
 }
