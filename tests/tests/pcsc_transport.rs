@@ -166,23 +166,30 @@ fn t0_card_get_response_and_wrong_length() {
         }
     });
     let pcsc = Pcsc::establish().unwrap();
-    let mut card = pcsc.connect(READER, &ConnectOptions::default()).unwrap();
-    assert_eq!(
-        card.protocol(),
-        Protocol::T0,
-        "pcscd must pick T=0 for ATR {ATR_T0}"
-    );
-    assert_eq!(send(&mut card, SELECT_PSE).unwrap(), format!("{FCI}9000"));
-    assert_eq!(
-        send(&mut card, "00B2010C00").unwrap(),
-        format!("{record}9000")
-    );
-    assert_eq!(
-        *seen.lock().unwrap(),
-        vec![SELECT_PSE_NO_LE, "00C000001C", "00B2010C00", "00B2010C0A"]
-    );
-    assert_eq!((card.commands(), card.raw_exchanges()), (2, 4));
-    card.disconnect().unwrap();
+    let unbounded = ConnectOptions {
+        command_timeout: None,
+        ..ConnectOptions::default()
+    };
+    for options in [ConnectOptions::default(), unbounded] {
+        seen.lock().unwrap().clear();
+        let mut card = pcsc.connect(READER, &options).unwrap();
+        assert_eq!(
+            card.protocol(),
+            Protocol::T0,
+            "pcscd must pick T=0 for ATR {ATR_T0}"
+        );
+        assert_eq!(send(&mut card, SELECT_PSE).unwrap(), format!("{FCI}9000"));
+        assert_eq!(
+            send(&mut card, "00B2010C00").unwrap(),
+            format!("{record}9000")
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![SELECT_PSE_NO_LE, "00C000001C", "00B2010C00", "00B2010C0A"]
+        );
+        assert_eq!((card.commands(), card.raw_exchanges()), (2, 4));
+        card.disconnect().unwrap();
+    }
     served.remove();
     wait_empty();
 }
@@ -280,7 +287,7 @@ fn silent_card_times_out() {
     });
     let pcsc = Pcsc::establish().unwrap();
     let options = ConnectOptions {
-        command_timeout: Duration::from_millis(500),
+        command_timeout: Some(Duration::from_millis(500)),
         ..ConnectOptions::default()
     };
     let mut card = pcsc.connect(READER, &options).unwrap();
