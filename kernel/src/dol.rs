@@ -245,7 +245,13 @@ pub fn fit_value(tag: Tag, value: Option<&[u8]>, field: &mut [u8]) {
 }
 
 /// Book 3, 5.4: builds the data a DOL asks for into `out`; returns its length.
+///
+/// The whole DOL is checked first, so a malformed DOL is reported as such
+/// whatever the size of `out`, and nothing is written when it does not fit.
 pub fn build(dol: &[u8], source: &impl DataSource, out: &mut [u8]) -> Result<usize, BuildError> {
+    if data_length(dol)? > out.len() {
+        return Err(BuildError::BufferTooSmall);
+    }
     let mut position = 0usize;
     for entry in entries(dol) {
         let entry = entry?;
