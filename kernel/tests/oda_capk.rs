@@ -1,0 +1,196 @@
+//! CA public key store and `capk.txt` lines (Book 2, 11.2 check sum; expiry).
+
+mod oda_support;
+
+use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::limits::CA_KEY_STORE_CAPACITY;
+use emv_kernel::oda::capk::{parse_capk_line, CaKeyError, CapkField, CapkLineError};
+use emv_kernel::oda::{CaKeyStore, CaPublicKey, Date};
+use oda_support::*;
+
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A capk.txt line for the 1024-bit test CA key, with its true check sum.
+fn line_for(key: &Key, expiry: &str) -> String {
+    let checksum = DefaultCrypto::new().sha1(&[&RID, &[CA_INDEX], &key.modulus, &key.exponent]);
+    format!(
+        "{} {:02x} {} rsa {} {} sha1 {}",
+        colon_hex(&RID),
+        CA_INDEX,
+        expiry,
+        colon_hex(&key.exponent),
+        colon_hex(&key.modulus),
+        colon_hex(&checksum)
+    )
+}
+
+#[test]
+fn good_line_in_colon_hex() {
+    let ca = ca_1024();
+    let key = parse_capk_line(&DefaultCrypto::new(), &line_for(&ca, "301231"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.rid, RID);
+    assert_eq!(key.index, CA_INDEX);
+    assert_eq!(key.key, ca.public());
+    assert_eq!(
+        key.expiry,
+        Some(Date {
+            year: 2030,
+            month: 12,
+            day: 31
+        })
+    );
+}
+
+#[test]
+fn good_line_in_plain_upper_case_hex_with_exponent_65537() {
+    let ca = ca_1984_f4();
+    let line = line_for(&ca, "000000").replace(':', "").to_uppercase();
+    let line = line.replace("RSA", "rsa").replace("SHA1", "sha1");
+    let key = parse_capk_line(&DefaultCrypto::new(), &line)
+        .unwrap()
+        .unwrap();
+    assert_eq!(key.key.exponent[..], [0x01, 0x00, 0x01]);
+    assert_eq!(key.key.len(), 248);
+    assert_eq!(key.expiry, None);
+}
+
+#[test]
+fn comments_and_blank_lines_are_skipped() {
+    let crypto = DefaultCrypto::new();
+    assert_eq!(parse_capk_line(&crypto, ""), Ok(None));
+    assert_eq!(parse_capk_line(&crypto, "   \t "), Ok(None));
+    assert_eq!(parse_capk_line(&crypto, "# test keys"), Ok(None));
+    let line = format!("  {}   # the test CA", line_for(&ca_1024(), "301231"));
+    assert!(parse_capk_line(&crypto, &line).unwrap().is_some());
+}
+
+#[test]
+fn wrong_check_sum_is_refused() {
+    let line = line_for(&ca_1024(), "301231");
+    // Change the last digit of the check sum.
+    let mut bad = line.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(
+        parse_capk_line(&DefaultCrypto::new(), &bad),
+        Err(CapkLineError::Key(CaKeyError::Checksum))
+    );
+}
+
+#[test]
+fn bad_fields_are_named() {
+    let crypto = DefaultCrypto::new();
+    let line = line_for(&ca_1024(), "301231");
+    let fields: Vec<&str> = line.split(' ').collect();
+    let with = |index: usize, value: &str| {
+        let mut changed = fields.clone();
+        changed[index] = value;
+        parse_capk_line(&crypto, &changed.join(" "))
+    };
+    assert_eq!(
+        with(0, "a0:00:00:00"),
+        Err(CapkLineError::InvalidField(CapkField::Rid))
+    );
+    assert_eq!(
+        with(1, "1g"),
+        Err(CapkLineError::InvalidField(CapkField::Index))
+    );
+    assert_eq!(
+        with(2, "301331"),
+        Err(CapkLineError::InvalidField(CapkField::Expiry))
+    );
+    assert_eq!(
+        with(3, "ecc"),
+        Err(CapkLineError::InvalidField(CapkField::KeyAlgorithm))
+    );
+    assert_eq!(
+        with(4, "01:00:01:00"),
+        Err(CapkLineError::InvalidField(CapkField::Exponent))
+    );
+    let bad_modulus = fields[5].replacen('a', "x", 1).replacen('b', "x", 1);
+    assert_eq!(
+        with(5, &bad_modulus),
+        Err(CapkLineError::InvalidField(CapkField::Modulus))
+    );
+    assert_eq!(
+        with(5, &"ab".repeat(249)),
+        Err(CapkLineError::InvalidField(CapkField::Modulus))
+    );
+    assert_eq!(
+        with(6, "sha256"),
+        Err(CapkLineError::InvalidField(CapkField::HashAlgorithm))
+    );
+    assert_eq!(
+        with(7, "00:11"),
+        Err(CapkLineError::InvalidField(CapkField::Checksum))
+    );
+    assert_eq!(
+        parse_capk_line(&crypto, &fields[..5].join(" ")),
+        Err(CapkLineError::MissingField(CapkField::Modulus))
+    );
+    assert_eq!(
+        parse_capk_line(&crypto, &format!("{line} extra")),
+        Err(CapkLineError::TrailingText)
+    );
+}
+
+#[test]
+fn expired_key_is_held_but_not_used() {
+    let crypto = DefaultCrypto::new();
+    let mut store = CaKeyStore::new();
+    let key = parse_capk_line(&crypto, &line_for(&ca_1024(), "261124"))
+        .unwrap()
+        .unwrap();
+    store.insert(key).unwrap();
+    let day = |day| Date {
+        year: 2026,
+        month: 11,
+        day,
+    };
+    assert!(store.get(&RID, CA_INDEX, day(24)).is_some());
+    assert!(store.get(&RID, CA_INDEX, day(25)).is_none());
+    assert!(store.find(&RID, CA_INDEX).is_some());
+    assert!(store.get(&RID, CA_INDEX + 1, day(1)).is_none());
+}
+
+#[test]
+fn store_replaces_removes_and_fills_up() {
+    let crypto = DefaultCrypto::new();
+    let ca = ca_1024();
+    let mut store = CaKeyStore::new();
+    let key = |index: u8| {
+        CaPublicKey::new(&crypto, RID, index, &ca.modulus, &ca.exponent, None, None).unwrap()
+    };
+    store.insert(key(1)).unwrap();
+    store.insert(key(1)).unwrap();
+    assert_eq!(store.len(), 1);
+    assert!(store.remove(&RID, 1));
+    assert!(!store.remove(&RID, 1));
+    for index in 0..CA_KEY_STORE_CAPACITY {
+        store.insert(key(index as u8)).unwrap();
+    }
+    assert_eq!(store.insert(key(0xFF)), Err(CaKeyError::StoreFull));
+    // Replacing a held key still works when full.
+    assert!(store.insert(key(0)).is_ok());
+}
+
+#[test]
+fn key_sizes_are_bounded() {
+    let crypto = DefaultCrypto::new();
+    assert_eq!(
+        CaPublicKey::new(&crypto, RID, 1, &[0xFF; 249], &[3], None, None),
+        Err(CaKeyError::KeySize)
+    );
+    assert_eq!(
+        CaPublicKey::new(&crypto, RID, 1, &[0xFF; 128], &[1, 0, 0, 1], None, None),
+        Err(CaKeyError::KeySize)
+    );
+}

@@ -1,0 +1,93 @@
+//! The default provider's RSA public operation against `num-bigint`, at the
+//! EMV key sizes and exponents, on pseudo-random inputs.
+
+mod oda_support;
+
+use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use num_bigint::BigUint;
+use oda_support::*;
+
+/// xorshift64*, seeded: reproducible inputs without a rand dependency.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn check(modulus: &[u8], exponent: &[u8], rounds: usize, seed: u64) {
+    let crypto = DefaultCrypto::new();
+    let n = BigUint::from_bytes_be(modulus);
+    let e = BigUint::from_bytes_be(exponent);
+    let mut random = Xorshift(seed);
+    for _ in 0..rounds {
+        let mut input = random.bytes(modulus.len());
+        // Keep the input below the modulus.
+        input[0] = modulus[0].saturating_sub(1);
+        let mut output = vec![0u8; modulus.len()];
+        crypto
+            .rsa_public(modulus, exponent, &input, &mut output)
+            .unwrap();
+        let expected = BigUint::from_bytes_be(&input).modpow(&e, &n);
+        assert_eq!(output, left_pad(&expected.to_bytes_be(), modulus.len()));
+    }
+}
+
+#[test]
+fn rsa_matches_num_bigint_at_every_width() {
+    for key in [
+        icc_512(),
+        issuer_704(),
+        icc_768(),
+        ca_1024(),
+        issuer_1024(),
+        ca_1984(),
+        ca_1984_f4(),
+        issuer_1984(),
+    ] {
+        check(&key.modulus, &key.exponent, 8, key.modulus[5] as u64 + 1);
+    }
+}
+
+#[test]
+fn rsa_general_exponents() {
+    let key = ca_1984();
+    for exponent in [
+        &[0x11][..],
+        &[0x00, 0x00, 0x03],
+        &[0x01, 0x00, 0x03],
+        &[0xFF, 0xFF, 0xFF],
+    ] {
+        check(&key.modulus, exponent, 2, 7);
+    }
+    // 1536-bit width (modulus of 129 to 192 bytes): the top 160 bytes of a
+    // 1984-bit modulus, made odd, are a valid (if composite) modulus.
+    let mut modulus = key.modulus[..160].to_vec();
+    modulus[159] |= 1;
+    check(&modulus, &[3], 4, 11);
+    check(&modulus, &[1, 0, 1], 4, 13);
+}
+
+#[test]
+fn rsa_round_trips_with_the_private_key() {
+    let key = icc_768();
+    let message = {
+        let mut m = vec![0x6A; key.len()];
+        m[0] = 0x00;
+        m
+    };
+    let signature = key.sign(&message);
+    let mut recovered = vec![0u8; key.len()];
+    DefaultCrypto::new()
+        .rsa_public(&key.modulus, &key.exponent, &signature, &mut recovered)
+        .unwrap();
+    assert_eq!(recovered, message);
+}
