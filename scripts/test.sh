@@ -21,4 +21,8 @@ bash scripts/pcscd.sh start
 
 status=0
 EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
+
+# Last: the test that stops pcscd under a live session (it kills the pcscd
+# started above; the trap then finds it gone).
+EMV_PCSCD=1 EMV_PCSCD_STOP_TEST=1 cargo test -p emv-integration-tests --test pcsc_service || status=$?
 exit "$status"
