@@ -1,0 +1,488 @@
+//! The named test cards. Each drives a correct terminal down one path of
+//! EMV Books 1-4; `expected` says what that terminal gets with the default
+//! terminal configuration of `PROFILES.md` (terminal type 22, capabilities
+//! E0F8C8, country 0250, currency 0978, floor limit 100.00, amount 10.00,
+//! purchase, TAC-Denial 0010000000, TAC-Online DC4084F800, TAC-Default
+//! DC4000A800, random selection off).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::card::Card;
+use crate::image::CardImage;
+use crate::spec::{
+    AppSpec, CardRisk, CardSpec, Faults, Hostile, Oda, TEST_AID_CREDIT, TEST_AID_DEBIT,
+    TEST_AID_PREPAID,
+};
+
+/// One documented card.
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    /// Name used by `emv-terminal card serve --profile NAME` and tests.
+    pub name: &'static str,
+    /// The path it exercises.
+    pub exercises: &'static str,
+    /// Outcome for a correct terminal with the default configuration.
+    pub expected: &'static str,
+    /// TVR after the first GENERATE AC for that terminal (hex), or `-` when no transaction starts.
+    pub tvr: &'static str,
+    build: fn() -> CardSpec,
+}
+
+impl Profile {
+    /// The card description.
+    pub fn spec(&self) -> CardSpec {
+        (self.build)()
+    }
+
+    /// The personalised image, built once per process and shared.
+    pub fn image(&self) -> Arc<CardImage> {
+        static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<CardImage>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(image) = cache.lock().ok().and_then(|c| c.get(self.name).cloned()) {
+            return image;
+        }
+        let image = match CardImage::build(&self.spec()) {
+            Ok(image) => Arc::new(image),
+            // Profiles use committed keys of fitting sizes; failure is a fixture bug.
+            Err(e) => panic!("profile {} does not personalise: {e}", self.name),
+        };
+        if let Ok(mut c) = cache.lock() {
+            c.insert(self.name, Arc::clone(&image));
+        }
+        image
+    }
+
+    /// A fresh card of this profile (personalisation state).
+    pub fn card(&self) -> Card {
+        Card::new(self.image())
+    }
+}
+
+/// Looks a profile up by name.
+pub fn find(name: &str) -> Option<&'static Profile> {
+    PROFILES.iter().find(|p| p.name == name)
+}
+
+/// All profiles, in the order of `PROFILES.md`.
+pub fn all() -> &'static [Profile] {
+    PROFILES
+}
+
+fn app(oda: Oda) -> AppSpec {
+    match oda {
+        Oda::None => AppSpec::default(),
+        Oda::Sda => AppSpec { oda, ca_index: 0x01, ca_key: "ca-01", ..AppSpec::default() },
+        Oda::Dda => AppSpec {
+            oda,
+            ca_index: 0x04,
+            ca_key: "ca-04",
+            issuer_key: "issuer-1408",
+            icc_key: "icc-1024-f4",
+            ..AppSpec::default()
+        },
+        Oda::Cda => AppSpec {
+            oda,
+            ca_index: 0x02,
+            ca_key: "ca-02",
+            issuer_key: "issuer-1152",
+            icc_key: "icc-1024",
+            ..AppSpec::default()
+        },
+    }
+}
+
+fn one(app: AppSpec) -> CardSpec {
+    CardSpec { apps: vec![app], ..CardSpec::default() }
+}
+
+fn cvm(rules: &[u8], x: u32) -> Vec<u8> {
+    let mut list = x.to_be_bytes().to_vec();
+    list.extend_from_slice(&[0, 0, 0, 0]);
+    list.extend_from_slice(rules);
+    list
+}
+
+fn hostile(kind: Hostile) -> CardSpec {
+    one(AppSpec { hostile: Some(kind), ..app(Oda::None) })
+}
+
+const TVR_CLEAN: &str = "0000000000";
+
+static PROFILES: &[Profile] = &[
+    Profile {
+        name: "sda",
+        exercises: "SDA only (CA 01, 1024-bit, issuer key remainder), GPO format 1, signature CVM",
+        expected: "SDA succeeds; TC requested and returned: approved offline",
+        tvr: TVR_CLEAN,
+        build: || one(AppSpec { gpo_format1: true, ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "dda",
+        exercises: "DDA (CA 04, 1984-bit e=65537), INTERNAL AUTHENTICATE format 1",
+        expected: "DDA succeeds; TC: approved offline",
+        tvr: TVR_CLEAN,
+        build: || one(AppSpec { response_format1: true, ..app(Oda::Dda) }),
+    },
+    Profile {
+        name: "cda",
+        exercises: "CDA (CA 02, 1408-bit, ICC key remainder), signature in GENERATE AC",
+        expected: "CDA succeeds on the TC: approved offline",
+        tvr: TVR_CLEAN,
+        build: || one(app(Oda::Cda)),
+    },
+    Profile {
+        name: "no-oda",
+        exercises: "no ODA method in the AIP",
+        expected: "ODA not performed matches TAC/IAC-Online: ARQC, online",
+        tvr: "8000000000",
+        build: || one(app(Oda::None)),
+    },
+    Profile {
+        name: "multi-app-pse",
+        exercises: "PSE with three applications, priorities, cardholder confirmation on the first",
+        expected: "candidates TEST DEBIT (prio 1, confirm), TEST CREDIT (2), TEST PREPAID (3); each SDA, TC offline",
+        tvr: TVR_CLEAN,
+        build: || CardSpec {
+            apps: vec![
+                AppSpec { priority: Some(0x02), ..app(Oda::Sda) },
+                AppSpec {
+                    aid: TEST_AID_DEBIT.to_vec(),
+                    label: "TEST DEBIT",
+                    priority: Some(0x81),
+                    pan: "6799990100000029",
+                    ..app(Oda::Sda)
+                },
+                AppSpec {
+                    aid: TEST_AID_PREPAID.to_vec(),
+                    label: "TEST PREPAID",
+                    priority: Some(0x03),
+                    pan: "6799990100000037",
+                    ..app(Oda::Sda)
+                },
+            ],
+            ppse: true,
+            ..CardSpec::default()
+        },
+    },
+    Profile {
+        name: "no-pse",
+        exercises: "no PSE (6A82): list of AIDs, partial AID match, SELECT next occurrence",
+        expected: "terminal AID A0000009991010 matches A000000999101001 and A000000999101002 (select next); TC",
+        tvr: TVR_CLEAN,
+        build: || CardSpec {
+            pse: false,
+            apps: vec![
+                AppSpec { aid: [&TEST_AID_CREDIT[..], &[0x01]].concat(), ..app(Oda::Sda) },
+                AppSpec {
+                    aid: [&TEST_AID_CREDIT[..], &[0x02]].concat(),
+                    label: "TEST CREDIT 2",
+                    priority: Some(0x02),
+                    pan: "6799990100000029",
+                    ..app(Oda::Sda)
+                },
+            ],
+            ..CardSpec::default()
+        },
+    },
+    Profile {
+        name: "app-blocked",
+        exercises: "blocked application: final SELECT answers 6283",
+        expected: "application not added to the candidate list; no candidate: transaction not possible",
+        tvr: "-",
+        build: || one(AppSpec { blocked: true, ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "card-blocked",
+        exercises: "blocked card: every SELECT answers 6A81",
+        expected: "Book 1, 12.3.2: card blocked, terminate (no list-of-AIDs fallback)",
+        tvr: "-",
+        build: || CardSpec { blocked: true, ..one(app(Oda::Sda)) },
+    },
+    Profile {
+        name: "expired",
+        exercises: "expired application (5F24 = 231231)",
+        expected: "expired application matches TAC-Online: ARQC",
+        tvr: "0040000000",
+        build: || one(AppSpec { expiry: [0x23, 0x12, 0x31], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "not-yet-effective",
+        exercises: "application not yet effective (5F25 = 491201)",
+        expected: "bit not in any action code: TC offline",
+        tvr: "0020000000",
+        build: || one(AppSpec { effective: [0x49, 0x12, 0x01], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "wrong-version",
+        exercises: "application version 0099 differs from the terminal's 0002",
+        expected: "bit not in any action code: TC offline",
+        tvr: "0080000000",
+        build: || one(AppSpec { version: [0x00, 0x99], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "auc-domestic-only",
+        exercises: "AUC A980 (domestic only), issuer country 0840 vs terminal 0250",
+        expected: "requested service not allowed matches TAC-Denial: AAC, declined offline",
+        tvr: "0010000000",
+        build: || {
+            one(AppSpec { usage_control: [0xA9, 0x80], issuer_country: [0x08, 0x40], ..app(Oda::Sda) })
+        },
+    },
+    Profile {
+        name: "auc-no-cash",
+        exercises: "AUC 3D00: goods and services only, no cash, no cashback",
+        expected: "purchase: TC offline; cash (9C 01): service not allowed, AAC",
+        tvr: "0000000000 (purchase) / 0010000000 (cash)",
+        build: || one(AppSpec { usage_control: [0x3D, 0x00], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "cvm-offline-pin",
+        exercises: "CVM list 0100: offline plaintext PIN (PIN 1234, 3 tries)",
+        expected: "VERIFY 9000, CVM results 010002; TC offline",
+        tvr: TVR_CLEAN,
+        build: || one(AppSpec { cvm_list: cvm(&[0x01, 0x00], 0), ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "cvm-enciphered-pin",
+        exercises: "CVM list 0400: offline enciphered PIN with a separate ICC PIN key (9F2D), DDA",
+        expected: "GET CHALLENGE, VERIFY P2 88 9000, CVM results 040002; TC offline",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec { cvm_list: cvm(&[0x04, 0x00], 0), pin_key: true, ..app(Oda::Dda) })
+        },
+    },
+    Profile {
+        name: "cvm-online-pin",
+        exercises: "CVM list 0200: online enciphered PIN",
+        expected: "online PIN entered matches TAC-Online: ARQC",
+        tvr: "0000040000",
+        build: || one(AppSpec { cvm_list: cvm(&[0x02, 0x00], 0), ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "cvm-signature",
+        exercises: "CVM list 1E00: signature",
+        expected: "CVM results 1E0000 (unknown); TC offline, receipt needs a signature",
+        tvr: TVR_CLEAN,
+        build: || one(AppSpec { cvm_list: cvm(&[0x1E, 0x00], 0), ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "cvm-no-cvm",
+        exercises: "CVM list 1F00: no CVM required",
+        expected: "CVM results 1F0002; TC offline",
+        tvr: TVR_CLEAN,
+        build: || one(AppSpec { cvm_list: cvm(&[0x1F, 0x00], 0), ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "pin-try-limit-exceeded",
+        exercises: "offline PIN with PIN Try Counter 0 (GET DATA 9F17 = 00, VERIFY 6983)",
+        expected: "PIN try limit exceeded and CVM not successful; 80 in TAC-Online byte 3: ARQC",
+        tvr: "0000A00000",
+        build: || {
+            one(AppSpec { cvm_list: cvm(&[0x01, 0x00], 0), pin_try_counter: 0, ..app(Oda::Sda) })
+        },
+    },
+    Profile {
+        name: "cvm-amount-conditions",
+        exercises: "CVM list with X = 50.00: PIN (4107) or signature (1E07) over X, no CVM (1F06) under X",
+        expected: "amount 10.00: CVM results 1F0602, TC; amount 75.00: offline PIN 1234, 410702, TC",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec {
+                cvm_list: cvm(&[0x41, 0x07, 0x1E, 0x07, 0x1F, 0x06], 5000),
+                ..app(Oda::Sda)
+            })
+        },
+    },
+    Profile {
+        name: "velocity-lcol",
+        exercises: "ATC 0021 after GPO, Last Online ATC 0018: 9 > LCOL 5, <= UCOL 10",
+        expected: "LCOL exceeded matches TAC-Online: ARQC",
+        tvr: "0000004000",
+        build: || one(AppSpec { atc: 0x0020, last_online_atc: 0x0018, ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "velocity-ucol",
+        exercises: "ATC 0031 after GPO, Last Online ATC 0018: 25 > UCOL 10",
+        expected: "LCOL and UCOL exceeded: ARQC; unable to go online: TAC-Default byte 4 20 gives AAC",
+        tvr: "0000006000",
+        build: || one(AppSpec { atc: 0x0030, last_online_atc: 0x0018, ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "new-card",
+        exercises: "Last Online ATC Register 0000 (never online), ATC 0002 after GPO",
+        expected: "new card bit set, in no action code: TC offline",
+        tvr: "0008000000",
+        build: || one(AppSpec { atc: 0x0001, last_online_atc: 0x0000, ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "sda-bad-ssad",
+        exercises: "SDA where a signed record was changed after signing (hash mismatch)",
+        expected: "SDA failed matches TAC-Online: ARQC",
+        tvr: "4000000000",
+        build: || {
+            one(AppSpec {
+                faults: Faults { tamper_signed_record: true, ..Faults::default() },
+                ..app(Oda::Sda)
+            })
+        },
+    },
+    Profile {
+        name: "bad-issuer-cert",
+        exercises: "SDA with a corrupted issuer public key certificate (recovery fails)",
+        expected: "SDA failed: ARQC",
+        tvr: "4000000000",
+        build: || {
+            one(AppSpec {
+                faults: Faults { corrupt_issuer_certificate: true, ..Faults::default() },
+                ..app(Oda::Sda)
+            })
+        },
+    },
+    Profile {
+        name: "expired-issuer-cert",
+        exercises: "SDA with an issuer certificate that expired 12/23",
+        expected: "SDA failed: ARQC",
+        tvr: "4000000000",
+        build: || one(AppSpec { issuer_cert_expiry: [0x12, 0x23], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "revoked-issuer-cert",
+        exercises: "SDA with issuer certificate serial 123456 under CA A000000999/01, on the terminal's revocation list",
+        expected: "SDA failed: ARQC",
+        tvr: "4000000000",
+        build: || one(AppSpec { issuer_cert_serial: [0x12, 0x34, 0x56], ..app(Oda::Sda) }),
+    },
+    Profile {
+        name: "unknown-ca-index",
+        exercises: "DDA card naming CA index 07, which capk.txt does not have",
+        expected: "DDA failed (no CA key): ARQC",
+        tvr: "0800000000",
+        build: || one(AppSpec { ca_index: 0x07, ..app(Oda::Dda) }),
+    },
+    Profile {
+        name: "dda-bad-signature",
+        exercises: "DDA whose signature hashes other terminal data than the DDOL data sent",
+        expected: "DDA failed: ARQC",
+        tvr: "0800000000",
+        build: || {
+            one(AppSpec {
+                faults: Faults { bad_dda_signature: true, ..Faults::default() },
+                ..app(Oda::Dda)
+            })
+        },
+    },
+    Profile {
+        name: "cda-bad-signature",
+        exercises: "CDA whose transaction data hash leaves out the PDOL data",
+        expected: "CDA failed on the TC: the terminal declines (AAC)",
+        tvr: "0400000000",
+        build: || {
+            one(AppSpec {
+                faults: Faults { bad_cda_signature: true, ..Faults::default() },
+                ..app(Oda::Cda)
+            })
+        },
+    },
+    Profile {
+        name: "icc-cert-pan-mismatch",
+        exercises: "DDA with an ICC certificate for PAN 6799990200000010",
+        expected: "DDA failed: ARQC",
+        tvr: "0800000000",
+        build: || {
+            one(AppSpec {
+                faults: Faults { icc_certificate_pan: Some("6799990200000010"), ..Faults::default() },
+                ..app(Oda::Dda)
+            })
+        },
+    },
+    Profile {
+        name: "card-declines",
+        exercises: "card risk management answers every GENERATE AC with an AAC",
+        expected: "TC requested, AAC returned: declined offline",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec { risk: CardRisk { always_decline: true, ..CardRisk::default() }, ..app(Oda::Sda) })
+        },
+    },
+    Profile {
+        name: "card-online",
+        exercises: "card risk management answers a TC request with an ARQC",
+        expected: "TC requested, ARQC returned: online; second GENERATE AC TC after approval",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec { risk: CardRisk { always_online: true, ..CardRisk::default() }, ..app(Oda::Sda) })
+        },
+    },
+    Profile {
+        name: "issuer-scripts",
+        exercises: "CDA card going online with issuer authentication (EXTERNAL AUTHENTICATE, ARPC method 1) and MACed scripts",
+        expected: "ARQC; host ARPC verifies (9000); scripts 9000; second GENERATE AC TC; TSI issuer authentication and script processing performed",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec {
+                issuer_authentication: true,
+                risk: CardRisk { always_online: true, ..CardRisk::default() },
+                ..app(Oda::Cda)
+            })
+        },
+    },
+    Profile {
+        name: "no-pdol-format1",
+        exercises: "no PDOL (GPO with 83 00), format 1 GPO and GENERATE AC responses, DDA",
+        expected: "DDA succeeds; TC offline",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec { pdol: Vec::new(), gpo_format1: true, response_format1: true, ..app(Oda::Dda) })
+        },
+    },
+    Profile {
+        name: "hostile-lying-length",
+        exercises: "record 2 claims 200 bytes with 17 present; its PAN claims 32 bytes",
+        expected: "record is malformed: terminate the transaction (no panic, no over-read)",
+        tvr: "-",
+        build: || hostile(Hostile::LyingLength),
+    },
+    Profile {
+        name: "hostile-truncated-record",
+        exercises: "record 1 cut 7 bytes short inside its last data object",
+        expected: "record is malformed: terminate",
+        tvr: "-",
+        build: || hostile(Hostile::TruncatedRecord),
+    },
+    Profile {
+        name: "hostile-recursive-template",
+        exercises: "record 2 nests 64 A5 templates",
+        expected: "nesting beyond the kernel's depth limit: terminate, bounded recursion",
+        tvr: "-",
+        build: || hostile(Hostile::RecursiveTemplate),
+    },
+    Profile {
+        name: "hostile-afl-loop",
+        exercises: "AFL repeating the same entry 60 times (240 bytes)",
+        expected: "the kernel bounds the records it reads (or rejects the AFL): terminate or proceed without looping",
+        tvr: "-",
+        build: || hostile(Hostile::AflLoop),
+    },
+    Profile {
+        name: "hostile-afl-200-records",
+        exercises: "AFL entry SFI 3 records 1-200, all present",
+        expected: "more records than the kernel stores: defined outcome at the limit, no overflow",
+        tvr: "-",
+        build: || hostile(Hostile::Afl200Records),
+    },
+    Profile {
+        name: "hostile-t0-sequences",
+        exercises: "T=0 answers: 61xx after every case 4 command, GET RESPONSE in 32-byte pieces, 6Cxx for wrong Le",
+        expected: "transport resolves the sequences; transaction as no-oda (ARQC)",
+        tvr: "8000000000",
+        build: || hostile(Hostile::T0Sequences),
+    },
+    Profile {
+        name: "hostile-oversized-response",
+        exercises: "READ RECORD answer of 300 data bytes (beyond a short response APDU)",
+        expected: "transport error or rejected record: terminate",
+        tvr: "-",
+        build: || hostile(Hostile::OversizedResponse),
+    },
+];
