@@ -5,18 +5,26 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod action;
+pub mod apdu;
+pub mod config;
+pub mod crypto;
+pub mod cvm;
+pub mod data;
+pub mod date;
+pub mod dictionary;
+pub mod dol;
+pub mod initiate;
 pub mod limits;
+pub mod oda;
+pub mod online;
+pub mod outcome;
+pub mod read;
+pub mod render;
+pub mod restrict;
+pub mod risk;
+pub mod select;
+pub mod tlv;
+pub mod transaction;
 pub mod transport;
 pub mod tvr;
-pub mod tlv;
-pub mod crypto;
-pub mod dictionary;
-pub mod date;
-pub mod restrict;
-pub mod cvm;
-pub mod risk;
-pub mod action;
-pub mod dol;
-pub mod render;
-pub mod apdu;
-pub mod oda;

@@ -1,0 +1,283 @@
+//! Terminal and application configuration, kernel side.
+//!
+//! Plain structs the caller fills (from a file, a terminal management system,
+//! or the defaults here). The defaults describe an attended, online-capable
+//! merchant terminal that supports every CVM and ODA method the kernel
+//! implements, and the test cards' application (`A0000000031010` family, see
+//! `test-cards/PROFILES.md`).
+//!
+//! Book 4, Annex A gives the coding of the terminal data objects.
+
+use crate::limits::{
+    MAX_AID_BYTES, MAX_DEFAULT_DOL_BYTES, MAX_MERCHANT_NAME_BYTES, TERMINAL_AID_CAPACITY,
+};
+use heapless::Vec;
+
+/// Terminal Capabilities (9F33) byte 3, b8: SDA supported.
+pub const CAPABILITY_SDA: u8 = 0x80;
+/// Terminal Capabilities (9F33) byte 3, b7: DDA supported.
+pub const CAPABILITY_DDA: u8 = 0x40;
+/// Terminal Capabilities (9F33) byte 3, b4: CDA supported.
+pub const CAPABILITY_CDA: u8 = 0x08;
+
+/// One application (AID) the terminal accepts, with its risk parameters.
+///
+/// Book 1, 12.3.1 (terminal list of AIDs and the Application Selection
+/// Indicator); Book 3, 10.6 and 10.7 (floor limit, random selection, terminal
+/// action codes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicationConfig {
+    /// The AID (5 to 16 bytes).
+    pub aid: Vec<u8, MAX_AID_BYTES>,
+    /// Application Selection Indicator: `true` when a card AID that starts with
+    /// this AID and is longer (partial name selection) is accepted.
+    pub partial_selection: bool,
+    /// Application Version Number, terminal (9F09).
+    pub application_version: [u8; 2],
+    /// Terminal Floor Limit (9F1B), minor units of the transaction currency.
+    pub floor_limit: u64,
+    /// Threshold Value for Biased Random Selection, minor units.
+    pub random_selection_threshold: u64,
+    /// Target Percentage to be Used for Random Selection, 0..=99.
+    pub random_selection_target_percentage: u8,
+    /// Maximum Target Percentage to be Used for Biased Random Selection, 0..=99.
+    pub random_selection_max_target_percentage: u8,
+    /// Terminal Action Code - Denial.
+    pub terminal_action_code_denial: [u8; 5],
+    /// Terminal Action Code - Online.
+    pub terminal_action_code_online: [u8; 5],
+    /// Terminal Action Code - Default.
+    pub terminal_action_code_default: [u8; 5],
+    /// Default Dynamic Data Authentication Data Object List (Book 2, 6.5.1),
+    /// used when the card has no DDOL (9F49). Empty: none.
+    pub default_ddol: Vec<u8, MAX_DEFAULT_DOL_BYTES>,
+    /// Default Transaction Certificate Data Object List (Book 3, 5.4), used
+    /// when a CDOL asks for the TC hash value (98) and the card has no TDOL.
+    pub default_tdol: Vec<u8, MAX_DEFAULT_DOL_BYTES>,
+}
+
+impl ApplicationConfig {
+    /// An application entry with the defaults documented on
+    /// [`TerminalConfig::default`] for `aid` (truncated to 16 bytes).
+    pub fn new(aid: &[u8]) -> Self {
+        let mut stored = Vec::new();
+        for byte in aid.iter().take(MAX_AID_BYTES) {
+            // Capacity is MAX_AID_BYTES and at most that many are taken.
+            let _ = stored.push(*byte);
+        }
+        let mut default_ddol = Vec::new();
+        // 9F37 04: the unpredictable number, the DDOL every scheme defaults to.
+        let _ = default_ddol.extend_from_slice(&[0x9F, 0x37, 0x04]);
+        ApplicationConfig {
+            aid: stored,
+            partial_selection: true,
+            application_version: [0x00, 0x8C],
+            floor_limit: 10_000,
+            random_selection_threshold: 5_000,
+            random_selection_target_percentage: 0,
+            random_selection_max_target_percentage: 0,
+            terminal_action_code_denial: [0x00, 0x10, 0x00, 0x00, 0x00],
+            terminal_action_code_online: [0xDC, 0x40, 0x04, 0xF8, 0x00],
+            terminal_action_code_default: [0xDC, 0x40, 0x00, 0x00, 0x00],
+            default_ddol,
+            default_tdol: Vec::new(),
+        }
+    }
+}
+
+/// Which cardholder-facing selection features the terminal has
+/// (Book 1, 12.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectionFeatures {
+    /// Try the Payment System Environment (`1PAY.SYS.DDF01`) first.
+    pub pse: bool,
+    /// The cardholder can confirm a single application that asks for it.
+    pub cardholder_confirmation: bool,
+    /// The cardholder can choose among several applications.
+    pub cardholder_choice: bool,
+}
+
+/// The terminal's configuration: who it is, what it can do, what it accepts.
+///
+/// Book 4, Annex A (terminal data elements).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalConfig {
+    /// Terminal Capabilities (9F33), 3 bytes.
+    pub terminal_capabilities: [u8; 3],
+    /// Additional Terminal Capabilities (9F40), 5 bytes.
+    pub additional_terminal_capabilities: [u8; 5],
+    /// Terminal Type (9F35).
+    pub terminal_type: u8,
+    /// Terminal Country Code (9F1A), n3 in 2 bytes.
+    pub terminal_country_code: [u8; 2],
+    /// Terminal Identification (9F1C), an8.
+    pub terminal_identification: [u8; 8],
+    /// Interface Device Serial Number (9F1E), an8.
+    pub ifd_serial_number: [u8; 8],
+    /// Merchant Identifier (9F16), ans15.
+    pub merchant_identifier: [u8; 15],
+    /// Merchant Category Code (9F15), n4 in 2 bytes.
+    pub merchant_category_code: [u8; 2],
+    /// Merchant Name and Location (9F4E), ans.
+    pub merchant_name_and_location: Vec<u8, MAX_MERCHANT_NAME_BYTES>,
+    /// Acquirer Identifier (9F01), n6-11 in 6 bytes.
+    pub acquirer_identifier: [u8; 6],
+    /// Selection features.
+    pub selection: SelectionFeatures,
+    /// The terminal can reach the issuer (terminal types x1 and x2); an
+    /// offline-only terminal (x3, x6) never asks to go online.
+    pub online_capable: bool,
+    /// A PIN pad is present and working.
+    pub pin_pad_working: bool,
+    /// The applications the terminal accepts, in the terminal's order.
+    pub applications: Vec<ApplicationConfig, TERMINAL_AID_CAPACITY>,
+}
+
+impl Default for TerminalConfig {
+    /// The test cards' terminal:
+    /// - 9F33 `E0F8C8`: IC with contact; plaintext PIN (ICC), enciphered PIN
+    ///   online, signature, enciphered PIN (ICC), no CVM; SDA, DDA, card
+    ///   capture, CDA.
+    /// - 9F40 `6000F0A001`: cash and goods; numeric keys, command keys, print,
+    ///   display; code table 1. 9F35 `22` (attended merchant terminal, offline
+    ///   with online capability), country 9F1A `0826`, MCC `5999`.
+    /// - PSE first, cardholder confirmation and choice supported, PIN pad working.
+    /// - One application `A0000000031010` (partial selection allowed, version
+    ///   `008C`, floor limit 100.00, no random selection, TAC denial
+    ///   `0010000000`, online `DC4004F800`, default `DC40000000`, default DDOL
+    ///   `9F3704`), and `A0000000041010` with the same parameters.
+    fn default() -> Self {
+        let mut applications = Vec::new();
+        let _ = applications.push(ApplicationConfig::new(&[
+            0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10,
+        ]));
+        let _ = applications.push(ApplicationConfig::new(&[
+            0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10,
+        ]));
+        let mut merchant_name_and_location = Vec::new();
+        let _ = merchant_name_and_location.extend_from_slice(b"EMV TEST SHOP LONDON");
+        TerminalConfig {
+            terminal_capabilities: [0xE0, 0xF8, 0xC8],
+            additional_terminal_capabilities: [0x60, 0x00, 0xF0, 0xA0, 0x01],
+            terminal_type: 0x22,
+            terminal_country_code: [0x08, 0x26],
+            terminal_identification: *b"TERM0001",
+            ifd_serial_number: *b"IFD00001",
+            merchant_identifier: *b"MERCHANT0000001",
+            merchant_category_code: [0x59, 0x99],
+            merchant_name_and_location,
+            acquirer_identifier: [0x00, 0x00, 0x00, 0x12, 0x34, 0x56],
+            selection: SelectionFeatures {
+                pse: true,
+                cardholder_confirmation: true,
+                cardholder_choice: true,
+            },
+            online_capable: true,
+            pin_pad_working: true,
+            applications,
+        }
+    }
+}
+
+impl TerminalConfig {
+    /// Whether 9F33 byte 3 has `mask` (one of the `CAPABILITY_*` constants).
+    pub fn supports(&self, mask: u8) -> bool {
+        self.terminal_capabilities[2] & mask != 0
+    }
+
+    /// The terminal application matching a card's DF name: exact match, or a
+    /// terminal AID the DF name starts with when that entry allows partial
+    /// selection (Book 1, 12.3.1).
+    pub fn application_for(&self, df_name: &[u8]) -> Option<&ApplicationConfig> {
+        let exact = self
+            .applications
+            .iter()
+            .find(|app| app.aid.as_slice() == df_name);
+        exact.or_else(|| {
+            self.applications
+                .iter()
+                .find(|app| app.partial_selection && df_name.starts_with(&app.aid))
+        })
+    }
+}
+
+/// What the caller supplies for one transaction: amounts, type, date, time
+/// and the random values the kernel must not draw itself.
+///
+/// Book 4, Annex A: 9F02, 9F03, 5F2A, 5F36, 9C, 9A, 9F21, 9F37, 9F41.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransactionInputs {
+    /// Amount, Authorised (9F02), minor units.
+    pub amount_authorised: u64,
+    /// Amount, Other (9F03), minor units (cashback).
+    pub amount_other: u64,
+    /// Transaction Type (9C): `00` purchase, `01` cash, `09` cashback, `20` refund.
+    pub transaction_type: u8,
+    /// Transaction Currency Code (5F2A), n3 in 2 bytes.
+    pub currency_code: [u8; 2],
+    /// Transaction Currency Exponent (5F36).
+    pub currency_exponent: u8,
+    /// Transaction Date (9A), BCD `YYMMDD`.
+    pub date: [u8; 3],
+    /// Transaction Time (9F21), BCD `HHMMSS`.
+    pub time: [u8; 3],
+    /// Unpredictable Number (9F37) for this transaction: the caller draws it.
+    pub unpredictable_number: [u8; 4],
+    /// The random number 1..=99 for random transaction selection (Book 3, 10.6.2).
+    pub random_selection_number: u8,
+    /// Transaction Sequence Counter (9F41), kept by the caller.
+    pub transaction_sequence_counter: u32,
+    /// Sum of the recently approved amounts for the same card from the
+    /// caller's log (Book 3, 10.6.1, split sales); 0 when unknown.
+    pub recent_amount_same_card: u64,
+    /// The merchant forces the transaction online (TVR byte 4 b4).
+    pub merchant_forced_online: bool,
+}
+
+impl Default for TransactionInputs {
+    /// A 10.00 purchase in GBP (`0826`, exponent 2) on 2025-06-15 12:00:00.
+    fn default() -> Self {
+        TransactionInputs {
+            amount_authorised: 1_000,
+            amount_other: 0,
+            transaction_type: 0x00,
+            currency_code: [0x08, 0x26],
+            currency_exponent: 2,
+            date: [0x25, 0x06, 0x15],
+            time: [0x12, 0x00, 0x00],
+            unpredictable_number: [0x11, 0x22, 0x33, 0x44],
+            random_selection_number: 50,
+            transaction_sequence_counter: 1,
+            recent_amount_same_card: 0,
+            merchant_forced_online: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_selection_matches_longer_df_name_only_when_allowed() {
+        let mut config = TerminalConfig::default();
+        let long = [0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10, 0x01];
+        assert!(config.application_for(&long).is_some());
+        config.applications[0].partial_selection = false;
+        assert!(config.application_for(&long).is_none());
+        assert!(config
+            .application_for(&[0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10])
+            .is_some());
+        assert!(config
+            .application_for(&[0xA0, 0x00, 0x00, 0x00, 0x03])
+            .is_none());
+    }
+
+    #[test]
+    fn capabilities() {
+        let config = TerminalConfig::default();
+        assert!(config.supports(CAPABILITY_SDA));
+        assert!(config.supports(CAPABILITY_DDA));
+        assert!(config.supports(CAPABILITY_CDA));
+    }
+}

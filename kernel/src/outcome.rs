@@ -1,0 +1,185 @@
+//! What the caller gets at the end of a transaction.
+//!
+//! Book 3, 10.11 (completion) and Book 4, 6.3.1 (the data a terminal keeps
+//! for clearing): the decision, how it was reached, and the data objects an
+//! acquirer needs.
+
+use crate::limits::{CLEARING_DATA_BYTES, MAX_AID_BYTES, MAX_LABEL_BYTES, SCRIPT_RESULTS_BYTES};
+use crate::tvr::{Tsi, Tvr};
+use heapless::Vec;
+
+/// Why a transaction ended without a card decision (Book 1, 12.4; Book 3,
+/// 10.1 and 10.2 "terminate the transaction").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TerminationReason {
+    /// SELECT of the PSE or of the first AID answered 6A81 (Book 1, 12.3.2).
+    CardBlocked,
+    /// No application on the card is accepted by the terminal (empty
+    /// candidate list, or every candidate failed final selection).
+    NoApplication,
+    /// The only application requires cardholder confirmation, which the
+    /// terminal cannot obtain (Book 1, 12.4).
+    ConfirmationNotSupported,
+    /// The cardholder declined or cancelled the application choice.
+    Cancelled,
+    /// The card answered a command with a status word EMV treats as fatal.
+    CardError {
+        /// The command's INS byte.
+        instruction: u8,
+        /// The status word returned.
+        status: u16,
+    },
+    /// A response could not be parsed (bad TLV, wrong template, bad length).
+    CardDataFormat,
+    /// Application File Locator invalid (Book 3, 10.2).
+    InvalidAfl,
+    /// A primitive data object appeared twice in the records (Book 3, 10.2).
+    DuplicateData,
+    /// Expiration date, PAN, CDOL1 or CDOL2 missing (Book 3, 10.2).
+    MissingMandatoryData,
+    /// Card data exceeded a kernel capacity limit (see `limits`).
+    CapacityExceeded,
+    /// The card answered GENERATE AC with a cryptogram type not allowed at
+    /// that point (Book 3, 9.3), or an invalid CID.
+    InvalidCryptogram,
+    /// The transport to the card failed (card removed, reader error).
+    TransportFailed,
+    /// The flow did not finish within the kernel's step bound (hostile card).
+    StepLimit,
+}
+
+/// The transaction's end decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// The card produced a TC.
+    Approved,
+    /// The card produced an AAC, or the terminal overrode a TC/ARQC.
+    Declined,
+    /// The transaction ended before a decision.
+    Terminated(TerminationReason),
+}
+
+pub use crate::apdu::RequestedCryptogram as CryptogramType;
+
+/// Which offline data authentication was selected (Book 3, 10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OdaMethod {
+    /// Neither card nor terminal allow a common method.
+    None,
+    /// Static Data Authentication.
+    Sda,
+    /// Dynamic Data Authentication.
+    Dda,
+    /// Combined DDA / Application Cryptogram Generation.
+    Cda,
+}
+
+/// The result of offline data authentication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OdaResult {
+    /// Not performed (no common method, or the transaction ended before).
+    NotPerformed,
+    /// Performed and successful.
+    Succeeded,
+    /// Performed and failed.
+    Failed,
+}
+
+/// The transaction's result, with everything a receipt, a journal and a
+/// clearing record need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Approved, declined or terminated.
+    pub decision: Decision,
+    /// Whether the issuer was asked (an authorisation response was received).
+    pub online: bool,
+    /// Authorisation Response Code (8A): `Y1`, `Z1`, `Y3`, `Z3` or the host's.
+    pub authorisation_response_code: Option<[u8; 2]>,
+    /// Type of the last cryptogram the card produced.
+    pub cryptogram_type: Option<CryptogramType>,
+    /// Application Cryptogram (9F26) of the last GENERATE AC.
+    pub cryptogram: Option<[u8; 8]>,
+    /// Application Transaction Counter (9F36).
+    pub atc: Option<[u8; 2]>,
+    /// Terminal Verification Results at the end.
+    pub tvr: Tvr,
+    /// Transaction Status Information at the end.
+    pub tsi: Tsi,
+    /// Cardholder Verification Method Results (9F34).
+    pub cvm_results: [u8; 3],
+    /// The selected application's AID (DF name, 84); empty before selection.
+    pub aid: Vec<u8, MAX_AID_BYTES>,
+    /// Application Label (50) or Preferred Name (9F12) for the receipt.
+    pub application_label: Vec<u8, MAX_LABEL_BYTES>,
+    /// PAN with all but the first 6 and last 4 digits replaced by `*`
+    /// (ASCII), for receipts and logs.
+    pub masked_pan: Vec<u8, 19>,
+    /// The ODA method selected.
+    pub oda_method: OdaMethod,
+    /// The ODA result.
+    pub oda_result: OdaResult,
+    /// ICC data for clearing (ISO 8583 field 55), BER-TLV.
+    pub clearing_data: Vec<u8, CLEARING_DATA_BYTES>,
+    /// Issuer Script Results (9F5B), 5 bytes per script command.
+    pub script_results: Vec<u8, SCRIPT_RESULTS_BYTES>,
+}
+
+impl Outcome {
+    /// An outcome with no data yet, for `decision`.
+    pub fn empty(decision: Decision) -> Self {
+        Outcome {
+            decision,
+            online: false,
+            authorisation_response_code: None,
+            cryptogram_type: None,
+            cryptogram: None,
+            atc: None,
+            tvr: Tvr::default(),
+            tsi: Tsi::default(),
+            cvm_results: [0x3F, 0x00, 0x00],
+            aid: Vec::new(),
+            application_label: Vec::new(),
+            masked_pan: Vec::new(),
+            oda_method: OdaMethod::None,
+            oda_result: OdaResult::NotPerformed,
+            clearing_data: Vec::new(),
+            script_results: Vec::new(),
+        }
+    }
+
+    /// Whether the transaction was approved.
+    pub fn is_approved(&self) -> bool {
+        self.decision == Decision::Approved
+    }
+}
+
+/// Writes the PAN (5A, BCD padded with `F`) masked for display: the first 6
+/// and last 4 digits kept, the rest `*` (PCI DSS display rule).
+pub fn mask_pan(pan: &[u8]) -> Vec<u8, 19> {
+    let mut digits: Vec<u8, 19> = Vec::new();
+    for nibble in pan.iter().flat_map(|b| [b >> 4, b & 0x0F]) {
+        if nibble > 9 || digits.push(b'0' + nibble).is_err() {
+            break;
+        }
+    }
+    let count = digits.len();
+    for (position, digit) in digits.iter_mut().enumerate() {
+        if position >= 6 && position + 4 < count {
+            *digit = b'*';
+        }
+    }
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_pan() {
+        let masked = mask_pan(&[0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19]);
+        assert_eq!(masked.as_slice(), b"476173******0119");
+        let masked = mask_pan(&[0x54, 0x13, 0x33, 0x00, 0x89, 0x02, 0x00, 0x01, 0x3F]);
+        assert_eq!(masked.as_slice(), b"541333*******0013");
+    }
+}

@@ -1,0 +1,274 @@
+//! Read application data: Book 3, 10.2.
+//!
+//! READ RECORD for every record the AFL names, the records' primitive data
+//! objects kept in the data store (a duplicate terminates), the static data
+//! to be authenticated collected exactly as Book 3, 10.3 defines, and the
+//! check of the mandatory data objects.
+
+use crate::data::{DataStore, StoreError};
+use crate::initiate::{afl_entries, AflEntry};
+use crate::limits::ODA_DATA_BYTES;
+use crate::outcome::TerminationReason;
+use crate::tlv::{self, Tag};
+use crate::transaction::{build_command, Command};
+
+/// The records flagged for offline data authentication, concatenated
+/// (Book 3, 10.3), and whether collecting them already failed ODA.
+#[derive(Clone, Debug)]
+pub struct OdaRecords {
+    bytes: [u8; ODA_DATA_BYTES],
+    len: usize,
+    /// An ODA record of SFI 1-10 was not coded as template 70, or the
+    /// records did not fit [`ODA_DATA_BYTES`]: ODA has failed.
+    pub failed: bool,
+}
+
+impl Default for OdaRecords {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OdaRecords {
+    /// Nothing collected yet.
+    pub const fn new() -> Self {
+        OdaRecords {
+            bytes: [0; ODA_DATA_BYTES],
+            len: 0,
+            failed: false,
+        }
+    }
+
+    /// The collected records.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    fn append(&mut self, data: &[u8]) {
+        let end = self.len.saturating_add(data.len());
+        match self.bytes.get_mut(self.len..end) {
+            Some(space) => {
+                space.copy_from_slice(data);
+                self.len = end;
+            }
+            None => self.failed = true,
+        }
+    }
+}
+
+/// The Data Objects Book 3, 10.2 requires: Application Expiration Date,
+/// PAN, CDOL1, CDOL2.
+pub const MANDATORY_TAGS: [Tag; 4] = [Tag(0x5F24), Tag(0x5A), Tag(0x8C), Tag(0x8D)];
+
+/// Where record reading stands: the AFL entry index and the record number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordCursor {
+    /// Index of the AFL entry.
+    pub entry: usize,
+    /// Record number within the entry.
+    pub record: u8,
+}
+
+/// The AFL entry and record after `cursor` (or the first one with `None`).
+pub fn next_record(afl: &[u8], cursor: Option<RecordCursor>) -> Option<(RecordCursor, AflEntry)> {
+    let (mut entry_index, mut record) = match cursor {
+        None => (0, None),
+        Some(c) => match c.record.checked_add(1) {
+            Some(next) => (c.entry, Some(next)),
+            None => (c.entry.saturating_add(1), None),
+        },
+    };
+    loop {
+        let entry = afl_entries(afl).nth(entry_index)?;
+        let record_number = record.unwrap_or(entry.first);
+        if record_number <= entry.last && record_number >= entry.first {
+            return Some((
+                RecordCursor {
+                    entry: entry_index,
+                    record: record_number,
+                },
+                entry,
+            ));
+        }
+        entry_index += 1;
+        record = None;
+    }
+}
+
+/// Writes READ RECORD (`00 B2 record (SFI<<3|4) 00`).
+pub fn build_read_record(
+    sfi: u8,
+    record: u8,
+    command: &mut Command,
+) -> Result<(), TerminationReason> {
+    let p2 = (sfi << 3) | 0x04;
+    if build_command(command, [0x00, 0xB2, record, p2], None, true) {
+        Ok(())
+    } else {
+        Err(TerminationReason::CapacityExceeded)
+    }
+}
+
+/// Book 3, 10.2 and 10.3: takes in one record (the response data, SW
+/// already checked to be 9000).
+///
+/// SFI 1-10 records must be template 70; the ODA set gets the template's
+/// value. SFI 11-30 records go whole into the ODA set. A record of SFI 1-10
+/// that is not template 70 fails ODA when it is an ODA record, and its
+/// objects are still kept.
+pub fn process_record(
+    entry: &AflEntry,
+    record: u8,
+    data: &[u8],
+    store: &mut DataStore,
+    oda: &mut OdaRecords,
+) -> Result<(), TerminationReason> {
+    let template = tlv::parse_single(data).map_err(|_| TerminationReason::CardDataFormat)?;
+    let is_oda = entry.is_oda_record(record);
+    if entry.sfi <= 10 {
+        if is_oda {
+            if template.tag == Tag(0x70) {
+                oda.append(template.value);
+            } else {
+                oda.failed = true;
+            }
+        }
+    } else if is_oda {
+        oda.append(template.raw);
+    }
+    if !template.tag.is_constructed() {
+        return if entry.sfi <= 10 {
+            Err(TerminationReason::CardDataFormat)
+        } else {
+            Ok(())
+        };
+    }
+    for item in tlv::primitives(template.value) {
+        let (_, object) = item.map_err(|_| TerminationReason::CardDataFormat)?;
+        store
+            .insert(object.tag, object.value)
+            .map_err(|e| match e {
+                StoreError::Duplicate(_) => TerminationReason::DuplicateData,
+                StoreError::Full => TerminationReason::CapacityExceeded,
+            })?;
+    }
+    Ok(())
+}
+
+/// Book 3, 10.2: the mandatory data objects are present.
+pub fn check_mandatory(store: &DataStore) -> Result<(), TerminationReason> {
+    if MANDATORY_TAGS.iter().all(|tag| store.contains(*tag)) {
+        Ok(())
+    } else {
+        Err(TerminationReason::MissingMandatoryData)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(sfi: u8, first: u8, last: u8, oda_records: u8) -> AflEntry {
+        AflEntry {
+            sfi,
+            first,
+            last,
+            oda_records,
+        }
+    }
+
+    #[test]
+    fn walks_the_afl() {
+        let afl = [0x08, 0x01, 0x02, 0x01, 0x18, 0x03, 0x03, 0x00];
+        let mut cursor = None;
+        let mut seen: heapless::Vec<(u8, u8), 8> = heapless::Vec::new();
+        while let Some((c, e)) = next_record(&afl, cursor) {
+            seen.push((e.sfi, c.record)).unwrap();
+            cursor = Some(c);
+        }
+        assert_eq!(seen.as_slice(), &[(1, 1), (1, 2), (3, 3)]);
+        let afl = [0x08, 0xFF, 0xFF, 0x00];
+        let (c, _) = next_record(&afl, None).unwrap();
+        assert_eq!(next_record(&afl, Some(c)), None);
+    }
+
+    #[test]
+    fn oda_set_follows_book3_10_3() {
+        let mut store = DataStore::new();
+        let mut oda = OdaRecords::new();
+        let record = [0x70, 0x04, 0x5A, 0x02, 0x47, 0x61];
+        process_record(&entry(1, 1, 1, 1), 1, &record, &mut store, &mut oda).unwrap();
+        assert_eq!(oda.as_bytes(), &[0x5A, 0x02, 0x47, 0x61]);
+        let record = [0x70, 0x04, 0x9F, 0x08, 0x01, 0x02];
+        process_record(&entry(11, 1, 1, 1), 1, &record, &mut store, &mut oda).unwrap();
+        assert_eq!(
+            oda.as_bytes(),
+            &[0x5A, 0x02, 0x47, 0x61, 0x70, 0x04, 0x9F, 0x08, 0x01, 0x02]
+        );
+        assert!(!oda.failed);
+        // Not an ODA record: not collected.
+        let record = [0x70, 0x03, 0x5F, 0x24, 0x00];
+        process_record(&entry(1, 1, 2, 1), 2, &record, &mut store, &mut oda).unwrap();
+        assert_eq!(oda.as_bytes().len(), 10);
+        // Duplicate PAN terminates.
+        let record = [0x70, 0x04, 0x5A, 0x02, 0x47, 0x61];
+        assert_eq!(
+            process_record(&entry(2, 1, 1, 0), 1, &record, &mut store, &mut oda),
+            Err(TerminationReason::DuplicateData)
+        );
+    }
+
+    #[test]
+    fn sfi_1_to_10_record_not_template_70_fails_oda() {
+        let mut store = DataStore::new();
+        let mut oda = OdaRecords::new();
+        let record = [0x77, 0x03, 0x8C, 0x01, 0x00];
+        process_record(&entry(1, 1, 1, 1), 1, &record, &mut store, &mut oda).unwrap();
+        assert!(oda.failed);
+        assert!(store.contains(Tag(0x8C)));
+        let mut oda = OdaRecords::new();
+        assert_eq!(
+            process_record(
+                &entry(1, 1, 1, 0),
+                1,
+                &[0x70, 0x05, 0x5A],
+                &mut store,
+                &mut oda
+            ),
+            Err(TerminationReason::CardDataFormat)
+        );
+    }
+
+    #[test]
+    fn oda_overflow_fails_oda_not_the_transaction() {
+        let mut store = DataStore::new();
+        let mut oda = OdaRecords::new();
+        let mut record = [0u8; 253];
+        record[0] = 0x70;
+        record[1] = 0x81;
+        record[2] = 250;
+        record[3] = 0xDF;
+        record[4] = 0x01;
+        record[5] = 0x81;
+        record[6] = 246;
+        for i in 0..10u8 {
+            record[4] = i + 1;
+            process_record(&entry(1, 1, 10, 10), 1, &record, &mut store, &mut oda).unwrap();
+        }
+        assert!(oda.failed);
+    }
+
+    #[test]
+    fn mandatory_data() {
+        let mut store = DataStore::new();
+        for tag in [0x5F24, 0x5A, 0x8C] {
+            store.insert(Tag(tag), &[1]).unwrap();
+        }
+        assert_eq!(
+            check_mandatory(&store),
+            Err(TerminationReason::MissingMandatoryData)
+        );
+        store.insert(Tag(0x8D), &[1]).unwrap();
+        assert_eq!(check_mandatory(&store), Ok(()));
+    }
+}
