@@ -220,19 +220,15 @@ pub struct RiskInput<'a> {
 /// (byte 1 b5; byte 2 b4; byte 4 b8-b5) and the TSI bit "Terminal risk
 /// management was performed".
 ///
-/// Parameters out of range are the caller's error and leave TVR and TSI
-/// unchanged.
+/// Random-selection parameters out of range (random number outside 1..=99,
+/// bad percentages) are the caller's error: random selection is skipped and
+/// the error returned, but every other check still runs and sets its bits,
+/// so a configuration mistake never hides a floor limit or a hot-listed card.
 pub fn terminal_risk_management(
     input: &RiskInput<'_>,
     tvr: &mut Tvr,
     tsi: &mut Tsi,
 ) -> Result<(), RiskConfigError> {
-    let selected = randomly_selected(
-        input.amount_authorised,
-        input.floor_limit,
-        &input.random_selection,
-        input.random,
-    )?;
     if on_exception_file(input.pan, input.exception_file) {
         tvr.set(tvr::CARD_ON_EXCEPTION_FILE);
     }
@@ -242,9 +238,6 @@ pub fn terminal_risk_management(
         input.floor_limit,
     ) {
         tvr.set(tvr::EXCEEDS_FLOOR_LIMIT);
-    }
-    if selected {
-        tvr.set(tvr::RANDOMLY_SELECTED_ONLINE);
     }
     if let (Some(lower), Some(upper)) = (
         input.lower_consecutive_offline_limit,
@@ -262,5 +255,14 @@ pub fn terminal_risk_management(
         }
     }
     tsi.set(tvr::TSI_TERMINAL_RISK_MANAGEMENT_PERFORMED);
+    let selected = randomly_selected(
+        input.amount_authorised,
+        input.floor_limit,
+        &input.random_selection,
+        input.random,
+    )?;
+    if selected {
+        tvr.set(tvr::RANDOMLY_SELECTED_ONLINE);
+    }
     Ok(())
 }

@@ -496,22 +496,19 @@ fn entry_point() {
         );
     }
 
+    // A caller error in the random-selection parameters skips only random
+    // selection: the floor limit is still checked and TSI still set.
     let mut tvr = Tvr::default();
     let mut tsi = Tsi::default();
+    let misconfigured = RiskInput {
+        random: 0,
+        amount_authorised: 10_000,
+        ..input()
+    };
     assert_eq!(
-        terminal_risk_management(
-            &RiskInput {
-                random: 0,
-                ..input()
-            },
-            &mut tvr,
-            &mut tsi
-        ),
+        terminal_risk_management(&misconfigured, &mut tvr, &mut tsi),
         Err(RiskConfigError::RandomOutOfRange)
     );
-    assert_eq!(
-        (tvr, tsi),
-        (Tvr::default(), Tsi::default()),
-        "caller error changes nothing"
-    );
+    assert_eq!(tvr.0, [0, 0, 0, 0x80, 0], "floor limit still checked");
+    assert!(tsi.is_set(tvr::TSI_TERMINAL_RISK_MANAGEMENT_PERFORMED));
 }
