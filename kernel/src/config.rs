@@ -13,6 +13,13 @@ use crate::limits::{
 };
 use heapless::Vec;
 
+/// The test cards' credit application (`test-cards`, `PROFILES.md`).
+pub const TEST_AID_CREDIT: [u8; 7] = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10];
+/// The test cards' debit application.
+pub const TEST_AID_DEBIT: [u8; 7] = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x20, 0x20];
+/// The test cards' prepaid application.
+pub const TEST_AID_PREPAID: [u8; 7] = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x30, 0x30];
+
 /// Terminal Capabilities (9F33) byte 3, b8: SDA supported.
 pub const CAPABILITY_SDA: u8 = 0x80;
 /// Terminal Capabilities (9F33) byte 3, b7: DDA supported.
@@ -71,14 +78,14 @@ impl ApplicationConfig {
         ApplicationConfig {
             aid: stored,
             partial_selection: true,
-            application_version: [0x00, 0x8C],
+            application_version: [0x00, 0x02],
             floor_limit: 10_000,
             random_selection_threshold: 5_000,
             random_selection_target_percentage: 0,
             random_selection_max_target_percentage: 0,
             terminal_action_code_denial: [0x00, 0x10, 0x00, 0x00, 0x00],
-            terminal_action_code_online: [0xDC, 0x40, 0x04, 0xF8, 0x00],
-            terminal_action_code_default: [0xDC, 0x40, 0x00, 0x00, 0x00],
+            terminal_action_code_online: [0xDC, 0x40, 0x84, 0xF8, 0x00],
+            terminal_action_code_default: [0xDC, 0x40, 0x00, 0xA8, 0x00],
             default_ddol,
             default_tdol: Vec::new(),
         }
@@ -140,27 +147,25 @@ impl Default for TerminalConfig {
     ///   capture, CDA.
     /// - 9F40 `6000F0A001`: cash and goods; numeric keys, command keys, print,
     ///   display; code table 1. 9F35 `22` (attended merchant terminal, offline
-    ///   with online capability), country 9F1A `0826`, MCC `5999`.
+    ///   with online capability), country 9F1A `0250`, MCC `5999`.
     /// - PSE first, cardholder confirmation and choice supported, PIN pad working.
-    /// - One application `A0000000031010` (partial selection allowed, version
-    ///   `008C`, floor limit 100.00, no random selection, TAC denial
-    ///   `0010000000`, online `DC4004F800`, default `DC40000000`, default DDOL
-    ///   `9F3704`), and `A0000000041010` with the same parameters.
+    /// - The test cards' applications `A0000009991010` (credit),
+    ///   `A0000009992020` (debit) and `A0000009993030` (prepaid), each with
+    ///   partial selection allowed, version `0002`, floor limit 100.00, no
+    ///   random selection, TAC denial `0010000000`, online `DC4084F800`,
+    ///   default `DC4000A800`, default DDOL `9F3704`.
     fn default() -> Self {
         let mut applications = Vec::new();
-        let _ = applications.push(ApplicationConfig::new(&[
-            0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10,
-        ]));
-        let _ = applications.push(ApplicationConfig::new(&[
-            0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10,
-        ]));
+        for aid in [TEST_AID_CREDIT, TEST_AID_DEBIT, TEST_AID_PREPAID] {
+            let _ = applications.push(ApplicationConfig::new(&aid));
+        }
         let mut merchant_name_and_location = Vec::new();
         let _ = merchant_name_and_location.extend_from_slice(b"EMV TEST SHOP LONDON");
         TerminalConfig {
             terminal_capabilities: [0xE0, 0xF8, 0xC8],
             additional_terminal_capabilities: [0x60, 0x00, 0xF0, 0xA0, 0x01],
             terminal_type: 0x22,
-            terminal_country_code: [0x08, 0x26],
+            terminal_country_code: [0x02, 0x50],
             terminal_identification: *b"TERM0001",
             ifd_serial_number: *b"IFD00001",
             merchant_identifier: *b"MERCHANT0000001",
@@ -235,13 +240,13 @@ pub struct TransactionInputs {
 }
 
 impl Default for TransactionInputs {
-    /// A 10.00 purchase in GBP (`0826`, exponent 2) on 2025-06-15 12:00:00.
+    /// A 10.00 purchase in EUR (`0978`, exponent 2) on 2025-06-15 12:00:00.
     fn default() -> Self {
         TransactionInputs {
             amount_authorised: 1_000,
             amount_other: 0,
             transaction_type: 0x00,
-            currency_code: [0x08, 0x26],
+            currency_code: [0x09, 0x78],
             currency_exponent: 2,
             date: [0x25, 0x06, 0x15],
             time: [0x12, 0x00, 0x00],
@@ -261,15 +266,15 @@ mod tests {
     #[test]
     fn partial_selection_matches_longer_df_name_only_when_allowed() {
         let mut config = TerminalConfig::default();
-        let long = [0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10, 0x01];
+        let long = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10, 0x01];
         assert!(config.application_for(&long).is_some());
         config.applications[0].partial_selection = false;
         assert!(config.application_for(&long).is_none());
         assert!(config
-            .application_for(&[0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10])
+            .application_for(&TEST_AID_CREDIT)
             .is_some());
         assert!(config
-            .application_for(&[0xA0, 0x00, 0x00, 0x00, 0x03])
+            .application_for(&[0xA0, 0x00, 0x00, 0x09, 0x99])
             .is_none());
     }
 

@@ -28,3 +28,4 @@ pub mod tlv;
 pub mod transaction;
 pub mod transport;
 pub mod tvr;
+pub mod driver;

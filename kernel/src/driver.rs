@@ -1,0 +1,83 @@
+//! A convenience loop that runs a [`Transaction`] to its end with a card
+//! transport, a cardholder and a host.
+//!
+//! Callers that need finer control (logging each APDU, timeouts, a UI event
+//! loop) drive [`Transaction::request`] themselves; this loop is the reference
+//! for how the requests are answered.
+
+use crate::crypto::CryptoProvider;
+use crate::online::HostResponse;
+use crate::outcome::{Outcome, TerminationReason};
+use crate::select::Candidate;
+use crate::transaction::{PinEntry, PinKind, Request, Transaction, UsageError};
+use crate::transport::{CardTransport, MAX_RESPONSE_APDU};
+
+/// The person at the terminal: application choice and PIN entry.
+pub trait Cardholder {
+    /// Confirm (`confirm_only`, the first candidate) or choose an application;
+    /// `None` cancels.
+    fn choose_application(&mut self, candidates: &[Candidate], confirm_only: bool) -> Option<usize>;
+
+    /// Enter a PIN (or bypass it).
+    fn enter_pin(&mut self, kind: PinKind, tries_left: Option<u8>) -> PinEntry<'_>;
+}
+
+/// The acquirer/issuer link.
+pub trait Host {
+    /// Sends the authorisation request with the ICC data (field 55) and
+    /// returns the answer, or [`HostResponse::UNREACHABLE`].
+    fn authorise(&mut self, icc_data: &[u8]) -> HostResponse<'_>;
+}
+
+/// Every request answered once more than this ends the loop: a transaction
+/// asks for at most [`crate::transaction::MAX_EXCHANGES`] card exchanges plus
+/// a few cardholder and host answers.
+const MAX_REQUESTS: usize = crate::transaction::MAX_EXCHANGES as usize + 64;
+
+/// Runs the transaction until it is done and returns its outcome.
+///
+/// A transport failure ends the transaction with
+/// [`TerminationReason::TransportFailed`]. Errors are the loop's own misuse
+/// of the API, which the kernel reports instead of panicking.
+pub fn run<C: CryptoProvider>(
+    transaction: &mut Transaction<'_, C>,
+    card: &mut impl CardTransport,
+    cardholder: &mut impl Cardholder,
+    host: &mut impl Host,
+) -> Result<Outcome, UsageError> {
+    let mut response = [0u8; MAX_RESPONSE_APDU];
+    for _ in 0..MAX_REQUESTS {
+        match transaction.request() {
+            Request::Done(outcome) => return Ok(outcome.clone()),
+            Request::Transmit(command) => match card.transmit(command, &mut response) {
+                Ok(length) => {
+                    let answer = response.get(..length).unwrap_or(&[]);
+                    transaction.on_response(answer)?;
+                }
+                Err(_) => transaction.on_transport_error(),
+            },
+            Request::ChooseApplication {
+                candidates,
+                confirm_only,
+            } => {
+                let choice = cardholder.choose_application(candidates, confirm_only);
+                transaction.on_application_chosen(choice)?;
+            }
+            Request::EnterPin { kind, tries_left } => {
+                let entry = cardholder.enter_pin(kind, tries_left);
+                transaction.on_pin(entry)?;
+            }
+            Request::GoOnline(icc_data) => {
+                let answer = host.authorise(icc_data);
+                transaction.on_host(answer)?;
+            }
+        }
+    }
+    transaction.on_transport_error();
+    match transaction.outcome() {
+        Some(outcome) => Ok(outcome.clone()),
+        None => Ok(Outcome::empty(crate::outcome::Decision::Terminated(
+            TerminationReason::StepLimit,
+        ))),
+    }
+}
