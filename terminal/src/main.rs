@@ -8,7 +8,9 @@ use clap::{Parser, Subcommand};
 use std::error::Error;
 use std::process::ExitCode;
 
+mod card;
 mod decode;
+mod journal_cmd;
 mod readers;
 
 /// An EMV contact terminal and its tools.
@@ -22,17 +24,29 @@ struct Cli {
 /// The subcommands, one per module.
 #[derive(Subcommand)]
 enum Command {
+    /// Simulated cards: list the profiles, serve one over pcscd's virtual reader.
+    Card(card::Args),
     /// Decode EMV BER-TLV data (hex) into a tree with names and decoded values.
     Decode(decode::Args),
     /// List PC/SC readers, whether a card is present, and its ATR in brief.
     Readers(readers::Args),
+    /// The offline journal: status, list, show, export, verify, backup, restore, prune.
+    Journal(journal_cmd::JournalArgs),
+    /// Upload unsynced approvals to the acquirer (HTTPS, idempotent, retried).
+    Sync(journal_cmd::SyncArgs),
+    /// The reference acquirer endpoint for tests and demos.
+    Acquirer(journal_cmd::AcquirerArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
+        Command::Card(args) => card::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Readers(args) => readers::run(args),
+        Command::Journal(args) => journal_cmd::run_journal(args),
+        Command::Sync(args) => journal_cmd::run_sync(args),
+        Command::Acquirer(args) => journal_cmd::run_acquirer(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");

@@ -70,7 +70,10 @@ pub fn backup(journal: &Journal, dest: &Path) -> Result<(), JournalError> {
     if dest.exists() {
         return Err(io_error(
             dest,
-            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "backup file exists; refusing to overwrite"),
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "backup file exists; refusing to overwrite",
+            ),
         ));
     }
     let tmp = sibling(dest, ".partial");
@@ -107,7 +110,12 @@ pub struct RestoreReport {
 /// or missing key), its chain verifies, and every sealed field authenticates. Unless
 /// `force` is set, it also refuses when the current journal holds records the backup
 /// lacks (restoring would lose them).
-pub fn restore(target: &Path, source: &Path, key_source: &KeySource, force: bool) -> Result<RestoreReport, JournalError> {
+pub fn restore(
+    target: &Path,
+    source: &Path,
+    key_source: &KeySource,
+    force: bool,
+) -> Result<RestoreReport, JournalError> {
     let scratch = sibling(target, ".restore-check");
     remove_db_files(&scratch);
     let result = restore_via(target, source, &scratch, key_source, force);
@@ -123,7 +131,10 @@ fn restore_via(
     force: bool,
 ) -> Result<RestoreReport, JournalError> {
     if !source.exists() {
-        return Err(io_error(source, std::io::Error::new(std::io::ErrorKind::NotFound, "backup not found")));
+        return Err(io_error(
+            source,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "backup not found"),
+        ));
     }
     {
         let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -146,9 +157,10 @@ fn restore_via(
             broken.chain_seq, broken.record_id, broken.reason
         )));
     }
-    let records: i64 = candidate
-        .connection()
-        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
+    let records: i64 =
+        candidate
+            .connection()
+            .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
     let _lock = acquire_writer_lock(target)?;
     if target.exists() && !force {
         let current = Connection::open_with_flags(target, OpenFlags::SQLITE_OPEN_READ_ONLY)?;

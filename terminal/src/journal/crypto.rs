@@ -40,7 +40,8 @@ impl JournalKey {
         let derive = hmac::Key::new(hmac::HMAC_SHA256, &master);
         let enc = hmac::sign(&derive, LABEL_ENCRYPTION);
         let mac = hmac::sign(&derive, LABEL_MAC);
-        let unbound = UnboundKey::new(&AES_256_GCM, enc.as_ref()).map_err(|_| JournalError::Crypto)?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, enc.as_ref()).map_err(|_| JournalError::Crypto)?;
         Ok(Self {
             id,
             master,
@@ -132,7 +133,10 @@ impl KeyRing {
                 .and_then(|w| w.parse().ok())
                 .filter(|id| *id > 0)
                 .ok_or_else(malformed)?;
-            let bytes = words.next().and_then(|w| hex::decode(w).ok()).ok_or_else(malformed)?;
+            let bytes = words
+                .next()
+                .and_then(|w| hex::decode(w).ok())
+                .ok_or_else(malformed)?;
             let master: [u8; MASTER_KEY_LEN] = bytes.try_into().map_err(|_| malformed())?;
             if words.next().is_some() || keys.iter().any(|k| k.id == id) {
                 return Err(malformed());
@@ -169,7 +173,8 @@ impl KeyRing {
             .mode(0o600)
             .open(path)
             .map_err(|e| io_error(path, e))?;
-        file.write_all(text.as_bytes()).map_err(|e| io_error(path, e))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| io_error(path, e))?;
         file.sync_all().map_err(|e| io_error(path, e))?;
         sync_parent(path)?;
         Self::load(path)
@@ -194,7 +199,8 @@ impl KeyRing {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| io_error(&tmp, e))?;
-        file.write_all(text.as_bytes()).map_err(|e| io_error(&tmp, e))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| io_error(&tmp, e))?;
         file.sync_all().map_err(|e| io_error(&tmp, e))?;
         fs::rename(&tmp, &self.path).map_err(|e| io_error(&self.path, e))?;
         sync_parent(&self.path)?;

@@ -61,7 +61,9 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 fn opt_hex<T: AsRef<[u8]>>(value: &Option<T>) -> Value {
-    value.as_ref().map_or(Value::Null, |v| Value::String(hex::encode_upper(v)))
+    value
+        .as_ref()
+        .map_or(Value::Null, |v| Value::String(hex::encode_upper(v)))
 }
 
 /// A record as a JSON object (no sealed fields).

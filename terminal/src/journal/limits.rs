@@ -101,7 +101,12 @@ pub struct OfflineExposure {
 
 /// Checks the caps in a fixed order (count, amount, age) and returns the first one broken
 /// by one more offline approval of `amount` at unix time `now`.
-pub fn check(limits: &OfflineLimits, exposure: &OfflineExposure, now: i64, amount: u64) -> Option<LimitReason> {
+pub fn check(
+    limits: &OfflineLimits,
+    exposure: &OfflineExposure,
+    now: i64,
+    amount: u64,
+) -> Option<LimitReason> {
     if let Some(limit) = limits.max_offline_approvals {
         if exposure.count >= u64::from(limit) {
             return Some(LimitReason::OfflineApprovalCount {
@@ -119,7 +124,9 @@ pub fn check(limits: &OfflineLimits, exposure: &OfflineExposure, now: i64, amoun
             });
         }
     }
-    if let (Some(limit_secs), Some(oldest)) = (limits.max_unsynced_age_secs, exposure.oldest_created_at) {
+    if let (Some(limit_secs), Some(oldest)) =
+        (limits.max_unsynced_age_secs, exposure.oldest_created_at)
+    {
         let age_secs = u64::try_from(now.saturating_sub(oldest)).unwrap_or(0);
         if age_secs >= limit_secs {
             return Some(LimitReason::UnsyncedAge {
@@ -143,7 +150,10 @@ mod tests {
 
     #[test]
     fn no_caps_never_trigger() {
-        assert_eq!(check(&OfflineLimits::default(), &EXPOSURE, 1_000_000, u64::MAX), None);
+        assert_eq!(
+            check(&OfflineLimits::default(), &EXPOSURE, 1_000_000, u64::MAX),
+            None
+        );
     }
 
     #[test]

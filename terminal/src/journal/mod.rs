@@ -87,7 +87,9 @@ pub enum JournalError {
         line: usize,
     },
     /// The key file holds a key with this id, but not the one the journal was written with.
-    #[error("wrong key: key {key_id} in the key file is not the key this journal was written with")]
+    #[error(
+        "wrong key: key {key_id} in the key file is not the key this journal was written with"
+    )]
     WrongKey {
         /// The key id whose bytes differ.
         key_id: u32,

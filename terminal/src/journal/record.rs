@@ -285,14 +285,17 @@ const TAG_EXPIRY: Tag = Tag(0x5F24);
 impl Sensitive {
     /// Encodes the fields as BER-TLV with their EMV tags (5A, 57, 5F24) for sealing.
     pub(crate) fn encode(&self) -> Result<Vec<u8>, JournalError> {
-        let mut buf = vec![0u8; 16 + self.pan.len() + self.track2_equivalent.as_ref().map_or(0, Vec::len)];
+        let mut buf =
+            vec![0u8; 16 + self.pan.len() + self.track2_equivalent.as_ref().map_or(0, Vec::len)];
         let mut writer = Writer::new(&mut buf);
         let too_long = |_| JournalError::InvalidInput("PAN or track 2 data too long");
         writer.push(TAG_PAN, &self.pan).map_err(too_long)?;
         if let Some(track2) = &self.track2_equivalent {
             writer.push(TAG_TRACK2, track2).map_err(too_long)?;
         }
-        writer.push(TAG_EXPIRY, &self.expiry_date).map_err(too_long)?;
+        writer
+            .push(TAG_EXPIRY, &self.expiry_date)
+            .map_err(too_long)?;
         Ok(writer.as_bytes().to_vec())
     }
 
@@ -365,7 +368,10 @@ mod tests {
 
     #[test]
     fn masks_sixteen_digit_pan() {
-        assert_eq!(mask_pan(&[0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08]), "541333******0608");
+        assert_eq!(
+            mask_pan(&[0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08]),
+            "541333******0608"
+        );
     }
 
     #[test]
@@ -379,7 +385,9 @@ mod tests {
     fn sensitive_fields_round_trip_through_tlv() {
         let s = Sensitive {
             pan: vec![0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19],
-            track2_equivalent: Some(vec![0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19, 0xD2, 0x21, 0x22, 0x01]),
+            track2_equivalent: Some(vec![
+                0x47, 0x61, 0x73, 0x90, 0x01, 0x01, 0x01, 0x19, 0xD2, 0x21, 0x22, 0x01,
+            ]),
             expiry_date: [0x22, 0x12, 0x31],
         };
         let bytes = s.encode().unwrap();

@@ -110,7 +110,9 @@ mod tests {
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         let sync: String = conn
-            .query_row("SELECT sync_state FROM records WHERE id = 1", [], |r| r.get(0))
+            .query_row("SELECT sync_state FROM records WHERE id = 1", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(sync, "not-required");
     }
@@ -118,7 +120,11 @@ mod tests {
     #[test]
     fn refuses_a_newer_schema() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
-        assert!(matches!(migrate(&mut conn), Err(JournalError::SchemaTooNew { .. })));
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(JournalError::SchemaTooNew { .. })
+        ));
     }
 }

@@ -140,7 +140,8 @@ pub struct PruneReport {
     pub anchor: i64,
 }
 
-const COLUMNS: &str = "id, idempotency_key, state, mode, created_at, completed_at, amount_authorised,
+const COLUMNS: &str =
+    "id, idempotency_key, state, mode, created_at, completed_at, amount_authorised,
     amount_other, currency_code, transaction_type, transaction_date, transaction_time, aid,
     masked_pan, pan_sequence_number, key_id, nonce, sealed, atc, authorisation_response_code,
     cryptogram_information_data, application_cryptogram, tvr, tsi, cvm_results, icc_data,
@@ -171,7 +172,11 @@ impl Journal {
     }
 
     /// Opens the journal with explicit options (see [`OpenOptions`]).
-    pub fn open_with(path: &Path, key_source: &KeySource, options: &OpenOptions) -> Result<Self, JournalError> {
+    pub fn open_with(
+        path: &Path,
+        key_source: &KeySource,
+        options: &OpenOptions,
+    ) -> Result<Self, JournalError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)?;
         }
@@ -180,6 +185,7 @@ impl Journal {
         } else {
             Some(acquire_writer_lock(path)?)
         };
+        create_private_file(path)?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -241,7 +247,8 @@ impl Journal {
     /// Reads a SQLite pragma as text (tests check durability settings with it).
     pub fn pragma(&self, name: &str) -> Result<String, JournalError> {
         let value: rusqlite::types::Value =
-            self.conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
+            self.conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))?;
         Ok(match value {
             rusqlite::types::Value::Integer(i) => i.to_string(),
             rusqlite::types::Value::Text(t) => t,
@@ -251,7 +258,11 @@ impl Journal {
 
     /// Writes a record as pending; durable when this returns. Call before the first
     /// GENERATE AC. Returns the new record's id.
-    pub fn begin_pending(&mut self, pending: &PendingTransaction, now: SystemTime) -> Result<RecordId, JournalError> {
+    pub fn begin_pending(
+        &mut self,
+        pending: &PendingTransaction,
+        now: SystemTime,
+    ) -> Result<RecordId, JournalError> {
         validate_pending(pending)?;
         let sensitive = Sensitive {
             pan: pending.pan.clone(),
@@ -261,7 +272,9 @@ impl Journal {
         let plaintext = sensitive.encode()?;
         let mut nonce = [0u8; 8];
         self.keys.random(&mut nonce)?;
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = next_record_id(&tx)?;
         let sealed = self.keys.seal(id, &plaintext)?;
         let idempotency_key = format!("{}-{}-{}", self.terminal_id, id, hex::encode(nonce));
@@ -299,8 +312,15 @@ impl Journal {
 
     /// Completes a pending record with the transaction's outcome and links it into the
     /// HMAC chain; durable when this returns. Call before approval is shown.
-    pub fn complete(&mut self, id: RecordId, completion: &Completion, now: SystemTime) -> Result<(), JournalError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    pub fn complete(
+        &mut self,
+        id: RecordId,
+        completion: &Completion,
+        now: SystemTime,
+    ) -> Result<(), JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut record = get_record(&tx, id.0)?;
         if record.state != State::Pending {
             return Err(JournalError::InvalidState {
@@ -333,9 +353,12 @@ impl Journal {
 
     /// Marks every pending record as incomplete (linking it into the chain) and returns them.
     fn resolve_pending(&mut self, now: SystemTime) -> Result<Vec<Record>, JournalError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<i64> = {
-            let mut stmt = tx.prepare("SELECT id FROM records WHERE state = 'pending' ORDER BY id")?;
+            let mut stmt =
+                tx.prepare("SELECT id FROM records WHERE state = 'pending' ORDER BY id")?;
             let rows = stmt.query_map([], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
@@ -358,7 +381,11 @@ impl Journal {
     }
 
     /// Reads up to `limit` records with id greater than `after`, in id order.
-    pub fn records_after(&self, after: RecordId, limit: usize) -> Result<Vec<Record>, JournalError> {
+    pub fn records_after(
+        &self,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<Record>, JournalError> {
         let sql = format!("SELECT {COLUMNS} FROM records WHERE id > ?1 ORDER BY id LIMIT ?2");
         query_records(&self.conn, &sql, params![after.0, limit as i64])
     }
@@ -386,7 +413,9 @@ impl Journal {
     ///
     /// Call only with keys the acquirer acknowledged.
     pub fn mark_synced(&mut self, keys: &[String], now: SystemTime) -> Result<usize, JournalError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut changed = 0;
         {
             let mut stmt = tx.prepare(
@@ -403,7 +432,11 @@ impl Journal {
 
     /// Notes that a sync run left nothing unsynced.
     pub fn note_successful_sync(&mut self, now: SystemTime) -> Result<(), JournalError> {
-        set_meta(&self.conn, "last_successful_sync", &unix_seconds(now).to_string())
+        set_meta(
+            &self.conn,
+            "last_successful_sync",
+            &unix_seconds(now).to_string(),
+        )
     }
 
     /// Opens a record's sealed fields.
@@ -457,7 +490,9 @@ impl Journal {
             key_ids: self.keys.key_ids(),
             ..Default::default()
         };
-        let mut stmt = self.conn.prepare("SELECT state, COUNT(*) FROM records GROUP BY state")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM records GROUP BY state")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (state, n) = row?;
@@ -474,7 +509,8 @@ impl Journal {
         }
         status.unsynced = self.unsynced_count()?;
         status.offline_exposure = self.offline_exposure()?;
-        status.last_successful_sync = get_meta(&self.conn, "last_successful_sync")?.and_then(|v| v.parse().ok());
+        status.last_successful_sync =
+            get_meta(&self.conn, "last_successful_sync")?.and_then(|v| v.parse().ok());
         status.chain_head = chain_head(&self.conn, &self.keys)?.0;
         Ok(status)
     }
@@ -502,7 +538,8 @@ impl Journal {
         };
         let mut expected = anchor_seq + 1;
         let mut prev = anchor_mac;
-        let sql = format!("SELECT {COLUMNS} FROM records WHERE chain_seq IS NOT NULL ORDER BY chain_seq");
+        let sql =
+            format!("SELECT {COLUMNS} FROM records WHERE chain_seq IS NOT NULL ORDER BY chain_seq");
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -553,7 +590,9 @@ impl Journal {
             report.links_checked += 1;
         }
         match read_head(&self.conn, &self.keys) {
-            Ok(Some((head_seq, head_mac))) if head_seq != expected - 1 || (head_seq > anchor_seq && head_mac != prev) => {
+            Ok(Some((head_seq, head_mac)))
+                if head_seq != expected - 1 || (head_seq > anchor_seq && head_mac != prev) =>
+            {
                 report.first_broken = Some(BrokenLink {
                     chain_seq: expected,
                     record_id: 0,
@@ -597,16 +636,17 @@ impl Journal {
     /// moves the chain anchor past them. Unsynced and pending records are never deleted.
     pub fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport, JournalError> {
         let cutoff = unix_seconds(cutoff);
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (anchor_seq, _) = read_anchor(&tx, &self.keys).map_err(JournalError::ChainBroken)?;
-        let first_keep: Option<i64> = tx
-            .query_row(
-                "SELECT MIN(chain_seq) FROM records WHERE chain_seq IS NOT NULL AND NOT (
+        let first_keep: Option<i64> = tx.query_row(
+            "SELECT MIN(chain_seq) FROM records WHERE chain_seq IS NOT NULL AND NOT (
                     (sync_state = 'synced' AND synced_at < ?1)
                     OR (sync_state = 'not-required' AND completed_at < ?1))",
-                [cutoff],
-                |r| r.get(0),
-            )?;
+            [cutoff],
+            |r| r.get(0),
+        )?;
         let last_prunable: Option<(i64, Vec<u8>, u32)> = tx
             .query_row(
                 "SELECT chain_seq, mac, key_id FROM records WHERE chain_seq IS NOT NULL AND chain_seq < ?1
@@ -625,7 +665,10 @@ impl Journal {
             record_id: 0,
             field: "mac",
         })?;
-        let deleted = tx.execute("DELETE FROM records WHERE chain_seq IS NOT NULL AND chain_seq <= ?1", [seq])?;
+        let deleted = tx.execute(
+            "DELETE FROM records WHERE chain_seq IS NOT NULL AND chain_seq <= ?1",
+            [seq],
+        )?;
         write_signed_position(&tx, &self.keys, "chain_anchor", ANCHOR_LABEL, seq, &mac)?;
         tx.commit()?;
         Ok(PruneReport {
@@ -639,6 +682,25 @@ impl Journal {
         let id = self.keys.rotate()?;
         register_keys(&self.conn, &self.keys)?;
         Ok(id)
+    }
+}
+
+/// Creates an empty journal file with mode 0600 when none exists, so that SQLite (which
+/// gives its -wal and -shm files the main file's mode) never leaves card data readable by others.
+fn create_private_file(path: &Path) -> Result<(), JournalError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -657,11 +719,17 @@ pub(crate) fn acquire_writer_lock(path: &Path) -> Result<Connection, JournalErro
     );
     match held {
         Ok(()) => {
-            lock.execute("UPDATE writer SET pid = ?1 WHERE id = 1", [std::process::id()])?;
+            lock.execute(
+                "UPDATE writer SET pid = ?1 WHERE id = 1",
+                [std::process::id()],
+            )?;
             Ok(lock)
         }
         Err(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
         {
             Err(JournalError::Busy(path.to_path_buf()))
         }
@@ -669,7 +737,11 @@ pub(crate) fn acquire_writer_lock(path: &Path) -> Result<Connection, JournalErro
     }
 }
 
-fn load_keys(conn: &Connection, path: &Path, key_source: &KeySource) -> Result<(KeyRing, Option<PathBuf>), JournalError> {
+fn load_keys(
+    conn: &Connection,
+    path: &Path,
+    key_source: &KeySource,
+) -> Result<(KeyRing, Option<PathBuf>), JournalError> {
     let used: i64 = conn.query_row(
         "SELECT (SELECT COUNT(*) FROM key_checks) + (SELECT COUNT(*) FROM records)",
         [],
@@ -683,13 +755,15 @@ fn load_keys(conn: &Connection, path: &Path, key_source: &KeySource) -> Result<(
                 key: key_source.path.clone(),
             })
         }
-        Err(JournalError::KeyFileMissing { .. }) if key_source.create_if_missing => {
-            (KeyRing::create(&key_source.path)?, Some(key_source.path.clone()))
-        }
+        Err(JournalError::KeyFileMissing { .. }) if key_source.create_if_missing => (
+            KeyRing::create(&key_source.path)?,
+            Some(key_source.path.clone()),
+        ),
         Err(e) => return Err(e),
     };
     let checks: Vec<(u32, Vec<u8>)> = {
-        let mut stmt = conn.prepare("SELECT key_id, check_value FROM key_checks ORDER BY key_id")?;
+        let mut stmt =
+            conn.prepare("SELECT key_id, check_value FROM key_checks ORDER BY key_id")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
     };
@@ -712,26 +786,39 @@ fn register_keys(conn: &Connection, keys: &KeyRing) -> Result<(), JournalError> 
     Ok(())
 }
 
-fn ensure_terminal_id(conn: &Connection, keys: &KeyRing, options: &OpenOptions) -> Result<String, JournalError> {
+fn ensure_terminal_id(
+    conn: &Connection,
+    keys: &KeyRing,
+    options: &OpenOptions,
+) -> Result<String, JournalError> {
     if let Some(id) = get_meta(conn, "terminal_id")? {
         return Ok(id);
     }
     let id = match &options.terminal_id {
         Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => id.clone(),
-        Some(_) => return Err(JournalError::InvalidInput("terminal id must be ASCII letters and digits")),
+        Some(_) => {
+            return Err(JournalError::InvalidInput(
+                "terminal id must be ASCII letters and digits",
+            ))
+        }
         None => {
             let mut random = [0u8; 4];
             keys.random(&mut random)?;
             format!("T{}", hex::encode_upper(random))
         }
     };
-    conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('terminal_id', ?1)", [&id])?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (name, value) VALUES ('terminal_id', ?1)",
+        [&id],
+    )?;
     Ok(get_meta(conn, "terminal_id")?.unwrap_or(id))
 }
 
 pub(crate) fn get_meta(conn: &Connection, name: &str) -> Result<Option<String>, JournalError> {
     Ok(conn
-        .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
         .optional()?)
 }
 
@@ -760,8 +847,14 @@ fn validate_pending(pending: &PendingTransaction) -> Result<(), JournalError> {
     if pending.pan.is_empty() || pending.pan.len() > 10 {
         return Err(JournalError::InvalidInput("PAN must be 1 to 10 bytes"));
     }
-    if pending.track2_equivalent.as_ref().is_some_and(|t| t.len() > 19) {
-        return Err(JournalError::InvalidInput("track 2 equivalent data must be at most 19 bytes"));
+    if pending
+        .track2_equivalent
+        .as_ref()
+        .is_some_and(|t| t.len() > 19)
+    {
+        return Err(JournalError::InvalidInput(
+            "track 2 equivalent data must be at most 19 bytes",
+        ));
     }
     to_i64(pending.amount_authorised)?;
     to_i64(pending.amount_other)?;
@@ -774,7 +867,11 @@ fn get_record(conn: &Connection, id: i64) -> Result<Record, JournalError> {
     records.pop().ok_or(JournalError::UnknownRecord(id))
 }
 
-fn query_records(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Record>, JournalError> {
+fn query_records(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Record>, JournalError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(args)?;
     let mut out = Vec::new();
@@ -784,13 +881,24 @@ fn query_records(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> R
     Ok(out)
 }
 
-fn fixed<const N: usize>(record_id: i64, field: &'static str, value: Option<Vec<u8>>) -> Result<Option<[u8; N]>, JournalError> {
+fn fixed<const N: usize>(
+    record_id: i64,
+    field: &'static str,
+    value: Option<Vec<u8>>,
+) -> Result<Option<[u8; N]>, JournalError> {
     value
-        .map(|v| v.try_into().map_err(|_| JournalError::CorruptField { record_id, field }))
+        .map(|v| {
+            v.try_into()
+                .map_err(|_| JournalError::CorruptField { record_id, field })
+        })
         .transpose()
 }
 
-fn required<const N: usize>(record_id: i64, field: &'static str, value: Vec<u8>) -> Result<[u8; N], JournalError> {
+fn required<const N: usize>(
+    record_id: i64,
+    field: &'static str,
+    value: Vec<u8>,
+) -> Result<[u8; N], JournalError> {
     value
         .try_into()
         .map_err(|_| JournalError::CorruptField { record_id, field })
@@ -798,7 +906,10 @@ fn required<const N: usize>(record_id: i64, field: &'static str, value: Vec<u8>)
 
 fn record_from_row(row: &Row<'_>) -> Result<Record, JournalError> {
     let id: i64 = row.get(0)?;
-    let corrupt = |field| JournalError::CorruptField { record_id: id, field };
+    let corrupt = |field| JournalError::CorruptField {
+        record_id: id,
+        field,
+    };
     let state: String = row.get(2)?;
     let mode: Option<String> = row.get(3)?;
     let sync_state: String = row.get(29)?;
@@ -814,7 +925,8 @@ fn record_from_row(row: &Row<'_>) -> Result<Record, JournalError> {
         },
         created_at: row.get(4)?,
         completed_at: row.get(5)?,
-        amount_authorised: u64::try_from(amount_authorised).map_err(|_| corrupt("amount_authorised"))?,
+        amount_authorised: u64::try_from(amount_authorised)
+            .map_err(|_| corrupt("amount_authorised"))?,
         amount_other: u64::try_from(amount_other).map_err(|_| corrupt("amount_other"))?,
         currency_code: row.get(8)?,
         transaction_type: row.get(9)?,
@@ -867,29 +979,68 @@ fn canonical_bytes(record: &Record) -> Vec<u8> {
     put(&mut out, &record.transaction_time);
     put(&mut out, &record.aid);
     put(&mut out, record.masked_pan.as_bytes());
-    put(&mut out, &opt_int(record.pan_sequence_number.map(i64::from)));
+    put(
+        &mut out,
+        &opt_int(record.pan_sequence_number.map(i64::from)),
+    );
     put(&mut out, &record.key_id.to_be_bytes());
     put(&mut out, &record.nonce);
     put(&mut out, &record.sealed);
     put(&mut out, &opt_int(record.atc.map(i64::from)));
-    put(&mut out, record.authorisation_response_code.as_ref().map_or(&[][..], |v| &v[..]));
-    put(&mut out, &opt_int(record.cryptogram_information_data.map(i64::from)));
-    put(&mut out, record.application_cryptogram.as_ref().map_or(&[][..], |v| &v[..]));
+    put(
+        &mut out,
+        record
+            .authorisation_response_code
+            .as_ref()
+            .map_or(&[][..], |v| &v[..]),
+    );
+    put(
+        &mut out,
+        &opt_int(record.cryptogram_information_data.map(i64::from)),
+    );
+    put(
+        &mut out,
+        record
+            .application_cryptogram
+            .as_ref()
+            .map_or(&[][..], |v| &v[..]),
+    );
     put(&mut out, record.tvr.as_ref().map_or(&[][..], |v| &v[..]));
     put(&mut out, record.tsi.as_ref().map_or(&[][..], |v| &v[..]));
-    put(&mut out, record.cvm_results.as_ref().map_or(&[][..], |v| &v[..]));
+    put(
+        &mut out,
+        record.cvm_results.as_ref().map_or(&[][..], |v| &v[..]),
+    );
     put(&mut out, &record.icc_data);
-    put(&mut out, record.forced_online_reason.as_deref().unwrap_or("").as_bytes());
+    put(
+        &mut out,
+        record
+            .forced_online_reason
+            .as_deref()
+            .unwrap_or("")
+            .as_bytes(),
+    );
     put(&mut out, &opt_int(record.chain_seq));
     out
 }
 
-fn link_mac(keys: &KeyRing, prev: &[u8; MAC_LEN], record: &Record) -> Result<[u8; MAC_LEN], JournalError> {
-    keys.mac(record.key_id, &[CHAIN_LABEL, prev, &canonical_bytes(record)])
+fn link_mac(
+    keys: &KeyRing,
+    prev: &[u8; MAC_LEN],
+    record: &Record,
+) -> Result<[u8; MAC_LEN], JournalError> {
+    keys.mac(
+        record.key_id,
+        &[CHAIN_LABEL, prev, &canonical_bytes(record)],
+    )
 }
 
 /// Gives a finished record the next chain position and its HMAC, and stores it.
-fn link_and_store(tx: &Transaction<'_>, keys: &KeyRing, record: &mut Record) -> Result<(), JournalError> {
+fn link_and_store(
+    tx: &Transaction<'_>,
+    keys: &KeyRing,
+    record: &mut Record,
+) -> Result<(), JournalError> {
     let (head_seq, head_mac) = chain_head(tx, keys)?;
     record.chain_seq = Some(head_seq + 1);
     let mac = link_mac(keys, &head_mac, record)?;
@@ -906,7 +1057,10 @@ fn link_and_store(tx: &Transaction<'_>, keys: &KeyRing, record: &mut Record) -> 
             record.mode.map(Mode::as_str),
             record.completed_at,
             record.atc,
-            record.authorisation_response_code.as_ref().map(|v| v.as_slice()),
+            record
+                .authorisation_response_code
+                .as_ref()
+                .map(|v| v.as_slice()),
             record.cryptogram_information_data,
             record.application_cryptogram.as_ref().map(|v| v.as_slice()),
             record.tvr.as_ref().map(|v| v.as_slice()),
@@ -957,7 +1111,10 @@ fn read_signed_position(
         .and_then(|v| v.try_into().ok())
         .ok_or_else(bad)?;
     let key_id: u32 = words.next().and_then(|w| w.parse().ok()).ok_or_else(bad)?;
-    let tag = words.next().and_then(|w| hex::decode(w).ok()).ok_or_else(bad)?;
+    let tag = words
+        .next()
+        .and_then(|w| hex::decode(w).ok())
+        .ok_or_else(bad)?;
     let expected = keys
         .mac(key_id, &[label, &seq.to_be_bytes(), &mac])
         .map_err(|e| e.to_string())?;
@@ -968,7 +1125,10 @@ fn read_signed_position(
 }
 
 fn read_anchor(conn: &Connection, keys: &KeyRing) -> Result<(i64, [u8; MAC_LEN]), String> {
-    Ok(read_signed_position(conn, keys, "chain_anchor", ANCHOR_LABEL)?.unwrap_or((0, [0u8; MAC_LEN])))
+    Ok(
+        read_signed_position(conn, keys, "chain_anchor", ANCHOR_LABEL)?
+            .unwrap_or((0, [0u8; MAC_LEN])),
+    )
 }
 
 fn read_head(conn: &Connection, keys: &KeyRing) -> Result<Option<(i64, [u8; MAC_LEN])>, String> {

@@ -1,0 +1,538 @@
+//! A reference acquirer endpoint for tests and demos (`emv-terminal acquirer serve`).
+//!
+//! It accepts clearing batches over HTTPS (`POST /v1/batches`, JSON), stores each record
+//! once by its idempotency key in a SQLite file (durably, before acknowledging), answers
+//! with one acknowledgement per record, and can inject faults to prove the terminal's sync
+//! loses and duplicates nothing: dropped connections, HTTP 500, delays, lost
+//! acknowledgements (stored but never answered) and partial acknowledgements.
+//!
+//! Protocol (also in `docs/journal.md`):
+//! request `{"terminal_id": "...", "records": [{"idempotency_key": "...", ...}, ...]}`,
+//! response `{"acks": [{"idempotency_key": "...", "status": "stored" | "duplicate"}],
+//! "rejected": [{"index": N, "reason": "..."}]}`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{json, Value};
+
+/// The path batches are posted to.
+pub const BATCH_PATH: &str = "/v1/batches";
+/// Largest request body accepted (a batch of a few thousand records).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Largest request head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 64;
+/// Idle time after which a connection is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Errors of the reference acquirer.
+#[derive(Debug, thiserror::Error)]
+pub enum AcquirerError {
+    /// Database error.
+    #[error("acquirer database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// File or socket error.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// TLS configuration error.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> AcquirerError {
+    let context = context.into();
+    move |source| AcquirerError::Io { context, source }
+}
+
+/// Fault injection: each probability is per request, drawn from a seeded generator.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// Close the connection after reading the request, storing nothing.
+    pub drop_connection: f64,
+    /// Answer HTTP 500, storing nothing.
+    pub error_500: f64,
+    /// Wait `delay` before handling the request.
+    pub delay_rate: f64,
+    /// How long a delayed request waits.
+    pub delay: Duration,
+    /// Store the batch, then close the connection without answering (a lost acknowledgement).
+    pub lose_ack: f64,
+    /// Store the batch, then acknowledge only a random half of its records.
+    pub partial_ack: f64,
+    /// Seed of the fault generator.
+    pub seed: u64,
+}
+
+/// How to run the reference acquirer.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// SQLite file for received records.
+    pub db: PathBuf,
+    /// Server certificate chain (PEM); generated with a fresh CA when absent.
+    pub cert: Option<PathBuf>,
+    /// Server private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Where to write the generated CA certificate (default: the db path + `.ca.pem`).
+    pub ca_out: Option<PathBuf>,
+    /// Serve plain HTTP (debugging only).
+    pub insecure_http: bool,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+/// Where the acquirer ended up listening.
+#[derive(Debug, Clone)]
+pub struct ServeInfo {
+    /// Base URL, e.g. `https://127.0.0.1:40123`.
+    pub url: String,
+    /// The CA certificate a client must trust, when one was generated.
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// What the acquirer holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AcquirerStats {
+    /// Distinct records stored.
+    pub records: u64,
+    /// Deliveries received, re-sends included.
+    pub deliveries: u64,
+    /// Re-sends recognised by their key and not stored again.
+    pub duplicates_refused: u64,
+}
+
+/// Opens (creating) the acquirer database.
+///
+/// The file is created with mode 0600: it holds clearing data including PANs.
+pub fn open_store(path: &Path) -> Result<Connection, AcquirerError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err(format!("creating {}", path.display()))(e)),
+    }
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS received (
+            idempotency_key TEXT PRIMARY KEY,
+            terminal_id TEXT NOT NULL,
+            record_id INTEGER,
+            received_at INTEGER NOT NULL,
+            deliveries INTEGER NOT NULL DEFAULT 1,
+            body TEXT NOT NULL
+        );",
+    )?;
+    Ok(conn)
+}
+
+/// Counts what an acquirer database holds.
+pub fn stats(path: &Path) -> Result<AcquirerStats, AcquirerError> {
+    let conn = open_store(path)?;
+    let (records, deliveries): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(deliveries), 0) FROM received",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let records = records.max(0) as u64;
+    let deliveries = deliveries.max(0) as u64;
+    Ok(AcquirerStats {
+        records,
+        deliveries,
+        duplicates_refused: deliveries.saturating_sub(records),
+    })
+}
+
+/// Idempotency keys stored, with how often each was delivered.
+pub fn received_keys(path: &Path) -> Result<Vec<(String, u64)>, AcquirerError> {
+    let conn = open_store(path)?;
+    let mut stmt =
+        conn.prepare("SELECT idempotency_key, deliveries FROM received ORDER BY idempotency_key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, n) = row?;
+        out.push((key, n.max(0) as u64));
+    }
+    Ok(out)
+}
+
+/// A small seeded generator for fault decisions (xorshift64*; not for cryptography).
+struct FaultRng(u64);
+
+impl FaultRng {
+    fn next_f64(&mut self) -> f64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && self.next_f64() < p
+    }
+}
+
+struct Shared {
+    store: Mutex<Connection>,
+    faults: Faults,
+    rng: Mutex<FaultRng>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    connections: AtomicUsize,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Generates a CA and a server certificate for `localhost` and `127.0.0.1`; returns the CA
+/// PEM, the server chain and key.
+fn generate_certificates(
+) -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), AcquirerError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let tls = |e: rcgen::Error| AcquirerError::Tls(e.to_string());
+    let ca_key = KeyPair::generate().map_err(tls)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(
+        DnType::CommonName,
+        "emv-terminal reference acquirer test CA",
+    );
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().map_err(tls)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .map_err(tls)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "emv-terminal reference acquirer");
+    let server_cert = params.signed_by(&server_key, &issuer).map_err(tls)?;
+    let key = PrivateKeyDer::try_from(server_key.serialize_der())
+        .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+    Ok((
+        ca_cert.pem(),
+        vec![server_cert.der().clone(), ca_cert.der().clone()],
+        key,
+    ))
+}
+
+fn tls_config(
+    config: &ServeConfig,
+) -> Result<(Option<Arc<rustls::ServerConfig>>, Option<PathBuf>), AcquirerError> {
+    if config.insecure_http {
+        return Ok((None, None));
+    }
+    let (chain, key, ca_path) = match (&config.cert, &config.key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| AcquirerError::Tls(format!("{}: {e}", cert.display())))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| AcquirerError::Tls(format!("{}: {e}", key.display())))?;
+            (chain, key, None)
+        }
+        (None, None) => {
+            let (ca_pem, chain, key) = generate_certificates()?;
+            let ca_path = config.ca_out.clone().unwrap_or_else(|| {
+                let mut p = config.db.as_os_str().to_owned();
+                p.push(".ca.pem");
+                PathBuf::from(p)
+            });
+            std::fs::write(&ca_path, ca_pem)
+                .map_err(io_err(format!("writing {}", ca_path.display())))?;
+            (chain, key, Some(ca_path))
+        }
+        _ => return Err(AcquirerError::Tls("--cert and --key go together".into())),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| AcquirerError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+    Ok((Some(Arc::new(server)), ca_path))
+}
+
+/// Runs the acquirer until the process is stopped; calls `ready` once it listens.
+pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(), AcquirerError> {
+    let store = open_store(&config.db)?;
+    let (tls, ca_cert) = tls_config(config)?;
+    let listener =
+        TcpListener::bind(config.listen).map_err(io_err(format!("binding {}", config.listen)))?;
+    let local = listener.local_addr().map_err(io_err("local address"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    ready(&ServeInfo {
+        url: format!("{scheme}://{local}"),
+        ca_cert,
+    });
+    let shared = Arc::new(Shared {
+        store: Mutex::new(store),
+        faults: config.faults,
+        rng: Mutex::new(FaultRng(config.faults.seed | 1)),
+        tls,
+        connections: AtomicUsize::new(0),
+    });
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if shared.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+            continue;
+        }
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            let _ = handle_connection(&shared, stream);
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}
+
+fn handle_connection(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
+    stream.set_nodelay(true)?;
+    match &shared.tls {
+        Some(config) => {
+            let conn =
+                rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            serve_requests(shared, &mut tls)
+        }
+        None => {
+            let mut plain = stream;
+            serve_requests(shared, &mut plain)
+        }
+    }
+}
+
+/// What to do after handling one request.
+enum After {
+    Respond(u16, Value),
+    Hangup,
+}
+
+fn serve_requests(shared: &Shared, stream: &mut (impl Read + Write)) -> std::io::Result<()> {
+    let mut buffer: Vec<u8> = Vec::with_capacity(8192);
+    loop {
+        let Some((method, path, body, close)) = read_request(stream, &mut buffer)? else {
+            return Ok(());
+        };
+        let after = handle_request(shared, &method, &path, &body);
+        match after {
+            After::Hangup => return Ok(()),
+            After::Respond(status, value) => {
+                let body = value.to_string();
+                let reason = match status {
+                    200 => "OK",
+                    400 => "Bad Request",
+                    404 => "Not Found",
+                    411 => "Length Required",
+                    413 => "Payload Too Large",
+                    _ => "Internal Server Error",
+                };
+                let head = format!(
+                    "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+                    body.len(),
+                    if close { "close" } else { "keep-alive" }
+                );
+                stream.write_all(head.as_bytes())?;
+                stream.write_all(body.as_bytes())?;
+                stream.flush()?;
+                if close {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 request; `None` when the peer closed cleanly between requests.
+#[allow(clippy::type_complexity)]
+fn read_request(
+    stream: &mut impl Read,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<Option<(String, String, Vec<u8>, bool)>> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut chunk = [0u8; 8192];
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(buffer).map_err(|e| bad(&e.to_string()))? {
+            httparse::Status::Complete(head_len) => {
+                let method = request.method.unwrap_or("").to_string();
+                let path = request.path.unwrap_or("").to_string();
+                let mut length: Option<usize> = None;
+                let mut close = false;
+                for header in request.headers.iter() {
+                    if header.name.eq_ignore_ascii_case("content-length") {
+                        length = std::str::from_utf8(header.value)
+                            .ok()
+                            .and_then(|v| v.trim().parse().ok());
+                    } else if header.name.eq_ignore_ascii_case("connection") {
+                        close = header.value.eq_ignore_ascii_case(b"close");
+                    } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+                        return Err(bad("chunked bodies are not supported"));
+                    }
+                }
+                let length = length.unwrap_or(0);
+                if length > MAX_BODY {
+                    return Err(bad("body too large"));
+                }
+                while buffer.len() < head_len + length {
+                    let n = stream.read(&mut chunk)?;
+                    if n == 0 {
+                        return Err(bad("connection closed inside a body"));
+                    }
+                    buffer.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+                }
+                let rest = buffer.split_off(head_len + length);
+                let body = buffer.split_off(head_len);
+                *buffer = rest;
+                return Ok(Some((method, path, body, close)));
+            }
+            httparse::Status::Partial => {
+                if buffer.len() > MAX_HEAD {
+                    return Err(bad("request head too large"));
+                }
+                let n = match stream.read(&mut chunk) {
+                    Ok(n) => n,
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof && buffer.is_empty() =>
+                    {
+                        return Ok(None)
+                    }
+                    Err(e) => return Err(e),
+                };
+                if n == 0 {
+                    return if buffer.is_empty() {
+                        Ok(None)
+                    } else {
+                        Err(bad("connection closed inside a request head"))
+                    };
+                }
+                buffer.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+            }
+        }
+    }
+}
+
+fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> After {
+    match (method, path) {
+        ("GET", "/v1/health") => return After::Respond(200, json!({"status": "ok"})),
+        ("POST", BATCH_PATH) => {}
+        _ => return After::Respond(404, json!({"error": "not found"})),
+    }
+    let faults = shared.faults;
+    let (drop, fail, delay, lose, partial) = {
+        let mut rng = shared.rng.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            rng.chance(faults.drop_connection),
+            rng.chance(faults.error_500),
+            rng.chance(faults.delay_rate),
+            rng.chance(faults.lose_ack),
+            rng.chance(faults.partial_ack),
+        )
+    };
+    if drop {
+        return After::Hangup;
+    }
+    if fail {
+        return After::Respond(500, json!({"error": "injected fault"}));
+    }
+    if delay {
+        std::thread::sleep(faults.delay);
+    }
+    let batch: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return After::Respond(400, json!({"error": format!("invalid JSON: {e}")})),
+    };
+    let (mut acks, rejected) = match store_batch(shared, &batch) {
+        Ok(result) => result,
+        Err(e) => return After::Respond(500, json!({"error": e.to_string()})),
+    };
+    if lose {
+        return After::Hangup;
+    }
+    if partial {
+        let mut rng = shared.rng.lock().unwrap_or_else(|p| p.into_inner());
+        acks.retain(|_| rng.chance(0.5));
+    }
+    After::Respond(200, json!({"acks": acks, "rejected": rejected}))
+}
+
+/// Stores every record of a batch in one durable transaction; duplicates are recognised by
+/// idempotency key and counted, not stored again.
+fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>), AcquirerError> {
+    let terminal_id = batch
+        .get("terminal_id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let records = batch
+        .get("records")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut acks = Vec::with_capacity(records.len());
+    let mut rejected = Vec::new();
+    let mut store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+    let tx = store.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for (index, record) in records.iter().enumerate() {
+        let Some(key) = record
+            .get("idempotency_key")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+        else {
+            rejected.push(json!({"index": index, "reason": "missing idempotency_key"}));
+            continue;
+        };
+        let record_id = record.get("id").and_then(Value::as_i64);
+        let inserted = tx.execute(
+            "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
+            params![key, terminal_id, record_id, unix_now(), record.to_string()],
+        )?;
+        let status = if inserted == 1 {
+            "stored"
+        } else {
+            tx.execute(
+                "UPDATE received SET deliveries = deliveries + 1 WHERE idempotency_key = ?1",
+                [key],
+            )?;
+            "duplicate"
+        };
+        acks.push(json!({"idempotency_key": key, "status": status}));
+    }
+    tx.commit()?;
+    Ok((acks, rejected))
+}

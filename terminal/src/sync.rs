@@ -1,0 +1,357 @@
+//! Store-and-forward: upload unsynced approved records to the acquirer.
+//!
+//! Records go in batches as JSON over HTTPS (rustls, `ring` provider), each with its
+//! idempotency key. A record is marked synced only when the host acknowledges that
+//! record's key, so a lost acknowledgement means a re-send, which the host recognises by the
+//! key: nothing is lost and nothing is counted twice. Failed rounds are retried with
+//! exponential backoff and jitter; an interrupted run simply resumes with what is still
+//! unsynced.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::{json, Value};
+
+use crate::acquirer::BATCH_PATH;
+use crate::journal::export::record_json;
+use crate::journal::{Journal, JournalError};
+
+/// How to reach the acquirer and how hard to try.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Acquirer base URL (`https://host:port`), or the full batch URL when it has a path.
+    pub url: String,
+    /// Extra trust root (PEM) replacing the built-in web roots, e.g. the reference acquirer's CA.
+    pub ca: Option<PathBuf>,
+    /// Allow `http://` (debugging only).
+    pub insecure_http: bool,
+    /// Records per request.
+    pub batch_size: usize,
+    /// Consecutive rounds without progress before giving up.
+    pub max_attempts: u32,
+    /// First backoff delay.
+    pub base_backoff: Duration,
+    /// Largest backoff delay.
+    pub max_backoff: Duration,
+    /// Timeout of one request, connection to last byte.
+    pub request_timeout: Duration,
+}
+
+impl SyncConfig {
+    /// Defaults for `url`: batches of 100, 8 attempts, backoff 250 ms doubling up to 30 s.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ca: None,
+            insecure_http: false,
+            batch_size: 100,
+            max_attempts: 8,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// Records acknowledged (and marked synced) in this run.
+    pub acknowledged: u64,
+    /// Of those, records the host already had (a re-send after a lost acknowledgement).
+    pub duplicates: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests that failed or made no progress and were retried.
+    pub retries: u64,
+    /// Approved records still unsynced at the end.
+    pub remaining: u64,
+}
+
+/// Errors of a sync run.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The configuration is unusable.
+    #[error("sync configuration: {0}")]
+    Config(String),
+    /// The acquirer could not be reached or kept failing; what was acknowledged is kept.
+    #[error("acquirer unreachable or failing after {attempts} attempts (last error: {last}); {remaining} record(s) still unsynced")]
+    GaveUp {
+        /// Attempts made in a row.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+        /// Records still unsynced.
+        remaining: u64,
+    },
+}
+
+/// An HTTPS client for the acquirer.
+pub struct Uploader {
+    agent: ureq::Agent,
+    url: String,
+    rng: SystemRandom,
+}
+
+impl Uploader {
+    /// Builds the client: TLS with the given trust root (or the web roots), `http://` only
+    /// when explicitly allowed.
+    pub fn new(config: &SyncConfig) -> Result<Self, SyncError> {
+        let url = batch_url(&config.url);
+        let is_http = url.starts_with("http://");
+        if !is_http && !url.starts_with("https://") {
+            return Err(SyncError::Config(format!(
+                "URL must start with https:// ({url})"
+            )));
+        }
+        if is_http && !config.insecure_http {
+            return Err(SyncError::Config(
+                "refusing plain http:// without --insecure-http (card data would travel in clear)"
+                    .into(),
+            ));
+        }
+        let mut tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+        if let Some(ca) = &config.ca {
+            let pem = std::fs::read(ca)
+                .map_err(|e| SyncError::Config(format!("{}: {e}", ca.display())))?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| SyncError::Config(format!("{}: {e}", ca.display())))?;
+            if certs.is_empty() {
+                return Err(SyncError::Config(format!(
+                    "{}: no certificate found",
+                    ca.display()
+                )));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .https_only(!config.insecure_http)
+            .http_status_as_error(false)
+            .timeout_global(Some(config.request_timeout))
+            .build()
+            .into();
+        Ok(Self {
+            agent,
+            url,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// Posts one batch; returns the acknowledged keys with whether each was a duplicate.
+    pub fn post_batch(&self, body: &Value) -> Result<Vec<(String, bool)>, String> {
+        let text = body.to_string();
+        let mut response = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .send(text.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let reply = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!(
+                "HTTP {status}: {}",
+                reply.chars().take(200).collect::<String>()
+            ));
+        }
+        let reply: Value =
+            serde_json::from_str(&reply).map_err(|e| format!("invalid reply: {e}"))?;
+        let acks = reply
+            .get("acks")
+            .and_then(Value::as_array)
+            .ok_or_else(|| "reply without acks".to_string())?;
+        Ok(acks
+            .iter()
+            .filter_map(|ack| {
+                let key = ack.get("idempotency_key")?.as_str()?.to_string();
+                let status = ack.get("status")?.as_str()?;
+                match status {
+                    "stored" => Some((key, false)),
+                    "duplicate" => Some((key, true)),
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+
+    /// Exponential backoff with "equal jitter": a random delay in [d/2, d] where
+    /// d = min(max, base * 2^failures).
+    pub fn backoff(&self, config: &SyncConfig, failures: u32) -> Duration {
+        let exp = config
+            .base_backoff
+            .saturating_mul(1u32.checked_shl(failures.min(20)).unwrap_or(u32::MAX));
+        let capped = exp.min(config.max_backoff);
+        let mut random = [0u8; 4];
+        let fraction = match self.rng.fill(&mut random) {
+            Ok(()) => f64::from(u32::from_be_bytes(random)) / f64::from(u32::MAX),
+            Err(_) => 1.0,
+        };
+        capped / 2 + capped.mul_f64(fraction / 2.0)
+    }
+}
+
+/// The URL batches go to: `url` itself when it has a path, else `url` + `/v1/batches`.
+fn batch_url(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    let after_scheme = trimmed.split_once("://").map_or(trimmed, |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}{BATCH_PATH}")
+    }
+}
+
+/// One record as the acquirer receives it: the journal fields plus the clearing data
+/// (PAN and expiry date, opened from the sealed fields; track 2 is never sent).
+pub fn clearing_record(
+    journal: &Journal,
+    record: &crate::journal::Record,
+) -> Result<Value, JournalError> {
+    let sensitive = journal.sensitive(record)?;
+    let mut value = record_json(record);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("pan".into(), json!(sensitive.pan_digits()));
+        object.insert(
+            "expiry_date".into(),
+            json!(hex::encode(sensitive.expiry_date)),
+        );
+        object.remove("sync_state");
+        object.remove("synced_at");
+    }
+    Ok(value)
+}
+
+/// Uploads every unsynced approved record; `progress(acknowledged, total)` after each batch.
+///
+/// Returns when nothing is left, or with [`SyncError::GaveUp`] after `max_attempts`
+/// consecutive rounds without progress (what was acknowledged stays marked synced).
+pub fn sync_once(
+    journal: &mut Journal,
+    config: &SyncConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SyncReport, SyncError> {
+    if config.batch_size == 0 {
+        return Err(SyncError::Config("batch size must be at least 1".into()));
+    }
+    let uploader = Uploader::new(config)?;
+    let mut report = SyncReport::default();
+    let total = journal.unsynced_count()?;
+    let mut failures = 0u32;
+    loop {
+        let batch = journal.unsynced(config.batch_size)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut records = Vec::with_capacity(batch.len());
+        for record in &batch {
+            records.push(clearing_record(journal, record)?);
+        }
+        let body = json!({"terminal_id": journal.terminal_id(), "records": records});
+        report.requests += 1;
+        let outcome = uploader.post_batch(&body);
+        let sent: std::collections::HashSet<&str> =
+            batch.iter().map(|r| r.idempotency_key.as_str()).collect();
+        let last_error = match outcome {
+            Ok(acks) => {
+                let acked: Vec<String> = acks
+                    .iter()
+                    .filter(|(key, _)| sent.contains(key.as_str()))
+                    .map(|(key, _)| key.clone())
+                    .collect();
+                report.duplicates += acks
+                    .iter()
+                    .filter(|(key, dup)| *dup && sent.contains(key.as_str()))
+                    .count() as u64;
+                let changed = journal.mark_synced(&acked, SystemTime::now())? as u64;
+                report.acknowledged += changed;
+                progress(report.acknowledged, total);
+                if changed > 0 {
+                    failures = 0;
+                    continue;
+                }
+                "host acknowledged none of the batch".to_string()
+            }
+            Err(e) => e,
+        };
+        failures += 1;
+        if failures >= config.max_attempts {
+            return Err(SyncError::GaveUp {
+                attempts: failures,
+                last: last_error,
+                remaining: journal.unsynced_count()?,
+            });
+        }
+        report.retries += 1;
+        std::thread::sleep(uploader.backoff(config, failures - 1));
+    }
+    report.remaining = journal.unsynced_count()?;
+    if report.remaining == 0 {
+        journal.note_successful_sync(SystemTime::now())?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_url_appends_the_path_only_to_a_bare_base() {
+        assert_eq!(
+            batch_url("https://127.0.0.1:8443"),
+            "https://127.0.0.1:8443/v1/batches"
+        );
+        assert_eq!(
+            batch_url("https://127.0.0.1:8443/"),
+            "https://127.0.0.1:8443/v1/batches"
+        );
+        assert_eq!(
+            batch_url("https://acq.example/clearing"),
+            "https://acq.example/clearing"
+        );
+    }
+
+    #[test]
+    fn plain_http_needs_an_explicit_flag() {
+        let config = SyncConfig::new("http://127.0.0.1:1");
+        assert!(matches!(Uploader::new(&config), Err(SyncError::Config(_))));
+        let config = SyncConfig {
+            insecure_http: true,
+            ..SyncConfig::new("http://127.0.0.1:1")
+        };
+        assert!(Uploader::new(&config).is_ok());
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_its_jitter_band_and_is_capped() {
+        let config = SyncConfig {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..SyncConfig::new("https://127.0.0.1:1")
+        };
+        let uploader = Uploader::new(&config).unwrap();
+        for failures in 0..8u32 {
+            let d = uploader.backoff(&config, failures);
+            let full = Duration::from_millis(100 * (1 << failures)).min(Duration::from_secs(1));
+            assert!(
+                d >= full / 2 && d <= full,
+                "{failures}: {d:?} not in [{:?}, {full:?}]",
+                full / 2
+            );
+        }
+    }
+}
