@@ -16,7 +16,8 @@ use crate::transport::{CardTransport, MAX_RESPONSE_APDU};
 pub trait Cardholder {
     /// Confirm (`confirm_only`, the first candidate) or choose an application;
     /// `None` cancels.
-    fn choose_application(&mut self, candidates: &[Candidate], confirm_only: bool) -> Option<usize>;
+    fn choose_application(&mut self, candidates: &[Candidate], confirm_only: bool)
+        -> Option<usize>;
 
     /// Enter a PIN (or bypass it).
     fn enter_pin(&mut self, kind: PinKind, tries_left: Option<u8>) -> PinEntry<'_>;

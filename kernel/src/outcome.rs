@@ -118,6 +118,8 @@ pub struct Outcome {
     pub oda_method: OdaMethod,
     /// The ODA result.
     pub oda_result: OdaResult,
+    /// Why ODA failed, when it did (the exact Book 2 check).
+    pub oda_failure: Option<crate::oda::OdaFailure>,
     /// ICC data for clearing (ISO 8583 field 55), BER-TLV.
     pub clearing_data: Vec<u8, CLEARING_DATA_BYTES>,
     /// Issuer Script Results (9F5B), 5 bytes per script command.
@@ -142,6 +144,7 @@ impl Outcome {
             masked_pan: Vec::new(),
             oda_method: OdaMethod::None,
             oda_result: OdaResult::NotPerformed,
+            oda_failure: None,
             clearing_data: Vec::new(),
             script_results: Vec::new(),
         }

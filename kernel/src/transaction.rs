@@ -19,9 +19,8 @@
 //! online processing (10.9), issuer scripts (10.10), completion (10.11).
 
 use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
-use crate::apdu::RequestedCryptogram as CryptogramType;
-use crate::render::Cid;
 use crate::apdu::CommandApdu;
+use crate::apdu::RequestedCryptogram as CryptogramType;
 use crate::config::{
     ApplicationConfig, TerminalConfig, TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA,
     CAPABILITY_SDA,
@@ -41,6 +40,7 @@ use crate::online::{
 };
 use crate::outcome::{mask_pan, Decision, OdaMethod, OdaResult, Outcome, TerminationReason};
 use crate::read::{self, OdaRecords, RecordCursor};
+use crate::render::Cid;
 use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, TransactionType};
 use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
@@ -235,6 +235,7 @@ pub struct Transaction<'k, C: CryptoProvider> {
     ddol_data: Vec<u8, 255>,
     oda_method: OdaMethod,
     oda_result: OdaResult,
+    oda_failure: Option<oda::OdaFailure>,
     icc_key: Option<PublicKey>,
     cvm: Option<CardholderVerification>,
     pin_block: Option<[u8; 8]>,
@@ -292,6 +293,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             ddol_data: Vec::new(),
             oda_method: OdaMethod::None,
             oda_result: OdaResult::NotPerformed,
+            oda_failure: None,
             icc_key: None,
             cvm: None,
             pin_block: None,
@@ -736,6 +738,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
         self.set_tsi(tvr::TSI_ODA_PERFORMED);
         self.oda_result = OdaResult::Failed;
+        self.oda_failure = Some(failure);
     }
 
     fn oda_succeeded(&mut self) {
@@ -1312,7 +1315,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 }
                 let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
                 let atc_ok = tlv::find(template.value, Tag(0x9F36)).is_some_and(|v| v.len() == 2);
-                let ac_ok = tlv::find(template.value, Tag(0x9F26)).is_some_and(|v| v.len() == 8);
+                // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
+                let ac_ok = tlv::find(template.value, Tag(0x9F26)).map_or_else(
+                    || tlv::find(template.value, Tag(0x9F4B)).is_some(),
+                    |v| v.len() == 8,
+                );
                 (atc_ok && ac_ok).then_some((cid, template.value, true))
             }
             _ => None,
@@ -1538,17 +1545,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             self.terminate(TerminationReason::CardDataFormat);
             return;
         };
-        let decision = match action::second_card_action_analysis(
-            requested,
-            Cid { raw: cid },
-            context,
-        ) {
-            Ok(decision) => decision,
-            Err(_) => {
-                self.terminate(TerminationReason::InvalidCryptogram);
-                return;
-            }
-        };
+        let decision =
+            match action::second_card_action_analysis(requested, Cid { raw: cid }, context) {
+                Ok(decision) => decision,
+                Err(_) => {
+                    self.terminate(TerminationReason::InvalidCryptogram);
+                    return;
+                }
+            };
         let mut approved = decision.next.approved;
         if cda && approved && !self.verify_cda(template, format2, true) {
             approved = false;
@@ -1623,6 +1627,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         outcome.masked_pan = mask_pan(store.get(Tag(0x5A)).unwrap_or(&[]));
         outcome.oda_method = self.oda_method;
         outcome.oda_result = self.oda_result;
+        outcome.oda_failure = self.oda_failure;
         let _ = outcome
             .script_results
             .extend_from_slice(self.scripts.results());
@@ -1706,4 +1711,3 @@ fn script_apdu(raw: &[u8]) -> Option<Command> {
 fn has_unpredictable_number(dol_bytes: &[u8]) -> bool {
     dol::entries(dol_bytes).any(|e| e.is_ok_and(|e| e.tag == Tag(0x9F37)))
 }
-

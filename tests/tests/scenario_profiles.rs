@@ -54,7 +54,15 @@ impl CardTransport for Recording {
     type Error = <Card as CardTransport>::Error;
     fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, Self::Error> {
         self.commands.push(hex::encode_upper(command));
-        self.card.transmit(command, response)
+        let n = self.card.transmit(command, response)?;
+        if std::env::var("SCENARIO_TRACE").is_ok() {
+            println!(
+                "  > {}\n  < {}",
+                hex::encode_upper(command),
+                hex::encode_upper(&response[..n])
+            );
+        }
+        Ok(n)
     }
 }
 
@@ -65,7 +73,11 @@ struct Person {
 }
 
 impl Cardholder for Person {
-    fn choose_application(&mut self, candidates: &[Candidate], _confirm_only: bool) -> Option<usize> {
+    fn choose_application(
+        &mut self,
+        candidates: &[Candidate],
+        _confirm_only: bool,
+    ) -> Option<usize> {
         self.chosen = candidates.iter().map(|c| c.aid.to_vec()).collect();
         Some(0)
     }
@@ -121,7 +133,12 @@ struct Run {
     went_online: bool,
 }
 
-fn run_with(name: &str, config: &TerminalConfig, inputs: TransactionInputs, reachable: bool) -> Run {
+fn run_with(
+    name: &str,
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    reachable: bool,
+) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
     let app = spec.apps.first().expect("an application");
@@ -134,8 +151,14 @@ fn run_with(name: &str, config: &TerminalConfig, inputs: TransactionInputs, reac
         exception_file: &[],
     };
     let mut transaction = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
-    let mut card = Recording { card: profile.card(), commands: Vec::new() };
-    let mut person = Person { pin: app.pin.bytes().collect(), chosen: Vec::new() };
+    let mut card = Recording {
+        card: profile.card(),
+        commands: Vec::new(),
+    };
+    let mut person = Person {
+        pin: app.pin.bytes().collect(),
+        chosen: Vec::new(),
+    };
     let mut host = TestHost {
         issuer: Issuer::test_issuer(),
         pan: hex::decode(app.pan.trim_end_matches('F')).unwrap_or_default(),
@@ -145,11 +168,21 @@ fn run_with(name: &str, config: &TerminalConfig, inputs: TransactionInputs, reac
         asked: false,
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
-    Run { outcome, commands: card.commands, candidates: person.chosen, went_online: host.asked }
+    Run {
+        outcome,
+        commands: card.commands,
+        candidates: person.chosen,
+        went_online: host.asked,
+    }
 }
 
 fn run(name: &str) -> Run {
-    run_with(name, &TerminalConfig::default(), TransactionInputs::default(), true)
+    run_with(
+        name,
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        true,
+    )
 }
 
 fn tvr(outcome: &Outcome) -> String {
@@ -161,7 +194,7 @@ fn print_all_profiles() {
     for profile in profiles::all() {
         let r = run(profile.name);
         println!(
-            "{:28} {:?} tvr={} tsi={} arc={:?} oda={:?}/{:?} cvm={} online={} ({} cmds) expected: {} tvr {}",
+            "{:28} {:?} tvr={} tsi={} arc={:?} oda={:?}/{:?} {:?} cvm={} online={} ({} cmds) expected: {} tvr {}\n   {}",
             profile.name,
             r.outcome.decision,
             tvr(&r.outcome),
@@ -169,11 +202,201 @@ fn print_all_profiles() {
             r.outcome.authorisation_response_code.map(|c| String::from_utf8_lossy(&c).to_string()),
             r.outcome.oda_method,
             r.outcome.oda_result,
+            r.outcome.oda_failure,
             hex::encode_upper(r.outcome.cvm_results),
             r.went_online,
             r.commands.len(),
             profile.expected,
-            profile.tvr
+            profile.tvr,
+            r.commands.last().cloned().unwrap_or_default()
         );
+    }
+}
+
+#[test]
+fn trace_one() {
+    if let Ok(name) = std::env::var("SCENARIO_TRACE") {
+        let r = run(&name);
+        println!("{:?}", r.outcome);
+    }
+}
+
+fn assert_outcome(r: &Run, decision: Decision, tvr_hex: &str, tsi_hex: &str, arc: &[u8; 2]) {
+    assert_eq!(r.outcome.decision, decision, "{:?}", r.outcome);
+    assert_eq!(tvr(&r.outcome), tvr_hex, "TVR");
+    assert_eq!(hex::encode_upper(r.outcome.tsi.0), tsi_hex, "TSI");
+    assert_eq!(r.outcome.authorisation_response_code, Some(*arc), "ARC");
+}
+
+/// Profile `dda`: PSE, DDA with the card's DDOL, velocity GET DATA, TC
+/// offline (Book 3, 10.3 / Book 2, 6.5). TVR clean; TSI ODA, CVM, card and
+/// terminal risk management performed (E8).
+#[test]
+fn dda_approves_offline_with_exact_apdus() {
+    let r = run("dda");
+    assert_outcome(&r, Decision::Approved, "0000000000", "E800", b"Y1");
+    assert_eq!(
+        (r.outcome.oda_method, r.outcome.oda_result),
+        (OdaMethod::Dda, OdaResult::Succeeded)
+    );
+    assert_eq!(
+        r.commands,
+        [
+            "00A404000E315041592E5359532E444446303100",
+            "00B2010C00",
+            "00B2020C00",
+            "00A4040007A000000999101000",
+            "80A800000783050250E0F8C800",
+            "00B2010C00",
+            "00B2020C00",
+            "00B2011400",
+            "00B2021400",
+            "00B2031400",
+            "00880000041122334400",
+            "80CA9F3600",
+            "80CA9F1300",
+            "80AE4000210000000010000000000000000250000000000009782506150011223344225E030000",
+        ]
+    );
+    assert_eq!(
+        r.outcome.aid.as_slice(),
+        [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10]
+    );
+    assert_eq!(r.outcome.masked_pan.as_slice(), b"679999******0011");
+    assert!(
+        emv_kernel::tlv::find(&r.outcome.clearing_data, emv_kernel::tlv::Tag(0x9F26)).is_some()
+    );
+}
+
+/// Profile `cda`: GENERATE AC with P1 50 (TC + CDA); the signature verifies
+/// (Book 2, 6.6.2): approved offline.
+#[test]
+fn cda_approves_offline() {
+    let r = run("cda");
+    assert_outcome(&r, Decision::Approved, "0000000000", "E800", b"Y1");
+    assert!(r.commands.last().unwrap().starts_with("80AE5000"));
+    assert_eq!(r.outcome.oda_result, OdaResult::Succeeded);
+    assert!(r.outcome.cryptogram.is_some());
+}
+
+/// Profile `cda-bad-signature`: CDA fails on the TC: TVR CDA failed, the
+/// terminal treats the TC as an AAC (Book 2, 6.6.2): declined, Z1.
+#[test]
+fn cda_failure_on_tc_declines() {
+    let r = run("cda-bad-signature");
+    assert_outcome(&r, Decision::Declined, "0400000000", "E800", b"Z1");
+}
+
+/// Profile `issuer-scripts` (CDA card that answers ARQC): online, the ARPC
+/// from the test Issuer verifies in EXTERNAL AUTHENTICATE, second GENERATE AC
+/// TC: approved online with the host's ARC; TSI issuer authentication
+/// performed (F8).
+#[test]
+fn online_approval_with_issuer_authentication() {
+    let r = run("issuer-scripts");
+    assert!(r.went_online);
+    assert_outcome(&r, Decision::Approved, "0000000000", "F800", b"00");
+    assert!(r.outcome.online);
+    assert!(r.commands.iter().any(|c| c.starts_with("008200000A")));
+}
+
+/// Profile `no-oda`: no common ODA method: TVR "ODA not performed" matches
+/// TAC-Online: ARQC; the host is unreachable: default action codes give
+/// AAC with Z3 (Book 3, 10.7) since TAC-Default has byte 1 b8.
+#[test]
+fn no_oda_goes_online_and_unreachable_host_declines_z3() {
+    let r = run("no-oda");
+    assert_outcome(&r, Decision::Approved, "8000000000", "6800", b"00");
+    let r = run_with(
+        "no-oda",
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        false,
+    );
+    assert_outcome(&r, Decision::Declined, "8000000000", "6800", b"Z3");
+    assert!(!r.outcome.online);
+}
+
+/// Profile `card-blocked`: SELECT PSE answers 6A81: terminate (Book 1, 12.3.2).
+#[test]
+fn card_blocked_terminates() {
+    let r = run("card-blocked");
+    assert_eq!(
+        r.outcome.decision,
+        Decision::Terminated(TerminationReason::CardBlocked)
+    );
+    assert_eq!(r.commands.len(), 1);
+}
+
+/// Profile `app-blocked`: the only application answers 6283: not a candidate.
+#[test]
+fn blocked_application_is_not_selected() {
+    let r = run("app-blocked");
+    assert_eq!(
+        r.outcome.decision,
+        Decision::Terminated(TerminationReason::NoApplication)
+    );
+}
+
+/// Profile `multi-app-pse`: the candidates are offered in priority order
+/// (Book 1, 12.4): debit (1), credit (2), prepaid (3).
+#[test]
+fn pse_candidates_in_priority_order() {
+    let r = run("multi-app-pse");
+    let ids: Vec<u8> = r.candidates.iter().map(|aid| aid[5]).collect();
+    assert_eq!(ids, [0x20, 0x10, 0x30]);
+    assert_eq!(r.outcome.aid.as_slice()[5], 0x20);
+}
+
+/// Profile `no-pse`: list of AIDs with partial selection and SELECT next.
+#[test]
+fn list_of_aids_with_partial_selection() {
+    let r = run("no-pse");
+    assert!(r.commands.iter().any(|c| c == "00A4040207A000000999101000"));
+    assert!(r.candidates.len() >= 2, "{:?}", r.candidates);
+}
+
+/// DDA failures set exactly "DDA failed" and go online (TAC-Online byte 1).
+#[test]
+fn dda_failures() {
+    for name in [
+        "dda-bad-signature",
+        "unknown-ca-index",
+        "icc-cert-pan-mismatch",
+    ] {
+        let r = run(name);
+        assert_outcome(&r, Decision::Approved, "0800000000", "E800", b"00");
+        assert!(r.went_online, "{name}");
+    }
+}
+
+/// Profile `cvm-enciphered-pin`: GET CHALLENGE, VERIFY P2 88: CVM 040002.
+#[test]
+fn enciphered_pin() {
+    let r = run("cvm-enciphered-pin");
+    assert_eq!(r.outcome.cvm_results, [0x04, 0x00, 0x02]);
+    assert!(r.commands.iter().any(|c| c == "0084000000"));
+    assert!(r.commands.iter().any(|c| c.starts_with("00200088")));
+    assert_eq!(r.outcome.decision, Decision::Approved);
+}
+
+/// Hostile cards end in a defined termination, without panics or loops.
+#[test]
+fn hostile_cards_terminate() {
+    for name in [
+        "hostile-lying-length",
+        "hostile-truncated-record",
+        "hostile-recursive-template",
+        "hostile-afl-loop",
+        "hostile-afl-200-records",
+        "hostile-oversized-response",
+    ] {
+        let r = run(name);
+        assert!(
+            matches!(r.outcome.decision, Decision::Terminated(_)),
+            "{name}: {:?}",
+            r.outcome.decision
+        );
+        assert!(r.commands.len() < 50, "{name}");
     }
 }
