@@ -98,8 +98,8 @@ pub fn pin_capability_missing(method: CvmMethod, terminal_capabilities: &[u8; 3]
     needs_pin(pin_method) && !terminal_supports(pin_method, terminal_capabilities)
 }
 
-/// Why a CVM List value cannot be used: a card format error (Book 3, 7.5),
-/// after which the engine terminates the transaction.
+/// Why a CVM List value cannot be used: a card format error, after which
+/// the engine terminates the transaction as for any malformed card data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CvmFormatError {
     /// Amounts X/Y incomplete or an odd number of rule bytes.
@@ -162,8 +162,9 @@ pub struct CvmContext {
     /// otherwise supports fails at once with TVR "PIN entry required and PIN
     /// pad not present or not working", without asking the engine.
     pub pin_pad_working: bool,
-    /// Terminal option (Book 4, 6.3.4.1): once the cardholder bypasses one
-    /// PIN CVM, treat every later PIN CVM as bypassed too, without prompting.
+    /// Terminal option (PIN bypass policy, Book 4): once the cardholder
+    /// bypasses one PIN CVM, treat every later PIN CVM as bypassed too,
+    /// without prompting.
     pub subsequent_pin_bypass: bool,
 }
 

@@ -154,8 +154,8 @@ pub struct TerminalRestrictionData {
 
 /// Card data that processing restrictions cannot read: a format error.
 ///
-/// Book 3, 7.5 (format errors in card data): the engine terminates the
-/// transaction. `tag` names the offending data object.
+/// The engine terminates the transaction, as for any malformed card data.
+/// `tag` names the offending data object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CardFormatError {
     /// The tag of the malformed data object (for example `0x5F24`).
