@@ -270,9 +270,7 @@ mod tests {
         assert!(config.application_for(&long).is_some());
         config.applications[0].partial_selection = false;
         assert!(config.application_for(&long).is_none());
-        assert!(config
-            .application_for(&TEST_AID_CREDIT)
-            .is_some());
+        assert!(config.application_for(&TEST_AID_CREDIT).is_some());
         assert!(config
             .application_for(&[0xA0, 0x00, 0x00, 0x09, 0x99])
             .is_none());

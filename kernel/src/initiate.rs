@@ -61,7 +61,7 @@ impl AflEntry {
 /// first record not 0, last not below first, and an ODA record count not
 /// beyond the entry's records.
 pub fn validate_afl(afl: &[u8]) -> Result<(), TerminationReason> {
-    if afl.len() % 4 != 0 || afl.len() > MAX_AFL_BYTES {
+    if !afl.len().is_multiple_of(4) || afl.len() > MAX_AFL_BYTES {
         return Err(TerminationReason::InvalidAfl);
     }
     for entry in afl.chunks_exact(4) {

@@ -441,7 +441,7 @@ impl Selection {
                 let _ = add_candidate(&mut self.candidates, candidate);
             }
         }
-        if (exact || partial) && occurrences < MAX_OCCURRENCES_PER_AID && !exact {
+        if partial && occurrences < MAX_OCCURRENCES_PER_AID {
             self.state = SelectState::SelectAid {
                 index,
                 occurrences: occurrences + 1,
@@ -546,4 +546,3 @@ fn select_by_name(command: &mut Command, name: &[u8], next: bool) -> SelectionAc
         SelectionAction::Terminate(TerminationReason::CapacityExceeded)
     }
 }
-

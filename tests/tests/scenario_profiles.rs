@@ -400,3 +400,11 @@ fn hostile_cards_terminate() {
         assert!(r.commands.len() < 50, "{name}");
     }
 }
+
+/// The transaction's state fits the budget: under 16 KiB on the stack.
+#[test]
+fn transaction_size() {
+    let size = std::mem::size_of::<Transaction<'static, DefaultCrypto>>();
+    println!("size_of::<Transaction<DefaultCrypto>>() = {size}");
+    assert!(size < 16 * 1024, "{size}");
+}
