@@ -33,6 +33,9 @@ struct ListArgs {
     /// Also print the expected outcome and TVR of each profile.
     #[arg(long)]
     verbose: bool,
+    /// Print the Markdown table of `test-cards/PROFILES.md` instead.
+    #[arg(long, conflicts_with = "verbose")]
+    markdown: bool,
 }
 
 #[derive(ClapArgs)]
@@ -57,6 +60,10 @@ struct ServeArgs {
 /// Runs `emv-terminal card ...`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     match args.command {
+        CardCommand::List(list) if list.markdown => {
+            print!("{}", profiles::markdown_table());
+            Ok(ExitCode::SUCCESS)
+        }
         CardCommand::List(list) => {
             let width = profiles::all().iter().map(|p| p.name.len()).max().unwrap_or(0);
             for p in profiles::all() {

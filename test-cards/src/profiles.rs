@@ -59,6 +59,15 @@ impl Profile {
     }
 }
 
+/// The profile table of `PROFILES.md` (Markdown), generated from [`all`].
+pub fn markdown_table() -> String {
+    let mut out = String::from("| Profile | Exercises | Expected with the default terminal | TVR |\n|---|---|---|---|\n");
+    for p in PROFILES {
+        out.push_str(&format!("| `{}` | {} | {} | {} |\n", p.name, p.exercises, p.expected, p.tvr));
+    }
+    out
+}
+
 /// Looks a profile up by name.
 pub fn find(name: &str) -> Option<&'static Profile> {
     PROFILES.iter().find(|p| p.name == name)

@@ -349,3 +349,17 @@ fn transport_rejects_oversized_response() {
     let n = c.transmit(&[0x00, 0xB2, 0x01, 0x0C, 0x00], &mut buf).unwrap();
     assert_eq!(&buf[n - 2..n], &[0x90, 0x00]);
 }
+
+#[test]
+fn profiles_md_holds_the_generated_table() {
+    let doc = include_str!("../PROFILES.md");
+    assert!(
+        doc.contains(&profiles::markdown_table()),
+        "PROFILES.md is stale: regenerate the table with `emv-terminal card list --markdown`"
+    );
+    assert!(profiles::all().len() >= 25);
+    let mut names: Vec<_> = profiles::all().iter().map(|p| p.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), profiles::all().len(), "profile names are unique");
+}
