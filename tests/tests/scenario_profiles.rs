@@ -408,3 +408,31 @@ fn transaction_size() {
     println!("size_of::<Transaction<DefaultCrypto>>() = {size}");
     assert!(size < 16 * 1024, "{size}");
 }
+
+/// Writes the command/response transcripts of a few profiles for the kernel's
+/// no-allocation test, hostile property test and benchmark, which cannot
+/// depend on `emv-test-cards` (it depends on the kernel). Run with
+/// `cargo test -p emv-integration-tests --test scenario_profiles -- --ignored write_transcripts`.
+#[test]
+#[ignore]
+fn write_transcripts() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernel/benches/transcripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["dda", "cda", "no-oda", "cvm-offline-pin", "issuer-scripts"] {
+        let profile = profiles::find(name).unwrap();
+        let mut card = profile.card();
+        let commands = run(name).commands;
+        let mut text = format!("# {name}: test-cards profile, default TerminalConfig and TransactionInputs, host approves with ARC 00\n");
+        for command in commands {
+            let bytes = hex::decode(&command).unwrap();
+            let mut response = [0u8; 258];
+            let n = card.transmit(&bytes, &mut response).unwrap();
+            text.push_str(&format!(
+                "> {command}\n< {}\n",
+                hex::encode_upper(&response[..n])
+            ));
+        }
+        std::fs::write(dir.join(format!("{name}.txt")), text).unwrap();
+    }
+}
