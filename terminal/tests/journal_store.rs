@@ -1,0 +1,523 @@
+//! The journal API as `transact` uses it: durability, crash recovery, encryption at rest,
+//! keys, the HMAC chain, offline limits, sync bookkeeping, prune, backup and restore.
+
+mod journal_support;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use emv_terminal::journal::{
+    backup, export, Journal, JournalError, KeySource, LimitReason, Mode, OfflineLimits,
+    OpenOptions, Outcome, State, SyncState,
+};
+use journal_support::*;
+use rusqlite::Connection;
+
+#[test]
+fn durability_settings_are_in_effect() {
+    let p = paths();
+    let journal = p.open();
+    assert_eq!(journal.pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(journal.pragma("synchronous").unwrap(), "2", "2 = FULL");
+    let mode = fs::metadata(&p.journal).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "journal file private to its owner");
+}
+
+#[test]
+fn pending_then_completed_record_holds_the_outcome() {
+    let p = paths();
+    let mut journal = p.open();
+    let id = journal
+        .begin_pending(&pending(1234), at(1_700_000_000))
+        .unwrap();
+    let record = journal.get(id).unwrap();
+    assert_eq!(record.state, State::Pending);
+    assert_eq!(record.masked_pan, "541333******0608");
+    assert!(record
+        .idempotency_key
+        .starts_with(&format!("{}-{}-", journal.terminal_id(), id.0)));
+    journal
+        .complete(
+            id,
+            &completion(Outcome::Approved, Mode::Offline),
+            at(1_700_000_001),
+        )
+        .unwrap();
+    let record = journal.get(id).unwrap();
+    assert_eq!(record.state, State::Approved);
+    assert_eq!(record.mode, Some(Mode::Offline));
+    assert_eq!(record.amount_authorised, 1234);
+    assert_eq!(record.atc, Some(0x42));
+    assert_eq!(
+        record.application_cryptogram,
+        Some([0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18])
+    );
+    assert_eq!(record.icc_data, vec![0x9F, 0x36, 0x02, 0x00, 0x42]);
+    assert_eq!(record.sync_state, SyncState::Unsynced);
+    assert_eq!(record.chain_seq, Some(1));
+    let sensitive = journal.sensitive(&record).unwrap();
+    assert_eq!(sensitive.pan_digits(), PAN_DIGITS);
+    assert_eq!(sensitive.expiry_date, [0x27, 0x12, 0x31]);
+    // Completing twice is caller misuse.
+    assert!(matches!(
+        journal.complete(
+            id,
+            &completion(Outcome::Declined, Mode::Offline),
+            at(1_700_000_002)
+        ),
+        Err(JournalError::InvalidState { .. })
+    ));
+}
+
+#[test]
+fn declined_records_need_no_sync() {
+    let p = paths();
+    let mut journal = p.open();
+    let id = record(&mut journal, 500, Outcome::Declined, Mode::Offline, 1000);
+    assert_eq!(journal.get(id).unwrap().sync_state, SyncState::NotRequired);
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+}
+
+#[test]
+fn pending_left_by_a_crash_is_resolved_as_incomplete_not_dropped() {
+    let p = paths();
+    let mut journal = p.open();
+    let done = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    let interrupted = journal.begin_pending(&pending(200), at(1002)).unwrap();
+    drop(journal); // the process dies between GENERATE AC and completion
+    let journal = p.open();
+    let recovered: Vec<_> = journal.recovered().iter().map(|r| r.id).collect();
+    assert_eq!(recovered, vec![interrupted]);
+    let record = journal.get(interrupted).unwrap();
+    assert_eq!(record.state, State::Incomplete);
+    assert_eq!(record.sync_state, SyncState::NotRequired);
+    assert_eq!(journal.get(done).unwrap().state, State::Approved);
+    assert!(journal.verify().unwrap().is_ok());
+    drop(journal);
+    assert!(p.open().recovered().is_empty(), "resolved once");
+}
+
+#[test]
+fn a_second_writer_is_refused_while_readers_are_welcome() {
+    let p = paths();
+    let mut writer = p.open();
+    let id = writer.begin_pending(&pending(1), at(10)).unwrap();
+    assert!(matches!(
+        Journal::open(&p.journal, &KeySource::existing(&p.key)),
+        Err(JournalError::Busy(_))
+    ));
+    let shared = OpenOptions {
+        shared: true,
+        terminal_id: None,
+    };
+    let reader = Journal::open_with(&p.journal, &KeySource::existing(&p.key), &shared).unwrap();
+    assert!(reader.recovered().is_empty());
+    assert_eq!(
+        reader.get(id).unwrap().state,
+        State::Pending,
+        "a live writer's pending record is left alone"
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn the_database_files_hold_no_pan_track2_or_expiry_in_clear() {
+    let p = paths();
+    let mut journal = p.open();
+    for i in 0..20 {
+        record(
+            &mut journal,
+            100 + i,
+            Outcome::Approved,
+            Mode::Offline,
+            1000 + i,
+        );
+    }
+    let track2 = pending(0).track2_equivalent.unwrap();
+    for suffix in ["", "-wal"] {
+        let file = format!("{}{suffix}", p.journal.display());
+        let Ok(bytes) = fs::read(&file) else { continue };
+        assert!(
+            !contains(&bytes, PAN_DIGITS.as_bytes()),
+            "{file}: PAN digits in clear"
+        );
+        assert!(!contains(&bytes, &PAN_BCD), "{file}: BCD PAN in clear");
+        assert!(!contains(&bytes, &track2), "{file}: track 2 in clear");
+        assert!(
+            !contains(&bytes, b"\x5F\x24\x03\x27\x12\x31"),
+            "{file}: expiry TLV in clear"
+        );
+    }
+    // The masked PAN is there, so the check above looks at the right bytes.
+    drop(journal);
+    let conn = Connection::open(&p.journal).unwrap();
+    let masked: String = conn
+        .query_row("SELECT masked_pan FROM records LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(masked, "541333******0608");
+}
+
+#[test]
+fn a_wrong_key_fails_cleanly_and_overwrites_nothing() {
+    let p = paths();
+    let mut journal = p.open();
+    record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    drop(journal);
+    let other = p.dir.path().join("other.key");
+    emv_terminal::journal::crypto::KeyRing::create(&other).unwrap();
+    let before = fs::read(&other).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&other)).unwrap_err();
+    assert!(matches!(err, JournalError::WrongKey { key_id: 1 }), "{err}");
+    assert_eq!(fs::read(&other).unwrap(), before, "key file untouched");
+    let journal = p.open();
+    assert_eq!(journal.status().unwrap().approved, 1, "records intact");
+    assert!(journal.verify().unwrap().is_ok());
+}
+
+#[test]
+fn a_missing_key_for_a_journal_with_records_is_an_error_and_no_key_is_made() {
+    let p = paths();
+    let mut journal = p.open();
+    record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    drop(journal);
+    let missing = p.dir.path().join("nowhere.key");
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&missing)).unwrap_err();
+    assert!(matches!(err, JournalError::KeyRequired { .. }), "{err}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_group_readable_key_is_refused() {
+    let p = paths();
+    drop(p.open());
+    fs::set_permissions(&p.key, fs::Permissions::from_mode(0o644)).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(
+        matches!(err, JournalError::KeyFilePermissions { mode: 0o644, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn key_rotation_keeps_old_records_readable() {
+    let p = paths();
+    let mut journal = p.open();
+    let old = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    assert_eq!(journal.rotate_key().unwrap(), 2);
+    let new = record(&mut journal, 200, Outcome::Approved, Mode::Offline, 1002);
+    drop(journal);
+    let journal = p.open();
+    let old = journal.get(old).unwrap();
+    let new = journal.get(new).unwrap();
+    assert_eq!((old.key_id, new.key_id), (1, 2));
+    assert_eq!(journal.sensitive(&old).unwrap().pan_digits(), PAN_DIGITS);
+    assert_eq!(journal.sensitive(&new).unwrap().pan_digits(), PAN_DIGITS);
+    assert_eq!(journal.verify().unwrap().links_checked, 2);
+    // A key file that lost the old key is refused.
+    drop(journal);
+    let text = fs::read_to_string(&p.key).unwrap();
+    let without_old: String = text
+        .lines()
+        .filter(|l| !l.starts_with("key 1 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&p.key, without_old).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(
+        matches!(err, JournalError::MissingKey { key_id: 1 }),
+        "{err}"
+    );
+}
+
+fn tamper(p: &Paths, sql: &str) {
+    let conn = Connection::open(&p.journal).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn three_records(p: &Paths) {
+    let mut journal = p.open();
+    for i in 0..3 {
+        record(
+            &mut journal,
+            100 * (i + 1),
+            Outcome::Approved,
+            Mode::Offline,
+            1000 + i,
+        );
+    }
+}
+
+#[test]
+fn verify_reports_an_altered_amount_at_its_link() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 2");
+    let report = p.open().verify().unwrap();
+    let broken = report.first_broken.expect("broken");
+    assert_eq!((broken.chain_seq, broken.record_id), (2, 2));
+    assert_eq!(report.links_checked, 1);
+}
+
+#[test]
+fn verify_reports_a_deleted_record_as_a_missing_link() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "DELETE FROM records WHERE id = 2");
+    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    assert_eq!(broken.chain_seq, 2);
+    assert!(broken.reason.contains("missing"), "{}", broken.reason);
+}
+
+#[test]
+fn verify_reports_a_deleted_tail_even_after_new_records() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "DELETE FROM records WHERE id = 3");
+    let mut journal = p.open();
+    assert!(journal.verify().unwrap().first_broken.is_some());
+    record(&mut journal, 999, Outcome::Approved, Mode::Offline, 2000);
+    let broken = journal
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("still broken");
+    assert_eq!(broken.chain_seq, 3);
+}
+
+#[test]
+fn verify_reports_a_swapped_sealed_field() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = 1), nonce = (SELECT nonce FROM records WHERE id = 1) WHERE id = 3");
+    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    assert_eq!(broken.record_id, 3);
+}
+
+#[test]
+fn offline_limits_count_only_unsynced_offline_approvals() {
+    let p = paths();
+    let mut journal = p.open();
+    let limits = OfflineLimits {
+        max_offline_approvals: Some(2),
+        max_offline_amount: Some(1000),
+        max_unsynced_age_secs: Some(3600),
+    };
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1000), 100)
+            .unwrap(),
+        None
+    );
+    record(&mut journal, 300, Outcome::Approved, Mode::Online, 1000);
+    record(&mut journal, 300, Outcome::Declined, Mode::Offline, 1000);
+    let first = record(&mut journal, 300, Outcome::Approved, Mode::Offline, 1000);
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1010), 100)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1010), 800)
+            .unwrap(),
+        Some(LimitReason::OfflineAmount {
+            total: 300,
+            amount: 800,
+            limit: 1000
+        })
+    );
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1000 + 3600), 1)
+            .unwrap(),
+        Some(LimitReason::UnsyncedAge {
+            age_secs: 3600,
+            limit_secs: 3600
+        })
+    );
+    record(&mut journal, 300, Outcome::Approved, Mode::Offline, 1020);
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1030), 1)
+            .unwrap(),
+        Some(LimitReason::OfflineApprovalCount { count: 2, limit: 2 })
+    );
+    // A sync resets the exposure for what the acquirer acknowledged.
+    let key = journal.get(first).unwrap().idempotency_key;
+    assert_eq!(journal.mark_synced(&[key], at(1040)).unwrap(), 1);
+    assert_eq!(
+        journal
+            .offline_limits_reached(&limits, at(1040), 1)
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn mark_synced_ignores_unknown_and_repeated_keys() {
+    let p = paths();
+    let mut journal = p.open();
+    let id = record(&mut journal, 300, Outcome::Approved, Mode::Offline, 1000);
+    let key = journal.get(id).unwrap().idempotency_key;
+    assert_eq!(
+        journal
+            .mark_synced(&["nope".to_string(), key.clone()], at(2000))
+            .unwrap(),
+        1
+    );
+    assert_eq!(journal.mark_synced(&[key], at(2001)).unwrap(), 0);
+    let record = journal.get(id).unwrap();
+    assert_eq!(
+        (record.sync_state, record.synced_at),
+        (SyncState::Synced, Some(2000))
+    );
+    assert!(
+        journal.verify().unwrap().is_ok(),
+        "sync bookkeeping is outside the chain"
+    );
+}
+
+#[test]
+fn prune_removes_the_synced_prefix_and_keeps_the_chain_verifiable() {
+    let p = paths();
+    let mut journal = p.open();
+    let ids: Vec<_> = (0..5)
+        .map(|i| {
+            record(
+                &mut journal,
+                100,
+                Outcome::Approved,
+                Mode::Offline,
+                1000 + i,
+            )
+        })
+        .collect();
+    let keys: Vec<String> = ids[..2]
+        .iter()
+        .chain(&ids[3..4])
+        .map(|id| journal.get(*id).unwrap().idempotency_key)
+        .collect();
+    journal.mark_synced(&keys, at(5000)).unwrap();
+    let report = journal.prune_before(at(6000)).unwrap();
+    assert_eq!(
+        (report.deleted, report.anchor),
+        (2, 2),
+        "stops at the first unsynced record"
+    );
+    assert!(matches!(
+        journal.get(ids[0]),
+        Err(JournalError::UnknownRecord(_))
+    ));
+    let verified = journal.verify().unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_eq!((verified.anchor, verified.links_checked), (2, 3));
+    // New records continue the chain after the anchor, ids are not reused.
+    let next = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 7000);
+    assert_eq!(next.0, 6);
+    assert!(journal.verify().unwrap().is_ok());
+}
+
+#[test]
+fn backup_taken_while_transacting_restores_to_a_verified_journal() {
+    let p = paths();
+    drop(p.open());
+    let writer_paths = (p.journal.clone(), p.key.clone());
+    let writer = std::thread::spawn(move || {
+        let mut journal =
+            Journal::open(&writer_paths.0, &KeySource::existing(&writer_paths.1)).unwrap();
+        for i in 0..200 {
+            record(
+                &mut journal,
+                100 + i,
+                Outcome::Approved,
+                Mode::Offline,
+                1000 + i,
+            );
+        }
+    });
+    let shared = OpenOptions {
+        shared: true,
+        terminal_id: None,
+    };
+    let mut backups = Vec::new();
+    for n in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let reader = Journal::open_with(&p.journal, &KeySource::existing(&p.key), &shared).unwrap();
+        let file = p.dir.path().join(format!("backup-{n}.db"));
+        backup::backup(&reader, &file).unwrap();
+        backups.push(file);
+    }
+    writer.join().unwrap();
+    for (n, file) in backups.iter().enumerate() {
+        let target = p.dir.path().join(format!("restored-{n}.db"));
+        let report = backup::restore(&target, file, &KeySource::existing(&p.key), false).unwrap();
+        let restored = Journal::open(&target, &KeySource::existing(&p.key)).unwrap();
+        let verified = restored.verify().unwrap();
+        assert!(verified.is_ok(), "backup {n}: {verified:?}");
+        assert_eq!(verified.links_checked, report.records);
+    }
+}
+
+#[test]
+fn restore_checks_chain_keys_and_lost_records_before_replacing_anything() {
+    let p = paths();
+    three_records(&p);
+    let copy = p.dir.path().join("copy.db");
+    backup::backup(&p.open(), &copy).unwrap();
+    // Tampered backup: refused, live journal untouched.
+    let tampered = p.dir.path().join("tampered.db");
+    fs::copy(&copy, &tampered).unwrap();
+    Connection::open(&tampered)
+        .unwrap()
+        .execute("UPDATE records SET amount_authorised = 5 WHERE id = 1", [])
+        .unwrap();
+    let err =
+        backup::restore(&p.journal, &tampered, &KeySource::existing(&p.key), false).unwrap_err();
+    assert!(matches!(err, JournalError::RestoreRefused(_)), "{err}");
+    // Wrong key: refused.
+    let other = p.dir.path().join("other.key");
+    emv_terminal::journal::crypto::KeyRing::create(&other).unwrap();
+    let err = backup::restore(&p.journal, &copy, &KeySource::existing(&other), false).unwrap_err();
+    assert!(matches!(err, JournalError::WrongKey { .. }), "{err}");
+    // A newer live journal would lose a record: refused unless forced.
+    let mut journal = p.open();
+    record(&mut journal, 444, Outcome::Approved, Mode::Offline, 3000);
+    drop(journal);
+    let err = backup::restore(&p.journal, &copy, &KeySource::existing(&p.key), false).unwrap_err();
+    assert!(
+        matches!(err, JournalError::RestoreRefused(ref m) if m.contains("1 record")),
+        "{err}"
+    );
+    assert_eq!(p.open().status().unwrap().approved, 4, "nothing replaced");
+    let report = backup::restore(&p.journal, &copy, &KeySource::existing(&p.key), true).unwrap();
+    assert_eq!(report.records, 3);
+    let journal = p.open();
+    assert_eq!(journal.status().unwrap().approved, 3);
+    assert!(journal.verify().unwrap().is_ok());
+}
+
+#[test]
+fn export_holds_masked_pans_only() {
+    let p = paths();
+    three_records(&p);
+    let journal = p.open();
+    for format in [export::Format::Csv, export::Format::Json] {
+        let mut out = Vec::new();
+        let mut seen = 0;
+        let n = export::export(&journal, format, &mut out, &mut |k| seen = k).unwrap();
+        assert_eq!((n, seen), (3, 3));
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains(PAN_DIGITS));
+        assert!(text.contains("541333******0608"));
+        if format == export::Format::Json {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(value.as_array().unwrap().len(), 3);
+        } else {
+            assert_eq!(text.lines().count(), 4);
+        }
+    }
+}
