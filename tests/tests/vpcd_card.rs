@@ -1,0 +1,114 @@
+//! A test-cards profile served into pcscd's virtual reader (vsmartcard-vpcd)
+//! and read back with plain `pcsc` crate calls, as any PC/SC program would:
+//! SELECT the PSE, read its directory records, SELECT the applications it
+//! lists, and run GET PROCESSING OPTIONS.
+//!
+//! Needs pcscd with vpcd: run through `scripts/test.sh` (starts pcscd and
+//! sets `EMV_PCSCD=1`). Without it the test prints "skipped: set
+//! EMV_PCSCD=1" and passes.
+
+use std::ffi::CString;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use emv_test_cards::profiles;
+use emv_test_cards::vpcd;
+
+const READER: &str = "Virtual PCD 00 00";
+
+fn transmit(card: &pcsc::Card, apdu: &[u8]) -> (Vec<u8>, u16) {
+    let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
+    let response = card.transmit(apdu, &mut buf).expect("transmit");
+    let (data, sw) = response.split_at(response.len() - 2);
+    (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
+}
+
+/// Connects to the card in the virtual reader, waiting until pcscd sees it.
+fn connect_card(context: &pcsc::Context) -> pcsc::Card {
+    let reader = CString::new(READER).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match context.connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
+            Ok(card) => return card,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("no card in {READER}: {e}"),
+        }
+    }
+}
+
+/// The values of every `tag` object inside `data` (depth-first).
+fn all_values(data: &[u8], tag: u32) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for item in emv_kernel::tlv::primitives(data) {
+        let (_, tlv) = item.expect("well-formed TLV");
+        if tlv.tag.0 == tag {
+            out.push(tlv.value.to_vec());
+        }
+    }
+    out
+}
+
+#[test]
+fn pse_of_a_served_profile_reads_over_pcscd() {
+    if std::env::var("EMV_PCSCD").as_deref() != Ok("1") {
+        eprintln!("skipped: set EMV_PCSCD=1 (scripts/test.sh starts pcscd and sets it)");
+        return;
+    }
+    let profile = profiles::find("multi-app-pse").expect("profile");
+    let mut card = profile.card();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, vpcd::DEFAULT_PORT));
+    let mut stream = vpcd::connect(addr, Duration::from_secs(10)).expect("vpcd listens");
+    let control: TcpStream = stream.try_clone().unwrap();
+    let server = std::thread::spawn(move || vpcd::serve_stream(&mut card, &mut stream));
+
+    let context = pcsc::Context::establish(pcsc::Scope::User).expect("pcscd");
+    let reader_card = connect_card(&context);
+
+    let (fci, sw) = transmit(&reader_card, b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00");
+    assert_eq!(sw, 0x9000);
+    assert_eq!(all_values(&fci, 0x88), vec![vec![0x01]], "PSE directory is SFI 1");
+    let mut aids = Vec::new();
+    for record in 1..=10u8 {
+        let (data, sw) = transmit(&reader_card, &[0x00, 0xB2, record, 0x0C, 0x00]);
+        if sw == 0x6A83 {
+            break;
+        }
+        assert_eq!(sw, 0x9000);
+        aids.extend(all_values(&data, 0x4F));
+    }
+    assert_eq!(
+        aids,
+        vec![
+            hex_bytes("A0000009991010"),
+            hex_bytes("A0000009992020"),
+            hex_bytes("A0000009993030")
+        ]
+    );
+    for aid in &aids {
+        let mut select = vec![0x00, 0xA4, 0x04, 0x00, aid.len() as u8];
+        select.extend_from_slice(aid);
+        select.push(0x00);
+        let (fci, sw) = transmit(&reader_card, &select);
+        assert_eq!(sw, 0x9000);
+        assert_eq!(all_values(&fci, 0x84), vec![aid.clone()]);
+    }
+    // GPO on the last selected application: PDOL 9F1A02 9F3303 -> 5 bytes.
+    let (gpo, sw) = transmit(&reader_card, &[0x80, 0xA8, 0x00, 0x00, 0x07, 0x83, 0x05, 0x02, 0x50, 0xE0, 0xF8, 0xC8, 0x00]);
+    assert_eq!(sw, 0x9000);
+    assert_eq!(all_values(&gpo, 0x82), vec![vec![0x58, 0x00]], "AIP: SDA, CVM, TRM");
+
+    reader_card.disconnect(pcsc::Disposition::ResetCard).map_err(|(_, e)| e).expect("disconnect");
+    control.shutdown(std::net::Shutdown::Both).unwrap();
+    let stats = server.join().unwrap();
+    // A shut-down socket ends the session with EOF or an error; both are fine here.
+    if let Ok(stats) = stats {
+        assert!(stats.apdus >= 6, "served {} APDUs", stats.apdus);
+    }
+}
+
+fn hex_bytes(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
