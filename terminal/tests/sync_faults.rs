@@ -1,0 +1,205 @@
+//! Sync against the reference acquirer with every fault mode: nothing lost, nothing
+//! duplicated at the host, and records marked synced only when acknowledged.
+
+mod journal_support;
+
+use std::collections::HashMap;
+
+use emv_terminal::acquirer;
+use emv_terminal::journal::{Mode, Outcome, RecordId, State, SyncState};
+use journal_support::*;
+
+const APPROVALS: u64 = 60;
+
+/// A journal with `APPROVALS` approvals (offline and online) and a few declines.
+fn journal_with_approvals(p: &Paths) -> Vec<String> {
+    let mut journal = p.open();
+    let mut keys = Vec::new();
+    for i in 0..APPROVALS {
+        let mode = if i % 4 == 0 {
+            Mode::Online
+        } else {
+            Mode::Offline
+        };
+        let id = record(&mut journal, 100 + i, Outcome::Approved, mode, 1000 + i);
+        keys.push(journal.get(id).unwrap().idempotency_key);
+        if i % 10 == 0 {
+            record(&mut journal, 50, Outcome::Declined, Mode::Offline, 1000 + i);
+        }
+    }
+    keys
+}
+
+fn sync_args(p: &Paths, acq: &AcquirerProcess, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["sync", "--url", &acq.url, "--ca"]);
+    args.push(acq.ca.display().to_string());
+    args.extend(p.args());
+    args.extend(strings(&[
+        "--batch-size",
+        "7",
+        "--backoff",
+        "5ms",
+        "--max-backoff",
+        "50ms",
+        "--max-attempts",
+        "40",
+        "--timeout",
+        "1s",
+    ]));
+    args.extend(strings(extra));
+    args
+}
+
+/// Every approved key is at the host exactly once, nothing else is, and the journal has
+/// nothing left to send. Returns the host's delivery counts.
+fn assert_exactly_once(
+    p: &Paths,
+    acq: &AcquirerProcess,
+    keys: &[String],
+) -> acquirer::AcquirerStats {
+    let held: HashMap<String, u64> = acquirer::received_keys(&acq.db)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        held.len(),
+        keys.len(),
+        "host holds each approval once, and only approvals"
+    );
+    for key in keys {
+        assert!(held.contains_key(key), "approval {key} lost");
+    }
+    let journal = p.open();
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+    let last = journal.records_after(RecordId(0), 1000).unwrap();
+    for record in last {
+        match record.state {
+            State::Approved => assert_eq!(record.sync_state, SyncState::Synced),
+            _ => assert_eq!(record.sync_state, SyncState::NotRequired),
+        }
+    }
+    assert!(journal.verify().unwrap().is_ok());
+    acquirer::stats(&acq.db).unwrap()
+}
+
+fn fault_run(fault: &[&str]) -> acquirer::AcquirerStats {
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), fault);
+    let out = run_ok(&sync_args(&p, &acq, &[]));
+    assert!(out.contains("0 remaining"), "{out}");
+    assert_exactly_once(&p, &acq, &keys)
+}
+
+#[test]
+fn no_faults_one_delivery_each() {
+    let stats = fault_run(&[]);
+    assert_eq!(stats.deliveries, APPROVALS);
+}
+
+#[test]
+fn dropped_connections_are_retried() {
+    fault_run(&["--drop-connection", "0.5", "--fault-seed", "11"]);
+}
+
+#[test]
+fn http_500_is_retried() {
+    fault_run(&["--error-500", "0.5", "--fault-seed", "12"]);
+}
+
+#[test]
+fn delays_beyond_the_timeout_cause_resends_but_no_duplicates() {
+    let stats = fault_run(&[
+        "--delay-rate",
+        "0.4",
+        "--delay",
+        "1500ms",
+        "--fault-seed",
+        "13",
+    ]);
+    assert_eq!(stats.records, APPROVALS);
+}
+
+#[test]
+fn lost_acknowledgements_cause_resends_the_host_deduplicates() {
+    let stats = fault_run(&["--lose-ack", "0.5", "--fault-seed", "14"]);
+    assert!(
+        stats.duplicates_refused > 0,
+        "the lost-ack path was exercised: {stats:?}"
+    );
+}
+
+#[test]
+fn partial_acknowledgements_leave_the_rest_unsynced_until_acknowledged() {
+    let stats = fault_run(&["--partial-ack", "0.7", "--fault-seed", "15"]);
+    assert!(stats.duplicates_refused > 0, "{stats:?}");
+}
+
+#[test]
+fn all_faults_at_once() {
+    fault_run(&[
+        "--drop-connection",
+        "0.2",
+        "--error-500",
+        "0.2",
+        "--lose-ack",
+        "0.2",
+        "--partial-ack",
+        "0.2",
+        "--delay-rate",
+        "0.1",
+        "--delay",
+        "1200ms",
+        "--fault-seed",
+        "16",
+    ]);
+}
+
+#[test]
+fn an_unreachable_host_gives_up_and_keeps_everything_unsynced() {
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &["--error-500", "1"]);
+    let mut args = sync_args(&p, &acq, &[]);
+    let attempts = args.iter().position(|a| a == "--max-attempts").unwrap();
+    args[attempts + 1] = "3".into();
+    let out = run(&args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("after 3 attempts"));
+    assert_eq!(p.open().unsynced_count().unwrap(), keys.len() as u64);
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_and_nothing_is_marked_synced() {
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &[]);
+    let mut args = strings(&[
+        "sync",
+        "--url",
+        &acq.url,
+        "--max-attempts",
+        "2",
+        "--backoff",
+        "1ms",
+    ]);
+    args.extend(p.args());
+    let out = run(&args);
+    assert!(
+        !out.status.success(),
+        "web roots must not trust the test CA"
+    );
+    assert_eq!(p.open().unsynced_count().unwrap(), keys.len() as u64);
+    assert_eq!(acquirer::stats(&acq.db).unwrap().records, 0);
+}
+
+#[test]
+fn plain_http_is_refused_without_the_flag() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let mut args = strings(&["sync", "--url", "http://127.0.0.1:9"]);
+    args.extend(p.args());
+    let out = run(&args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
+}
