@@ -359,11 +359,9 @@ mod tests {
     fn full_is_an_error_not_a_panic() {
         let mut store = DataStore::new();
         let big = [0u8; 1000];
-        let mut tag = 0xDF01;
         let mut result = Ok(());
-        for _ in 0..10 {
+        for tag in 0xDF01..0xDF0B {
             result = store.insert(Tag(tag), &big);
-            tag += 1;
             if result.is_err() {
                 break;
             }
