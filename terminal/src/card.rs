@@ -65,10 +65,17 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             Ok(ExitCode::SUCCESS)
         }
         CardCommand::List(list) => {
-            let width = profiles::all().iter().map(|p| p.name.len()).max().unwrap_or(0);
+            let width = profiles::all()
+                .iter()
+                .map(|p| p.name.len())
+                .max()
+                .unwrap_or(0);
             for p in profiles::all() {
                 if list.verbose {
-                    println!("{:width$}  {}\n{:width$}  -> {} [TVR {}]", p.name, p.exercises, "", p.expected, p.tvr);
+                    println!(
+                        "{:width$}  {}\n{:width$}  -> {} [TVR {}]",
+                        p.name, p.exercises, "", p.expected, p.tvr
+                    );
                 } else {
                     println!("{:width$}  {}", p.name, p.exercises);
                 }
@@ -77,7 +84,10 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         }
         CardCommand::Serve(serve) => {
             let profile = profiles::find(&serve.profile).ok_or_else(|| {
-                format!("no profile named {:?}; see `emv-terminal card list`", serve.profile)
+                format!(
+                    "no profile named {:?}; see `emv-terminal card list`",
+                    serve.profile
+                )
             })?;
             let mut card = profile.card();
             let addr = SocketAddr::new(serve.host, serve.port);

@@ -13,8 +13,8 @@ use crate::issuer::{application_cryptogram, cryptogram_input, CryptogramType};
 use crate::pki::{sha1, signed_dynamic_data};
 use crate::spec::{CardSpec, Hostile, Oda};
 use crate::symmetric::{
-    ac_diversification, arpc_method1, derive_session_key, retail_mac, script_mac_input, tdes_encrypt,
-    SCRIPT_MAC_LEN,
+    ac_diversification, arpc_method1, derive_session_key, retail_mac, script_mac_input,
+    tdes_encrypt, SCRIPT_MAC_LEN,
 };
 
 /// Status words the card answers with.
@@ -66,7 +66,10 @@ pub struct Response {
 
 impl Response {
     fn status(sw: u16) -> Self {
-        Self { data: Vec::new(), sw }
+        Self {
+            data: Vec::new(),
+            sw,
+        }
     }
 
     fn ok(data: Vec<u8>) -> Self {
@@ -113,7 +116,14 @@ impl<'a> Command<'a> {
                 }
             }
         };
-        Some(Self { cla, ins, p1, p2, data, le })
+        Some(Self {
+            cla,
+            ins,
+            p1,
+            p2,
+            data,
+            le,
+        })
     }
 
     fn header(&self) -> [u8; 4] {
@@ -200,7 +210,10 @@ impl Card {
                 record_overrides: Vec::new(),
             })
             .collect();
-        let t0 = image.apps.iter().any(|a| a.hostile == Some(Hostile::T0Sequences));
+        let t0 = image
+            .apps
+            .iter()
+            .any(|a| a.hostile == Some(Hostile::T0Sequences));
         Self {
             card_blocked: image.blocked,
             image,
@@ -281,11 +294,17 @@ impl Card {
             let want = command.le.unwrap_or(256).min(32).min(data.len());
             let (now, rest) = data.split_at(want);
             return if rest.is_empty() {
-                Response { data: now.to_vec(), sw: final_sw }
+                Response {
+                    data: now.to_vec(),
+                    sw: final_sw,
+                }
             } else {
                 let sw = 0x6100 | rest.len().min(255) as u16;
                 self.pending = Some((rest.to_vec(), final_sw));
-                Response { data: now.to_vec(), sw }
+                Response {
+                    data: now.to_vec(),
+                    sw,
+                }
             };
         }
         self.pending = None;
@@ -299,7 +318,9 @@ impl Card {
             return Response::status(sw);
         }
         match command.le {
-            Some(le) if le == response.data.len() || (le == 256 && response.data.len() > 255) => response,
+            Some(le) if le == response.data.len() || (le == 256 && response.data.len() > 255) => {
+                response
+            }
             _ => Response::status(0x6C00 | (response.data.len() & 0xFF) as u16),
         }
     }
@@ -316,7 +337,10 @@ impl Card {
             (0x00, 0x84) => self.get_challenge(c),
             (0x00, 0x82) => self.external_authenticate(c),
             (0x84, 0x1E | 0x18 | 0x16 | 0x24) | (0x04, 0xDA) => self.script_command(c),
-            (0x00 | 0x80 | 0x84 | 0x04, 0xA4 | 0xB2 | 0xA8 | 0xCA | 0x88 | 0xAE | 0x20 | 0x84 | 0x82)
+            (
+                0x00 | 0x80 | 0x84 | 0x04,
+                0xA4 | 0xB2 | 0xA8 | 0xCA | 0x88 | 0xAE | 0x20 | 0x84 | 0x82,
+            )
             | (0x00 | 0x80 | 0x04, 0x1E | 0x18 | 0x16 | 0x24 | 0xDA)
             | (0x84, 0xDA) => Response::status(sw::CLA_NOT_SUPPORTED),
             (0x00 | 0x80 | 0x84 | 0x04, _) => Response::status(sw::INS_NOT_SUPPORTED),
@@ -326,7 +350,12 @@ impl Card {
 
     fn next_random(&mut self) -> [u8; 8] {
         self.random_counter = self.random_counter.wrapping_add(1);
-        let key = self.image.apps.first().map(|a| a.random_key).unwrap_or([0x5A; 16]);
+        let key = self
+            .image
+            .apps
+            .first()
+            .map(|a| a.random_key)
+            .unwrap_or([0x5A; 16]);
         tdes_encrypt(&key, self.random_counter.to_be_bytes())
     }
 
@@ -357,7 +386,11 @@ impl Card {
             };
             return match (fci, c.p2) {
                 (Some(fci), 0x00) => {
-                    self.selected = if name == PSE_NAME { Selected::Pse } else { Selected::Ppse };
+                    self.selected = if name == PSE_NAME {
+                        Selected::Pse
+                    } else {
+                        Selected::Ppse
+                    };
                     Response::ok(fci)
                 }
                 _ => Response::status(sw::NOT_FOUND),
@@ -384,9 +417,17 @@ impl Card {
         };
         self.last_select = Some((name.to_vec(), index));
         self.selected = Selected::App(index);
-        let fci = self.image.apps.get(index).map(|a| a.fci.clone()).unwrap_or_default();
+        let fci = self
+            .image
+            .apps
+            .get(index)
+            .map(|a| a.fci.clone())
+            .unwrap_or_default();
         let blocked = self.apps.get(index).is_some_and(|a| a.blocked);
-        Response { data: fci, sw: if blocked { sw::APP_BLOCKED } else { sw::OK } }
+        Response {
+            data: fci,
+            sw: if blocked { sw::APP_BLOCKED } else { sw::OK },
+        }
     }
 
     /// Book 3, 6.5.11: READ RECORD from the selected PSE or application.
@@ -413,7 +454,11 @@ impl Card {
                 let (Some(app), Some(state)) = (self.image.apps.get(i), self.apps.get(i)) else {
                     return Response::status(sw::CONDITIONS);
                 };
-                if let Some((_, r)) = state.record_overrides.iter().find(|(k, _)| *k == (sfi, number)) {
+                if let Some((_, r)) = state
+                    .record_overrides
+                    .iter()
+                    .find(|(k, _)| *k == (sfi, number))
+                {
                     return Response::ok(r.clone());
                 }
                 if !app.records.keys().any(|(s, _)| *s == sfi) {
@@ -601,8 +646,11 @@ impl Card {
         let first_kind = self.txn.first_ac.map(|f| f.kind).unwrap_or(decided);
         let cvr = self.cvr(first_kind, second.then_some(decided), state.pin_try_counter);
         let atc = state.atc;
-        let cryptogram =
-            application_cryptogram(&app.icc_ac_key, atc, &cryptogram_input(c.data, app.aip, atc, cvr));
+        let cryptogram = application_cryptogram(
+            &app.icc_ac_key,
+            atc,
+            &cryptogram_input(c.data, app.aip, atc, cvr),
+        );
         let cid = decided.cid_bits();
         let iad = [0x01, 0x11, cvr[0], cvr[1], cvr[2], cvr[3]];
         let use_cda = cda_requested && app.oda == Oda::Cda && decided != CryptogramType::Aac;
@@ -610,7 +658,11 @@ impl Card {
             let Some(icc) = app.icc_key else {
                 return Response::status(sw::CONDITIONS);
             };
-            let listed = [tlv(0x9F27, &[cid]), tlv(0x9F36, &atc.to_be_bytes()), tlv(0x9F10, &iad)];
+            let listed = [
+                tlv(0x9F27, &[cid]),
+                tlv(0x9F36, &atc.to_be_bytes()),
+                tlv(0x9F10, &iad),
+            ];
             let mut hashed = Vec::new();
             if !app.faults.bad_cda_signature {
                 hashed.extend_from_slice(&self.txn.pdol_data);
@@ -634,7 +686,10 @@ impl Card {
                 return Response::status(sw::CONDITIONS);
             };
             let [cid_tlv, atc_tlv, iad_tlv] = listed;
-            tlv(0x77, &[cid_tlv, atc_tlv, tlv(0x9F4B, &sdad), iad_tlv].concat())
+            tlv(
+                0x77,
+                &[cid_tlv, atc_tlv, tlv(0x9F4B, &sdad), iad_tlv].concat(),
+            )
         } else if app.response_format1 {
             let mut value = vec![cid];
             value.extend_from_slice(&atc.to_be_bytes());
@@ -663,7 +718,10 @@ impl Card {
                 }
             }
         } else {
-            self.txn.first_ac = Some(FirstAc { kind: decided, cryptogram });
+            self.txn.first_ac = Some(FirstAc {
+                kind: decided,
+                cryptogram,
+            });
             self.txn.cdol1_data = c.data.to_vec();
         }
         Response::ok(response)
@@ -796,7 +854,11 @@ impl Card {
             return Response::status(sw::BAD_MAC);
         }
         let limit = app.pin_try_limit;
-        let patched = if c.ins == 0xDA { put_data_record(app, &self.apps, index, c, plain) } else { None };
+        let patched = if c.ins == 0xDA {
+            put_data_record(app, &self.apps, index, c, plain)
+        } else {
+            None
+        };
         let Some(state) = self.apps.get_mut(index) else {
             return Response::status(sw::CONDITIONS);
         };
@@ -850,7 +912,12 @@ fn put_data_record(
     }
     let current = states
         .get(index)
-        .and_then(|s| s.record_overrides.iter().find(|(k, _)| *k == (1, 2)).map(|(_, r)| r.clone()))
+        .and_then(|s| {
+            s.record_overrides
+                .iter()
+                .find(|(k, _)| *k == (1, 2))
+                .map(|(_, r)| r.clone())
+        })
         .or_else(|| app.records.get(&(1, 2)).cloned())?;
     let outer = emv_kernel::tlv::parse_single(&current).ok()?;
     let mut children = Vec::new();
@@ -875,7 +942,11 @@ fn pin_block_digits(block: &[u8]) -> Option<Vec<u8>> {
     if control >> 4 != 0x2 || !(4..=12).contains(&count) {
         return None;
     }
-    let nibbles: Vec<u8> = block.iter().skip(1).flat_map(|b| [b >> 4, b & 0x0F]).collect();
+    let nibbles: Vec<u8> = block
+        .iter()
+        .skip(1)
+        .flat_map(|b| [b >> 4, b & 0x0F])
+        .collect();
     let (digits, filler) = nibbles.split_at(count);
     if digits.iter().any(|&d| d > 9) || filler.iter().any(|&f| f != 0x0F) {
         return None;

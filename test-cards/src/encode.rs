@@ -54,7 +54,10 @@ pub fn parse_dol(dol: &[u8]) -> Vec<DolEntry> {
         }
         let Some(&len) = dol.get(i) else { break };
         i += 1;
-        entries.push(DolEntry { tag, len: usize::from(len) });
+        entries.push(DolEntry {
+            tag,
+            len: usize::from(len),
+        });
     }
     entries
 }
@@ -79,7 +82,10 @@ pub fn dol_value<'a>(dol: &[u8], data: &'a [u8], tag: u32) -> Option<&'a [u8]> {
 /// Packs a string of decimal digits into BCD, padding an odd count with `F`
 /// (compressed numeric, `cn`), to exactly `len` bytes padded with `FF`.
 pub fn cn(digits: &str, len: usize) -> Vec<u8> {
-    let mut nibbles: Vec<u8> = digits.bytes().map(|d| d.wrapping_sub(b'0') & 0x0F).collect();
+    let mut nibbles: Vec<u8> = digits
+        .bytes()
+        .map(|d| d.wrapping_sub(b'0') & 0x0F)
+        .collect();
     nibbles.resize(len * 2, 0x0F);
     nibbles.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
 }

@@ -27,7 +27,9 @@ pub const CDOL1: [u8; 27] = [
 
 /// CDOL2 of every test card: ARC (8A), TVR (95), unpredictable number,
 /// amount, date.
-pub const CDOL2: [u8; 12] = [0x8A, 0x02, 0x95, 0x05, 0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06, 0x9A, 0x03];
+pub const CDOL2: [u8; 12] = [
+    0x8A, 0x02, 0x95, 0x05, 0x9F, 0x37, 0x04, 0x9F, 0x02, 0x06, 0x9A, 0x03,
+];
 
 /// Default DDOL (9F49): the unpredictable number.
 pub const DDOL: [u8; 3] = [0x9F, 0x37, 0x04];
@@ -125,12 +127,19 @@ pub struct CardImage {
 impl CardImage {
     /// Personalises a card from its description.
     pub fn build(spec: &CardSpec) -> Result<Self, PkiError> {
-        let apps = spec.apps.iter().map(build_app).collect::<Result<Vec<_>, _>>()?;
+        let apps = spec
+            .apps
+            .iter()
+            .map(build_app)
+            .collect::<Result<Vec<_>, _>>()?;
         let entries: Vec<Vec<u8>> = spec.apps.iter().map(directory_entry).collect();
         let pse = spec.pse.then(|| {
             let fci = template(
                 0x6F,
-                &[tlv(0x84, PSE_NAME), template(0xA5, &[tlv(0x88, &[0x01]), tlv(0x5F2D, b"en")])],
+                &[
+                    tlv(0x84, PSE_NAME),
+                    template(0xA5, &[tlv(0x88, &[0x01]), tlv(0x5F2D, b"en")]),
+                ],
             );
             let records = entries
                 .chunks(2)
@@ -142,10 +151,19 @@ impl CardImage {
         let ppse_fci = spec.ppse.then(|| {
             template(
                 0x6F,
-                &[tlv(0x84, PPSE_NAME), template(0xA5, &[template(0xBF0C, &entries)])],
+                &[
+                    tlv(0x84, PPSE_NAME),
+                    template(0xA5, &[template(0xBF0C, &entries)]),
+                ],
             )
         });
-        Ok(Self { atr: spec.atr.clone(), blocked: spec.blocked, pse, ppse_fci, apps })
+        Ok(Self {
+            atr: spec.atr.clone(),
+            blocked: spec.blocked,
+            pse,
+            ppse_fci,
+            apps,
+        })
     }
 }
 
@@ -190,13 +208,23 @@ fn app_fci(app: &AppSpec) -> Vec<u8> {
 /// The ODA-signed records: application data (SFI 1 record 1) and limits (record 2).
 fn signed_records(app: &AppSpec, pan: &[u8]) -> [Vec<u8>; 2] {
     let track2 = {
-        let digits = format!("{}D{}{}2010000000000", app.pan, hex2(app.expiry[0]), hex2(app.expiry[1]));
-        let mut nibbles: Vec<u8> =
-            digits.bytes().map(|b| if b == b'D' { 0x0D } else { b - b'0' }).collect();
+        let digits = format!(
+            "{}D{}{}2010000000000",
+            app.pan,
+            hex2(app.expiry[0]),
+            hex2(app.expiry[1])
+        );
+        let mut nibbles: Vec<u8> = digits
+            .bytes()
+            .map(|b| if b == b'D' { 0x0D } else { b - b'0' })
+            .collect();
         if nibbles.len() % 2 == 1 {
             nibbles.push(0x0F);
         }
-        nibbles.chunks(2).map(|p| (p[0] << 4) | p[1]).collect::<Vec<u8>>()
+        nibbles
+            .chunks(2)
+            .map(|p| (p[0] << 4) | p[1])
+            .collect::<Vec<u8>>()
     };
     let first = template(
         0x70,
@@ -217,7 +245,12 @@ fn signed_records(app: &AppSpec, pan: &[u8]) -> [Vec<u8>; 2] {
             tlv(0x9F0F, &app.iac_online),
         ],
     );
-    let mut second = vec![tlv(0x8C, &CDOL1), tlv(0x8D, &CDOL2[..]), tlv(0x9F14, &[app.lcol]), tlv(0x9F23, &[app.ucol])];
+    let mut second = vec![
+        tlv(0x8C, &CDOL1),
+        tlv(0x8D, &CDOL2[..]),
+        tlv(0x9F14, &[app.lcol]),
+        tlv(0x9F23, &[app.ucol]),
+    ];
     if app.oda != Oda::None {
         second.push(tlv(0x9F4A, &[0x82]));
     }
@@ -303,7 +336,10 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
                     [0x00, 0x10, 0x01],
                     &static_data,
                 )?;
-                let mut record = vec![tlv(0x9F46, &icc_cert.certificate), tlv(0x9F47, &icc_cert.exponent)];
+                let mut record = vec![
+                    tlv(0x9F46, &icc_cert.certificate),
+                    tlv(0x9F47, &icc_cert.exponent),
+                ];
                 if !icc_cert.remainder.is_empty() {
                     record.push(tlv(0x9F48, &icc_cert.remainder));
                 }
@@ -314,9 +350,18 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         if let Some(pin) = pin_key {
             let mut pan10 = [0xFF; 10];
             pan10.copy_from_slice(&cn(app.pan, 10));
-            let pin_cert =
-                icc_certificate(issuer_key, pin, pan10, [app.expiry[1], app.expiry[0]], [0x00, 0x20, 0x01], &[])?;
-            let mut record = vec![tlv(0x9F2D, &pin_cert.certificate), tlv(0x9F2E, &pin_cert.exponent)];
+            let pin_cert = icc_certificate(
+                issuer_key,
+                pin,
+                pan10,
+                [app.expiry[1], app.expiry[0]],
+                [0x00, 0x20, 0x01],
+                &[],
+            )?;
+            let mut record = vec![
+                tlv(0x9F2D, &pin_cert.certificate),
+                tlv(0x9F2E, &pin_cert.exponent),
+            ];
             if !pin_cert.remainder.is_empty() {
                 record.push(tlv(0x9F2F, &pin_cert.remainder));
             }
@@ -384,7 +429,9 @@ fn apply_hostile(hostile: Hostile, records: &mut BTreeMap<(u8, u8), Vec<u8>>, af
     match hostile {
         Hostile::LyingLength => {
             // Outer template claims 200 bytes; inner PAN claims 32 of the 6 present.
-            let mut lying = vec![0x70, 0x81, 0xC8, 0x5A, 0x20, 0x67, 0x99, 0x99, 0x01, 0x00, 0x00];
+            let mut lying = vec![
+                0x70, 0x81, 0xC8, 0x5A, 0x20, 0x67, 0x99, 0x99, 0x01, 0x00, 0x00,
+            ];
             lying.extend_from_slice(&[0x5F, 0x24, 0x03, 0x31, 0x12, 0x31]);
             records.insert((1, 2), lying);
         }

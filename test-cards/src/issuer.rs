@@ -87,7 +87,10 @@ impl Default for Issuer {
 impl Issuer {
     /// The issuer of every test card profile.
     pub fn test_issuer() -> Self {
-        Self { imk_ac: TEST_IMK_AC, imk_smi: TEST_IMK_SMI }
+        Self {
+            imk_ac: TEST_IMK_AC,
+            imk_smi: TEST_IMK_SMI,
+        }
     }
 
     /// An issuer with other master keys (for negative tests).
@@ -129,8 +132,16 @@ impl Issuer {
     }
 
     /// Book 2, 8.2.1 ARPC method 1 for an ARQC and the issuer's Authorisation Response Code.
-    pub fn arpc(&self, pan: &[u8], pan_sequence: u8, atc: u16, arqc: [u8; 8], arc: [u8; 2]) -> [u8; 8] {
-        let session = derive_session_key(&self.icc_ac_key(pan, pan_sequence), ac_diversification(atc));
+    pub fn arpc(
+        &self,
+        pan: &[u8],
+        pan_sequence: u8,
+        atc: u16,
+        arqc: [u8; 8],
+        arc: [u8; 2],
+    ) -> [u8; 8] {
+        let session =
+            derive_session_key(&self.icc_ac_key(pan, pan_sequence), ac_diversification(atc));
         arpc_method1(&session, arqc, arc)
     }
 

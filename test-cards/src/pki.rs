@@ -130,10 +130,30 @@ pub struct CaKeySpec {
 
 /// The test CA keys: 1024 to 1984 bits, exponents 3 and 65537.
 pub const CA_KEYS: [CaKeySpec; 4] = [
-    CaKeySpec { index: 0x01, name: "ca-01", bits: 1024, exponent: 3 },
-    CaKeySpec { index: 0x02, name: "ca-02", bits: 1408, exponent: 65537 },
-    CaKeySpec { index: 0x03, name: "ca-03", bits: 1984, exponent: 3 },
-    CaKeySpec { index: 0x04, name: "ca-04", bits: 1984, exponent: 65537 },
+    CaKeySpec {
+        index: 0x01,
+        name: "ca-01",
+        bits: 1024,
+        exponent: 3,
+    },
+    CaKeySpec {
+        index: 0x02,
+        name: "ca-02",
+        bits: 1408,
+        exponent: 65537,
+    },
+    CaKeySpec {
+        index: 0x03,
+        name: "ca-03",
+        bits: 1984,
+        exponent: 3,
+    },
+    CaKeySpec {
+        index: 0x04,
+        name: "ca-04",
+        bits: 1984,
+        exponent: 65537,
+    },
 ];
 
 /// Issuer and ICC key files (name, bits, exponent).
@@ -199,7 +219,12 @@ pub fn parse_key_file(name: &'static str, text: &str) -> Result<KeyPair, PkiErro
         vec![BigUint::from_bytes_be(&p), BigUint::from_bytes_be(&q)],
     )
     .map_err(|_| PkiError::KeyFile(name, "inconsistent key"))?;
-    Ok(KeyPair { name, private, modulus: n, exponent: e })
+    Ok(KeyPair {
+        name,
+        private,
+        modulus: n,
+        exponent: e,
+    })
 }
 
 /// Formats a key pair as a key file (used by `gen-test-pki`).
@@ -251,14 +276,22 @@ impl TestPki {
 
     /// The CA key with this index, if the test scheme has one.
     pub fn ca(&self, index: u8) -> Option<&KeyPair> {
-        CA_KEYS.iter().find(|c| c.index == index).map(|c| self.key(c.name))
+        CA_KEYS
+            .iter()
+            .find(|c| c.index == index)
+            .map(|c| self.key(c.name))
     }
 }
 
 /// The capk.txt line of a CA key: `RID index expiry rsa exponent modulus sha1 checksum`,
 /// bytes as colon-separated hex, checksum = SHA-1(RID || index || modulus || exponent).
 pub fn capk_line(index: u8, expiry: &str, exponent: &[u8], modulus: &[u8]) -> String {
-    let colon = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+    let colon = |b: &[u8]| {
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
     let mut hashed = TEST_RID.to_vec();
     hashed.push(index);
     hashed.extend_from_slice(modulus);

@@ -61,9 +61,14 @@ impl Profile {
 
 /// The profile table of `PROFILES.md` (Markdown), generated from [`all`].
 pub fn markdown_table() -> String {
-    let mut out = String::from("| Profile | Exercises | Expected with the default terminal | TVR |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| Profile | Exercises | Expected with the default terminal | TVR |\n|---|---|---|---|\n",
+    );
     for p in PROFILES {
-        out.push_str(&format!("| `{}` | {} | {} | {} |\n", p.name, p.exercises, p.expected, p.tvr));
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            p.name, p.exercises, p.expected, p.tvr
+        ));
     }
     out
 }
@@ -81,7 +86,12 @@ pub fn all() -> &'static [Profile] {
 fn app(oda: Oda) -> AppSpec {
     match oda {
         Oda::None => AppSpec::default(),
-        Oda::Sda => AppSpec { oda, ca_index: 0x01, ca_key: "ca-01", ..AppSpec::default() },
+        Oda::Sda => AppSpec {
+            oda,
+            ca_index: 0x01,
+            ca_key: "ca-01",
+            ..AppSpec::default()
+        },
         Oda::Dda => AppSpec {
             oda,
             ca_index: 0x04,
@@ -102,7 +112,10 @@ fn app(oda: Oda) -> AppSpec {
 }
 
 fn one(app: AppSpec) -> CardSpec {
-    CardSpec { apps: vec![app], ..CardSpec::default() }
+    CardSpec {
+        apps: vec![app],
+        ..CardSpec::default()
+    }
 }
 
 fn cvm(rules: &[u8], x: u32) -> Vec<u8> {
@@ -113,7 +126,10 @@ fn cvm(rules: &[u8], x: u32) -> Vec<u8> {
 }
 
 fn hostile(kind: Hostile) -> CardSpec {
-    one(AppSpec { hostile: Some(kind), ..app(Oda::None) })
+    one(AppSpec {
+        hostile: Some(kind),
+        ..app(Oda::None)
+    })
 }
 
 const TVR_CLEAN: &str = "0000000000";

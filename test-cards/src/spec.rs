@@ -230,6 +230,12 @@ impl Default for AppSpec {
 
 impl Default for CardSpec {
     fn default() -> Self {
-        Self { pse: true, ppse: false, blocked: false, atr: DEFAULT_ATR.to_vec(), apps: vec![AppSpec::default()] }
+        Self {
+            pse: true,
+            ppse: false,
+            blocked: false,
+            atr: DEFAULT_ATR.to_vec(),
+            apps: vec![AppSpec::default()],
+        }
     }
 }

@@ -77,7 +77,10 @@ impl CardTransport for Card {
                 out.copy_from_slice(&full);
                 Ok(full.len())
             }
-            None => Err(SimulatedError::ResponseTooLong { len: full.len(), capacity: response.len() }),
+            None => Err(SimulatedError::ResponseTooLong {
+                len: full.len(),
+                capacity: response.len(),
+            }),
         }
     }
 }

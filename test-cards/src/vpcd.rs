@@ -107,7 +107,11 @@ pub fn serve_stream(card: &mut Card, stream: &mut TcpStream) -> io::Result<Serve
 }
 
 /// Connects to vpcd on `host:port` and serves `card` until the connection ends.
-pub fn serve(card: &mut Card, addr: SocketAddr, connect_timeout: Duration) -> io::Result<ServeStats> {
+pub fn serve(
+    card: &mut Card,
+    addr: SocketAddr,
+    connect_timeout: Duration,
+) -> io::Result<ServeStats> {
     let mut stream = connect(addr, connect_timeout)?;
     serve_stream(card, &mut stream)
 }

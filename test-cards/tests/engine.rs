@@ -36,8 +36,15 @@ fn select_pse_and_read_directory() {
     let (_, sw) = read_record(&mut c, 1, 3);
     assert_eq!(sw, sw::RECORD_NOT_FOUND);
     let all = [rec1, rec2].concat();
-    for (aid, prio) in [(&TEST_AID_CREDIT, 0x02), (&TEST_AID_DEBIT, 0x81), (&TEST_AID_PREPAID, 0x03)] {
-        assert!(all.windows(aid.len()).any(|w| w == aid.as_slice()), "PSE lists {aid:02X?}");
+    for (aid, prio) in [
+        (&TEST_AID_CREDIT, 0x02),
+        (&TEST_AID_DEBIT, 0x81),
+        (&TEST_AID_PREPAID, 0x03),
+    ] {
+        assert!(
+            all.windows(aid.len()).any(|w| w == aid.as_slice()),
+            "PSE lists {aid:02X?}"
+        );
         assert!(all.windows(3).any(|w| w == [0x87, 0x01, prio]));
     }
     let (_, sw) = read_record(&mut c, 2, 1);
@@ -60,10 +67,16 @@ fn select_partial_aid_first_and_next() {
     assert_eq!(select(&mut c, b"1PAY.SYS.DDF01", false).1, sw::NOT_FOUND);
     let (fci, sw) = select(&mut c, &TEST_AID_CREDIT, false);
     assert_eq!(sw, 0x9000);
-    assert_eq!(find(&fci, 0x84).unwrap(), [&TEST_AID_CREDIT[..], &[0x01]].concat());
+    assert_eq!(
+        find(&fci, 0x84).unwrap(),
+        [&TEST_AID_CREDIT[..], &[0x01]].concat()
+    );
     let (fci, sw) = select(&mut c, &TEST_AID_CREDIT, true);
     assert_eq!(sw, 0x9000);
-    assert_eq!(find(&fci, 0x84).unwrap(), [&TEST_AID_CREDIT[..], &[0x02]].concat());
+    assert_eq!(
+        find(&fci, 0x84).unwrap(),
+        [&TEST_AID_CREDIT[..], &[0x02]].concat()
+    );
     assert_eq!(select(&mut c, &TEST_AID_CREDIT, true).1, sw::NOT_FOUND);
     assert_eq!(select(&mut c, &TEST_AID_DEBIT, false).1, sw::NOT_FOUND);
 }
@@ -74,9 +87,15 @@ fn blocked_application_and_blocked_card() {
     let (fci, sw) = select(&mut c, &TEST_AID_CREDIT, false);
     assert_eq!(sw, sw::APP_BLOCKED);
     assert!(!fci.is_empty());
-    assert_eq!(gpo(&mut c, &[0x9F, 0x1A, 0x02, 0x9F, 0x33, 0x03]).1, sw::CONDITIONS);
+    assert_eq!(
+        gpo(&mut c, &[0x9F, 0x1A, 0x02, 0x9F, 0x33, 0x03]).1,
+        sw::CONDITIONS
+    );
     let mut c = card("card-blocked");
-    assert_eq!(select(&mut c, b"1PAY.SYS.DDF01", false).1, sw::NOT_SUPPORTED);
+    assert_eq!(
+        select(&mut c, b"1PAY.SYS.DDF01", false).1,
+        sw::NOT_SUPPORTED
+    );
     assert_eq!(select(&mut c, &TEST_AID_CREDIT, false).1, sw::NOT_SUPPORTED);
 }
 
@@ -89,7 +108,10 @@ fn gpo_checks_pdol_length_and_runs_once() {
     let (resp, sw) = gpo(&mut c, &[0x9F, 0x1A, 0x02, 0x9F, 0x33, 0x03]);
     assert_eq!(sw, 0x9000);
     assert_eq!(resp[0], 0x80, "sda answers GPO in format 1");
-    assert_eq!(gpo(&mut c, &[0x9F, 0x1A, 0x02, 0x9F, 0x33, 0x03]).1, sw::CONDITIONS);
+    assert_eq!(
+        gpo(&mut c, &[0x9F, 0x1A, 0x02, 0x9F, 0x33, 0x03]).1,
+        sw::CONDITIONS
+    );
     let mut c = card("cda");
     let (aip, afl) = start(&mut c);
     assert_eq!(aip, [0x39, 0x00]);
@@ -99,13 +121,20 @@ fn gpo_checks_pdol_length_and_runs_once() {
 #[test]
 fn read_record_status_words() {
     let mut c = card("dda");
-    assert_eq!(read_record(&mut c, 1, 1).1, sw::CONDITIONS, "nothing selected");
+    assert_eq!(
+        read_record(&mut c, 1, 1).1,
+        sw::CONDITIONS,
+        "nothing selected"
+    );
     let (_, afl) = start(&mut c);
     let records = read_afl(&mut c, &afl);
     assert_eq!(records.len(), 5);
     assert_eq!(read_record(&mut c, 1, 9).1, sw::RECORD_NOT_FOUND);
     assert_eq!(read_record(&mut c, 7, 1).1, sw::NOT_FOUND);
-    assert_eq!(send(&mut c, &[0x00, 0xB2, 0x01, 0x0B, 0x00]).1, sw::WRONG_P1P2);
+    assert_eq!(
+        send(&mut c, &[0x00, 0xB2, 0x01, 0x0B, 0x00]).1,
+        sw::WRONG_P1P2
+    );
 }
 
 #[test]
@@ -116,8 +145,14 @@ fn get_data_and_atc_persists_across_transactions() {
         let [p1, p2] = tag.to_be_bytes();
         send(c, &apdu(0x80, 0xCA, p1, p2, &[], Some(0)))
     };
-    assert_eq!(get(&mut c, 0x9F36), (vec![0x9F, 0x36, 0x02, 0x00, 0x11], 0x9000));
-    assert_eq!(get(&mut c, 0x9F13), (vec![0x9F, 0x13, 0x02, 0x00, 0x0E], 0x9000));
+    assert_eq!(
+        get(&mut c, 0x9F36),
+        (vec![0x9F, 0x36, 0x02, 0x00, 0x11], 0x9000)
+    );
+    assert_eq!(
+        get(&mut c, 0x9F13),
+        (vec![0x9F, 0x13, 0x02, 0x00, 0x0E], 0x9000)
+    );
     assert_eq!(get(&mut c, 0x9F17), (vec![0x9F, 0x17, 0x01, 0x03], 0x9000));
     assert_eq!(get(&mut c, 0x9F4F).1, 0x9000);
     assert_eq!(get(&mut c, 0x9F99).1, sw::DATA_NOT_FOUND);
@@ -132,9 +167,15 @@ fn wrong_class_and_instruction() {
     let mut c = card("sda");
     assert_eq!(send(&mut c, &[0x00, 0x77, 0, 0]).1, sw::INS_NOT_SUPPORTED);
     assert_eq!(send(&mut c, &[0xA0, 0xA4, 4, 0]).1, sw::CLA_NOT_SUPPORTED);
-    assert_eq!(send(&mut c, &[0x80, 0xA4, 4, 0, 1, 0xA0]).1, sw::CLA_NOT_SUPPORTED);
+    assert_eq!(
+        send(&mut c, &[0x80, 0xA4, 4, 0, 1, 0xA0]).1,
+        sw::CLA_NOT_SUPPORTED
+    );
     assert_eq!(send(&mut c, &[0x00, 0xA4]).1, sw::WRONG_LENGTH);
-    assert_eq!(send(&mut c, &[0x00, 0xA4, 4, 0, 9, 1, 2]).1, sw::WRONG_LENGTH);
+    assert_eq!(
+        send(&mut c, &[0x00, 0xA4, 4, 0, 9, 1, 2]).1,
+        sw::WRONG_LENGTH
+    );
     assert_eq!(send(&mut c, &[0x00, 0xA4, 1, 0, 1, 0xA0]).1, sw::WRONG_P1P2);
 }
 
@@ -143,7 +184,11 @@ fn plaintext_pin_counts_tries_and_blocks() {
     let mut c = card("cvm-offline-pin");
     start(&mut c);
     let verify = |c: &mut emv_test_cards::card::Card, pin: &str| {
-        send(c, &apdu(0x00, 0x20, 0x00, 0x80, &format2_pin_block(pin), None)).1
+        send(
+            c,
+            &apdu(0x00, 0x20, 0x00, 0x80, &format2_pin_block(pin), None),
+        )
+        .1
     };
     assert_eq!(verify(&mut c, "9999"), 0x63C2);
     assert_eq!(verify(&mut c, "1234"), 0x9000);
@@ -156,7 +201,10 @@ fn plaintext_pin_counts_tries_and_blocks() {
     let bad_block = [0x14, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
     let mut fresh = card("cvm-offline-pin");
     start(&mut fresh);
-    assert_eq!(send(&mut fresh, &apdu(0x00, 0x20, 0x00, 0x80, &bad_block, None)).1, sw::WRONG_DATA);
+    assert_eq!(
+        send(&mut fresh, &apdu(0x00, 0x20, 0x00, 0x80, &bad_block, None)).1,
+        sw::WRONG_DATA
+    );
     let mut blocked = card("pin-try-limit-exceeded");
     start(&mut blocked);
     assert_eq!(verify(&mut blocked, "1234"), sw::METHOD_BLOCKED);
@@ -185,7 +233,11 @@ fn enciphered_pin_with_icc_pin_key() {
     };
     assert_eq!(encipher(&mut c, "1234", true), 0x9000);
     assert_eq!(encipher(&mut c, "4321", true), 0x63C2);
-    assert_eq!(encipher(&mut c, "1234", false), sw::CONDITIONS, "no challenge outstanding");
+    assert_eq!(
+        encipher(&mut c, "1234", false),
+        sw::CONDITIONS,
+        "no challenge outstanding"
+    );
 }
 
 #[test]
@@ -202,7 +254,13 @@ fn generate_ac_tc_then_conditions() {
     let image = profile.image();
     let app = &image.apps[0];
     let input = cryptogram_input(&data, aip, ac.atc, cvr(&ac.iad));
-    assert!(Issuer::test_issuer().verify_cryptogram(&app.pan, app.pan_sequence, ac.atc, &input, ac.cryptogram.unwrap()));
+    assert!(Issuer::test_issuer().verify_cryptogram(
+        &app.pan,
+        app.pan_sequence,
+        ac.atc,
+        &input,
+        ac.cryptogram.unwrap()
+    ));
     assert!(!Issuer::with_keys([1; 16], [2; 16]).verify_cryptogram(
         &app.pan,
         app.pan_sequence,
@@ -210,10 +268,18 @@ fn generate_ac_tc_then_conditions() {
         &input,
         ac.cryptogram.unwrap()
     ));
-    assert_eq!(generate_ac(&mut c, 0x40, &data).1, sw::CONDITIONS, "no second GEN AC after a TC");
+    assert_eq!(
+        generate_ac(&mut c, 0x40, &data).1,
+        sw::CONDITIONS,
+        "no second GEN AC after a TC"
+    );
     let mut fresh = profile.card();
     select(&mut fresh, &TEST_AID_CREDIT, false);
-    assert_eq!(generate_ac(&mut fresh, 0x40, &data).1, sw::CONDITIONS, "GEN AC before GPO");
+    assert_eq!(
+        generate_ac(&mut fresh, 0x40, &data).1,
+        sw::CONDITIONS,
+        "GEN AC before GPO"
+    );
     assert_eq!(generate_ac(&mut fresh, 0xC0, &data).1, sw::WRONG_P1P2);
 }
 
@@ -229,7 +295,11 @@ fn card_risk_rules_decide() {
         start(&mut c);
         let (resp, sw) = generate_ac(&mut c, requested, &cdol1_data(1000, [9; 4]));
         assert_eq!(sw, 0x9000);
-        assert_eq!(CryptogramType::from_cid(parse_ac(&resp).cid), Some(expected), "{name}");
+        assert_eq!(
+            CryptogramType::from_cid(parse_ac(&resp).cid),
+            Some(expected),
+            "{name}"
+        );
     }
 }
 
@@ -240,7 +310,10 @@ fn go_online(c: &mut emv_test_cards::card::Card) -> (u16, [u8; 8]) {
     assert_eq!(sw, 0x9000);
     let ac = parse_ac(&resp);
     assert_eq!(ac.cid & 0xC0, 0x80);
-    (ac.atc, ac.cryptogram.expect("plain ARQC (no CDA requested)"))
+    (
+        ac.atc,
+        ac.cryptogram.expect("plain ARQC (no CDA requested)"),
+    )
 }
 
 #[test]
@@ -253,23 +326,39 @@ fn issuer_authentication_and_second_generate_ac() {
     let (atc, arqc) = go_online(&mut c);
     let iad = issuer.issuer_authentication_data(&app.pan, app.pan_sequence, atc, arqc, *b"00");
     assert_eq!(send(&mut c, &apdu(0x00, 0x82, 0, 0, &iad, None)).1, 0x9000);
-    assert_eq!(send(&mut c, &apdu(0x00, 0x82, 0, 0, &iad, None)).1, sw::CONDITIONS, "only once");
+    assert_eq!(
+        send(&mut c, &apdu(0x00, 0x82, 0, 0, &iad, None)).1,
+        sw::CONDITIONS,
+        "only once"
+    );
     let (resp, sw) = generate_ac(&mut c, 0x40, &cdol2_data(b"00", 1000, [6; 4]));
     assert_eq!(sw, 0x9000);
     let ac = parse_ac(&resp);
     assert_eq!(ac.cid & 0xC0, 0x40);
-    assert_eq!(c.last_online_atc(0), Some(atc), "online approval resets the Last Online ATC");
+    assert_eq!(
+        c.last_online_atc(0),
+        Some(atc),
+        "online approval resets the Last Online ATC"
+    );
 
     // A forged ARPC fails and the card declines the TC request.
     let mut c = profile.card();
     let (atc, arqc) = go_online(&mut c);
-    let mut forged = issuer.issuer_authentication_data(&app.pan, app.pan_sequence, atc, arqc, *b"00");
+    let mut forged =
+        issuer.issuer_authentication_data(&app.pan, app.pan_sequence, atc, arqc, *b"00");
     forged[0] ^= 1;
-    assert_eq!(send(&mut c, &apdu(0x00, 0x82, 0, 0, &forged, None)).1, sw::AUTH_FAILED);
+    assert_eq!(
+        send(&mut c, &apdu(0x00, 0x82, 0, 0, &forged, None)).1,
+        sw::AUTH_FAILED
+    );
     let (resp, _) = generate_ac(&mut c, 0x40, &cdol2_data(b"00", 1000, [6; 4]));
     let ac = parse_ac(&resp);
     assert_eq!(ac.cid & 0xC0, 0x00);
-    assert_eq!(cvr(&ac.iad)[1] & 0x0C, 0x0C, "CVR: issuer authentication failed");
+    assert_eq!(
+        cvr(&ac.iad)[1] & 0x0C,
+        0x0C,
+        "CVR: issuer authentication failed"
+    );
 }
 
 #[test]
@@ -282,37 +371,82 @@ fn issuer_scripts_with_mac() {
     // APPLICATION BLOCK with a good MAC blocks; with a bad MAC it does not.
     let mut c = profile.card();
     let (atc, arqc) = go_online(&mut c);
-    let mut bad = issuer.script_command(&app.pan, app.pan_sequence, atc, arqc, [0x84, 0x1E, 0, 0], &[]);
+    let mut bad = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x84, 0x1E, 0, 0],
+        &[],
+    );
     *bad.last_mut().unwrap() ^= 1;
     assert_eq!(send(&mut c, &bad).1, sw::BAD_MAC);
     assert_eq!(c.app_blocked(0), Some(false));
-    let block = issuer.script_command(&app.pan, app.pan_sequence, atc, arqc, [0x84, 0x1E, 0, 0], &[]);
+    let block = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x84, 0x1E, 0, 0],
+        &[],
+    );
     assert_eq!(send(&mut c, &block).1, 0x9000);
     assert_eq!(c.app_blocked(0), Some(true));
     let (resp, _) = generate_ac(&mut c, 0x40, &cdol2_data(b"00", 1000, [6; 4]));
-    assert_eq!(parse_ac(&resp).cid & 0xC0, 0x00, "blocked application declines");
+    assert_eq!(
+        parse_ac(&resp).cid & 0xC0,
+        0x00,
+        "blocked application declines"
+    );
     c.reset();
     assert_eq!(select(&mut c, &TEST_AID_CREDIT, false).1, sw::APP_BLOCKED);
 
     // PIN UNBLOCK resets the counter; PUT DATA rewrites LCOL; CARD BLOCK blocks every SELECT.
     let mut c = profile.card();
     start(&mut c);
-    send(&mut c, &apdu(0x00, 0x20, 0x00, 0x80, &format2_pin_block("0000"), None));
+    send(
+        &mut c,
+        &apdu(0x00, 0x20, 0x00, 0x80, &format2_pin_block("0000"), None),
+    );
     assert_eq!(c.pin_try_counter(0), Some(2));
     let (resp, _) = generate_ac(&mut c, 0x80, &cdol1_data(1000, [5; 4]));
     let ac = parse_ac(&resp);
     let (atc, arqc) = (ac.atc, ac.cryptogram.unwrap());
-    let unblock = issuer.script_command(&app.pan, app.pan_sequence, atc, arqc, [0x84, 0x24, 0, 0], &[]);
+    let unblock = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x84, 0x24, 0, 0],
+        &[],
+    );
     assert_eq!(send(&mut c, &unblock).1, 0x9000);
     assert_eq!(c.pin_try_counter(0), Some(3));
-    let put = issuer.script_command(&app.pan, app.pan_sequence, atc, arqc, [0x04, 0xDA, 0x9F, 0x14], &[0x09]);
+    let put = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x04, 0xDA, 0x9F, 0x14],
+        &[0x09],
+    );
     assert_eq!(send(&mut c, &put).1, 0x9000);
     let (record, _) = read_record(&mut c, 1, 2);
     assert_eq!(find(&record, 0x9F14), Some(vec![0x09]));
-    let card_block = issuer.script_command(&app.pan, app.pan_sequence, atc, arqc, [0x84, 0x16, 0, 0], &[]);
+    let card_block = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x84, 0x16, 0, 0],
+        &[],
+    );
     assert_eq!(send(&mut c, &card_block).1, 0x9000);
     c.reset();
-    assert_eq!(select(&mut c, b"1PAY.SYS.DDF01", false).1, sw::NOT_SUPPORTED);
+    assert_eq!(
+        select(&mut c, b"1PAY.SYS.DDF01", false).1,
+        sw::NOT_SUPPORTED
+    );
 
     // Scripts need a first GENERATE AC.
     let mut c = profile.card();
@@ -335,7 +469,10 @@ fn t0_sequences_resolve_through_the_transport() {
     let (record, sw) = read_record(&mut c, 1, 1);
     assert_eq!(sw, 0x9000);
     assert_eq!(record.len(), usize::from(raw[1]));
-    assert!(record.len() > 32, "long enough to need several GET RESPONSEs on a case 4");
+    assert!(
+        record.len() > 32,
+        "long enough to need several GET RESPONSEs on a case 4"
+    );
 }
 
 #[test]
@@ -344,9 +481,16 @@ fn transport_rejects_oversized_response() {
     let mut c = card("hostile-oversized-response");
     start(&mut c);
     let mut buf = [0u8; emv_kernel::transport::MAX_RESPONSE_APDU];
-    let err = c.transmit(&[0x00, 0xB2, 0x02, 0x0C, 0x00], &mut buf).unwrap_err();
-    assert!(matches!(err, emv_test_cards::transport::SimulatedError::ResponseTooLong { .. }));
-    let n = c.transmit(&[0x00, 0xB2, 0x01, 0x0C, 0x00], &mut buf).unwrap();
+    let err = c
+        .transmit(&[0x00, 0xB2, 0x02, 0x0C, 0x00], &mut buf)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        emv_test_cards::transport::SimulatedError::ResponseTooLong { .. }
+    ));
+    let n = c
+        .transmit(&[0x00, 0xB2, 0x01, 0x0C, 0x00], &mut buf)
+        .unwrap();
     assert_eq!(&buf[n - 2..n], &[0x90, 0x00]);
 }
 
@@ -361,5 +505,9 @@ fn profiles_md_holds_the_generated_table() {
     let mut names: Vec<_> = profiles::all().iter().map(|p| p.name).collect();
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), profiles::all().len(), "profile names are unique");
+    assert_eq!(
+        names.len(),
+        profiles::all().len(),
+        "profile names are unique"
+    );
 }

@@ -60,7 +60,8 @@ fn transaction(card: &mut Card, app: &AppImage, cda: bool, request: u8) -> usize
         return 1;
     }
     if aip[0] & 0x04 != 0 {
-        let auth = issuer.issuer_authentication_data(&app.pan, app.pan_sequence, ac.atc, arqc, *b"00");
+        let auth =
+            issuer.issuer_authentication_data(&app.pan, app.pan_sequence, ac.atc, arqc, *b"00");
         assert_eq!(send(card, &apdu(0x00, 0x82, 0, 0, &auth, None)).1, 0x9000);
     }
     let data2 = cdol2_data(b"00", 1000, [0x9A, 0xBC, 0xDE, 0xF0]);
@@ -90,7 +91,10 @@ fn every_generate_ac_of_every_profile_verifies() {
         }
         verified += count;
     }
-    assert!(profiles_seen >= 30, "only {profiles_seen} profiles reached GENERATE AC");
+    assert!(
+        profiles_seen >= 30,
+        "only {profiles_seen} profiles reached GENERATE AC"
+    );
     assert!(verified >= 100, "only {verified} cryptograms verified");
 }
 

@@ -21,17 +21,33 @@ struct CaKey {
 
 /// Parses capk.txt: `RID index expiry rsa exponent modulus sha1 checksum`.
 fn capk() -> HashMap<u8, CaKey> {
-    let unhex = |s: &str| -> Vec<u8> { s.split(':').map(|b| u8::from_str_radix(b, 16).unwrap()).collect() };
+    let unhex = |s: &str| -> Vec<u8> {
+        s.split(':')
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    };
     let mut keys = HashMap::new();
-    for line in CAPK_TXT.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in CAPK_TXT
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(f.len(), 8, "capk line: {line}");
-        let (rid, index, exponent, modulus, checksum) =
-            (unhex(f[0]), u8::from_str_radix(f[1], 16).unwrap(), unhex(f[4]), unhex(f[5]), unhex(f[7]));
+        let (rid, index, exponent, modulus, checksum) = (
+            unhex(f[0]),
+            u8::from_str_radix(f[1], 16).unwrap(),
+            unhex(f[4]),
+            unhex(f[5]),
+            unhex(f[7]),
+        );
         assert_eq!(rid, [0xA0, 0x00, 0x00, 0x09, 0x99]);
         assert_eq!((f[3], f[6]), ("rsa", "sha1"));
         let hashed = [&rid[..], &[index], &modulus, &exponent].concat();
-        assert_eq!(sha1(&hashed).to_vec(), checksum, "capk checksum of index {index:02X}");
+        assert_eq!(
+            sha1(&hashed).to_vec(),
+            checksum,
+            "capk checksum of index {index:02X}"
+        );
         keys.insert(index, CaKey { modulus, exponent });
     }
     keys
@@ -47,7 +63,9 @@ fn recover(modulus: &[u8], exponent: &[u8], signature: &[u8]) -> Option<Vec<u8>>
     if s >= n {
         return None;
     }
-    let m = s.modpow(&BigUint::from_bytes_be(exponent), &n).to_bytes_be();
+    let m = s
+        .modpow(&BigUint::from_bytes_be(exponent), &n)
+        .to_bytes_be();
     let mut out = vec![0u8; modulus.len() - m.len()];
     out.extend_from_slice(&m);
     (out[0] == 0x6A && out[out.len() - 1] == 0xBC).then_some(out)
@@ -100,7 +118,9 @@ fn examine(card: &mut Card, aid: &[u8], cas: &HashMap<u8, CaKey>) -> Findings {
     let cert = find(&all, 0x90).unwrap();
     let remainder = find(&all, 0x92).unwrap_or_default();
     let issuer_exp = find(&all, 0x9F32).unwrap();
-    let Some(block) = recover(&ca.modulus, &ca.exponent, &cert) else { return f };
+    let Some(block) = recover(&ca.modulus, &ca.exponent, &cert) else {
+        return f;
+    };
     f.issuer_cert_ok = block[1] == 0x02
         && hash_ok(&block, &[&remainder[..], &issuer_exp].concat())
         && block[2..5] == pan[..3];
@@ -144,11 +164,11 @@ fn examine(card: &mut Card, aid: &[u8], cas: &HashMap<u8, CaKey>) -> Findings {
             let un = [0xCA, 0xFE, 0xBA, 0xBE];
             let (resp, sw) = send(card, &apdu(0x00, 0x88, 0, 0, &un, Some(0)));
             assert_eq!(sw, 0x9000);
-            let sdad = find(&resp, 0x9F4B).unwrap_or_else(|| {
-                emv_kernel::tlv::parse_single(&resp).unwrap().value.to_vec()
-            });
+            let sdad = find(&resp, 0x9F4B)
+                .unwrap_or_else(|| emv_kernel::tlv::parse_single(&resp).unwrap().value.to_vec());
             f.dda_ok = Some(
-                recover(&modulus, &exponent, &sdad).is_some_and(|b| b[1] == 0x05 && hash_ok(&b, &un)),
+                recover(&modulus, &exponent, &sdad)
+                    .is_some_and(|b| b[1] == 0x05 && hash_ok(&b, &un)),
             );
             // CDA (Book 2, 6.6) when the AIP offers it.
             if aip[0] & 0x01 != 0 {
@@ -157,21 +177,27 @@ fn examine(card: &mut Card, aid: &[u8], cas: &HashMap<u8, CaKey>) -> Findings {
                 let (resp, sw) = generate_ac(card, 0x50, &cdol1);
                 assert_eq!(sw, 0x9000);
                 let ac = parse_ac(&resp);
-                f.cda_ok = Some(ac.sdad.as_ref().and_then(|s| recover(&modulus, &exponent, s)).is_some_and(|b| {
-                    let dynamic_len = usize::from(b[3]);
-                    let dynamic = &b[4..4 + dynamic_len];
-                    let expected_hash =
-                        sha1(&[&pdol_data[..], &cdol1, &ac.tlvs_without_sdad].concat());
-                    b[1] == 0x05
-                        && hash_ok(&b, &un)
-                        && dynamic[9] == ac.cid
-                        && dynamic[18..38] == expected_hash
-                }));
+                f.cda_ok = Some(
+                    ac.sdad
+                        .as_ref()
+                        .and_then(|s| recover(&modulus, &exponent, s))
+                        .is_some_and(|b| {
+                            let dynamic_len = usize::from(b[3]);
+                            let dynamic = &b[4..4 + dynamic_len];
+                            let expected_hash =
+                                sha1(&[&pdol_data[..], &cdol1, &ac.tlvs_without_sdad].concat());
+                            b[1] == 0x05
+                                && hash_ok(&b, &un)
+                                && dynamic[9] == ac.cid
+                                && dynamic[18..38] == expected_hash
+                        }),
+                );
             }
         }
     }
     if find(&all, 0x9F2D).is_some() {
-        f.pin_cert_ok = Some(icc_key(0x9F2D, 0x9F2E, 0x9F2F, &[]).is_some_and(|k| k.0 && k.1 == pan10));
+        f.pin_cert_ok =
+            Some(icc_key(0x9F2D, 0x9F2E, 0x9F2F, &[]).is_some_and(|k| k.0 && k.1 == pan10));
     }
     f
 }
@@ -219,7 +245,11 @@ fn certificates_of_every_profile_verify_independently() {
             }
             if let Some(ok) = f.icc_cert_ok {
                 assert!(ok, "{name}: ICC certificate");
-                assert_eq!(f.icc_pan_matches, Some(name != "icc-cert-pan-mismatch"), "{name}");
+                assert_eq!(
+                    f.icc_pan_matches,
+                    Some(name != "icc-cert-pan-mismatch"),
+                    "{name}"
+                );
                 assert_eq!(f.dda_ok, Some(name != "dda-bad-signature"), "{name}: DDA");
             }
             if let Some(ok) = f.cda_ok {

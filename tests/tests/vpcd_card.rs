@@ -69,7 +69,11 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
 
     let (fci, sw) = transmit(&reader_card, b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00");
     assert_eq!(sw, 0x9000);
-    assert_eq!(all_values(&fci, 0x88), vec![vec![0x01]], "PSE directory is SFI 1");
+    assert_eq!(
+        all_values(&fci, 0x88),
+        vec![vec![0x01]],
+        "PSE directory is SFI 1"
+    );
     let mut aids = Vec::new();
     for record in 1..=10u8 {
         let (data, sw) = transmit(&reader_card, &[0x00, 0xB2, record, 0x0C, 0x00]);
@@ -96,11 +100,23 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
         assert_eq!(all_values(&fci, 0x84), vec![aid.clone()]);
     }
     // GPO on the last selected application: PDOL 9F1A02 9F3303 -> 5 bytes.
-    let (gpo, sw) = transmit(&reader_card, &[0x80, 0xA8, 0x00, 0x00, 0x07, 0x83, 0x05, 0x02, 0x50, 0xE0, 0xF8, 0xC8, 0x00]);
+    let (gpo, sw) = transmit(
+        &reader_card,
+        &[
+            0x80, 0xA8, 0x00, 0x00, 0x07, 0x83, 0x05, 0x02, 0x50, 0xE0, 0xF8, 0xC8, 0x00,
+        ],
+    );
     assert_eq!(sw, 0x9000);
-    assert_eq!(all_values(&gpo, 0x82), vec![vec![0x58, 0x00]], "AIP: SDA, CVM, TRM");
+    assert_eq!(
+        all_values(&gpo, 0x82),
+        vec![vec![0x58, 0x00]],
+        "AIP: SDA, CVM, TRM"
+    );
 
-    reader_card.disconnect(pcsc::Disposition::ResetCard).map_err(|(_, e)| e).expect("disconnect");
+    reader_card
+        .disconnect(pcsc::Disposition::ResetCard)
+        .map_err(|(_, e)| e)
+        .expect("disconnect");
     control.shutdown(std::net::Shutdown::Both).unwrap();
     let stats = server.join().unwrap();
     // A shut-down socket ends the session with EOF or an error; both are fine here.
@@ -110,5 +126,8 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
 }
 
 fn hex_bytes(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

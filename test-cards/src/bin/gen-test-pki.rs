@@ -50,10 +50,16 @@ fn main() {
          # RID index expiry(YYMMDD) rsa exponent modulus sha1 SHA-1(RID||index||modulus||exponent)\n",
     );
     for ca in CA_KEYS {
-        eprintln!("generating {} ({} bits, e={})", ca.name, ca.bits, ca.exponent);
+        eprintln!(
+            "generating {} ({} bits, e={})",
+            ca.name, ca.bits, ca.exponent
+        );
         let key = generate(ca.name, ca.bits, ca.exponent);
-        std::fs::write(out.join(format!("{}.key", ca.name)), format_key_file(ca.name, &key))
-            .expect("write key");
+        std::fs::write(
+            out.join(format!("{}.key", ca.name)),
+            format_key_file(ca.name, &key),
+        )
+        .expect("write key");
         capk.push_str(&capk_line(
             ca.index,
             CA_KEY_EXPIRY,

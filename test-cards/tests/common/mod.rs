@@ -31,11 +31,24 @@ pub fn apdu(cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8], le: Option<u8>) -> Ve
 }
 
 pub fn select(card: &mut Card, name: &[u8], next: bool) -> (Vec<u8>, u16) {
-    send(card, &apdu(0x00, 0xA4, 0x04, if next { 0x02 } else { 0x00 }, name, Some(0)))
+    send(
+        card,
+        &apdu(
+            0x00,
+            0xA4,
+            0x04,
+            if next { 0x02 } else { 0x00 },
+            name,
+            Some(0),
+        ),
+    )
 }
 
 pub fn read_record(card: &mut Card, sfi: u8, record: u8) -> (Vec<u8>, u16) {
-    send(card, &apdu(0x00, 0xB2, record, (sfi << 3) | 4, &[], Some(0)))
+    send(
+        card,
+        &apdu(0x00, 0xB2, record, (sfi << 3) | 4, &[], Some(0)),
+    )
 }
 
 /// Finds a tag anywhere in a TLV tree (depth-first).
@@ -143,7 +156,14 @@ pub fn parse_ac(response: &[u8]) -> AcResponse {
             tlvs_without_sdad: Vec::new(),
         };
     }
-    let mut r = AcResponse { cid: 0, atc: 0, cryptogram: None, iad: Vec::new(), sdad: None, tlvs_without_sdad: Vec::new() };
+    let mut r = AcResponse {
+        cid: 0,
+        atc: 0,
+        cryptogram: None,
+        iad: Vec::new(),
+        sdad: None,
+        tlvs_without_sdad: Vec::new(),
+    };
     for child in outer.children() {
         let child = child.unwrap();
         match child.tag.0 {
