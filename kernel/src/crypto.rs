@@ -127,17 +127,18 @@ pub use default_provider::DefaultCrypto;
 mod default_provider {
     use super::{check_rsa_arguments, CryptoError, CryptoProvider, SHA1_LEN, SHA256_LEN};
     use crate::limits::MAX_RSA_MODULUS_BYTES;
-    use crypto_bigint::modular::{MontyForm, MontyParams};
-    use crypto_bigint::{Limb, Odd, Uint, Word};
+    use crypto_bigint::modular::montgomery_reduction;
+    use crypto_bigint::{Limb, NonZero, Odd, Uint, Word};
     use ring::digest;
     use ring::rand::{SecureRandom, SystemRandom};
 
     /// The default provider: `ring` digests and randomness, `crypto-bigint` RSA.
     ///
-    /// RSA runs in fixed-width Montgomery arithmetic on the stack, with the width
-    /// chosen from the modulus length (1024, 1536 or 1984 bits), and with the two
-    /// public exponents EMV uses (3 and 65537, Book 2, Annex B2.1) as straight-line
-    /// squarings; any other odd exponent takes the general square-and-multiply path.
+    /// RSA runs in fixed-width Montgomery arithmetic on the stack, the width
+    /// chosen from the modulus length (1024, 1536 or 1984 bits). The two public
+    /// exponents EMV uses (Book 2, Annex B2.1) are straight-line: e = 3 is one
+    /// squaring and one product, e = 65537 sixteen squarings and one product;
+    /// any other odd exponent takes square-and-multiply.
     #[derive(Clone, Debug)]
     pub struct DefaultCrypto {
         random: SystemRandom,
@@ -234,6 +235,55 @@ mod default_provider {
         }
     }
 
+    /// Montgomery arithmetic modulo an odd `modulus`, with R = 2^(64 * LIMBS).
+    ///
+    /// Built from crypto-bigint's wide products and `montgomery_reduction`.
+    /// Unlike `MontyParams` it computes no R^2 or R^3 and no inverse beyond one
+    /// limb, which would cost more than the few products of one public-exponent
+    /// operation: a value enters Montgomery form by one wide division.
+    struct Montgomery<const LIMBS: usize> {
+        modulus: Odd<Uint<LIMBS>>,
+        modulus_non_zero: NonZero<Uint<LIMBS>>,
+        /// -modulus^-1 mod 2^64 (one limb).
+        negative_inverse: Limb,
+    }
+
+    impl<const LIMBS: usize> Montgomery<LIMBS> {
+        fn new(modulus: Uint<LIMBS>) -> Option<Self> {
+            let lowest = modulus.as_words().first().copied()?;
+            // Newton iteration for the inverse modulo 2^Word::BITS: an odd
+            // number is its own inverse modulo 8, and each step doubles the
+            // number of correct bits (3, 6, 12, 24, 48, 96).
+            let mut inverse: Word = lowest;
+            for _ in 0..5 {
+                inverse =
+                    inverse.wrapping_mul((2 as Word).wrapping_sub(lowest.wrapping_mul(inverse)));
+            }
+            Some(Self {
+                modulus: Option::from(Odd::new(modulus))?,
+                modulus_non_zero: Option::from(NonZero::new(modulus))?,
+                negative_inverse: Limb(inverse.wrapping_neg()),
+            })
+        }
+
+        /// x * R mod n: the wide value with x as its upper half, reduced.
+        fn enter(&self, value: &Uint<LIMBS>) -> Uint<LIMBS> {
+            Uint::rem_wide_vartime((Uint::ZERO, *value), &self.modulus_non_zero)
+        }
+
+        fn multiply(&self, a: &Uint<LIMBS>, b: &Uint<LIMBS>) -> Uint<LIMBS> {
+            montgomery_reduction(&a.split_mul(b), &self.modulus, self.negative_inverse)
+        }
+
+        fn square(&self, a: &Uint<LIMBS>) -> Uint<LIMBS> {
+            montgomery_reduction(&a.square_wide(), &self.modulus, self.negative_inverse)
+        }
+
+        fn leave(&self, a: &Uint<LIMBS>) -> Uint<LIMBS> {
+            montgomery_reduction(&(*a, Uint::ZERO), &self.modulus, self.negative_inverse)
+        }
+    }
+
     fn rsa_public_fixed<const LIMBS: usize>(
         modulus: &[u8],
         exponent: &[u8],
@@ -241,46 +291,45 @@ mod default_provider {
         output: &mut [u8],
     ) -> Result<(), CryptoError> {
         let modulus = uint_from_be::<LIMBS>(modulus).ok_or(CryptoError::InvalidModulus)?;
-        let modulus: Odd<Uint<LIMBS>> =
-            Option::from(Odd::new(modulus)).ok_or(CryptoError::InvalidModulus)?;
         let input = uint_from_be::<LIMBS>(input).ok_or(CryptoError::InputLength)?;
-        let params = MontyParams::new_vartime(modulus);
-        let base = MontyForm::new(&input, params);
-        let result = match exponent {
-            [0x03] | [0x00, 0x00, 0x03] => base.square().mul(&base),
+        let arithmetic = Montgomery::new(modulus).ok_or(CryptoError::InvalidModulus)?;
+        let base = arithmetic.enter(&input);
+        let power = match exponent {
+            [0x03] | [0x00, 0x00, 0x03] => arithmetic.multiply(&arithmetic.square(&base), &base),
             [0x01, 0x00, 0x01] => {
                 let mut acc = base;
                 for _ in 0..16 {
-                    acc = acc.square();
+                    acc = arithmetic.square(&acc);
                 }
-                acc.mul(&base)
+                arithmetic.multiply(&acc, &base)
             }
-            _ => pow_public(&base, exponent),
+            _ => pow_public(&arithmetic, &base, exponent),
         };
-        uint_to_be(&result.retrieve(), output);
+        uint_to_be(&arithmetic.leave(&power), output);
         Ok(())
     }
 
     /// Left-to-right square-and-multiply over a public exponent (variable time is
-    /// fine: the exponent is public).
+    /// fine: the exponent is public). `base` is in Montgomery form.
     fn pow_public<const LIMBS: usize>(
-        base: &MontyForm<LIMBS>,
+        arithmetic: &Montgomery<LIMBS>,
+        base: &Uint<LIMBS>,
         exponent: &[u8],
-    ) -> MontyForm<LIMBS> {
-        let mut acc = MontyForm::one(*base.params());
-        let mut started = false;
+    ) -> Uint<LIMBS> {
+        let mut acc: Option<Uint<LIMBS>> = None;
         for byte in exponent {
             for shift in (0..8).rev() {
-                if started {
-                    acc = acc.square();
-                }
+                acc = acc.map(|value| arithmetic.square(&value));
                 if (byte >> shift) & 1 == 1 {
-                    acc = if started { acc.mul(base) } else { *base };
-                    started = true;
+                    acc = Some(match acc {
+                        Some(value) => arithmetic.multiply(&value, base),
+                        None => *base,
+                    });
                 }
             }
         }
-        acc
+        // A zero exponent is refused before this point; x^0 would be R mod n.
+        acc.unwrap_or(*base)
     }
 }
 
