@@ -66,9 +66,8 @@ pub fn verify_signed_static_data<C: CryptoProvider + ?Sized>(
         .filter(|end| *end >= 5)
         .ok_or(too_short)?;
     let signed_fields = recovered.get(1..signed_end).ok_or(too_short)?;
-    let hash_result = recovered
-        .get(signed_end..signed_end + SHA1_LEN) // ok: signed_end + 20 < len, checked above
-        .ok_or(too_short)?;
+    let mut tail = Reader(recovered.get(signed_end..).ok_or(too_short)?);
+    let hash_result: [u8; SHA1_LEN] = tail.array().ok_or(too_short)?;
 
     if format != SIGNED_STATIC_DATA_FORMAT {
         return Err(fail(SignatureCheck::Format));
@@ -78,7 +77,7 @@ pub fn verify_signed_static_data<C: CryptoProvider + ?Sized>(
     }
     let [records, aip] = static_data.hash_parts()?;
     let hash = crypto.sha1(&[signed_fields, records, aip]);
-    if hash[..] != *hash_result {
+    if hash != hash_result {
         return Err(fail(SignatureCheck::Hash));
     }
     Ok(SdaOutcome {
