@@ -191,13 +191,20 @@ mod default_provider {
             output: &mut [u8],
         ) -> Result<(), CryptoError> {
             check_rsa_arguments(modulus, exponent, input, output)?;
-            // Widths 1024, 1536 and 1984 bits (the largest EMV modulus): the
-            // smallest that holds the modulus, for speed.
+            // The smallest width that holds the modulus, for speed (the cost
+            // grows with the square of the width). The widths are the common
+            // EMV key lengths: 1024, 1152, 1408, 1536 and 1984 bits (the largest).
             match modulus.len() {
                 0..=128 => {
                     rsa_public_fixed::<{ 128 / Limb::BYTES }>(modulus, exponent, input, output)
                 }
-                129..=192 => {
+                129..=144 => {
+                    rsa_public_fixed::<{ 144 / Limb::BYTES }>(modulus, exponent, input, output)
+                }
+                145..=176 => {
+                    rsa_public_fixed::<{ 176 / Limb::BYTES }>(modulus, exponent, input, output)
+                }
+                177..=192 => {
                     rsa_public_fixed::<{ 192 / Limb::BYTES }>(modulus, exponent, input, output)
                 }
                 _ => rsa_public_fixed::<{ MAX_RSA_MODULUS_BYTES / Limb::BYTES }>(

@@ -68,12 +68,15 @@ fn rsa_general_exponents() {
     ] {
         check(&key.modulus, exponent, 2, 7);
     }
-    // 1536-bit width (modulus of 129 to 192 bytes): the top 160 bytes of a
-    // 1984-bit modulus, made odd, are a valid (if composite) modulus.
-    let mut modulus = key.modulus[..160].to_vec();
-    modulus[159] |= 1;
-    check(&modulus, &[3], 4, 11);
-    check(&modulus, &[1, 0, 1], 4, 13);
+    // Every width (1024, 1152, 1408, 1536, 1984 bits) and the edges between
+    // them: the top bytes of a 1984-bit modulus, made odd, are a valid (if
+    // composite) modulus of that length.
+    for len in [127, 128, 129, 144, 145, 160, 176, 177, 192, 193, 200, 247] {
+        let mut modulus = key.modulus[..len].to_vec();
+        modulus[len - 1] |= 1;
+        check(&modulus, &[3], 2, len as u64);
+        check(&modulus, &[1, 0, 1], 2, len as u64 + 1);
+    }
 }
 
 #[test]
