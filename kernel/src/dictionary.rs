@@ -274,7 +274,7 @@ pub const ELEMENTS: &[Element] = &[
     ),
     element(0x83, "Command Template", B, 0, VAR, TERM, NONE),
     element(0x84, "Dedicated File (DF) Name", B, 5, 16, ICC, T6F),
-    element(0x86, "Issuer Script Command", B, 5, 261, ISS, T71_72),
+    element(0x86, "Issuer Script Command", B, 4, 261, ISS, T71_72),
     element(0x87, "Application Priority Indicator", B, 1, 1, ICC, T61_A5),
     element(0x88, "Short File Identifier (SFI)", B, 1, 1, ICC, TA5),
     element(0x89, "Authorisation Code", AN, 6, 6, ISS, NONE),
