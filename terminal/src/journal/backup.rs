@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::store::acquire_writer_lock;
+use super::store::{acquire_writer_lock, create_private_file};
 use super::{Journal, JournalError, KeySource, OpenOptions};
 
 /// How long to wait between backup steps when the source is busy.
@@ -79,6 +79,7 @@ pub fn backup(journal: &Journal, dest: &Path) -> Result<(), JournalError> {
     let tmp = sibling(dest, ".partial");
     remove_db_files(&tmp);
     {
+        create_private_file(&tmp)?;
         let mut out = Connection::open(&tmp)?;
         copy_database(journal.connection(), &mut out)?;
         // A single self-contained file: fold any WAL content into the main file.
@@ -138,6 +139,7 @@ fn restore_via(
     }
     {
         let src = Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        create_private_file(scratch)?;
         let mut dst = Connection::open(scratch)?;
         copy_database(&src, &mut dst)?;
     }
@@ -194,6 +196,7 @@ fn restore_via(
             }
         }
     }
+    create_private_file(target)?;
     let mut live = Connection::open(target)?;
     live.busy_timeout(Duration::from_secs(30))?;
     copy_database(candidate.connection(), &mut live)?;

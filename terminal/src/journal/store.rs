@@ -687,7 +687,7 @@ impl Journal {
 
 /// Creates an empty journal file with mode 0600 when none exists, so that SQLite (which
 /// gives its -wal and -shm files the main file's mode) never leaves card data readable by others.
-fn create_private_file(path: &Path) -> Result<(), JournalError> {
+pub(crate) fn create_private_file(path: &Path) -> Result<(), JournalError> {
     use std::os::unix::fs::OpenOptionsExt;
     match std::fs::OpenOptions::new()
         .write(true)
