@@ -11,7 +11,9 @@ use std::process::ExitCode;
 mod card;
 mod decode;
 mod journal_cmd;
+mod output;
 mod readers;
+mod transact;
 
 /// An EMV contact terminal and its tools.
 #[derive(Parser)]
@@ -24,6 +26,8 @@ struct Cli {
 /// The subcommands, one per module.
 #[derive(Subcommand)]
 enum Command {
+    /// Run one EMV transaction on a simulated test card or a card in a PC/SC reader.
+    Transact(transact::Args),
     /// Simulated cards: list the profiles, serve one over pcscd's virtual reader.
     Card(card::Args),
     /// Decode EMV BER-TLV data (hex) into a tree with names and decoded values.
@@ -41,6 +45,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
+        Command::Transact(args) => transact::run(args),
         Command::Card(args) => card::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Readers(args) => readers::run(args),

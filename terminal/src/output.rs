@@ -1,0 +1,348 @@
+//! What `transact` prints: the steps as they happen, then the outcome, in
+//! words (TVR and TSI decoded bit by bit) or as one JSON object.
+
+use std::fmt::Write as _;
+
+use emv_kernel::outcome::{
+    CryptogramType, Decision, OdaMethod, OdaResult, Outcome, TerminationReason,
+};
+use emv_kernel::render;
+use emv_kernel::tlv::Tag;
+use serde::Serialize;
+
+/// The transaction's result as printed; field names are the `--json` contract.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// `approved`, `declined` or `terminated`.
+    pub outcome: &'static str,
+    /// `offline` or `online` (the issuer answered).
+    pub mode: &'static str,
+    /// Authorisation Response Code (8A) as its two characters (`Y1`, `Z3`, `00`).
+    pub authorisation_response_code: Option<String>,
+    /// `TC`, `ARQC` or `AAC`: the last cryptogram the card produced.
+    pub cryptogram: Option<&'static str>,
+    /// Application Cryptogram (9F26), hex.
+    pub application_cryptogram: Option<String>,
+    /// Application Transaction Counter (9F36), hex.
+    pub atc: Option<String>,
+    /// The selected application (84), hex; empty before selection.
+    pub aid: String,
+    /// Application Label or Preferred Name.
+    pub application_label: String,
+    /// PAN with the middle digits masked.
+    pub pan_masked: String,
+    /// Terminal Verification Results (95), 10 hex digits.
+    pub tvr: String,
+    /// Transaction Status Information (9B), 4 hex digits.
+    pub tsi: String,
+    /// CVM Results (9F34), 6 hex digits.
+    pub cvm_results: String,
+    /// `sda`, `dda`, `cda` or `none`.
+    pub oda: &'static str,
+    /// `ok`, `failed` or `not_performed`.
+    pub oda_result: &'static str,
+    /// ICC data for clearing (field 55), hex.
+    pub icc_data: String,
+    /// Issuer Script Results (9F5B), hex; empty when no script ran.
+    pub script_results: String,
+    /// Why the transaction was terminated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why the terminal forced the transaction online (offline limit reached).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forced_online_reason: Option<String>,
+    /// What the host simulator did, when the transaction went online.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Amount, Authorised in minor units.
+    pub amount_authorised: u64,
+    /// Amount, Other in minor units.
+    pub amount_other: u64,
+    /// Transaction Currency Code, 4 digits.
+    pub currency_code: String,
+    /// Journal record id, when the transaction reached GENERATE AC with a journal.
+    pub journal_record: Option<i64>,
+}
+
+impl Report {
+    /// The report of a kernel outcome; `transport_error` explains a
+    /// [`TerminationReason::TransportFailed`].
+    pub fn new(outcome: &Outcome, transport_error: Option<&str>) -> Report {
+        let (decision, reason) = match outcome.decision {
+            Decision::Approved => ("approved", None),
+            Decision::Declined => ("declined", None),
+            Decision::Terminated(reason) => (
+                "terminated",
+                Some(termination_reason(reason, transport_error)),
+            ),
+        };
+        Report {
+            outcome: decision,
+            mode: if outcome.online { "online" } else { "offline" },
+            authorisation_response_code: outcome
+                .authorisation_response_code
+                .map(|code| String::from_utf8_lossy(&code).into_owned()),
+            cryptogram: outcome.cryptogram_type.map(cryptogram_name),
+            application_cryptogram: outcome.cryptogram.map(hex::encode_upper),
+            atc: outcome.atc.map(hex::encode_upper),
+            aid: hex::encode_upper(&outcome.aid),
+            application_label: String::from_utf8_lossy(&outcome.application_label).into_owned(),
+            pan_masked: String::from_utf8_lossy(&outcome.masked_pan).into_owned(),
+            tvr: hex::encode_upper(outcome.tvr.0),
+            tsi: hex::encode_upper(outcome.tsi.0),
+            cvm_results: hex::encode_upper(outcome.cvm_results),
+            oda: match outcome.oda_method {
+                OdaMethod::None => "none",
+                OdaMethod::Sda => "sda",
+                OdaMethod::Dda => "dda",
+                OdaMethod::Cda => "cda",
+            },
+            oda_result: match outcome.oda_result {
+                OdaResult::NotPerformed => "not_performed",
+                OdaResult::Succeeded => "ok",
+                OdaResult::Failed => "failed",
+            },
+            icc_data: hex::encode_upper(&outcome.clearing_data),
+            script_results: hex::encode_upper(&outcome.script_results),
+            reason,
+            forced_online_reason: None,
+            host: None,
+            amount_authorised: 0,
+            amount_other: 0,
+            currency_code: String::new(),
+            journal_record: None,
+        }
+    }
+
+    /// The report as one line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// The report in words, several lines.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let cryptogram = self.cryptogram.unwrap_or("no cryptogram");
+        let _ = writeln!(
+            out,
+            "{} {} ({cryptogram})",
+            self.outcome.to_uppercase(),
+            self.mode
+        );
+        if let Some(reason) = &self.reason {
+            let _ = writeln!(out, "  reason:                 {reason}");
+        }
+        if let Some(reason) = &self.forced_online_reason {
+            let _ = writeln!(out, "  forced online:          {reason}");
+        }
+        if let Some(host) = &self.host {
+            let _ = writeln!(out, "  host:                   {host}");
+        }
+        if let Some(code) = &self.authorisation_response_code {
+            let _ = writeln!(out, "  authorisation response: {code}");
+        }
+        if !self.aid.is_empty() {
+            let _ = writeln!(
+                out,
+                "  application:            {} {}",
+                self.aid, self.application_label
+            );
+        }
+        if !self.pan_masked.is_empty() {
+            let _ = writeln!(out, "  PAN:                    {}", self.pan_masked);
+        }
+        if let (Some(value), Some(atc)) = (&self.application_cryptogram, &self.atc) {
+            let _ = writeln!(
+                out,
+                "  cryptogram:             {cryptogram} {value}, ATC {atc}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  offline data auth:      {} {}",
+            self.oda.to_uppercase(),
+            self.oda_result.replace('_', " ")
+        );
+        detail(&mut out, "CVM results", &self.cvm_results, Tag(0x9F34));
+        detail(&mut out, "TVR", &self.tvr, Tag(0x95));
+        detail(&mut out, "TSI", &self.tsi, Tag(0x9B));
+        if !self.script_results.is_empty() {
+            let _ = writeln!(out, "  issuer script results:  {}", self.script_results);
+        }
+        if !self.icc_data.is_empty() {
+            let _ = writeln!(out, "  ICC data (field 55):    {}", self.icc_data);
+        }
+        if let Some(id) = self.journal_record {
+            let _ = writeln!(out, "  journal record:         {id}");
+        }
+        out
+    }
+}
+
+/// One hex value with its decoded lines below it (`none set` for a zero bit string).
+fn detail(out: &mut String, label: &str, value_hex: &str, tag: Tag) {
+    let _ = writeln!(out, "  {:<23} {value_hex}", format!("{label}:"));
+    let Ok(value) = hex::decode(value_hex) else {
+        return;
+    };
+    let mut lines = 0;
+    let _ = render::for_each_detail(tag, &value, |line| {
+        lines += 1;
+        let _ = writeln!(out, "    - {line}");
+        Ok(())
+    });
+    if lines == 0 {
+        let _ = writeln!(out, "    - no bit set");
+    }
+}
+
+/// `TC`, `ARQC` or `AAC`.
+pub fn cryptogram_name(cryptogram: CryptogramType) -> &'static str {
+    match cryptogram {
+        CryptogramType::Aac => "AAC",
+        CryptogramType::Tc => "TC",
+        CryptogramType::Arqc => "ARQC",
+    }
+}
+
+/// A termination reason in words, with the rule it comes from.
+pub fn termination_reason(reason: TerminationReason, transport_error: Option<&str>) -> String {
+    match reason {
+        TerminationReason::CardBlocked => "card blocked: SELECT answered 6A81 (Book 1, 12.3.2)".to_owned(),
+        TerminationReason::NoApplication => {
+            "no application on the card is accepted by the terminal (Book 1, 12.4)".to_owned()
+        }
+        TerminationReason::ConfirmationNotSupported => {
+            "the application requires cardholder confirmation, which the terminal cannot obtain (Book 1, 12.4)"
+                .to_owned()
+        }
+        TerminationReason::Cancelled => "cancelled by the cardholder at application selection".to_owned(),
+        TerminationReason::CardError { instruction, status } => {
+            format!("card answered INS {instruction:02X} with status {status:04X}")
+        }
+        TerminationReason::CardDataFormat => "card data format error (Book 3, 10.2)".to_owned(),
+        TerminationReason::InvalidAfl => "invalid Application File Locator (Book 3, 10.2)".to_owned(),
+        TerminationReason::DuplicateData => {
+            "a data object appears twice in the card records (Book 3, 10.2)".to_owned()
+        }
+        TerminationReason::MissingMandatoryData => {
+            "mandatory card data missing: expiry date, PAN, CDOL1 or CDOL2 (Book 3, 10.2)".to_owned()
+        }
+        TerminationReason::CapacityExceeded => "card data exceeds a kernel capacity limit".to_owned(),
+        TerminationReason::InvalidCryptogram => {
+            "the card returned a cryptogram type not allowed here (Book 3, 9.3)".to_owned()
+        }
+        TerminationReason::TransportFailed => match transport_error {
+            Some(error) => format!("card transport failed: {error}"),
+            None => "card transport failed".to_owned(),
+        },
+        TerminationReason::StepLimit => "the card kept the kernel busy beyond its step bound".to_owned(),
+    }
+}
+
+/// A command APDU's name for the step lines, from its CLA and INS.
+pub fn command_name(command: &[u8]) -> &'static str {
+    match (command.first(), command.get(1)) {
+        (Some(0x00), Some(0xA4)) => "SELECT",
+        (Some(0x00), Some(0xB2)) => "READ RECORD",
+        (Some(0x80), Some(0xA8)) => "GET PROCESSING OPTIONS",
+        (Some(0x80), Some(0xCA)) => "GET DATA",
+        (Some(0x00), Some(0x88)) => "INTERNAL AUTHENTICATE",
+        (Some(0x00), Some(0x84)) => "GET CHALLENGE",
+        (Some(0x00), Some(0x20)) => "VERIFY",
+        (Some(0x80), Some(0xAE)) => "GENERATE AC",
+        (Some(0x00), Some(0x82)) => "EXTERNAL AUTHENTICATE",
+        (Some(0x00), Some(0xC0)) => "GET RESPONSE",
+        (Some(cla), _) if cla & 0x0C != 0 => "issuer script command",
+        _ => "command",
+    }
+}
+
+/// One step line: the kernel step, the command with its parameters, and
+/// the card's status word. Never shows command data (VERIFY carries the
+/// PIN block).
+pub fn step_line(step: &str, command: &[u8], response: Option<&[u8]>) -> String {
+    let mut line = format!("[{step}] {}", command_name(command));
+    if let (Some(p1), Some(p2)) = (command.get(2), command.get(3)) {
+        let _ = write!(line, " P1={p1:02X} P2={p2:02X}");
+    }
+    match command.get(..2) {
+        // SELECT: the name selected is public (AID or 1PAY.SYS.DDF01).
+        Some([0x00, 0xA4]) => {
+            if let Some(name) = command.get(5..5 + usize::from(*command.get(4).unwrap_or(&0))) {
+                if name.iter().all(|b| b.is_ascii_graphic()) {
+                    let _ = write!(line, " {}", String::from_utf8_lossy(name));
+                } else {
+                    let _ = write!(line, " {}", hex::encode_upper(name));
+                }
+            }
+        }
+        // GENERATE AC: the cryptogram type asked for.
+        Some([0x80, 0xAE]) => {
+            let asked = match command.get(2).map(|p1| p1 & 0xC0) {
+                Some(0x40) => "TC",
+                Some(0x80) => "ARQC",
+                _ => "AAC",
+            };
+            let cda = if command.get(2).is_some_and(|p1| p1 & 0x10 != 0) {
+                " with CDA"
+            } else {
+                ""
+            };
+            let _ = write!(line, " ({asked}{cda})");
+        }
+        _ => {}
+    }
+    match response {
+        Some(response) if response.len() >= 2 => {
+            let status = &response[response.len() - 2..]; // ok: length checked just above
+            let _ = write!(
+                line,
+                " -> {} bytes, SW {}",
+                response.len() - 2,
+                hex::encode_upper(status)
+            );
+        }
+        Some(_) => line.push_str(" -> no status word"),
+        None => line.push_str(" -> transport error"),
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lines_name_commands_without_data() {
+        let verify = [
+            0x00, 0x20, 0x00, 0x80, 0x08, 0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let line = step_line("cardholder verification", &verify, Some(&[0x90, 0x00]));
+        assert_eq!(
+            line,
+            "[cardholder verification] VERIFY P1=00 P2=80 -> 0 bytes, SW 9000"
+        );
+        assert!(!line.contains("1234"));
+        let select = [
+            &[0x00, 0xA4, 0x04, 0x00, 0x0E][..],
+            b"1PAY.SYS.DDF01",
+            &[0x00],
+        ]
+        .concat();
+        assert_eq!(
+            step_line("application selection", &select, Some(&[0x6A, 0x82])),
+            "[application selection] SELECT P1=04 P2=00 1PAY.SYS.DDF01 -> 0 bytes, SW 6A82"
+        );
+    }
+
+    #[test]
+    fn empty_outcome_reports_terminated_with_reason() {
+        let outcome = Outcome::empty(Decision::Terminated(TerminationReason::CardBlocked));
+        let report = Report::new(&outcome, None);
+        assert_eq!(report.outcome, "terminated");
+        assert_eq!(report.tvr, "0000000000");
+        assert_eq!(report.cvm_results, "3F0000");
+        assert!(report.reason.unwrap().contains("6A81"));
+    }
+}

@@ -1,0 +1,1009 @@
+//! `emv-terminal transact`: one full EMV transaction, from application
+//! selection to the outcome, on a simulated test card (`--card PROFILE`, the
+//! default being the CDA card) or a card in a PC/SC reader (`--reader NAME`).
+//!
+//! The kernel is sans-IO; this module owns everything around it: the card
+//! transport, the clock (transaction date and time), randomness (the
+//! Unpredictable Number and the random-selection number), the PIN pad, the
+//! host (a simulator built on the test issuer's keys), and the journal
+//! (pending before the first GENERATE AC, completed before the outcome is
+//! shown).
+
+use std::error::Error;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args as ClapArgs, ValueEnum};
+use emv_kernel::config::TransactionInputs;
+use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::data::DataStore;
+use emv_kernel::oda::capk::parse_capk_line;
+use emv_kernel::oda::CaKeyStore;
+use emv_kernel::online::HostResponse;
+use emv_kernel::outcome::{Decision, Outcome};
+use emv_kernel::select::Candidate;
+use emv_kernel::tlv::{self, Tag};
+use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
+use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
+use emv_terminal::config::Settings;
+use emv_terminal::journal::{
+    self, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
+};
+use emv_test_cards::issuer::{cryptogram_input, Issuer};
+use emv_test_cards::{pki, profiles};
+use ring::rand::{SecureRandom, SystemRandom};
+
+use crate::output::{self, Report};
+
+/// The simulated card used when neither `--card` nor `--reader` is given.
+pub const DEFAULT_PROFILE: &str = "cda";
+
+/// Arguments of `transact`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Amount, Authorised in major units of the currency (`12.50`); includes any cashback.
+    #[arg(long, value_name = "AMOUNT")]
+    pub amount: String,
+    /// Amount, Other (cashback part), with `--type cashback`.
+    #[arg(long, value_name = "AMOUNT")]
+    pub other_amount: Option<String>,
+    /// Transaction type (9C).
+    #[arg(long = "type", value_enum, default_value_t = TransactionKind::Purchase)]
+    pub transaction_type: TransactionKind,
+    /// Use this simulated test card (see test-cards/PROFILES.md) [default: cda].
+    #[arg(long, value_name = "PROFILE", conflicts_with = "reader")]
+    pub card: Option<String>,
+    /// Use the card in this PC/SC reader: `auto` (first reader with a card), a
+    /// name or part of one, or `=NAME` for an exact name.
+    #[arg(long, value_name = "NAME")]
+    pub reader: Option<String>,
+    /// Seconds to wait for a card in the reader.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub wait_card: f64,
+    /// Terminal configuration file (TOML, see docs/configuration.md) [default: built-in].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// CA public keys in the capk.txt format [default: the test CA keys].
+    #[arg(long, value_name = "FILE")]
+    pub capk: Option<PathBuf>,
+    /// Transaction date YYMMDD [default: today, UTC].
+    #[arg(long, value_name = "YYMMDD")]
+    pub date: Option<String>,
+    /// Transaction time HHMMSS [default: now, UTC].
+    #[arg(long, value_name = "HHMMSS")]
+    pub time: Option<String>,
+    /// The PIN, 4 to 12 digits, offered once when the card asks for one
+    /// [default: prompt with echo off; no terminal: PIN pad not working].
+    #[arg(long, value_name = "DIGITS")]
+    pub pin: Option<String>,
+    /// What the host simulator answers an ARQC with [default: approve with a
+    /// simulated card, unreachable with a reader].
+    #[arg(long, value_enum)]
+    pub host: Option<HostMode>,
+    /// Choose this candidate application (1 = first in priority order)
+    /// instead of asking [default: ask on a terminal, else the first].
+    #[arg(long, value_name = "N")]
+    pub application: Option<usize>,
+    /// Print one JSON object on stdout (steps go to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Journal file [default: $XDG_DATA_HOME/emv-terminal/journal.db or ~/.local/share/emv-terminal/journal.db].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_journal")]
+    pub journal: Option<PathBuf>,
+    /// Journal key file [default: $EMV_JOURNAL_KEY_FILE, else ~/.config/emv-terminal/journal.key]; created 0600 on first use.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_journal")]
+    pub journal_key: Option<PathBuf>,
+    /// Do not write the journal (tests and demos).
+    #[arg(long)]
+    pub no_journal: bool,
+    /// For tests and traces: the Unpredictable Number (8 hex digits) instead of a random one.
+    #[arg(long, value_name = "HEX", hide = true)]
+    pub unpredictable_number: Option<String>,
+    /// For tests and traces: the random-selection number (1-99) instead of a random one.
+    #[arg(long, value_name = "N", hide = true)]
+    pub random_number: Option<u8>,
+    /// For tests and traces: the Transaction Sequence Counter [default: journal records + 1].
+    #[arg(long, value_name = "N", hide = true)]
+    pub sequence_counter: Option<u32>,
+}
+
+/// Transaction Type (9C) values the command offers.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionKind {
+    /// Goods and services, 00.
+    Purchase,
+    /// Cash, 01.
+    Cash,
+    /// Purchase with cashback, 09.
+    Cashback,
+    /// Refund, 20.
+    Refund,
+}
+
+impl TransactionKind {
+    fn code(self) -> u8 {
+        match self {
+            TransactionKind::Purchase => 0x00,
+            TransactionKind::Cash => 0x01,
+            TransactionKind::Cashback => 0x09,
+            TransactionKind::Refund => 0x20,
+        }
+    }
+}
+
+/// The host simulator's answer to an ARQC.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// Verify the ARQC and approve (ARC 00) with an ARPC.
+    Approve,
+    /// Verify the ARQC and decline (ARC 05) with an ARPC.
+    Decline,
+    /// No answer: the terminal is unable to go online.
+    Unreachable,
+}
+
+impl HostMode {
+    fn name(self) -> &'static str {
+        match self {
+            HostMode::Approve => "approve",
+            HostMode::Decline => "decline",
+            HostMode::Unreachable => "unreachable",
+        }
+    }
+}
+
+type CmdResult = Result<ExitCode, Box<dyn Error>>;
+
+/// Runs one transaction. Exit status: 0 approved, 2 declined, 3 terminated,
+/// 1 when the transaction could not run (bad option, configuration, reader).
+pub fn run(args: Args) -> CmdResult {
+    let settings = match &args.config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::default(),
+    };
+    let crypto = DefaultCrypto::new();
+    let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto)?;
+    let mut inputs = transaction_inputs(&args, &settings)?;
+    let pin = match &args.pin {
+        Some(pin) => Some(checked_pin(pin)?),
+        None => None,
+    };
+
+    if let Some(reader) = &args.reader {
+        if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
+            return Err(format!(
+                "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
+                 for simulated cards (--card); with --reader use --host unreachable (the default)",
+                args.host.map(HostMode::name).unwrap_or_default()
+            )
+            .into());
+        }
+        let mut card = open_reader(reader, &args)?;
+        let source = format!("reader {}", card.reader());
+        let session = Session::new(&args, pin, HostMode::Unreachable, false);
+        return session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto);
+    }
+
+    let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
+    let Some(profile) = profiles::find(name) else {
+        let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
+        return Err(format!(
+            "--card {name}: no such test card; profiles: {}",
+            names.join(", ")
+        )
+        .into());
+    };
+    let mut card = profile.card();
+    card.reset();
+    let host = args.host.unwrap_or(HostMode::Approve);
+    let session = Session::new(&args, pin, host, true);
+    let source = format!("simulated card {name}");
+    session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto)
+}
+
+/// The CA keys: the capk.txt file given, else the committed test CA keys.
+fn load_ca_keys(
+    path: Option<&Path>,
+    crypto: &DefaultCrypto,
+) -> Result<Box<CaKeyStore>, Box<dyn Error>> {
+    let (name, text) = match path {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path).map_err(|e| format!("--capk {}: {e}", path.display()))?,
+        ),
+        None => ("built-in test CA keys".to_owned(), pki::CAPK_TXT.to_owned()),
+    };
+    let mut store = Box::new(CaKeyStore::new());
+    for (number, line) in text.lines().enumerate() {
+        let key = parse_capk_line(crypto, line)
+            .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
+        if let Some(key) = key {
+            store
+                .insert(key)
+                .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
+        }
+    }
+    Ok(store)
+}
+
+/// Checks `--pin` before anything is sent to the card.
+fn checked_pin(pin: &str) -> Result<Vec<u8>, Box<dyn Error>> {
+    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("--pin: a PIN is 4 to 12 digits".into());
+    }
+    Ok(pin.as_bytes().to_vec())
+}
+
+/// An amount in major units (`12.50`, `12`) to minor units with `exponent` decimals.
+pub fn parse_amount(text: &str, exponent: u8, option: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("{option} {text:?}: expected an amount like 12.50 with at most {exponent} decimals")
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits_only(whole) || !digits_only(fraction) {
+        return Err(bad());
+    }
+    if fraction.len() > usize::from(exponent) || (text.contains('.') && fraction.is_empty()) {
+        return Err(bad());
+    }
+    let padded = format!("{whole}{fraction:0<width$}", width = usize::from(exponent));
+    let trimmed = padded.trim_start_matches('0');
+    if trimmed.len() > 12 {
+        return Err(format!(
+            "{option} {text:?}: more than the 12 digits of Amount, Authorised (n12)"
+        ));
+    }
+    Ok(trimmed.parse::<u64>().unwrap_or(0))
+}
+
+/// Six decimal digits to 3 BCD bytes, checked with `valid`.
+fn bcd6(
+    text: &str,
+    option: &str,
+    what: &str,
+    valid: impl Fn(u8, u8, u8) -> bool,
+) -> Result<[u8; 3], String> {
+    let bad = || format!("{option} {text:?}: expected {what}");
+    if text.len() != 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let pair = |i: usize| {
+        text.get(i..i + 2)
+            .and_then(|p| p.parse::<u8>().ok())
+            .unwrap_or(0xFF)
+    };
+    let (a, b, c) = (pair(0), pair(2), pair(4));
+    if !valid(a, b, c) {
+        return Err(bad());
+    }
+    let to_bcd = |v: u8| ((v / 10) << 4) | (v % 10);
+    Ok([to_bcd(a), to_bcd(b), to_bcd(c)])
+}
+
+/// Today's date and the time now (UTC) as `YYMMDD` and `HHMMSS` text.
+fn now_utc() -> (String, String) {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (seconds / 86_400) as i64;
+    let of_day = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian, 400-year eras).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (
+        format!("{:02}{month:02}{day:02}", year.rem_euclid(100)),
+        format!(
+            "{:02}{:02}{:02}",
+            of_day / 3600,
+            of_day / 60 % 60,
+            of_day % 60
+        ),
+    )
+}
+
+/// The transaction inputs from the options, the configuration, the clock and randomness.
+fn transaction_inputs(
+    args: &Args,
+    settings: &Settings,
+) -> Result<TransactionInputs, Box<dyn Error>> {
+    let exponent = settings.currency_exponent;
+    let amount_authorised = parse_amount(&args.amount, exponent, "--amount")?;
+    let amount_other = match &args.other_amount {
+        Some(text) => parse_amount(text, exponent, "--other-amount")?,
+        None => 0,
+    };
+    if args.other_amount.is_some() && args.transaction_type != TransactionKind::Cashback {
+        return Err("--other-amount is the cashback part: use it with --type cashback".into());
+    }
+    if args.transaction_type == TransactionKind::Cashback
+        && (amount_other == 0 || amount_other > amount_authorised)
+    {
+        return Err("--type cashback needs --other-amount above 0 and not above --amount (which includes it)".into());
+    }
+    let (today, now) = now_utc();
+    let date = bcd6(
+        args.date.as_deref().unwrap_or(&today),
+        "--date",
+        "YYMMDD",
+        |_, m, d| (1..=12).contains(&m) && (1..=31).contains(&d),
+    )?;
+    let time = bcd6(
+        args.time.as_deref().unwrap_or(&now),
+        "--time",
+        "HHMMSS",
+        |h, m, s| h < 24 && m < 60 && s < 60,
+    )?;
+    let random = SystemRandom::new();
+    let unpredictable_number = match &args.unpredictable_number {
+        Some(text) => hex::decode(text)
+            .ok()
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .ok_or("--unpredictable-number: expected 8 hex digits")?,
+        None => {
+            let mut bytes = [0u8; 4];
+            random
+                .fill(&mut bytes)
+                .map_err(|_| "system random generator failed")?;
+            bytes
+        }
+    };
+    let random_selection_number = match args.random_number {
+        Some(number) if (1..=99).contains(&number) => number,
+        Some(_) => return Err("--random-number: expected 1 to 99".into()),
+        None => random_percentage(&random)?,
+    };
+    Ok(TransactionInputs {
+        amount_authorised,
+        amount_other,
+        transaction_type: args.transaction_type.code(),
+        currency_code: settings.currency_code,
+        currency_exponent: exponent,
+        date,
+        time,
+        unpredictable_number,
+        random_selection_number,
+        transaction_sequence_counter: args.sequence_counter.unwrap_or(1),
+        recent_amount_same_card: 0,
+        merchant_forced_online: false,
+    })
+}
+
+/// Book 3, 10.6.2: a number 1..=99 drawn uniformly (bytes of 198 and above are redrawn).
+fn random_percentage(random: &SystemRandom) -> Result<u8, Box<dyn Error>> {
+    for _ in 0..64 {
+        let mut byte = [0u8; 1];
+        random
+            .fill(&mut byte)
+            .map_err(|_| "system random generator failed")?;
+        if byte[0] < 198 {
+            return Ok(1 + byte[0] % 99);
+        }
+    }
+    Err("system random generator failed".into())
+}
+
+/// Finds the reader (a missing one is reported at once) and waits for its card.
+fn open_reader(wanted: &str, args: &Args) -> Result<emv_pcsc::PcscCard, Box<dyn Error>> {
+    let context = |e: emv_pcsc::PcscError| format!("--reader {wanted}: {e}");
+    let pcsc = Pcsc::establish().map_err(context)?;
+    let selector = ReaderSelector::from_arg(wanted);
+    let readers = pcsc.readers().map_err(context)?;
+    if selector != ReaderSelector::Auto {
+        if let Err(error) = selector.pick(&readers) {
+            let names: Vec<&str> = readers.iter().map(|r| r.name.as_str()).collect();
+            let listed = if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            };
+            return Err(format!("--reader {wanted}: {error} (readers: {listed})").into());
+        }
+    }
+    let wait =
+        Duration::try_from_secs_f64(args.wait_card).map_err(|_| "--wait-card: not a duration")?;
+    Ok(pcsc
+        .open(&selector, wait, &ConnectOptions::default())
+        .map_err(context)?)
+}
+
+/// What `run` needs besides the card: options, PIN, host mode, step output.
+struct Session<'a> {
+    args: &'a Args,
+    pin: Option<Vec<u8>>,
+    pin_offered: bool,
+    host: HostMode,
+    simulated: bool,
+}
+
+/// One answer to the kernel's current request.
+enum Action {
+    Transmit(Vec<u8>),
+    Choose(Option<usize>),
+    Pin(PinKind, Option<u8>),
+    Online(Vec<u8>),
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if let Some(pin) = self.pin.as_mut() {
+            pin.fill(0);
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(args: &'a Args, pin: Option<Vec<u8>>, host: HostMode, simulated: bool) -> Self {
+        Session {
+            args,
+            pin,
+            pin_offered: false,
+            host,
+            simulated,
+        }
+    }
+
+    /// A step line: stdout in text mode, stderr with `--json`.
+    fn step(&self, line: &str) {
+        let result = if self.args.json {
+            writeln!(std::io::stderr().lock(), "{line}")
+        } else {
+            writeln!(std::io::stdout().lock(), "{line}")
+        };
+        // A closed output stream does not stop the transaction.
+        let _ = result;
+    }
+
+    fn run<T: CardTransport>(
+        mut self,
+        card: &mut T,
+        source: &str,
+        settings: &Settings,
+        ca_keys: &CaKeyStore,
+        inputs: &mut TransactionInputs,
+        crypto: DefaultCrypto,
+    ) -> CmdResult
+    where
+        T::Error: std::fmt::Display,
+    {
+        let mut journal = self.open_journal()?;
+        let mut forced_online_reason = None;
+        if let Some(journal) = journal.as_mut() {
+            if self.args.sequence_counter.is_none() {
+                let records = journal.status().map(|s| s.records).unwrap_or(0);
+                inputs.transaction_sequence_counter =
+                    u32::try_from(records + 1).unwrap_or(u32::MAX);
+            }
+            let limits = settings.offline_limits;
+            if let Some(reason) = journal.offline_limits_reached(
+                &limits,
+                SystemTime::now(),
+                inputs.amount_authorised,
+            )? {
+                inputs.merchant_forced_online = true;
+                self.step(&format!(
+                    "offline limit: {reason}; merchant forces the transaction online"
+                ));
+                forced_online_reason = Some(reason.to_string());
+            }
+        }
+        self.step(&format!(
+            "{source}: {} {} minor units (currency {}), date {}, time {}",
+            self.args
+                .transaction_type
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default(),
+            inputs.amount_authorised,
+            hex::encode_upper(inputs.currency_code),
+            hex::encode_upper(inputs.date),
+            hex::encode_upper(inputs.time),
+        ));
+
+        let exception_file: Vec<&[u8]> =
+            settings.exception_file.iter().map(Vec::as_slice).collect();
+        let revocations = settings.revocation_list();
+        let context = TerminalContext {
+            config: &settings.terminal,
+            ca_keys,
+            revocations: &revocations,
+            exception_file: &exception_file,
+        };
+        let mut transaction = Box::new(
+            Transaction::new(context, crypto, *inputs)
+                .map_err(|e| format!("transaction inputs rejected: {e:?}"))?,
+        );
+
+        let mut pending: Option<RecordId> = None;
+        let mut first_generate_ac_data: Option<Vec<u8>> = None;
+        let mut transport_error: Option<String> = None;
+        let mut host_note: Option<String> = None;
+        let outcome: Outcome = loop {
+            let action = match transaction.request() {
+                Request::Done(outcome) => break outcome.clone(),
+                Request::Transmit(command) => Action::Transmit(command.to_vec()),
+                Request::ChooseApplication {
+                    candidates,
+                    confirm_only,
+                } => Action::Choose(self.choose(candidates, confirm_only)),
+                Request::EnterPin { kind, tries_left } => Action::Pin(kind, tries_left),
+                Request::GoOnline(icc_data) => Action::Online(icc_data.to_vec()),
+            };
+            let step = transaction.step();
+            match action {
+                Action::Transmit(command) => {
+                    if first_generate_ac_data.is_none() && command.starts_with(&[0x80, 0xAE]) {
+                        // Book 3, 10.8: the command data of GENERATE AC is the CDOL1 data.
+                        let data = command
+                            .get(5..5 + usize::from(command.get(4).copied().unwrap_or(0)))
+                            .unwrap_or(&[])
+                            .to_vec();
+                        first_generate_ac_data = Some(data);
+                        if let Some(journal) = journal.as_mut() {
+                            let record = pending_transaction(transaction.card_data(), inputs)?;
+                            let id = journal.begin_pending(&record, SystemTime::now())?;
+                            self.step(&format!("journal: record {id} pending"));
+                            pending = Some(id);
+                        }
+                    }
+                    let mut response = [0u8; MAX_RESPONSE_APDU];
+                    match card.transmit(&command, &mut response) {
+                        Ok(length) => {
+                            let response = response.get(..length).unwrap_or(&[]);
+                            self.step(&output::step_line(step, &command, Some(response)));
+                            transaction
+                                .on_response(response)
+                                .map_err(|e| format!("kernel refused the response: {e:?}"))?;
+                        }
+                        Err(error) => {
+                            self.step(&output::step_line(step, &command, None));
+                            transport_error = Some(error.to_string());
+                            transaction.on_transport_error();
+                        }
+                    }
+                }
+                Action::Choose(choice) => {
+                    transaction
+                        .on_application_chosen(choice)
+                        .map_err(|e| format!("kernel refused the application choice: {e:?}"))?;
+                }
+                Action::Pin(kind, tries_left) => {
+                    let entry = self.pin_entry(kind, tries_left);
+                    let result = match &entry {
+                        Some(digits) => transaction.on_pin(PinEntry::Digits(digits)),
+                        None if std::io::stdin().is_terminal() || self.pin.is_some() => {
+                            transaction.on_pin(PinEntry::Bypassed)
+                        }
+                        None => transaction.on_pin(PinEntry::PinPadNotWorking),
+                    };
+                    if let Some(mut digits) = entry {
+                        digits.fill(0);
+                    }
+                    result.map_err(|e| format!("kernel refused the PIN entry: {e:?}"))?;
+                }
+                Action::Online(icc_data) => {
+                    let answer = self.authorise(
+                        &icc_data,
+                        transaction.card_data(),
+                        first_generate_ac_data.as_deref(),
+                    );
+                    self.step(&format!("[online processing] host: {}", answer.note));
+                    host_note = Some(answer.note.clone());
+                    let response = match &answer.response {
+                        Some(response) => HostResponse {
+                            reachable: true,
+                            approved: response.approved,
+                            authorisation_response_code: response.authorisation_response_code,
+                            issuer_authentication_data: response
+                                .issuer_authentication_data
+                                .as_deref(),
+                            scripts: &[],
+                        },
+                        None => HostResponse::UNREACHABLE,
+                    };
+                    transaction
+                        .on_host(response)
+                        .map_err(|e| format!("kernel refused the host answer: {e:?}"))?;
+                }
+            }
+        };
+
+        let mut report = Report::new(&outcome, transport_error.as_deref());
+        report.forced_online_reason = forced_online_reason.clone();
+        report.host = host_note;
+        report.amount_authorised = inputs.amount_authorised;
+        report.amount_other = inputs.amount_other;
+        report.currency_code = hex::encode_upper(inputs.currency_code);
+        if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
+            // Durable before the outcome (and any approval) is shown.
+            journal.complete(
+                id,
+                &completion(&outcome, forced_online_reason),
+                SystemTime::now(),
+            )?;
+            self.step(&format!("journal: record {id} {}", report.outcome));
+            report.journal_record = Some(id.0);
+        }
+        let text = if self.args.json {
+            report.to_json() + "\n"
+        } else {
+            report.to_text()
+        };
+        match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(error.into())
+            }
+            _ => {}
+        }
+        Ok(match outcome.decision {
+            Decision::Approved => ExitCode::SUCCESS,
+            Decision::Declined => ExitCode::from(2),
+            Decision::Terminated(_) => ExitCode::from(3),
+        })
+    }
+
+    /// The journal, unless `--no-journal`.
+    fn open_journal(&self) -> Result<Option<Journal>, Box<dyn Error>> {
+        if self.args.no_journal {
+            return Ok(None);
+        }
+        let path = self
+            .args
+            .journal
+            .clone()
+            .unwrap_or_else(journal::default_journal_path);
+        let key = journal::resolve_key_path(self.args.journal_key.as_deref(), &path);
+        let opened = Journal::open(&path, &KeySource::create_if_missing(&key))
+            .map_err(|e| format!("journal {}: {e}", path.display()))?;
+        for record in opened.recovered() {
+            self.step(&format!(
+                "journal: record {} was left pending by an earlier run; marked incomplete",
+                record.id
+            ));
+        }
+        if let Some(created) = opened.key_created() {
+            self.step(&format!("journal: new key file {}", created.display()));
+        }
+        Ok(Some(opened))
+    }
+
+    /// Book 1, 12.4: the cardholder's choice or confirmation.
+    fn choose(&self, candidates: &[Candidate], confirm_only: bool) -> Option<usize> {
+        let label = |c: &Candidate| {
+            let name = if c.preferred_name.is_empty() {
+                &c.label
+            } else {
+                &c.preferred_name
+            };
+            format!(
+                "{} ({})",
+                String::from_utf8_lossy(name),
+                hex::encode_upper(&c.aid)
+            )
+        };
+        if let Some(number) = self.args.application {
+            let choice = number.checked_sub(1).filter(|i| *i < candidates.len());
+            match (choice, confirm_only) {
+                (Some(0), true) | (Some(_), false) => {}
+                _ => {
+                    self.step(&format!(
+                        "application {number} is not on offer: selection cancelled"
+                    ));
+                    return None;
+                }
+            }
+            if let Some(candidate) = choice.and_then(|i| candidates.get(i)) {
+                self.step(&format!(
+                    "[application selection] chosen: {}",
+                    label(candidate)
+                ));
+            }
+            return choice;
+        }
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive {
+            if let Some(first) = candidates.first() {
+                self.step(&format!(
+                    "[application selection] first candidate taken: {}",
+                    label(first)
+                ));
+            }
+            return Some(0);
+        }
+        let mut stderr = std::io::stderr().lock();
+        if confirm_only {
+            let first = candidates.first().map(label).unwrap_or_default();
+            let _ = write!(stderr, "Use {first}? [Y/n] ");
+            let _ = stderr.flush();
+            let answer = read_line();
+            return (!answer.trim().eq_ignore_ascii_case("n")).then_some(0);
+        }
+        for (index, candidate) in candidates.iter().enumerate() {
+            let _ = writeln!(stderr, "  {}. {}", index + 1, label(candidate));
+        }
+        let _ = write!(
+            stderr,
+            "Choose an application [1-{}], empty to cancel: ",
+            candidates.len()
+        );
+        let _ = stderr.flush();
+        read_line()
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .filter(|i| *i < candidates.len())
+    }
+
+    /// The PIN digits for this request, or `None` (bypassed, or no PIN pad:
+    /// the caller tells which). `--pin` is offered once; a second request
+    /// after a wrong PIN is bypassed rather than retrying the same digits.
+    fn pin_entry(&mut self, kind: PinKind, tries_left: Option<u8>) -> Option<Vec<u8>> {
+        let what = match kind {
+            PinKind::OfflinePlaintext => "offline plaintext PIN",
+            PinKind::OfflineEnciphered => "offline enciphered PIN",
+            PinKind::Online => "online PIN",
+        };
+        let tries = tries_left
+            .map(|n| format!(", {n} tries left"))
+            .unwrap_or_default();
+        if let Some(pin) = &self.pin {
+            if self.pin_offered {
+                self.step(&format!("[cardholder verification] {what} asked again{tries}: --pin already tried, PIN entry bypassed"));
+                return None;
+            }
+            self.pin_offered = true;
+            self.step(&format!(
+                "[cardholder verification] {what}{tries}: PIN from --pin"
+            ));
+            return Some(pin.clone());
+        }
+        if !std::io::stdin().is_terminal() {
+            self.step(&format!(
+                "[cardholder verification] {what}{tries}: no terminal for PIN entry and no --pin: PIN pad not working"
+            ));
+            return None;
+        }
+        for _ in 0..3 {
+            let entered =
+                rpassword::prompt_password(format!("Enter {what}{tries} (empty to bypass): "));
+            let Ok(entered) = entered else {
+                return None;
+            };
+            let mut bytes = entered.into_bytes();
+            if bytes.is_empty() {
+                self.step(&format!("[cardholder verification] {what}: bypassed"));
+                return None;
+            }
+            if (4..=12).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+                return Some(bytes);
+            }
+            bytes.fill(0);
+            let _ = writeln!(std::io::stderr(), "A PIN is 4 to 12 digits.");
+        }
+        None
+    }
+
+    /// The host simulator: checks the ARQC with the test issuer's keys and
+    /// answers with an ARC and the ARPC (Book 2, 8.2.1 method 1).
+    fn authorise(
+        &self,
+        icc_data: &[u8],
+        card: &DataStore,
+        cdol1_data: Option<&[u8]>,
+    ) -> HostAnswer {
+        if self.host == HostMode::Unreachable {
+            let note = if self.simulated {
+                "unreachable (--host unreachable)"
+            } else {
+                "unreachable (no host for a reader card)"
+            };
+            return HostAnswer {
+                response: None,
+                note: note.to_owned(),
+            };
+        }
+        let arqc = field::<8>(icc_data, card, 0x9F26);
+        let atc = field::<2>(icc_data, card, 0x9F36).map(u16::from_be_bytes);
+        let aip = field::<2>(icc_data, card, 0x82);
+        // The test cards' Issuer Application Data: DKI, CVN, then the 4-byte CVR.
+        let cvr = tlv::find(icc_data, Tag(0x9F10))
+            .and_then(|iad| iad.get(2..6))
+            .and_then(|cvr| <[u8; 4]>::try_from(cvr).ok());
+        let pan = card.get(Tag(0x5A));
+        let pan_sequence = card
+            .get(Tag(0x5F34))
+            .and_then(|v| v.first().copied())
+            .unwrap_or(0);
+        let (Some(arqc), Some(atc), Some(aip), Some(cvr), Some(pan), Some(cdol1_data)) =
+            (arqc, atc, aip, cvr, pan, cdol1_data)
+        else {
+            return declined(
+                "05",
+                None,
+                "authorisation request incomplete: declined (ARC 05)",
+            );
+        };
+        let issuer = Issuer::test_issuer();
+        let input = cryptogram_input(cdol1_data, aip, atc, cvr);
+        if !issuer.verify_cryptogram(pan, pan_sequence, atc, &input, arqc) {
+            return declined(
+                "05",
+                None,
+                "ARQC does not verify with the test issuer keys: declined (ARC 05)",
+            );
+        }
+        let (code, approved, note) = match self.host {
+            HostMode::Approve => (*b"00", true, "ARQC verified; approved (ARC 00), ARPC sent"),
+            _ => (*b"05", false, "ARQC verified; declined (ARC 05), ARPC sent"),
+        };
+        let data = issuer.issuer_authentication_data(pan, pan_sequence, atc, arqc, code);
+        HostAnswer {
+            response: Some(HostDecision {
+                approved,
+                authorisation_response_code: code,
+                issuer_authentication_data: Some(data.to_vec()),
+            }),
+            note: note.to_owned(),
+        }
+    }
+}
+
+/// A decline without ARPC.
+fn declined(code: &str, data: Option<Vec<u8>>, note: &str) -> HostAnswer {
+    let mut authorisation_response_code = [b'0'; 2];
+    for (slot, byte) in authorisation_response_code.iter_mut().zip(code.bytes()) {
+        *slot = byte;
+    }
+    HostAnswer {
+        response: Some(HostDecision {
+            approved: false,
+            authorisation_response_code,
+            issuer_authentication_data: data,
+        }),
+        note: note.to_owned(),
+    }
+}
+
+/// A fixed-length data object from the authorisation request, else the card's data.
+fn field<const N: usize>(icc_data: &[u8], card: &DataStore, tag: u32) -> Option<[u8; N]> {
+    tlv::find(icc_data, Tag(tag))
+        .or_else(|| card.get(Tag(tag)))
+        .and_then(|value| <[u8; N]>::try_from(value).ok())
+}
+
+/// What the host simulator answered.
+struct HostAnswer {
+    /// `None`: unreachable.
+    response: Option<HostDecision>,
+    /// What it did, for the step line and the report.
+    note: String,
+}
+
+struct HostDecision {
+    approved: bool,
+    authorisation_response_code: [u8; 2],
+    issuer_authentication_data: Option<Vec<u8>>,
+}
+
+fn read_line() -> String {
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    line
+}
+
+/// The journal's pending record, from the card data read so far.
+fn pending_transaction(
+    card: &DataStore,
+    inputs: &TransactionInputs,
+) -> Result<PendingTransaction, Box<dyn Error>> {
+    let pan = card
+        .get(Tag(0x5A))
+        .ok_or("journal: no PAN before GENERATE AC")?;
+    let expiry_date = card
+        .get(Tag(0x5F24))
+        .and_then(|v| <[u8; 3]>::try_from(v).ok())
+        .ok_or("journal: no expiry date before GENERATE AC")?;
+    let aid = card
+        .get(Tag(0x84))
+        .or_else(|| card.get(Tag(0x4F)))
+        .unwrap_or(&[]);
+    let [high, low] = inputs.currency_code;
+    let digit = |nibble: u8| u16::from(nibble.min(9));
+    let currency_code = digit(high >> 4) * 1000
+        + digit(high & 0x0F) * 100
+        + digit(low >> 4) * 10
+        + digit(low & 0x0F);
+    Ok(PendingTransaction {
+        amount_authorised: inputs.amount_authorised,
+        amount_other: inputs.amount_other,
+        currency_code,
+        transaction_type: inputs.transaction_type,
+        transaction_date: inputs.date,
+        transaction_time: inputs.time,
+        aid: aid.to_vec(),
+        pan: pan.to_vec(),
+        pan_sequence_number: card.get(Tag(0x5F34)).and_then(|v| v.first().copied()),
+        track2_equivalent: card.get(Tag(0x57)).map(<[u8]>::to_vec),
+        expiry_date,
+    })
+}
+
+/// The journal's completion record from the outcome.
+fn completion(outcome: &Outcome, forced_online_reason: Option<String>) -> Completion {
+    Completion {
+        outcome: match outcome.decision {
+            Decision::Approved => journal::Outcome::Approved,
+            Decision::Declined => journal::Outcome::Declined,
+            Decision::Terminated(_) => journal::Outcome::Terminated,
+        },
+        mode: if outcome.online {
+            Mode::Online
+        } else {
+            Mode::Offline
+        },
+        authorisation_response_code: outcome.authorisation_response_code,
+        cryptogram_information_data: tlv::find(&outcome.clearing_data, Tag(0x9F27))
+            .and_then(|v| v.first().copied()),
+        application_cryptogram: outcome.cryptogram,
+        atc: outcome.atc.map(u16::from_be_bytes),
+        tvr: outcome.tvr.0,
+        tsi: outcome.tsi.0,
+        cvm_results: outcome.cvm_results,
+        icc_data: outcome.clearing_data.to_vec(),
+        forced_online_reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_minor_units() {
+        assert_eq!(parse_amount("12.50", 2, "--amount"), Ok(1250));
+        assert_eq!(parse_amount("12.5", 2, "--amount"), Ok(1250));
+        assert_eq!(parse_amount("12", 2, "--amount"), Ok(1200));
+        assert_eq!(parse_amount("0.01", 2, "--amount"), Ok(1));
+        assert_eq!(parse_amount("1000", 0, "--amount"), Ok(1000));
+        assert!(parse_amount("12.505", 2, "--amount").is_err());
+        assert!(parse_amount("12.", 2, "--amount").is_err());
+        assert!(parse_amount("-1", 2, "--amount").is_err());
+        assert!(parse_amount("1e3", 2, "--amount").is_err());
+        assert!(parse_amount("10000000000.00", 2, "--amount").is_err());
+        assert_eq!(
+            parse_amount("9999999999.99", 2, "--amount"),
+            Ok(999_999_999_999)
+        );
+    }
+
+    #[test]
+    fn dates_and_times() {
+        let date = |t: &str| {
+            bcd6(t, "--date", "YYMMDD", |_, m, d| {
+                (1..=12).contains(&m) && (1..=31).contains(&d)
+            })
+        };
+        assert_eq!(date("251124"), Ok([0x25, 0x11, 0x24]));
+        assert!(date("251324").is_err());
+        assert!(date("25112").is_err());
+        let (today, now) = now_utc();
+        assert_eq!((today.len(), now.len()), (6, 6));
+    }
+}
