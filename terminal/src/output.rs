@@ -41,6 +41,9 @@ pub struct Report {
     pub oda: &'static str,
     /// `ok`, `failed` or `not_performed`.
     pub oda_result: &'static str,
+    /// Why offline data authentication failed, when it did (Book 2 check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oda_failure: Option<String>,
     /// ICC data for clearing (field 55), hex.
     pub icc_data: String,
     /// Issuer Script Results (9F5B), hex; empty when no script ran.
@@ -102,6 +105,7 @@ impl Report {
                 OdaResult::Succeeded => "ok",
                 OdaResult::Failed => "failed",
             },
+            oda_failure: outcome.oda_failure.map(|failure| format!("{failure:?}")),
             icc_data: hex::encode_upper(&outcome.clearing_data),
             script_results: hex::encode_upper(&outcome.script_results),
             reason,
@@ -163,6 +167,9 @@ impl Report {
             self.oda.to_uppercase(),
             self.oda_result.replace('_', " ")
         );
+        if let Some(failure) = &self.oda_failure {
+            let _ = writeln!(out, "  ODA failure:            {failure}");
+        }
         detail(&mut out, "CVM results", &self.cvm_results, Tag(0x9F34));
         detail(&mut out, "TVR", &self.tvr, Tag(0x95));
         detail(&mut out, "TSI", &self.tsi, Tag(0x9B));

@@ -83,6 +83,12 @@ pub struct Args {
     /// simulated card, unreachable with a reader].
     #[arg(long, value_enum)]
     pub host: Option<HostMode>,
+    /// With the host simulator: an issuer script command for the card, as
+    /// `HEADER:DATA` in hex (e.g. `04DA9F14:05`, PUT DATA of the lower
+    /// consecutive offline limit); the simulator adds its MAC and sends it in
+    /// Issuer Script Template 2 (72). Repeatable.
+    #[arg(long, value_name = "HEADER:DATA")]
+    pub issuer_script: Vec<String>,
     /// Choose this candidate application (1 = first in priority order)
     /// instead of asking [default: ask on a terminal, else the first].
     #[arg(long, value_name = "N")]
@@ -171,8 +177,16 @@ pub fn run(args: Args) -> CmdResult {
         Some(pin) => Some(checked_pin(pin)?),
         None => None,
     };
+    let scripts = args
+        .issuer_script
+        .iter()
+        .map(|text| parse_script(text))
+        .collect::<Result<Vec<_>, _>>()?;
 
     if let Some(reader) = &args.reader {
+        if !scripts.is_empty() {
+            return Err("--issuer-script needs the host simulator, which answers only for simulated cards (--card)".into());
+        }
         if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
             return Err(format!(
                 "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
@@ -199,7 +213,8 @@ pub fn run(args: Args) -> CmdResult {
     let mut card = profile.card();
     card.reset();
     let host = args.host.unwrap_or(HostMode::Approve);
-    let session = Session::new(&args, pin, host, true);
+    let mut session = Session::new(&args, pin, host, true);
+    session.scripts = scripts;
     let source = format!("simulated card {name}");
     session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto)
 }
@@ -227,6 +242,22 @@ fn load_ca_keys(
         }
     }
     Ok(store)
+}
+
+/// `--issuer-script HEADER:DATA`: a 4-byte command header and its data, in hex.
+fn parse_script(text: &str) -> Result<([u8; 4], Vec<u8>), String> {
+    let bad = || format!("--issuer-script {text:?}: expected HEADER:DATA in hex, e.g. 04DA9F14:05");
+    let (header, data) = text.split_once(':').unwrap_or((text, ""));
+    let header = hex::decode(header)
+        .ok()
+        .and_then(|h| <[u8; 4]>::try_from(h).ok())
+        .ok_or_else(bad)?;
+    let data = hex::decode(data).map_err(|_| bad())?;
+    // Lc covers the data and the 4-byte MAC.
+    if data.len() > 251 {
+        return Err(bad());
+    }
+    Ok((header, data))
 }
 
 /// Checks `--pin` before anything is sent to the card.
@@ -430,6 +461,7 @@ struct Session<'a> {
     pin_offered: bool,
     host: HostMode,
     simulated: bool,
+    scripts: Vec<([u8; 4], Vec<u8>)>,
 }
 
 /// One answer to the kernel's current request.
@@ -456,6 +488,7 @@ impl<'a> Session<'a> {
             pin_offered: false,
             host,
             simulated,
+            scripts: Vec::new(),
         }
     }
 
@@ -613,7 +646,7 @@ impl<'a> Session<'a> {
                             issuer_authentication_data: response
                                 .issuer_authentication_data
                                 .as_deref(),
-                            scripts: &[],
+                            scripts: &response.scripts,
                         },
                         None => HostResponse::UNREACHABLE,
                     };
@@ -854,13 +887,27 @@ impl<'a> Session<'a> {
             _ => (*b"05", false, "ARQC verified; declined (ARC 05), ARPC sent"),
         };
         let data = issuer.issuer_authentication_data(pan, pan_sequence, atc, arqc, code);
+        let mut scripts = Vec::new();
+        for (header, command_data) in &self.scripts {
+            let command =
+                issuer.script_command(pan, pan_sequence, atc, arqc, *header, command_data);
+            scripts.extend_from_slice(&script_template(&command));
+        }
+        let mut note = note.to_owned();
+        if !self.scripts.is_empty() {
+            note.push_str(&format!(
+                ", {} issuer script command(s) in template 72",
+                self.scripts.len()
+            ));
+        }
         HostAnswer {
             response: Some(HostDecision {
                 approved,
                 authorisation_response_code: code,
                 issuer_authentication_data: Some(data.to_vec()),
+                scripts,
             }),
-            note: note.to_owned(),
+            note,
         }
     }
 }
@@ -876,6 +923,7 @@ fn declined(code: &str, data: Option<Vec<u8>>, note: &str) -> HostAnswer {
             approved: false,
             authorisation_response_code,
             issuer_authentication_data: data,
+            scripts: Vec::new(),
         }),
         note: note.to_owned(),
     }
@@ -900,6 +948,23 @@ struct HostDecision {
     approved: bool,
     authorisation_response_code: [u8; 2],
     issuer_authentication_data: Option<Vec<u8>>,
+    /// Issuer Script Templates, concatenated.
+    scripts: Vec<u8>,
+}
+
+/// Issuer Script Template 2 (72) holding one Issuer Script Command (86).
+fn script_template(command: &[u8]) -> Vec<u8> {
+    let mut buffer = [0u8; 300];
+    let mut writer = tlv::Writer::new(&mut buffer);
+    let written = writer.begin(Tag(0x72)).and_then(|mark| {
+        writer
+            .push(Tag(0x86), command)
+            .and_then(|()| writer.end(mark))
+    });
+    match written {
+        Ok(()) => writer.as_bytes().to_vec(),
+        Err(_) => Vec::new(),
+    }
 }
 
 fn read_line() -> String {
