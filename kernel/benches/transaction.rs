@@ -1,0 +1,225 @@
+//! Kernel time per transaction, in process, for DDA, CDA and an online card.
+//!
+//! The card is a replay of a recorded exchange with an `emv-test-cards`
+//! profile (`benches/transcripts`), so the figure is the kernel's alone.
+//! Each transaction is measured twice:
+//! - `full`: with [`DefaultCrypto`] (RSA recoveries, SHA-1);
+//! - `logic`: with the crypto results replayed from a recording of the same
+//!   transaction, so crypto costs nothing and the time left is the kernel's
+//!   own logic (parsing, DOLs, state machine).
+//!
+//! Crypto time per transaction = `full` - `logic`.
+
+use std::cell::{Cell, RefCell};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use emv_kernel::config::{TerminalConfig, TransactionInputs};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::oda::capk::parse_capk_line;
+use emv_kernel::oda::{CaKeyStore, RevocationList};
+use emv_kernel::online::HostResponse;
+use emv_kernel::outcome::Decision;
+use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+
+fn transcript(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pairs = Vec::new();
+    let mut command = None;
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("> ") {
+            command = Some(hex::decode(h).unwrap());
+        } else if let Some(h) = line.strip_prefix("< ") {
+            pairs.push((command.take().unwrap(), hex::decode(h).unwrap()));
+        }
+    }
+    pairs
+}
+
+/// Records every crypto result of a real provider.
+struct Recording {
+    inner: DefaultCrypto,
+    log: RefCell<Vec<Vec<u8>>>,
+}
+
+impl CryptoProvider for Recording {
+    fn sha1(&self, parts: &[&[u8]]) -> [u8; SHA1_LEN] {
+        let out = self.inner.sha1(parts);
+        self.log.borrow_mut().push(out.to_vec());
+        out
+    }
+    fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+        let out = self.inner.sha256(parts);
+        self.log.borrow_mut().push(out.to_vec());
+        out
+    }
+    fn rsa_public(
+        &self,
+        modulus: &[u8],
+        exponent: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        self.inner.rsa_public(modulus, exponent, input, output)?;
+        self.log.borrow_mut().push(output.to_vec());
+        Ok(())
+    }
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        self.inner.random(out)?;
+        self.log.borrow_mut().push(out.to_vec());
+        Ok(())
+    }
+}
+
+/// Returns the recorded results in order, at no cost.
+struct Replay<'a> {
+    log: &'a [Vec<u8>],
+    next: Cell<usize>,
+}
+
+impl Replay<'_> {
+    fn take(&self) -> &[u8] {
+        let i = self.next.get();
+        self.next.set(i + 1);
+        &self.log[i]
+    }
+}
+
+impl CryptoProvider for Replay<'_> {
+    fn sha1(&self, _parts: &[&[u8]]) -> [u8; SHA1_LEN] {
+        self.take().try_into().unwrap()
+    }
+    fn sha256(&self, _parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+        self.take().try_into().unwrap()
+    }
+    fn rsa_public(
+        &self,
+        _m: &[u8],
+        _e: &[u8],
+        _input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        output.copy_from_slice(self.take());
+        Ok(())
+    }
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        out.copy_from_slice(self.take());
+        Ok(())
+    }
+}
+
+struct Setup {
+    keys: CaKeyStore,
+    revocations: RevocationList,
+    config: TerminalConfig,
+}
+
+fn setup() -> Setup {
+    let crypto = DefaultCrypto::new();
+    let mut keys = CaKeyStore::new();
+    for line in include_str!("../../test-cards/keys/capk.txt").lines() {
+        if let Some(key) = parse_capk_line(&crypto, line).unwrap() {
+            keys.insert(key).unwrap();
+        }
+    }
+    Setup {
+        keys,
+        revocations: RevocationList::new(),
+        config: TerminalConfig::default(),
+    }
+}
+
+/// One whole transaction against the replayed card.
+fn transaction<C: CryptoProvider>(
+    setup: &Setup,
+    crypto: C,
+    exchanges: &[(Vec<u8>, Vec<u8>)],
+    issuer_data: &[u8],
+) -> Decision {
+    let context = TerminalContext {
+        config: &setup.config,
+        ca_keys: &setup.keys,
+        revocations: &setup.revocations,
+        exception_file: &[],
+    };
+    let mut transaction = Transaction::new(context, crypto, TransactionInputs::default()).unwrap();
+    let mut next = 0;
+    loop {
+        match transaction.request() {
+            Request::Done(outcome) => return outcome.decision,
+            Request::Transmit(_) => {
+                let response = &exchanges[next].1;
+                next += 1;
+                transaction.on_response(response).unwrap();
+            }
+            Request::ChooseApplication { .. } => {
+                transaction.on_application_chosen(Some(0)).unwrap()
+            }
+            Request::EnterPin {
+                kind: PinKind::Online,
+                ..
+            } => transaction.on_pin(PinEntry::OnlineCaptured).unwrap(),
+            Request::EnterPin { .. } => {
+                transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])).unwrap()
+            }
+            Request::GoOnline(_) => transaction
+                .on_host(HostResponse {
+                    reachable: true,
+                    approved: true,
+                    authorisation_response_code: *b"00",
+                    issuer_authentication_data: Some(issuer_data),
+                    scripts: &[],
+                })
+                .unwrap(),
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let setup = setup();
+    let cases = [
+        ("dda", include_str!("transcripts/dda.txt")),
+        ("cda", include_str!("transcripts/cda.txt")),
+        (
+            "online-cda-issuer-auth",
+            include_str!("transcripts/issuer-scripts.txt"),
+        ),
+        ("online-no-oda", include_str!("transcripts/no-oda.txt")),
+    ];
+    let mut group = c.benchmark_group("transaction");
+    for (name, text) in cases {
+        let exchanges = transcript(text);
+        let issuer_data: Vec<u8> = exchanges
+            .iter()
+            .find(|(c, _)| c.starts_with(&[0x00, 0x82]))
+            .map(|(c, _)| c[5..].to_vec())
+            .unwrap_or_default();
+        let recording = Recording {
+            inner: DefaultCrypto::new(),
+            log: RefCell::new(Vec::new()),
+        };
+        assert_eq!(
+            transaction(&setup, &recording, &exchanges, &issuer_data),
+            Decision::Approved
+        );
+        let log = recording.log.into_inner();
+        group.bench_function(format!("{name}/full"), |b| {
+            b.iter(|| transaction(&setup, DefaultCrypto::new(), &exchanges, &issuer_data))
+        });
+        group.bench_function(format!("{name}/logic"), |b| {
+            b.iter(|| {
+                transaction(
+                    &setup,
+                    Replay {
+                        log: &log,
+                        next: Cell::new(0),
+                    },
+                    &exchanges,
+                    &issuer_data,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
