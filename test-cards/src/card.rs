@@ -189,6 +189,8 @@ pub struct Card {
     /// T=0: response waiting for GET RESPONSE (data, final SW).
     pending: Option<(Vec<u8>, u16)>,
     t0: bool,
+    /// T=0: GET RESPONSE never finishes (hostile).
+    endless: bool,
 }
 
 impl Card {
@@ -210,10 +212,16 @@ impl Card {
                 record_overrides: Vec::new(),
             })
             .collect();
-        let t0 = image
+        let t0 = image.apps.iter().any(|a| {
+            matches!(
+                a.hostile,
+                Some(Hostile::T0Sequences | Hostile::EndlessGetResponse)
+            )
+        });
+        let endless = image
             .apps
             .iter()
-            .any(|a| a.hostile == Some(Hostile::T0Sequences));
+            .any(|a| a.hostile == Some(Hostile::EndlessGetResponse));
         Self {
             card_blocked: image.blocked,
             image,
@@ -225,6 +233,7 @@ impl Card {
             random_counter: 0,
             pending: None,
             t0,
+            endless,
         }
     }
 
@@ -291,6 +300,13 @@ impl Card {
             let Some((data, final_sw)) = self.pending.take() else {
                 return Response::status(sw::CONDITIONS);
             };
+            if self.endless {
+                self.pending = Some((data, final_sw));
+                return Response {
+                    data: vec![0x55; 16],
+                    sw: 0x6110,
+                };
+            }
             let want = command.le.unwrap_or(256).min(32).min(data.len());
             let (now, rest) = data.split_at(want);
             return if rest.is_empty() {

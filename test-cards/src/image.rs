@@ -464,7 +464,7 @@ fn apply_hostile(hostile: Hostile, records: &mut BTreeMap<(u8, u8), Vec<u8>>, af
             let filler = tlv(0xDF21, &[0x55; 296]);
             records.insert((1, 2), tlv(0x70, &filler));
         }
-        Hostile::T0Sequences => {}
+        Hostile::T0Sequences | Hostile::EndlessGetResponse => {}
     }
 }
 

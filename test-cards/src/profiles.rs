@@ -504,6 +504,13 @@ static PROFILES: &[Profile] = &[
         build: || hostile(Hostile::T0Sequences),
     },
     Profile {
+        name: "hostile-endless-get-response",
+        exercises: "T=0 card whose GET RESPONSE always answers 61 10 with 16 more bytes",
+        expected: "the transport gives up after a bounded number of exchanges: terminate",
+        tvr: "-",
+        build: || hostile(Hostile::EndlessGetResponse),
+    },
+    Profile {
         name: "hostile-oversized-response",
         exercises: "READ RECORD answer of 300 data bytes (beyond a short response APDU)",
         expected: "transport error or rejected record: terminate",

@@ -48,6 +48,8 @@ pub enum Hostile {
     /// T=0 style answers: `61xx` for every case 4 command, `6Cxx` for a case 2
     /// command with the wrong Le, and GET RESPONSE handing data out in 32-byte pieces.
     T0Sequences,
+    /// T=0 answers where GET RESPONSE always announces more data (`61xx` forever).
+    EndlessGetResponse,
     /// A READ RECORD answer longer than a short response APDU can carry.
     OversizedResponse,
 }

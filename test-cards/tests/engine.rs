@@ -511,3 +511,54 @@ fn profiles_md_holds_the_generated_table() {
         "profile names are unique"
     );
 }
+
+#[test]
+fn endless_get_response_is_bounded_by_the_transport() {
+    let mut c = card("hostile-endless-get-response");
+    let err = c
+        .exchange(&apdu(0x00, 0xA4, 0x04, 0x00, &TEST_AID_CREDIT, Some(0)))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        emv_test_cards::transport::SimulatedError::TooManyRounds(
+            emv_test_cards::transport::MAX_T0_ROUNDS
+        )
+    );
+}
+
+/// A small deterministic generator (xorshift) for the robustness test.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn arbitrary_apdus_never_panic_any_profile() {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let classes = [0x00, 0x80, 0x84, 0x04, 0xFF];
+    let instructions = [
+        0xA4, 0xB2, 0xA8, 0xCA, 0x88, 0xAE, 0x20, 0x84, 0x82, 0x1E, 0x18, 0x16, 0x24, 0xDA, 0xC0,
+        0x00,
+    ];
+    for profile in profiles::all() {
+        let mut c = profile.card();
+        // Start from a selected application so deeper commands are reached.
+        c.process(&apdu(0x00, 0xA4, 0x04, 0x00, &TEST_AID_CREDIT, Some(0)));
+        for _ in 0..400 {
+            let r = xorshift(&mut state);
+            let len = (r % 40) as usize;
+            let mut command: Vec<u8> = (0..len).map(|_| xorshift(&mut state) as u8).collect();
+            if command.len() >= 2 {
+                command[0] = classes[(r >> 8) as usize % classes.len()];
+                command[1] = instructions[(r >> 16) as usize % instructions.len()];
+            }
+            if command.len() >= 5 && r & 1 == 0 {
+                command[4] = (command.len() - 5) as u8; // a consistent Lc half the time
+            }
+            let response = c.process(&command);
+            assert!(response.len() >= 2, "{}: {command:02X?}", profile.name);
+        }
+    }
+}
