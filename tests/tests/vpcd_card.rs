@@ -113,6 +113,21 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
         "AIP: SDA, CVM, TRM"
     );
 
+    // Round-trip figure (printed, not asserted): 500 READ RECORDs through pcscd.
+    let mut times: Vec<Duration> = (0..500)
+        .map(|_| {
+            let start = Instant::now();
+            let (_, sw) = transmit(&reader_card, &[0x00, 0xB2, 0x01, 0x0C, 0x00]);
+            assert_eq!(sw, 0x9000);
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    eprintln!(
+        "vpcd READ RECORD round trip: median {:?}, p99 {:?} (500 commands)",
+        times[250], times[495]
+    );
+
     reader_card
         .disconnect(pcsc::Disposition::ResetCard)
         .map_err(|(_, e)| e)
