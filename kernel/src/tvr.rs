@@ -33,8 +33,11 @@ pub const CDA_FAILED: Bit = bit(0, 0x04, "CDA failed");
 /// TVR byte 1, b2.
 pub const SDA_SELECTED: Bit = bit(0, 0x02, "SDA selected");
 /// TVR byte 2, b8.
-pub const DIFFERENT_APPLICATION_VERSIONS: Bit =
-    bit(1, 0x80, "ICC and terminal have different application versions");
+pub const DIFFERENT_APPLICATION_VERSIONS: Bit = bit(
+    1,
+    0x80,
+    "ICC and terminal have different application versions",
+);
 /// TVR byte 2, b7.
 pub const EXPIRED_APPLICATION: Bit = bit(1, 0x40, "Expired application");
 /// TVR byte 2, b6.
@@ -71,8 +74,11 @@ pub const LCOL_EXCEEDED: Bit = bit(3, 0x40, "Lower consecutive offline limit exc
 /// TVR byte 4, b6.
 pub const UCOL_EXCEEDED: Bit = bit(3, 0x20, "Upper consecutive offline limit exceeded");
 /// TVR byte 4, b5.
-pub const RANDOMLY_SELECTED_ONLINE: Bit =
-    bit(3, 0x10, "Transaction selected randomly for online processing");
+pub const RANDOMLY_SELECTED_ONLINE: Bit = bit(
+    3,
+    0x10,
+    "Transaction selected randomly for online processing",
+);
 /// TVR byte 4, b4.
 pub const MERCHANT_FORCED_ONLINE: Bit = bit(3, 0x08, "Merchant forced transaction online");
 /// TVR byte 5, b8.
@@ -80,17 +86,11 @@ pub const DEFAULT_TDOL_USED: Bit = bit(4, 0x80, "Default TDOL used");
 /// TVR byte 5, b7.
 pub const ISSUER_AUTHENTICATION_FAILED: Bit = bit(4, 0x40, "Issuer authentication failed");
 /// TVR byte 5, b6.
-pub const SCRIPT_FAILED_BEFORE_FINAL_GENAC: Bit = bit(
-    4,
-    0x20,
-    "Script processing failed before final GENERATE AC",
-);
+pub const SCRIPT_FAILED_BEFORE_FINAL_GENAC: Bit =
+    bit(4, 0x20, "Script processing failed before final GENERATE AC");
 /// TVR byte 5, b5.
-pub const SCRIPT_FAILED_AFTER_FINAL_GENAC: Bit = bit(
-    4,
-    0x10,
-    "Script processing failed after final GENERATE AC",
-);
+pub const SCRIPT_FAILED_AFTER_FINAL_GENAC: Bit =
+    bit(4, 0x10, "Script processing failed after final GENERATE AC");
 
 /// Every defined TVR bit, in byte and bit order (for decoders).
 pub const TVR_BITS: [Bit; 27] = [

@@ -608,5 +608,3 @@ impl<'b> Writer<'b> {
     }
 }
 
-#[cfg(test)]
-mod tests;

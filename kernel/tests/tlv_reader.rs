@@ -1,6 +1,7 @@
 //! Byte-level vectors for the BER-TLV reader and writer.
 
-use super::*;
+use emv_kernel::limits::TLV_MAX_DEPTH;
+use emv_kernel::tlv::*;
 
 fn hex(s: &str) -> heapless::Vec<u8, 512> {
     let digits: heapless::Vec<u8, 1024> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
@@ -50,8 +51,8 @@ fn tag_forms() {
     let t = parse_single(&three).unwrap();
     assert_eq!(t.tag, Tag(0xDF8101));
     assert_eq!(t.value, &[0xAA]);
-    extern crate std;
-    assert_eq!(std::format!("{}", Tag(0x9F02)), "9F02");
+
+    assert_eq!(format!("{}", Tag(0x9F02)), "9F02");
 }
 
 #[test]
