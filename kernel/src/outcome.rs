@@ -120,6 +120,8 @@ pub struct Outcome {
     pub oda_result: OdaResult,
     /// Why ODA failed, when it did (the exact Book 2 check).
     pub oda_failure: Option<crate::oda::OdaFailure>,
+    /// The receipt needs a signature line (signature CVM performed).
+    pub signature_required: bool,
     /// ICC data for clearing (ISO 8583 field 55), BER-TLV.
     pub clearing_data: Vec<u8, CLEARING_DATA_BYTES>,
     /// Issuer Script Results (9F5B), 5 bytes per script command.
@@ -145,6 +147,7 @@ impl Outcome {
             oda_method: OdaMethod::None,
             oda_result: OdaResult::NotPerformed,
             oda_failure: None,
+            signature_required: false,
             clearing_data: Vec::new(),
             script_results: Vec::new(),
         }

@@ -546,3 +546,169 @@ fn select_by_name(command: &mut Command, name: &[u8], next: bool) -> SelectionAc
         SelectionAction::Terminate(TerminationReason::CapacityExceeded)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{TEST_AID_CREDIT, TEST_AID_DEBIT};
+
+    fn tlv(tag: u32, value: &[u8]) -> heapless::Vec<u8, 256> {
+        let mut buf = [0u8; 256];
+        let mut writer = tlv::Writer::new(&mut buf);
+        writer.push(Tag(tag), value).unwrap();
+        heapless::Vec::from_slice(writer.as_bytes()).unwrap()
+    }
+
+    fn cat(parts: &[&[u8]]) -> heapless::Vec<u8, 256> {
+        let mut out = heapless::Vec::new();
+        for part in parts {
+            out.extend_from_slice(part).unwrap();
+        }
+        out
+    }
+
+    fn ok(data: &[u8]) -> heapless::Vec<u8, 258> {
+        let mut out = heapless::Vec::from_slice(data).unwrap();
+        out.extend_from_slice(&[0x90, 0x00]).unwrap();
+        out
+    }
+
+    fn fci(df_name: &[u8], proprietary: &[u8]) -> heapless::Vec<u8, 258> {
+        ok(&tlv(
+            0x6F,
+            &cat(&[&tlv(0x84, df_name), &tlv(0xA5, proprietary)]),
+        ))
+    }
+
+    fn entry_adf(aid: &[u8], label: &[u8], priority: u8) -> heapless::Vec<u8, 256> {
+        tlv(
+            0x61,
+            &cat(&[&tlv(0x4F, aid), &tlv(0x50, label), &tlv(0x87, &[priority])]),
+        )
+    }
+
+    #[test]
+    fn pse_with_nested_ddf_orders_candidates_by_priority() {
+        let config = TerminalConfig::default();
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, action) = Selection::start(&config, &mut command);
+        assert_eq!(action, SelectionAction::Transmit);
+        assert_eq!(&command.as_bytes()[..5], &[0x00, 0xA4, 0x04, 0x00, 0x0E]);
+
+        let pse = fci(PSE_NAME, &tlv(0x88, &[0x01]));
+        assert_eq!(
+            selection.on_response(&config, &pse, &mut store, &mut command),
+            SelectionAction::Transmit
+        );
+        assert_eq!(command.as_bytes(), &[0x00, 0xB2, 0x01, 0x0C, 0x00]);
+
+        let ddf = tlv(0x61, &tlv(0x9D, b"DDF.TEST"));
+        let record = ok(&tlv(
+            0x70,
+            &cat(&[&ddf, &entry_adf(&TEST_AID_CREDIT, b"CREDIT", 0x02)]),
+        ));
+        selection.on_response(&config, &record, &mut store, &mut command);
+        assert_eq!(command.as_bytes(), &[0x00, 0xB2, 0x02, 0x0C, 0x00]);
+        selection.on_response(&config, &[0x6A, 0x83], &mut store, &mut command);
+        // The DDF is selected and its own directory (SFI 2) read.
+        assert_eq!(&command.as_bytes()[5..13], b"DDF.TEST");
+        let ddf_fci = fci(b"DDF.TEST", &tlv(0x88, &[0x02]));
+        selection.on_response(&config, &ddf_fci, &mut store, &mut command);
+        assert_eq!(command.as_bytes(), &[0x00, 0xB2, 0x01, 0x14, 0x00]);
+        let record = ok(&tlv(0x70, &entry_adf(&TEST_AID_DEBIT, b"DEBIT", 0x81)));
+        selection.on_response(&config, &record, &mut store, &mut command);
+        let action = selection.on_response(&config, &[0x6A, 0x83], &mut store, &mut command);
+        assert_eq!(
+            action,
+            SelectionAction::AskCardholder(CardholderQuestion::Choose)
+        );
+        assert_eq!(selection.candidates()[0].label.as_slice(), b"DEBIT");
+        assert_eq!(selection.candidates()[1].label.as_slice(), b"CREDIT");
+        assert!(selection.candidates()[0].requires_confirmation());
+
+        // The cardholder picks credit; final SELECT; FCI stored.
+        assert_eq!(
+            selection.on_cardholder(Some(1), &mut command),
+            SelectionAction::Transmit
+        );
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_CREDIT);
+        let final_fci = fci(
+            &TEST_AID_CREDIT,
+            &cat(&[&tlv(0x50, b"CREDIT"), &tlv(0x9F38, &[0x9F, 0x37, 0x04])]),
+        );
+        assert_eq!(
+            selection.on_response(&config, &final_fci, &mut store, &mut command),
+            SelectionAction::Selected
+        );
+        assert_eq!(store.get(Tag(0x9F38)), Some(&[0x9F, 0x37, 0x04][..]));
+        assert_eq!(store.get(Tag(0x84)), Some(&TEST_AID_CREDIT[..]));
+
+        // GPO 6985 later: the application is removed, debit remains and needs
+        // confirmation; with one candidate left the cardholder confirms.
+        let action = selection.retry_without_selected(&config, &mut command);
+        assert_eq!(
+            action,
+            SelectionAction::AskCardholder(CardholderQuestion::Confirm)
+        );
+        assert_eq!(selection.candidates().len(), 1);
+    }
+
+    #[test]
+    fn card_blocked_on_select_pse() {
+        let config = TerminalConfig::default();
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        let action = selection.on_response(&config, &[0x6A, 0x81], &mut store, &mut command);
+        assert_eq!(
+            action,
+            SelectionAction::Terminate(TerminationReason::CardBlocked)
+        );
+    }
+
+    #[test]
+    fn list_of_aids_with_partial_match_and_blocked_application() {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_CREDIT);
+        // Credit: a longer DF name (partial match) then a blocked one (6283).
+        let mut long = heapless::Vec::<u8, 16>::from_slice(&TEST_AID_CREDIT).unwrap();
+        long.push(0x01).unwrap();
+        let first = fci(&long, &tlv(0x87, &[0x01]));
+        selection.on_response(&config, &first, &mut store, &mut command);
+        assert_eq!(command.as_bytes()[3], 0x02, "SELECT next occurrence");
+        let mut blocked = fci(&[0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10, 0x02], &[]);
+        let n = blocked.len();
+        blocked[n - 2..].copy_from_slice(&[0x62, 0x83]);
+        selection.on_response(&config, &blocked, &mut store, &mut command);
+        assert_eq!(command.as_bytes()[3], 0x02, "still the next occurrence");
+        selection.on_response(&config, &[0x6A, 0x82], &mut store, &mut command);
+        // Debit and prepaid are not on the card.
+        selection.on_response(&config, &[0x6A, 0x82], &mut store, &mut command);
+        let action = selection.on_response(&config, &[0x6A, 0x82], &mut store, &mut command);
+        // One candidate without confirmation: final selection straight away.
+        assert_eq!(action, SelectionAction::Transmit);
+        assert_eq!(&command.as_bytes()[5..13], long.as_slice());
+        assert_eq!(selection.candidates().len(), 1);
+        // Final SELECT answered 6283: no candidate left.
+        let action = selection.on_response(&config, &[0x62, 0x83], &mut store, &mut command);
+        assert_eq!(
+            action,
+            SelectionAction::Terminate(TerminationReason::NoApplication)
+        );
+    }
+
+    #[test]
+    fn ppse_entries_are_read() {
+        let entry = entry_adf(&TEST_AID_CREDIT, b"CREDIT", 1);
+        let data = fci(PPSE_NAME, &tlv(0xBF0C, &entry));
+        let parsed = Fci::parse(&data[..data.len() - 2]).unwrap();
+        let entries: heapless::Vec<&[u8], 4> = ppse_entries(&parsed).collect();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(tlv::find(entries[0], Tag(0x4F)), Some(&TEST_AID_CREDIT[..]));
+    }
+}

@@ -236,6 +236,7 @@ pub struct Transaction<'k, C: CryptoProvider> {
     oda_method: OdaMethod,
     oda_result: OdaResult,
     oda_failure: Option<oda::OdaFailure>,
+    signature_required: bool,
     icc_key: Option<PublicKey>,
     cvm: Option<CardholderVerification>,
     pin_block: Option<[u8; 8]>,
@@ -294,6 +295,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             oda_method: OdaMethod::None,
             oda_result: OdaResult::NotPerformed,
             oda_failure: None,
+            signature_required: false,
             icc_key: None,
             cvm: None,
             pin_block: None,
@@ -946,6 +948,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let kind = match step {
             CvmStep::Done(outcome) => {
                 self.terminal.cvm_results = outcome.cvm_results;
+                self.signature_required = outcome.signature_required;
                 self.terminal_risk_management();
                 return;
             }
@@ -1388,11 +1391,19 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         self.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
         // Book 2, 6.6.2 and Book 3, 10.8: with CDA requested, a TC or ARQC
-        // whose signature fails is treated as an AAC: declined offline.
+        // whose signature fails is treated as an AAC: declined offline. The
+        // card that asked to go online is closed with a second GENERATE AC
+        // requesting an AAC.
         if cda
             && decision.returned != CryptogramType::Aac
             && !self.verify_cda(template, format2, false)
         {
+            if decision.returned == CryptogramType::Arqc {
+                self.terminal.authorisation_response_code =
+                    Some(action::response_code::OFFLINE_DECLINED);
+                self.second_generate_ac(CryptogramType::Aac, SecondGenerateAcContext::Online);
+                return;
+            }
             self.complete(
                 Decision::Declined,
                 decision.returned,
@@ -1628,6 +1639,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         outcome.oda_method = self.oda_method;
         outcome.oda_result = self.oda_result;
         outcome.oda_failure = self.oda_failure;
+        outcome.signature_required = self.signature_required;
         let _ = outcome
             .script_results
             .extend_from_slice(self.scripts.results());

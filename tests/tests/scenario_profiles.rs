@@ -97,6 +97,16 @@ struct TestHost {
     reachable: bool,
     issuer_authentication_data: Vec<u8>,
     asked: bool,
+    /// Scripts to send: template tag (71/72), command header, MAC correct.
+    script_plan: Vec<(u32, [u8; 4], bool)>,
+    scripts: Vec<u8>,
+}
+
+fn encode(tag: u32, value: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; value.len() + 8];
+    let mut writer = emv_kernel::tlv::Writer::new(&mut buf);
+    writer.push(emv_kernel::tlv::Tag(tag), value).unwrap();
+    writer.as_bytes().to_vec()
 }
 
 fn tlv_value(data: &[u8], tag: u32) -> Option<Vec<u8>> {
@@ -116,12 +126,24 @@ impl Host for TestHost {
             .issuer
             .issuer_authentication_data(&self.pan, self.pan_sequence, atc, arqc, arc)
             .to_vec();
+        self.scripts.clear();
+        for (i, (template, header, good_mac)) in self.script_plan.iter().enumerate() {
+            let mut command =
+                self.issuer
+                    .script_command(&self.pan, self.pan_sequence, atc, arqc, *header, &[]);
+            if !good_mac {
+                *command.last_mut().unwrap() ^= 0xFF;
+            }
+            let mut body = encode(0x9F18, &[0x00, 0x00, 0x00, i as u8 + 1]);
+            body.extend(encode(0x86, &command));
+            self.scripts.extend(encode(*template, &body));
+        }
         HostResponse {
             reachable: true,
             approved: true,
             authorisation_response_code: arc,
             issuer_authentication_data: Some(&self.issuer_authentication_data),
-            scripts: &[],
+            scripts: &self.scripts,
         }
     }
 }
@@ -138,6 +160,16 @@ fn run_with(
     config: &TerminalConfig,
     inputs: TransactionInputs,
     reachable: bool,
+) -> Run {
+    run_with_scripts(name, config, inputs, reachable, Vec::new())
+}
+
+fn run_with_scripts(
+    name: &str,
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    reachable: bool,
+    script_plan: Vec<(u32, [u8; 4], bool)>,
 ) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
@@ -166,6 +198,8 @@ fn run_with(
         reachable,
         issuer_authentication_data: Vec::new(),
         asked: false,
+        script_plan,
+        scripts: Vec::new(),
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
     Run {
@@ -435,4 +469,136 @@ fn write_transcripts() {
         }
         std::fs::write(dir.join(format!("{name}.txt")), text).unwrap();
     }
+}
+
+/// Profile `issuer-scripts`: a PIN UNBLOCK script (71) before and an
+/// APPLICATION UNBLOCK script (72) after the second GENERATE AC, both with
+/// valid MACs (Book 3, 10.10): TSI script processing performed (FC), Issuer
+/// Script Results 9F5B `21 00000001 21 00000002` in the clearing data.
+#[test]
+fn issuer_scripts_before_and_after_the_final_generate_ac() {
+    let plan = vec![
+        (0x71, [0x84, 0x24, 0x00, 0x00], true),
+        (0x72, [0x84, 0x18, 0x00, 0x00], true),
+    ];
+    let r = run_with_scripts(
+        "issuer-scripts",
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        true,
+        plan,
+    );
+    assert_outcome(&r, Decision::Approved, "0000000000", "FC00", b"00");
+    let n = r.commands.len();
+    assert!(
+        r.commands[n - 3].starts_with("84240000"),
+        "{:?}",
+        r.commands
+    );
+    assert!(r.commands[n - 2].starts_with("80AE"));
+    assert!(r.commands[n - 1].starts_with("84180000"));
+    assert_eq!(
+        r.outcome.script_results.as_slice(),
+        [0x21, 0, 0, 0, 1, 0x21, 0, 0, 0, 2]
+    );
+    let results = emv_kernel::tlv::find(&r.outcome.clearing_data, emv_kernel::tlv::Tag(0x9F5B));
+    assert_eq!(results, Some(&r.outcome.script_results[..]));
+}
+
+/// A script command with a bad MAC fails (6988): TVR "Script processing
+/// failed before final GENERATE AC" (byte 5 b6), result `11`.
+#[test]
+fn failed_script_sets_its_tvr_bit() {
+    let plan = vec![(0x71, [0x84, 0x24, 0x00, 0x00], false)];
+    let r = run_with_scripts(
+        "issuer-scripts",
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        true,
+        plan,
+    );
+    assert_eq!(tvr(&r.outcome), "0000000020");
+    assert_eq!(r.outcome.script_results.as_slice(), [0x11, 0, 0, 0, 1]);
+}
+
+/// Profile `velocity-ucol`: LCOL and UCOL exceeded: ARQC; host unreachable:
+/// TAC-Default byte 4 b6 gives AAC, Z3 (Book 3, 10.7).
+#[test]
+fn velocity_ucol_unreachable_declines_z3() {
+    let r = run_with(
+        "velocity-ucol",
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        false,
+    );
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z3"));
+    assert_eq!(r.outcome.tvr.0[3], 0x60);
+}
+
+/// Profile `auc-no-cash`: a cash transaction (9C 01) is not allowed by the
+/// Application Usage Control: TVR byte 2 b5, matches TAC-Denial: AAC.
+#[test]
+fn cash_not_allowed_declines() {
+    let inputs = TransactionInputs {
+        transaction_type: 0x01,
+        ..TransactionInputs::default()
+    };
+    let r = run_with("auc-no-cash", &TerminalConfig::default(), inputs, true);
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.tvr.0[1], 0x10);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
+}
+
+/// Profile `cvm-amount-conditions`: 10.00 takes no CVM (1F0602); 75.00 takes
+/// offline plaintext PIN (410702) with VERIFY 9000.
+#[test]
+fn cvm_amount_conditions() {
+    let r = run("cvm-amount-conditions");
+    assert_eq!(r.outcome.cvm_results, [0x1F, 0x06, 0x02]);
+    let inputs = TransactionInputs {
+        amount_authorised: 7_500,
+        ..TransactionInputs::default()
+    };
+    let r = run_with(
+        "cvm-amount-conditions",
+        &TerminalConfig::default(),
+        inputs,
+        true,
+    );
+    assert_eq!(r.outcome.cvm_results, [0x41, 0x07, 0x02]);
+    assert!(
+        r.commands.iter().any(|c| c == "0020008008241234FFFFFFFFFF"),
+        "{:?}",
+        r.commands
+    );
+}
+
+/// Profile `pin-try-limit-exceeded`: GET DATA 9F17 returns 0: no VERIFY, TVR
+/// PIN Try Limit exceeded and cardholder verification not successful.
+#[test]
+fn pin_try_limit_exceeded() {
+    let r = run("pin-try-limit-exceeded");
+    assert_eq!(r.outcome.tvr.0[2], 0xA0);
+    assert!(r.commands.iter().any(|c| c == "80CA9F1700"));
+    assert!(!r.commands.iter().any(|c| c.starts_with("0020")));
+}
+
+/// Profile `cvm-signature`: the receipt needs a signature (CVM 1E0000).
+#[test]
+fn signature_cvm() {
+    let r = run("cvm-signature");
+    assert_eq!(r.outcome.cvm_results, [0x1E, 0x00, 0x00]);
+    assert!(r.outcome.signature_required);
+}
+
+/// Profile `card-declines`: TC requested, AAC returned: declined offline, Z1.
+#[test]
+fn card_declines() {
+    let r = run("card-declines");
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(
+        r.outcome.cryptogram_type,
+        Some(emv_kernel::outcome::CryptogramType::Aac)
+    );
 }
