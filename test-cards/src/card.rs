@@ -140,6 +140,8 @@ struct AppState {
     blocked: bool,
     /// Records rewritten by PUT DATA.
     record_overrides: Vec<((u8, u8), Vec<u8>)>,
+    /// Transaction log records (SFI 11), most recent first.
+    log: Vec<Vec<u8>>,
 }
 
 /// What is currently selected.
@@ -210,6 +212,7 @@ impl Card {
                 pin_try_counter: a.pin_try_counter,
                 blocked: a.blocked,
                 record_overrides: Vec::new(),
+                log: Vec::new(),
             })
             .collect();
         let t0 = image.apps.iter().any(|a| {
@@ -477,6 +480,12 @@ impl Card {
                 {
                     return Response::ok(r.clone());
                 }
+                if sfi == LOG_SFI {
+                    return match state.log.get(usize::from(number).wrapping_sub(1)) {
+                        Some(r) => Response::ok(r.clone()),
+                        None => Response::status(sw::RECORD_NOT_FOUND),
+                    };
+                }
                 if !app.records.keys().any(|(s, _)| *s == sfi) {
                     return Response::status(sw::NOT_FOUND);
                 }
@@ -614,8 +623,13 @@ impl Card {
         }
         let requested = CryptogramType::from_cid(c.p1).unwrap_or(CryptogramType::Aac);
         let cda_requested = c.p1 & 0x10 != 0;
-        let Some((index, app)) = self.current_app() else {
-            return Response::status(sw::CONDITIONS);
+        let image = Arc::clone(&self.image);
+        let (index, app) = match self.selected {
+            Selected::App(i) => match image.apps.get(i) {
+                Some(app) => (i, app),
+                None => return Response::status(sw::CONDITIONS),
+            },
+            _ => return Response::status(sw::CONDITIONS),
         };
         let Some(state) = self.apps.get(index).cloned() else {
             return Response::status(sw::CONDITIONS);
@@ -734,6 +748,11 @@ impl Card {
                 }
             }
         } else {
+            let entry = log_record(&app.cdol1, c.data, atc);
+            if let Some(s) = self.apps.get_mut(index) {
+                s.log.insert(0, entry);
+                s.log.truncate(LOG_RECORDS);
+            }
             self.txn.first_ac = Some(FirstAc {
                 kind: decided,
                 cryptogram,
@@ -912,6 +931,26 @@ impl Card {
         }
         Response::status(sw)
     }
+}
+
+/// SFI of the transaction log (Log Entry `9F4D` = `0B0A` in the FCI).
+pub const LOG_SFI: u8 = 0x0B;
+
+/// How many transactions the log keeps.
+pub const LOG_RECORDS: usize = 10;
+
+/// Book 3, Annex D: one transaction log record laid out by the Log Format
+/// (`9F4F`): values only, taken from the CDOL1 data, the ATC, zeros otherwise.
+fn log_record(cdol1: &[u8], cdol1_data: &[u8], atc: u16) -> Vec<u8> {
+    let mut record = Vec::new();
+    for entry in crate::encode::parse_dol(&LOG_FORMAT) {
+        match (entry.tag, dol_value(cdol1, cdol1_data, entry.tag)) {
+            (0x9F36, _) => record.extend_from_slice(&atc.to_be_bytes()),
+            (_, Some(value)) if value.len() == entry.len => record.extend_from_slice(value),
+            _ => record.resize(record.len() + entry.len, 0),
+        }
+    }
+    record
 }
 
 /// PUT DATA of LCOL (9F14) or UCOL (9F23): the limits record rewritten with the new value.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::card::Card;
 use crate::image::CardImage;
 use crate::spec::{
-    AppSpec, CardRisk, CardSpec, Faults, Hostile, Oda, TEST_AID_CREDIT, TEST_AID_DEBIT,
+    AppSpec, CardRisk, CardSpec, Faults, Hostile, Oda, T0_ATR, TEST_AID_CREDIT, TEST_AID_DEBIT,
     TEST_AID_PREPAID,
 };
 
@@ -126,10 +126,17 @@ fn cvm(rules: &[u8], x: u32) -> Vec<u8> {
 }
 
 fn hostile(kind: Hostile) -> CardSpec {
-    one(AppSpec {
+    let spec = one(AppSpec {
         hostile: Some(kind),
         ..app(Oda::None)
-    })
+    });
+    match kind {
+        Hostile::T0Sequences | Hostile::EndlessGetResponse => CardSpec {
+            atr: T0_ATR.to_vec(),
+            ..spec
+        },
+        _ => spec,
+    }
 }
 
 const TVR_CLEAN: &str = "0000000000";

@@ -185,6 +185,10 @@ pub const DEFAULT_ATR: [u8; 20] = [
     0x00, 0x00, 0x00, 0x68,
 ];
 
+/// An ATR offering only T=0 (no interface bytes, historical bytes `14 50`),
+/// so pcscd talks T=0 to the hostile T=0 profiles.
+pub const T0_ATR: [u8; 4] = [0x3B, 0x02, 0x14, 0x50];
+
 impl Default for AppSpec {
     fn default() -> Self {
         Self {

@@ -562,3 +562,29 @@ fn arbitrary_apdus_never_panic_any_profile() {
         }
     }
 }
+
+#[test]
+fn transaction_log_records_each_generate_ac() {
+    let mut c = card("sda");
+    assert_eq!(
+        read_record(&mut c, 11, 1).1,
+        sw::CONDITIONS,
+        "nothing selected"
+    );
+    for amount in [1000u64, 2500] {
+        c.reset();
+        start(&mut c);
+        let (_, sw) = generate_ac(&mut c, 0x40, &cdol1_data(amount, [1; 4]));
+        assert_eq!(sw, 0x9000);
+    }
+    // Log format 9A03 9F2103 9F0206 5F2A02 9C01 9F3602: most recent first.
+    let (latest, sw) = read_record(&mut c, 11, 1);
+    assert_eq!(sw, 0x9000);
+    assert_eq!(
+        hex::encode_upper(&latest),
+        "261125000000000000002500097800".to_owned() + "0012"
+    );
+    let (older, _) = read_record(&mut c, 11, 2);
+    assert_eq!(&older[6..12], &bcd6(1000));
+    assert_eq!(read_record(&mut c, 11, 3).1, sw::RECORD_NOT_FOUND);
+}
