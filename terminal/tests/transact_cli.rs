@@ -1,0 +1,583 @@
+//! `emv-terminal transact` run as a process against the simulated test cards
+//! (test-cards/src/profiles.rs), with its JSON parsed. Each test names the
+//! card profile, the terminal configuration (the built-in one unless said),
+//! the expected outcome and the TVR/TSI bits that show why.
+//!
+//! The hidden options `--unpredictable-number`, `--random-number`, `--date`
+//! and `--time` make every run reproducible.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use emv_terminal::journal::{Journal, KeySource, RecordId, State};
+use serde_json::Value;
+
+/// Options every run gets: JSON, fixed date, time and random values.
+const FIXED: [&str; 9] = [
+    "--json",
+    "--date",
+    "251124",
+    "--time",
+    "120000",
+    "--unpredictable-number",
+    "01020304",
+    "--random-number",
+    "50",
+];
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The one JSON object on stdout.
+    fn json(&self) -> Value {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "exactly one line on stdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        let value: Value = serde_json::from_str(lines[0]).expect("stdout is JSON");
+        assert!(value.is_object(), "{value}");
+        value
+    }
+}
+
+fn emv_terminal(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("EMV_JOURNAL_KEY_FILE")
+        .output()
+        .expect("run emv-terminal");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// `transact --json` with the fixed inputs and no journal.
+fn transact(args: &[&str]) -> Run {
+    let mut all = vec!["transact", "--no-journal"];
+    all.extend_from_slice(&FIXED);
+    all.extend_from_slice(args);
+    emv_terminal(&all)
+}
+
+/// `transact` on `profile` for 10.00, parsed.
+fn on_card(profile: &str, extra: &[&str]) -> (Value, Run) {
+    let mut args = vec!["--amount", "10.00", "--card", profile];
+    args.extend_from_slice(extra);
+    let run = transact(&args);
+    (run.json(), run)
+}
+
+fn text<'v>(value: &'v Value, key: &str) -> &'v str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is a string in {value}"))
+}
+
+/// Whether `byte` (1-based, as in the books) of a hex field has `mask` set.
+fn bit(value: &Value, key: &str, byte: usize, mask: u8) -> bool {
+    let bytes = hex::decode(text(value, key)).expect("hex");
+    bytes[byte - 1] & mask != 0
+}
+
+fn is_hex(text: &str, digits: usize) -> bool {
+    text.len() == digits && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[test]
+fn cda_card_approves_offline_and_json_has_the_contract_fields() {
+    // Profile cda: CDA succeeds on the TC, approved offline (Book 2, 6.6).
+    let (json, run) = on_card("cda", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert_eq!(text(&json, "authorisation_response_code"), "Y1");
+    assert_eq!(text(&json, "cryptogram"), "TC");
+    assert_eq!(text(&json, "oda"), "cda");
+    assert_eq!(text(&json, "oda_result"), "ok");
+    assert_eq!(text(&json, "tvr"), "0000000000");
+    assert!(bit(&json, "tsi", 1, 0x80), "TSI: ODA performed");
+    assert!(is_hex(text(&json, "tsi"), 4));
+    assert!(is_hex(text(&json, "cvm_results"), 6));
+    assert!(is_hex(text(&json, "application_cryptogram"), 16));
+    assert!(is_hex(text(&json, "atc"), 4));
+    assert_eq!(text(&json, "aid"), "A0000009991010");
+    assert_eq!(text(&json, "pan_masked"), "679999******0011");
+    assert!(json.get("reason").is_none());
+    let icc = text(&json, "icc_data");
+    assert!(icc.contains(&format!("9F2608{}", text(&json, "application_cryptogram"))));
+    assert!(
+        icc.contains("9F370401020304"),
+        "our unpredictable number: {icc}"
+    );
+    assert!(icc.contains("9A03251124"), "our date: {icc}");
+    assert!(icc.contains("9F0206000000001000"), "10.00: {icc}");
+    // Steps went to stderr.
+    assert!(run.stderr.contains("GENERATE AC"), "{}", run.stderr);
+}
+
+#[test]
+fn identical_inputs_give_byte_identical_json_and_cda_is_the_default_card() {
+    let first = transact(&["--amount", "12.50"]);
+    let second = transact(&["--amount", "12.50"]);
+    let named = transact(&["--amount", "12.50", "--card", "cda"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(first.stdout, named.stdout);
+    assert!(text(&first.json(), "icc_data").contains("9F0206000000001250"));
+}
+
+#[test]
+fn dda_card_approves_offline() {
+    // Profile dda: INTERNAL AUTHENTICATE, signature verified (Book 2, 6.5).
+    let (json, run) = on_card("dda", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert_eq!(text(&json, "oda"), "dda");
+    assert_eq!(text(&json, "oda_result"), "ok");
+    assert_eq!(text(&json, "tvr"), "0000000000");
+    assert!(
+        run.stderr.contains("INTERNAL AUTHENTICATE"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+#[ignore = "profile sda certifies a 1152-bit issuer key with the 1024-bit CA 01, which Book 2, 5.1 forbids \
+            (N_I <= N_CA): the kernel fails SDA with IssuerCertificate(PublicKeyLength); fix in test-cards"]
+fn sda_card_approves_offline() {
+    // Profile sda: "SDA succeeds; TC requested and returned: approved offline".
+    let (json, run) = on_card("sda", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "oda"), "sda");
+    assert_eq!(text(&json, "oda_result"), "ok", "{json}");
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+}
+
+#[test]
+fn sda_failure_is_reported_and_sends_the_transaction_online() {
+    // Profile sda-bad-ssad: SDA fails, "SDA failed" is in TAC-Online: ARQC.
+    let (json, run) = on_card("sda-bad-ssad", &[]);
+    assert_eq!(text(&json, "oda"), "sda");
+    assert_eq!(text(&json, "oda_result"), "failed");
+    assert!(json["oda_failure"].is_string(), "{json}");
+    assert!(bit(&json, "tvr", 1, 0x40), "TVR byte 1 b7: SDA failed");
+    assert_eq!(text(&json, "mode"), "online");
+    assert_eq!(text(&json, "outcome"), "approved", "{}", run.stderr);
+}
+
+#[test]
+fn offline_pin_card_with_pin_option() {
+    // Profile cvm-offline-pin: CVM list 0100, PIN 1234: VERIFY 9000, CVM results 010002.
+    let (json, run) = on_card("cvm-offline-pin", &["--pin", "1234"]);
+    assert_eq!(text(&json, "cvm_results"), "010002");
+    assert!(
+        !bit(&json, "tvr", 3, 0x80),
+        "TVR byte 3 b8: cardholder verification not failed"
+    );
+    assert!(
+        bit(&json, "tsi", 1, 0x40),
+        "TSI: cardholder verification performed"
+    );
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert!(run.stderr.contains("VERIFY"), "{}", run.stderr);
+    // The PIN never appears: not in the steps, not as a PIN block.
+    assert!(!run.stderr.contains("1234"), "{}", run.stderr);
+    assert!(!run.stdout.contains("241234"), "{}", run.stdout);
+}
+
+#[test]
+fn enciphered_pin_card_with_pin_option() {
+    // Profile cvm-enciphered-pin: GET CHALLENGE, VERIFY P2 88, CVM results 040002, TC.
+    let (json, run) = on_card("cvm-enciphered-pin", &["--pin", "1234"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "cvm_results"), "040002");
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert!(run.stderr.contains("GET CHALLENGE"), "{}", run.stderr);
+    assert!(!run.stderr.contains("1234"), "{}", run.stderr);
+}
+
+#[test]
+fn wrong_pin_is_tried_once_then_bypassed() {
+    let (json, run) = on_card("cvm-offline-pin", &["--pin", "9999"]);
+    assert!(
+        bit(&json, "tvr", 3, 0x80),
+        "TVR byte 3 b8: cardholder verification failed"
+    );
+    assert!(run.stderr.contains("already tried"), "{}", run.stderr);
+    assert!(!run.stderr.contains("9999"), "{}", run.stderr);
+}
+
+#[test]
+fn without_terminal_or_pin_option_the_pin_pad_is_reported_not_working() {
+    // stdin is not a terminal here: no prompt, no blocking (Book 3, 10.5).
+    let (json, run) = on_card("cvm-offline-pin", &[]);
+    assert!(
+        bit(&json, "tvr", 3, 0x10),
+        "TVR byte 3 b5: PIN pad not working; {}",
+        run.stderr
+    );
+    assert!(
+        bit(&json, "tvr", 3, 0x80),
+        "TVR byte 3 b8: cardholder verification failed"
+    );
+}
+
+#[test]
+fn online_card_with_host_approve() {
+    // Profile issuer-scripts: ARQC; host ARPC verifies; second GENERATE AC TC.
+    let (json, run) = on_card("issuer-scripts", &["--host", "approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "online");
+    assert_eq!(text(&json, "authorisation_response_code"), "00");
+    assert_eq!(text(&json, "cryptogram"), "TC");
+    assert!(
+        bit(&json, "tsi", 1, 0x10),
+        "TSI: issuer authentication performed"
+    );
+    assert!(
+        !bit(&json, "tvr", 5, 0x40),
+        "TVR byte 5 b7: issuer authentication not failed"
+    );
+    assert!(text(&json, "host").contains("ARQC verified"), "{json}");
+    assert!(
+        run.stderr.contains("EXTERNAL AUTHENTICATE"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn online_card_with_host_decline() {
+    let (json, run) = on_card("issuer-scripts", &["--host", "decline"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "declined");
+    assert_eq!(text(&json, "mode"), "online");
+    assert_eq!(text(&json, "authorisation_response_code"), "05");
+    assert_eq!(text(&json, "cryptogram"), "AAC");
+}
+
+#[test]
+fn online_card_with_host_unreachable() {
+    // Book 3, 10.9: unable to go online; TAC/IAC-Default decide. A clean TVR
+    // matches neither, so the card is asked for a TC: Y3.
+    let (json, run) = on_card("issuer-scripts", &["--host", "unreachable"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert_eq!(text(&json, "authorisation_response_code"), "Y3");
+    assert!(!bit(&json, "tsi", 1, 0x10), "no issuer authentication");
+}
+
+#[test]
+fn card_online_profile_goes_online_and_approves() {
+    // Profile card-online: the card answers a TC request with an ARQC.
+    let (json, run) = on_card("card-online", &[]);
+    assert_eq!(text(&json, "mode"), "online", "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "authorisation_response_code"), "00");
+}
+
+#[test]
+fn host_sends_maced_issuer_scripts() {
+    // PUT DATA of the LCOL (9F14) with the script MAC: executed after the final GENERATE AC.
+    let (json, run) = on_card("issuer-scripts", &["--issuer-script", "04DA9F14:05"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        bit(&json, "tsi", 1, 0x04),
+        "TSI: script processing performed"
+    );
+    let results = text(&json, "script_results");
+    assert_eq!(results.len(), 10, "one 5-byte result: {results}");
+    assert!(
+        results.starts_with('2'),
+        "Book 3, Annex A: result 2 = successful: {results}"
+    );
+    assert!(
+        !bit(&json, "tvr", 5, 0x10),
+        "TVR byte 5 b5: no script failed"
+    );
+}
+
+#[test]
+fn declined_card() {
+    // Profile card-declines: card risk management answers every GENERATE AC with an AAC.
+    let (json, run) = on_card("card-declines", &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "declined");
+    assert_eq!(text(&json, "cryptogram"), "AAC");
+    assert_eq!(text(&json, "authorisation_response_code"), "Z1");
+    assert_eq!(text(&json, "mode"), "offline");
+}
+
+#[test]
+fn terminated_card_gives_the_reason() {
+    // Profile card-blocked: every SELECT answers 6A81, Book 1, 12.3.2.
+    let (json, run) = on_card("card-blocked", &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "terminated");
+    assert!(text(&json, "reason").contains("6A81"), "{json}");
+    assert!(json["cryptogram"].is_null());
+    assert!(json["application_cryptogram"].is_null());
+    assert_eq!(text(&json, "oda_result"), "not_performed");
+}
+
+#[test]
+fn oversized_response_terminates_with_transport_reason() {
+    let (json, _) = on_card("hostile-oversized-response", &[]);
+    assert_eq!(text(&json, "outcome"), "terminated");
+    assert!(text(&json, "reason").contains("transport"), "{json}");
+}
+
+#[test]
+fn human_output_decodes_tvr_and_tsi_in_words() {
+    // Profile no-oda: "ODA not performed" matches TAC-Online: ARQC, online.
+    let run = emv_terminal(&[
+        "transact",
+        "--no-journal",
+        "--amount",
+        "10.00",
+        "--card",
+        "no-oda",
+        "--date",
+        "251124",
+        "--time",
+        "120000",
+        "--unpredictable-number",
+        "01020304",
+        "--random-number",
+        "50",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("APPROVED online (TC)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("TVR:                    8000000000"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("- Offline data authentication was not performed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("- Terminal risk management was performed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[first GENERATE AC] GENERATE AC"),
+        "steps on stdout: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bad_config_file_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(
+        &config,
+        "[[application]]\naid = \"A0000009991010\"\ntac_online = \"DC4084\"\n",
+    )
+    .unwrap();
+    let run = transact(&["--amount", "10.00", "--config", config.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("application[1].tac_online"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("terminal.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn config_file_changes_the_transaction() {
+    // Floor limit 0 on the CDA card's application: "exceeds floor limit"
+    // (TVR byte 4 b8) is in TAC-Online, so the transaction goes online.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(
+        &config,
+        "[[application]]\naid = \"A0000009991010\"\nfloor_limit = 0\n",
+    )
+    .unwrap();
+    let (json, run) = on_card("cda", &["--config", config.to_str().unwrap()]);
+    assert!(
+        bit(&json, "tvr", 4, 0x80),
+        "TVR byte 4 b8: exceeds floor limit; {}",
+        run.stderr
+    );
+    assert_eq!(text(&json, "mode"), "online");
+    assert_eq!(text(&json, "outcome"), "approved");
+}
+
+#[test]
+fn example_config_file_runs() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/terminal.example.toml");
+    let (json, run) = on_card("cda", &["--config", example.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "outcome"), "approved");
+}
+
+#[test]
+fn reader_that_does_not_exist_gives_a_clear_error() {
+    let run = transact(&[
+        "--amount",
+        "10.00",
+        "--reader",
+        "No Such Reader 99",
+        "--wait-card",
+        "0",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("--reader No Such Reader 99"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no reader matches")
+            || run.stderr.contains("PC/SC service not running"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn host_simulator_is_refused_for_a_reader() {
+    let run = transact(&["--amount", "10.00", "--reader", "auto", "--host", "approve"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("simulated cards"), "{}", run.stderr);
+}
+
+#[test]
+fn invalid_options_are_refused_before_the_card() {
+    for (args, words) in [
+        (&["--amount", "12.505"][..], "at most 2 decimals"),
+        (
+            &["--amount", "10", "--card", "no-such-card"],
+            "no such test card",
+        ),
+        (&["--amount", "10", "--pin", "12"], "4 to 12 digits"),
+        (&["--amount", "10", "--type", "cashback"], "--other-amount"),
+        (
+            &["--amount", "10", "--other-amount", "1"],
+            "--type cashback",
+        ),
+        (&["--amount", "10", "--date", "251340"], "--date"),
+    ] {
+        let mut all = vec!["transact", "--no-journal", "--json"];
+        all.extend_from_slice(args);
+        let run = emv_terminal(&all);
+        assert_eq!(run.code, 1, "{args:?}");
+        assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn cashback_and_refund_set_the_transaction_type() {
+    let (cashback, _) = on_card("cda", &["--type", "cashback", "--other-amount", "2.00"]);
+    let icc = text(&cashback, "icc_data");
+    assert!(icc.contains("9C0109"), "{icc}");
+    assert!(icc.contains("9F0306000000000200"), "{icc}");
+    let (refund, _) = on_card("cda", &["--type", "refund"]);
+    assert!(text(&refund, "icc_data").contains("9C0120"));
+}
+
+fn journal_args<'a>(journal: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["transact", "--journal", journal, "--journal-key", key];
+    args.extend_from_slice(&FIXED);
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn journal_records_pending_then_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let (j, k) = (journal.to_str().unwrap(), key.to_str().unwrap());
+    let first = emv_terminal(&journal_args(j, k, &["--amount", "10.00", "--card", "cda"]));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.json()["journal_record"], 1);
+    assert!(
+        first.stderr.contains("journal: record 1 pending"),
+        "{}",
+        first.stderr
+    );
+    let second = emv_terminal(&journal_args(
+        j,
+        k,
+        &["--amount", "20.00", "--card", "card-declines"],
+    ));
+    assert_eq!(second.json()["journal_record"], 2);
+    // A transaction that ends before GENERATE AC leaves no record.
+    let blocked = emv_terminal(&journal_args(
+        j,
+        k,
+        &["--amount", "5.00", "--card", "card-blocked"],
+    ));
+    assert!(blocked.json()["journal_record"].is_null());
+
+    let opened = Journal::open(&journal, &KeySource::existing(&key)).unwrap();
+    let approved = opened.get(RecordId(1)).unwrap();
+    assert_eq!(approved.state, State::Approved);
+    assert_eq!(approved.amount_authorised, 1000);
+    assert_eq!(approved.masked_pan, "679999******0011");
+    let declined = opened.get(RecordId(2)).unwrap();
+    assert_eq!(declined.state, State::Declined);
+    assert!(opened.get(RecordId(3)).is_err());
+}
+
+#[test]
+fn offline_limit_forces_the_transaction_online() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(&config, "[offline_limits]\nmax_offline_approvals = 1\n").unwrap();
+    let (j, k, c) = (
+        journal.to_str().unwrap(),
+        key.to_str().unwrap(),
+        config.to_str().unwrap(),
+    );
+    let args = ["--amount", "10.00", "--card", "cda", "--config", c];
+    let first = emv_terminal(&journal_args(j, k, &args)).json();
+    assert_eq!(text(&first, "mode"), "offline");
+    assert!(first.get("forced_online_reason").is_none());
+    let second = emv_terminal(&journal_args(j, k, &args)).json();
+    assert!(
+        text(&second, "forced_online_reason").contains("offline approval count"),
+        "{second}"
+    );
+    assert!(
+        bit(&second, "tvr", 4, 0x08),
+        "TVR byte 4 b4: merchant forced transaction online"
+    );
+    assert_eq!(text(&second, "mode"), "online");
+    assert_eq!(text(&second, "outcome"), "approved");
+}
