@@ -288,6 +288,20 @@ fn verify_reports_a_deleted_tail_even_after_new_records() {
 }
 
 #[test]
+fn a_removed_chain_head_is_reported_and_stops_further_writes() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "DELETE FROM meta WHERE name = 'chain_head'");
+    let mut journal = p.open();
+    assert!(journal.verify().unwrap().first_broken.is_some());
+    let id = journal.begin_pending(&pending(1), at(5000)).unwrap();
+    let err = journal
+        .complete(id, &completion(Outcome::Approved, Mode::Offline), at(5001))
+        .unwrap_err();
+    assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
+}
+
+#[test]
 fn verify_reports_a_swapped_sealed_field() {
     let p = paths();
     three_records(&p);

@@ -167,15 +167,22 @@ impl KeyRing {
         let rng = SystemRandom::new();
         let master = random_key(&rng)?;
         let text = render_key_file(&[(1, master)]);
+        // Written in full to a private temporary file, then linked into place: a crash
+        // leaves either no key file or a complete one, and an existing file is never replaced.
+        let tmp = path.with_extension("key-create.tmp");
+        let _ = fs::remove_file(&tmp);
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-            .map_err(|e| io_error(path, e))?;
+            .open(&tmp)
+            .map_err(|e| io_error(&tmp, e))?;
         file.write_all(text.as_bytes())
-            .map_err(|e| io_error(path, e))?;
-        file.sync_all().map_err(|e| io_error(path, e))?;
+            .map_err(|e| io_error(&tmp, e))?;
+        file.sync_all().map_err(|e| io_error(&tmp, e))?;
+        let linked = fs::hard_link(&tmp, path).map_err(|e| io_error(path, e));
+        let _ = fs::remove_file(&tmp);
+        linked?;
         sync_parent(path)?;
         Self::load(path)
     }

@@ -603,6 +603,15 @@ impl Journal {
                 });
                 return Ok(report);
             }
+            Ok(None) if report.links_checked > 0 => {
+                report.first_broken = Some(BrokenLink {
+                    chain_seq: expected,
+                    record_id: 0,
+                    reason: "the chain head record is missing from the journal metadata"
+                        .to_string(),
+                });
+                return Ok(report);
+            }
             Ok(_) => {}
             Err(reason) => {
                 report.first_broken = Some(BrokenLink {
@@ -1141,7 +1150,19 @@ fn read_head(conn: &Connection, keys: &KeyRing) -> Result<Option<(i64, [u8; MAC_
 fn chain_head(conn: &Connection, keys: &KeyRing) -> Result<(i64, [u8; MAC_LEN]), JournalError> {
     match read_head(conn, keys) {
         Ok(Some(head)) => Ok(head),
-        Ok(None) => read_anchor(conn, keys).map_err(JournalError::ChainBroken),
+        Ok(None) => {
+            let linked: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM records WHERE chain_seq IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            if linked > 0 {
+                return Err(JournalError::ChainBroken(
+                    "the chain head record is missing from the journal metadata".to_string(),
+                ));
+            }
+            read_anchor(conn, keys).map_err(JournalError::ChainBroken)
+        }
         Err(reason) => Err(JournalError::ChainBroken(reason)),
     }
 }
