@@ -203,3 +203,45 @@ fn plain_http_is_refused_without_the_flag() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
 }
+
+#[test]
+fn sync_every_keeps_forwarding_new_approvals() {
+    let p = paths();
+    let mut keys = journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &["--error-500", "0.3"]);
+    let mut child = std::process::Command::new(BIN)
+        .args(sync_args(&p, &acq, &["--every", "100ms"]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut journal = p.open();
+    for i in 0..10 {
+        let id = record(
+            &mut journal,
+            7 + i,
+            Outcome::Approved,
+            Mode::Offline,
+            9000 + i,
+        );
+        keys.push(journal.get(id).unwrap().idempotency_key);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    drop(journal);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while acquirer::stats(&acq.db).unwrap().records < keys.len() as u64
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Let the current round mark what the host acknowledged, then stop it by pid.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let held: HashMap<String, u64> = acquirer::received_keys(&acq.db)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(held.len(), keys.len());
+    assert!(keys.iter().all(|k| held.contains_key(k)));
+}
