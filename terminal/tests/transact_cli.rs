@@ -581,3 +581,48 @@ fn offline_limit_forces_the_transaction_online() {
     assert_eq!(text(&second, "mode"), "online");
     assert_eq!(text(&second, "outcome"), "approved");
 }
+
+#[test]
+fn exception_file_in_the_config_flags_the_card() {
+    // Book 3, 10.6: the CDA card's PAN on the exception file sets TVR byte 1
+    // b5, which is in TAC-Online (DC...): the transaction goes online.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").unwrap();
+    let (json, run) = on_card("cda", &["--config", config.to_str().unwrap()]);
+    assert!(
+        bit(&json, "tvr", 1, 0x10),
+        "TVR byte 1 b5: card on exception file; {}",
+        run.stderr
+    );
+    assert_eq!(text(&json, "mode"), "online");
+}
+
+#[test]
+fn capk_option_replaces_the_ca_keys() {
+    // Without CA 02 the CDA card's issuer certificate cannot be recovered:
+    // CDA fails (Book 2, 6.2), TVR byte 1 b3.
+    let dir = tempfile::tempdir().unwrap();
+    let capk = dir.path().join("capk.txt");
+    let only_ca_01: String = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|line| line.starts_with('#') || line.split_whitespace().nth(1) == Some("01"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&capk, only_ca_01).unwrap();
+    let (json, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert_eq!(text(&json, "oda"), "cda");
+    assert_eq!(text(&json, "oda_result"), "failed", "{}", run.stderr);
+    assert_eq!(text(&json, "oda_failure"), "CaKeyNotFound");
+    assert!(bit(&json, "tvr", 1, 0x04), "TVR byte 1 b3: CDA failed");
+
+    std::fs::write(
+        &capk,
+        "# test\na0:00:00:09:99 01 491231 rsa 03 not-hex sha1 00\n",
+    )
+    .unwrap();
+    let run = transact(&["--amount", "1", "--capk", capk.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("line 2"), "{}", run.stderr);
+    assert!(run.stderr.contains("Modulus"), "{}", run.stderr);
+}
