@@ -719,7 +719,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             OdaMethod::Cda => {
                 // Book 2, 6.6: the ICC key is recovered now; the signature is
                 // checked on the GENERATE AC response.
-                if let Err(failure) = self.recover_icc_key() {
+                if self.records_failed_oda() {
+                    self.oda_failed_here();
+                } else if let Err(failure) = self.recover_icc_key() {
                     self.oda_failed(failure);
                 }
                 self.processing_restrictions();
@@ -752,11 +754,24 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         self.oda_records.failed
     }
 
+    /// The selected method fails for a reason outside Book 2's checks (an
+    /// ODA record not in template 70, the records beyond
+    /// [`crate::limits::ODA_DATA_BYTES`], a default DDOL without 9F37): only
+    /// the method's own TVR bit (Book 3, 10.3).
+    fn oda_failed_here(&mut self) {
+        let failed = match self.oda_method {
+            OdaMethod::Sda => tvr::SDA_FAILED,
+            OdaMethod::Dda => tvr::DDA_FAILED,
+            _ => tvr::CDA_FAILED,
+        };
+        self.set_tvr(failed);
+        self.set_tsi(tvr::TSI_ODA_PERFORMED);
+        self.oda_result = OdaResult::Failed;
+    }
+
     fn static_data_authentication(&mut self) {
         if self.records_failed_oda() {
-            self.set_tvr(tvr::SDA_FAILED);
-            self.set_tsi(tvr::TSI_ODA_PERFORMED);
-            self.oda_result = OdaResult::Failed;
+            self.oda_failed_here();
             return;
         }
         let result = {
@@ -785,10 +800,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     /// Book 2, 6.1-6.4: the ICC Public Key for DDA, CDA (and enciphered PIN).
+    /// Callers check [`Self::records_failed_oda`] first.
     fn recover_icc_key(&mut self) -> Result<(), oda::OdaFailure> {
-        if self.records_failed_oda() {
-            return Err(oda::OdaFailure::StaticDataTagList);
-        }
         let key = {
             let context = self.terminal_context;
             let terminal = oda::Terminal {
@@ -810,6 +823,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Book 2, 6.5.1: INTERNAL AUTHENTICATE with the card's DDOL, or the
     /// terminal's default DDOL (which must contain 9F37).
     fn start_dynamic_data_authentication(&mut self) {
+        if self.records_failed_oda() {
+            self.oda_failed_here();
+            self.processing_restrictions();
+            return;
+        }
         if let Err(failure) = self.recover_icc_key() {
             self.oda_failed(failure);
             self.processing_restrictions();
@@ -819,15 +837,25 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             .app_config()
             .map(|a| a.default_ddol.as_slice())
             .unwrap_or(&[]);
+        // Book 2, 6.5.1: the card's DDOL, else the terminal's default DDOL,
+        // which must ask for the Unpredictable Number.
         let ddol = match self.store.get(Tag(0x9F49)) {
-            Some(ddol) => Some(ddol),
-            None if has_unpredictable_number(default_ddol) => Some(default_ddol),
-            None => None,
+            Some(ddol) => Ok(ddol),
+            None if default_ddol.is_empty() => Err(true),
+            None if has_unpredictable_number(default_ddol) => Ok(default_ddol),
+            None => Err(false),
         };
-        let Some(ddol) = ddol else {
-            self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
-            self.processing_restrictions();
-            return;
+        let ddol = match ddol {
+            Ok(ddol) => ddol,
+            Err(no_ddol_at_all) => {
+                if no_ddol_at_all {
+                    self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
+                } else {
+                    self.oda_failed_here();
+                }
+                self.processing_restrictions();
+                return;
+            }
         };
         let mut ddol_data = [0u8; 255];
         let sources = Sources {
@@ -1722,4 +1750,188 @@ fn script_apdu(raw: &[u8]) -> Option<Command> {
 /// Whether a DOL asks for the Unpredictable Number (9F37).
 fn has_unpredictable_number(dol_bytes: &[u8]) -> bool {
     dol::entries(dol_bytes).any(|e| e.is_ok_and(|e| e.tag == Tag(0x9F37)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{TEST_AID_CREDIT, TEST_AID_DEBIT};
+    use crate::crypto::DefaultCrypto;
+
+    fn tlv(tag: u32, value: &[u8]) -> heapless::Vec<u8, 256> {
+        let mut buf = [0u8; 256];
+        let mut writer = tlv::Writer::new(&mut buf);
+        writer.push(Tag(tag), value).unwrap();
+        heapless::Vec::from_slice(writer.as_bytes()).unwrap()
+    }
+
+    fn cat(parts: &[&[u8]]) -> heapless::Vec<u8, 258> {
+        let mut out = heapless::Vec::new();
+        for part in parts {
+            out.extend_from_slice(part).unwrap();
+        }
+        out
+    }
+
+    fn fci(aid: &[u8]) -> heapless::Vec<u8, 258> {
+        let inner = cat(&[&tlv(0x84, aid), &tlv(0xA5, &tlv(0x50, b"TEST"))]);
+        cat(&[&tlv(0x6F, &inner), &[0x90, 0x00]])
+    }
+
+    /// Book 1, 12.3.3 and Book 3, 10.1: list of AIDs, cardholder choice, GPO
+    /// 6985 removes the application and the next candidate is selected; then
+    /// no ODA (TVR byte 1 b8), ARQC, host unreachable, default action AAC
+    /// with Z3 in the second GENERATE AC.
+    #[test]
+    fn gpo_6985_reselects_and_unreachable_host_declines_z3() {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        let keys = CaKeyStore::new();
+        let revocations = RevocationList::new();
+        let context = TerminalContext {
+            config: &config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let mut t =
+            Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        let mut expect =
+            |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
+                match t.request() {
+                    Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
+                    other => panic!("expected a command, got {other:?}"),
+                }
+                t.on_response(response).unwrap();
+            };
+        let select =
+            |aid: &[u8], p2: u8| cat(&[&[0x00, 0xA4, 0x04, p2, aid.len() as u8], aid, &[0x00]]);
+        expect(&mut t, &select(&TEST_AID_CREDIT, 0), &fci(&TEST_AID_CREDIT));
+        expect(&mut t, &select(&TEST_AID_DEBIT, 0), &fci(&TEST_AID_DEBIT));
+        expect(
+            &mut t,
+            &select(&crate::config::TEST_AID_PREPAID, 0),
+            &[0x6A, 0x82],
+        );
+        let Request::ChooseApplication {
+            candidates,
+            confirm_only,
+        } = t.request()
+        else {
+            panic!("expected a choice");
+        };
+        assert_eq!((candidates.len(), confirm_only), (2, false));
+        t.on_application_chosen(Some(0)).unwrap();
+        expect(&mut t, &select(&TEST_AID_CREDIT, 0), &fci(&TEST_AID_CREDIT));
+        expect(
+            &mut t,
+            &[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00],
+            &[0x69, 0x85],
+        );
+        // One candidate left, no confirmation needed: final selection at once.
+        expect(&mut t, &select(&TEST_AID_DEBIT, 0), &fci(&TEST_AID_DEBIT));
+        let gpo = [0x80, 0x06, 0x00, 0x00, 0x08, 0x01, 0x01, 0x00, 0x90, 0x00];
+        expect(
+            &mut t,
+            &[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00],
+            &gpo,
+        );
+        let record = tlv(
+            0x70,
+            &cat(&[
+                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
+                &tlv(0x5A, &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]),
+                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x9F, 0x37, 0x04, 0x95, 0x05]),
+                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
+            ]),
+        );
+        expect(
+            &mut t,
+            &[0x00, 0xB2, 0x01, 0x0C, 0x00],
+            &cat(&[&record, &[0x90, 0x00]]),
+        );
+        let first_cdol = [
+            0x80, 0xAE, 0x80, 0x00, 0x0F, 0, 0, 0, 0, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x80, 0,
+            0, 0, 0, 0x00,
+        ];
+        let arqc = [
+            0x80, 0x0B, 0x80, 0x00, 0x05, 1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00,
+        ];
+        expect(&mut t, &first_cdol, &arqc);
+        let Request::GoOnline(icc_data) = t.request() else {
+            panic!("expected online");
+        };
+        assert_eq!(
+            tlv::find(icc_data, Tag(0x9F26)),
+            Some(&[1, 2, 3, 4, 5, 6, 7, 8][..])
+        );
+        assert_eq!(
+            tlv::find(icc_data, Tag(0x95)),
+            Some(&[0x80, 0, 0, 0, 0][..])
+        );
+        t.on_host(HostResponse::UNREACHABLE).unwrap();
+        let second = [
+            0x80, 0xAE, 0x00, 0x00, 0x07, b'Z', b'3', 0x80, 0, 0, 0, 0, 0x00,
+        ];
+        let aac = [
+            0x80, 0x0B, 0x00, 0x00, 0x06, 8, 7, 6, 5, 4, 3, 2, 1, 0x90, 0x00,
+        ];
+        expect(&mut t, &second, &aac);
+        let Request::Done(outcome) = t.request() else {
+            panic!("expected the outcome");
+        };
+        assert_eq!(outcome.decision, Decision::Declined);
+        assert_eq!(outcome.authorisation_response_code, Some(*b"Z3"));
+        assert_eq!(outcome.tvr.0, [0x80, 0, 0, 0, 0]);
+        assert_eq!(outcome.aid.as_slice(), &TEST_AID_DEBIT);
+        assert_eq!(outcome.atc, Some([0x00, 0x06]));
+        assert!(!outcome.online);
+        // Answers that do not match the request are refused, not acted on.
+        assert_eq!(t.on_response(&[0x90, 0x00]), Err(UsageError::NotExpected));
+        assert_eq!(
+            t.on_application_chosen(Some(0)),
+            Err(UsageError::NotExpected)
+        );
+    }
+
+    #[test]
+    fn inputs_are_checked() {
+        let config = TerminalConfig::default();
+        let keys = CaKeyStore::new();
+        let revocations = RevocationList::new();
+        let context = TerminalContext {
+            config: &config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let inputs = TransactionInputs {
+            random_selection_number: 0,
+            ..TransactionInputs::default()
+        };
+        assert_eq!(
+            Transaction::new(context, DefaultCrypto::new(), inputs).err(),
+            Some(UsageError::RandomSelection)
+        );
+        let inputs = TransactionInputs {
+            date: [0x25, 0x13, 0x01],
+            ..TransactionInputs::default()
+        };
+        assert_eq!(
+            Transaction::new(context, DefaultCrypto::new(), inputs).err(),
+            Some(UsageError::InvalidDate)
+        );
+    }
+
+    #[test]
+    fn script_apdus_are_split_into_their_cases() {
+        assert_eq!(
+            script_apdu(&[0x84, 0x1E, 0x00, 0x00]).unwrap().as_bytes(),
+            &[0x84, 0x1E, 0x00, 0x00]
+        );
+        let with_data = [0x84, 0x24, 0x00, 0x00, 0x02, 0xAA, 0xBB];
+        assert_eq!(script_apdu(&with_data).unwrap().as_bytes(), &with_data);
+        assert!(script_apdu(&[0x84, 0x24, 0x00, 0x00, 0x05, 0xAA]).is_none());
+        assert!(script_apdu(&[0x84, 0x24]).is_none());
+    }
 }
