@@ -626,3 +626,56 @@ fn capk_option_replaces_the_ca_keys() {
     assert!(run.stderr.contains("line 2"), "{}", run.stderr);
     assert!(run.stderr.contains("Modulus"), "{}", run.stderr);
 }
+
+/// Ends the `card serve` child when the test ends, also on failure.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn reader_transaction_over_pcscd_virtual_reader() {
+    // Needs pcscd with vpcd (scripts/test.sh starts it and sets EMV_PCSCD=1).
+    if std::env::var("EMV_PCSCD").as_deref() != Ok("1") {
+        eprintln!("skipped: set EMV_PCSCD=1 (scripts/test.sh starts pcscd and sets it)");
+        return;
+    }
+    // The DDA card in the second virtual reader, served by `card serve`.
+    let _served = Served(
+        Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+            .args(["card", "serve", "--profile", "dda", "--port", "35964"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("card serve"),
+    );
+    let run = transact(&[
+        "--amount",
+        "10.00",
+        "--reader",
+        "=Virtual PCD 00 01",
+        "--wait-card",
+        "15",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert_eq!(text(&json, "oda"), "dda");
+    assert_eq!(text(&json, "oda_result"), "ok");
+    assert!(
+        run.stderr.contains("reader Virtual PCD 00 01"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("INTERNAL AUTHENTICATE"),
+        "{}",
+        run.stderr
+    );
+}
