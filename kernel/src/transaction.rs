@@ -1796,7 +1796,7 @@ mod tests {
         };
         let mut t =
             Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
-        let mut expect =
+        let expect =
             |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
                 match t.request() {
                     Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
