@@ -679,3 +679,17 @@ fn reader_transaction_over_pcscd_virtual_reader() {
         run.stderr
     );
 }
+
+#[test]
+fn application_option_chooses_among_candidates() {
+    // Profile multi-app-pse: TEST DEBIT (priority 1, confirmation), TEST
+    // CREDIT (2), TEST PREPAID (3). Without a terminal the first is taken.
+    let (first, _) = on_card("multi-app-pse", &[]);
+    assert_eq!(text(&first, "aid"), "A0000009992020");
+    let (second, run) = on_card("multi-app-pse", &["--application", "2"]);
+    assert_eq!(text(&second, "aid"), "A0000009991010");
+    assert!(run.stderr.contains("chosen: TEST CREDIT"), "{}", run.stderr);
+    let (none, run) = on_card("multi-app-pse", &["--application", "9"]);
+    assert_eq!(text(&none, "outcome"), "terminated");
+    assert!(run.stderr.contains("not on offer"), "{}", run.stderr);
+}
