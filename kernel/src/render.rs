@@ -588,7 +588,7 @@ impl AflEntry {
 
     /// How many records the entry names.
     pub const fn record_count(&self) -> usize {
-        (self.last_record - self.first_record) as usize + 1
+        self.last_record.saturating_sub(self.first_record) as usize + 1
     }
 
     /// The records to read, each with whether it takes part in offline data
@@ -848,7 +848,7 @@ pub fn for_each_detail(
             }
             Ok(())
         }
-        0x9F38 | 0x8C | 0x8D | 0x9F49 | 0x97 | 0x9F69 => {
+        0x9F38 | 0x8C | 0x8D | 0x9F49 | 0x97 | 0x9F4F => {
             for entry in dol::entries(value) {
                 match entry {
                     Ok(e) => line(format_args!(
