@@ -602,3 +602,110 @@ fn card_declines() {
         Some(emv_kernel::outcome::CryptogramType::Aac)
     );
 }
+
+fn run_dda_with_context(
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    exception_file: &[&[u8]],
+    reachable: bool,
+) -> Run {
+    let profile = profiles::find("dda").unwrap();
+    let keys = ca_keys();
+    let revoked = revocations();
+    let context = TerminalContext {
+        config,
+        ca_keys: &keys,
+        revocations: &revoked,
+        exception_file,
+    };
+    let mut transaction = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut card = Recording {
+        card: profile.card(),
+        commands: Vec::new(),
+    };
+    let mut person = Person {
+        pin: b"1234".to_vec(),
+        chosen: Vec::new(),
+    };
+    let mut host = TestHost {
+        issuer: Issuer::test_issuer(),
+        pan: hex::decode("6799990100000011").unwrap(),
+        pan_sequence: 1,
+        reachable,
+        issuer_authentication_data: Vec::new(),
+        asked: false,
+        script_plan: Vec::new(),
+        scripts: Vec::new(),
+    };
+    let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
+    Run {
+        outcome,
+        commands: card.commands,
+        candidates: person.chosen,
+        went_online: host.asked,
+    }
+}
+
+/// Book 3, 10.6.1: 150.00 reaches the 100.00 floor limit: TVR byte 4 b8,
+/// in TAC-Online: ARQC, approved online.
+#[test]
+fn floor_limit_exceeded_goes_online() {
+    let inputs = TransactionInputs {
+        amount_authorised: 15_000,
+        ..TransactionInputs::default()
+    };
+    let r = run_dda_with_context(&TerminalConfig::default(), inputs, &[], true);
+    assert!(r.went_online);
+    assert_eq!(tvr(&r.outcome), "0000008000");
+    assert_eq!(r.outcome.decision, Decision::Approved);
+}
+
+/// Book 3, 10.6 exception file: the PAN is listed: TVR byte 1 b5, in
+/// TAC-Online: ARQC.
+#[test]
+fn exception_file_goes_online() {
+    let pan: &[u8] = &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
+    let r = run_dda_with_context(
+        &TerminalConfig::default(),
+        TransactionInputs::default(),
+        &[pan],
+        true,
+    );
+    assert!(r.went_online);
+    assert_eq!(tvr(&r.outcome), "1000000000");
+}
+
+/// Book 3, 10.6.2: random selection with target 99 % and random number 1:
+/// TVR byte 4 b5, in TAC-Online: ARQC.
+#[test]
+fn random_selection_goes_online() {
+    let mut config = TerminalConfig::default();
+    for app in config.applications.iter_mut() {
+        app.random_selection_target_percentage = 99;
+        app.random_selection_max_target_percentage = 99;
+    }
+    let inputs = TransactionInputs {
+        random_selection_number: 1,
+        ..TransactionInputs::default()
+    };
+    let r = run_dda_with_context(&config, inputs, &[], true);
+    assert!(r.went_online);
+    assert_eq!(tvr(&r.outcome), "0000001000");
+}
+
+/// Offline-only terminal (type 23), card without ODA: terminal action
+/// analysis uses the default codes (Book 3, 10.7): TVR 80 matches
+/// TAC-Default: AAC at the first GENERATE AC, declined Z1, never online.
+#[test]
+fn offline_only_terminal_declines_without_oda() {
+    let config = TerminalConfig {
+        terminal_type: 0x23,
+        online_capable: false,
+        ..TerminalConfig::default()
+    };
+    let r = run_with("no-oda", &config, TransactionInputs::default(), true);
+    assert!(!r.went_online);
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert!(r.commands.last().unwrap().starts_with("80AE0000"));
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
+}
