@@ -132,6 +132,17 @@ fn node(tlv: &Tlv<'_>) -> Result<Node, tlv::Error> {
         Ok(())
     })
     .ok();
+    if let Some(e) = element.filter(|e| !e.length_ok(tlv.value.len())) {
+        let expected = if e.min_len == e.max_len {
+            format!("{}", e.min_len)
+        } else {
+            format!("{} to {}", e.min_len, e.max_len)
+        };
+        node.details.push(format!(
+            "Unexpected length: {} bytes, the dictionary says {expected}",
+            tlv.value.len()
+        ));
+    }
     Ok(node)
 }
 
@@ -143,17 +154,27 @@ pub fn decode(data: &[u8]) -> Result<Vec<Node>, DecodeError> {
         .map_err(DecodeError::Tlv)
 }
 
-/// Writes nodes as the indented text tree.
+/// Writes nodes as the indented text tree: templates as `TAG Name`,
+/// primitives as `TAG Name [format length]: value`, details indented below.
 pub fn write_tree(out: &mut String, nodes: &[Node], depth: usize) {
     for n in nodes {
         let indent = "  ".repeat(depth);
         let _ = write!(out, "{indent}{} {}", n.tag, n.name);
-        match &n.value {
-            Some(_) if n.length == 0 => out.push_str(": (empty)"),
-            Some(v) => {
+        if let Some(v) = &n.value {
+            // Primitive: format (when known) and length, then the value.
+            match n.format {
+                Some(format) => {
+                    let _ = write!(out, " [{format} {}]", n.length);
+                }
+                None => {
+                    let _ = write!(out, " [{}]", n.length);
+                }
+            }
+            if n.length == 0 {
+                out.push(':');
+            } else {
                 let _ = write!(out, ": {v}");
             }
-            None => {}
         }
         out.push('\n');
         for line in &n.details {
@@ -218,9 +239,9 @@ mod tests {
         assert_eq!(
             out,
             "6F File Control Information (FCI) Template\n\
-             \x20 84 Dedicated File (DF) Name: A0 00 00 00 03 10 10\n\
+             \x20 84 Dedicated File (DF) Name [b 7]: A0 00 00 00 03 10 10\n\
              \x20 A5 File Control Information (FCI) Proprietary Template\n\
-             \x20   87 Application Priority Indicator: 01\n"
+             \x20   87 Application Priority Indicator [b 1]: 01\n"
         );
     }
 }

@@ -36,11 +36,11 @@ fn prints_the_tree_with_names_and_values() {
     assert_eq!(
         text(&out.stdout),
         "6F File Control Information (FCI) Template\n\
-         \x20 84 Dedicated File (DF) Name: 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31\n\
+         \x20 84 Dedicated File (DF) Name [b 14]: 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31\n\
          \x20 A5 File Control Information (FCI) Proprietary Template\n\
-         \x20   88 Short File Identifier (SFI): 01\n\
-         \x20   5F2D Language Preference: en\n\
-         \x20   9F11 Issuer Code Table Index: 1\n"
+         \x20   88 Short File Identifier (SFI) [b 1]: 01\n\
+         \x20   5F2D Language Preference [an 2]: en\n\
+         \x20   9F11 Issuer Code Table Index [n 1]: 1\n"
     );
 }
 
@@ -52,7 +52,7 @@ fn decodes_bits_below_the_value() {
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains(
-            "  82 Application Interchange Profile (AIP): 19 80\n\
+            "  82 Application Interchange Profile (AIP) [b 2]: 19 80\n\
              \x20     Cardholder verification is supported\n\
              \x20     Terminal risk management is to be performed\n\
              \x20     CDA supported\n\
@@ -88,6 +88,20 @@ fn malformed_tlv_fails_with_offset() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("offset 0"), "{stderr}");
     assert!(stderr.starts_with("error: malformed TLV"), "{stderr}");
+}
+
+#[test]
+fn flags_lengths_the_dictionary_does_not_allow() {
+    // A TVR of 3 bytes instead of 5; an unknown proprietary tag.
+    let out = decode(&["95 03 800000 DF7F 01 AA"], None);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "95 Terminal Verification Results (TVR) [b 3]: 80 00 00\n\
+         \x20   Offline data authentication was not performed\n\
+         \x20   Unexpected length: 3 bytes, the dictionary says 5\n\
+         DF7F Unknown [1]: AA\n"
+    );
 }
 
 #[test]
