@@ -14,7 +14,7 @@ use crate::pki::{sha1, signed_dynamic_data};
 use crate::spec::{CardSpec, Hostile, Oda};
 use crate::symmetric::{
     ac_diversification, arpc_method1, derive_session_key, retail_mac, script_mac_input,
-    tdes_encrypt, SCRIPT_MAC_LEN,
+    tdes_decrypt, tdes_encrypt, SCRIPT_MAC_LEN,
 };
 
 /// Status words the card answers with.
@@ -142,6 +142,8 @@ struct AppState {
     record_overrides: Vec<((u8, u8), Vec<u8>)>,
     /// Transaction log records (SFI 11), most recent first.
     log: Vec<Vec<u8>>,
+    /// Reference PIN digits (changed by PIN CHANGE).
+    pin: Vec<u8>,
 }
 
 /// What is currently selected.
@@ -213,6 +215,7 @@ impl Card {
                 blocked: a.blocked,
                 record_overrides: Vec::new(),
                 log: Vec::new(),
+                pin: a.pin_digits.clone(),
             })
             .collect();
         let t0 = image.apps.iter().any(|a| {
@@ -809,7 +812,7 @@ impl Card {
             return Response::status(sw::WRONG_DATA);
         };
         let limit = app.pin_try_limit;
-        let matches = digits == app.pin_digits;
+        let matches = self.apps.get(index).is_some_and(|s| s.pin == digits);
         let Some(state) = self.apps.get_mut(index) else {
             return Response::status(sw::CONDITIONS);
         };
@@ -889,6 +892,14 @@ impl Card {
             return Response::status(sw::BAD_MAC);
         }
         let limit = app.pin_try_limit;
+        let new_pin = if (c.ins, c.p2) == (0x24, 0x02) {
+            let session = derive_session_key(&app.icc_smc_key, first.cryptogram);
+            <[u8; 8]>::try_from(plain)
+                .ok()
+                .and_then(|block| pin_block_digits(&tdes_decrypt(&session, block)))
+        } else {
+            None
+        };
         let patched = if c.ins == 0xDA {
             put_data_record(app, &self.apps, index, c, plain)
         } else {
@@ -914,6 +925,14 @@ impl Card {
                 state.pin_try_counter = limit;
                 sw::OK
             }
+            (0x24, 0, 0x02) => match new_pin {
+                Some(pin) => {
+                    state.pin = pin;
+                    state.pin_try_counter = limit;
+                    sw::OK
+                }
+                None => sw::WRONG_DATA,
+            },
             (0xDA, _, _) => match patched {
                 Some(record) => {
                     state.record_overrides.retain(|(k, _)| *k != (1, 2));

@@ -79,6 +79,8 @@ pub struct AppImage {
     pub icc_ac_key: Key16,
     /// ICC master key for secure messaging integrity.
     pub icc_smi_key: Key16,
+    /// ICC master key for secure messaging confidentiality (PIN change).
+    pub icc_smc_key: Key16,
     /// ICC private key (DDA/CDA) when the card has one.
     pub icc_key: Option<&'static KeyPair>,
     /// Key that deciphers enciphered PINs: the PIN key, else the ICC key.
@@ -405,6 +407,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         static_data,
         icc_ac_key: issuer.icc_ac_key(&pan, app.pan_sequence),
         icc_smi_key: issuer.icc_smi_key(&pan, app.pan_sequence),
+        icc_smc_key: issuer.icc_smc_key(&pan, app.pan_sequence),
         pan,
         pan_sequence: app.pan_sequence,
         icc_key,

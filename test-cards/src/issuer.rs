@@ -7,7 +7,7 @@
 
 use crate::symmetric::{
     ac_diversification, arpc_method1, derive_icc_master_key, derive_session_key, retail_mac,
-    script_mac_input, Key16, SCRIPT_MAC_LEN,
+    script_mac_input, tdes_encrypt, Key16, SCRIPT_MAC_LEN,
 };
 
 /// The issuer master key for application cryptograms (IMK-AC) of the test issuer.
@@ -18,6 +18,11 @@ pub const TEST_IMK_AC: Key16 = [
 /// The issuer master key for secure messaging integrity (IMK-SMI) of the test issuer.
 pub const TEST_IMK_SMI: Key16 = [
     0xF1, 0xE0, 0xD3, 0xC2, 0xB5, 0xA4, 0x97, 0x86, 0x79, 0x68, 0x5B, 0x4A, 0x3D, 0x2C, 0x1F, 0x0E,
+];
+
+/// The issuer master key for secure messaging confidentiality (IMK-SMC) of the test issuer.
+pub const TEST_IMK_SMC: Key16 = [
+    0x3C, 0x5A, 0x78, 0x96, 0xB4, 0xD2, 0xF0, 0x1E, 0x2D, 0x4B, 0x69, 0x87, 0xA5, 0xC3, 0xE1, 0x0F,
 ];
 
 /// Which cryptogram a card produced (CID b8-b7, Book 3, Table 15).
@@ -76,6 +81,7 @@ pub fn application_cryptogram(icc_ac_key: &Key16, atc: u16, input: &[u8]) -> [u8
 pub struct Issuer {
     imk_ac: Key16,
     imk_smi: Key16,
+    imk_smc: Key16,
 }
 
 impl Default for Issuer {
@@ -90,12 +96,46 @@ impl Issuer {
         Self {
             imk_ac: TEST_IMK_AC,
             imk_smi: TEST_IMK_SMI,
+            imk_smc: TEST_IMK_SMC,
         }
     }
 
     /// An issuer with other master keys (for negative tests).
     pub fn with_keys(imk_ac: Key16, imk_smi: Key16) -> Self {
-        Self { imk_ac, imk_smi }
+        Self {
+            imk_ac,
+            imk_smi,
+            imk_smc: TEST_IMK_SMC,
+        }
+    }
+
+    /// The ICC master key for secure messaging confidentiality of this card.
+    pub fn icc_smc_key(&self, pan: &[u8], pan_sequence: u8) -> Key16 {
+        derive_icc_master_key(&self.imk_smc, pan, pan_sequence)
+    }
+
+    /// PIN CHANGE/UNBLOCK with a new PIN (`84 24 00 02`, Book 3, 6.5.10):
+    /// the new PIN as an ISO 9564 format 2 block, enciphered with 3DES under
+    /// the confidentiality session key (R = ARQC, Book 2, 9.3), then MACed
+    /// over the enciphered data (Book 2, 9.2).
+    pub fn pin_change_command(
+        &self,
+        pan: &[u8],
+        pan_sequence: u8,
+        atc: u16,
+        arqc: [u8; 8],
+        new_pin: &str,
+    ) -> Vec<u8> {
+        let session = derive_session_key(&self.icc_smc_key(pan, pan_sequence), arqc);
+        let enciphered = tdes_encrypt(&session, crate::card::format2_pin_block(new_pin));
+        self.script_command(
+            pan,
+            pan_sequence,
+            atc,
+            arqc,
+            [0x84, 0x24, 0x00, 0x02],
+            &enciphered,
+        )
     }
 
     /// The ICC master key for cryptograms of the card with this PAN and PSN.

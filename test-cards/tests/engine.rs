@@ -588,3 +588,36 @@ fn transaction_log_records_each_generate_ac() {
     assert_eq!(&older[6..12], &bcd6(1000));
     assert_eq!(read_record(&mut c, 11, 3).1, sw::RECORD_NOT_FOUND);
 }
+
+#[test]
+fn pin_change_script_sets_a_new_pin() {
+    let profile = profiles::find("issuer-scripts").unwrap();
+    let image = profile.image();
+    let app = &image.apps[0];
+    let issuer = Issuer::test_issuer();
+    let mut c = profile.card();
+    let (atc, arqc) = go_online(&mut c);
+    let change = issuer.pin_change_command(&app.pan, app.pan_sequence, atc, arqc, "987654");
+    assert_eq!(send(&mut c, &change).1, 0x9000);
+    // A correct MAC over data that does not decipher to a PIN block: 6A80.
+    let garbage = issuer.script_command(
+        &app.pan,
+        app.pan_sequence,
+        atc,
+        arqc,
+        [0x84, 0x24, 0x00, 0x02],
+        &[0x11; 8],
+    );
+    assert_eq!(send(&mut c, &garbage).1, sw::WRONG_DATA);
+    c.reset();
+    start(&mut c);
+    let verify = |c: &mut emv_test_cards::card::Card, pin: &str| {
+        send(
+            c,
+            &apdu(0x00, 0x20, 0x00, 0x80, &format2_pin_block(pin), None),
+        )
+        .1
+    };
+    assert_eq!(verify(&mut c, "1234"), 0x63C2);
+    assert_eq!(verify(&mut c, "987654"), 0x9000);
+}
