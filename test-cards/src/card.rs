@@ -388,6 +388,12 @@ impl Card {
         }
     }
 
+    /// A successful SELECT ends the transaction in progress.
+    fn new_selection(&mut self) {
+        self.txn = Transaction::default();
+        self.challenge = None;
+    }
+
     /// Book 1, 11.3: SELECT by name, first (P2 00) or next (P2 02) occurrence.
     fn select(&mut self, c: &Command<'_>) -> Response {
         if c.p1 != 0x04 || (c.p2 != 0x00 && c.p2 != 0x02) {
@@ -396,9 +402,7 @@ impl Card {
         if self.card_blocked {
             return Response::status(sw::NOT_SUPPORTED);
         }
-        self.selected = Selected::Nothing;
-        self.txn = Transaction::default();
-        self.challenge = None;
+        // ISO/IEC 7816-4: a failed SELECT leaves the current selection as it was.
         let name = c.data;
         if name == PSE_NAME || name == PPSE_NAME {
             let fci = if name == PSE_NAME {
@@ -408,6 +412,7 @@ impl Card {
             };
             return match (fci, c.p2) {
                 (Some(fci), 0x00) => {
+                    self.new_selection();
                     self.selected = if name == PSE_NAME {
                         Selected::Pse
                     } else {
@@ -437,6 +442,7 @@ impl Card {
             self.last_select = None;
             return Response::status(sw::NOT_FOUND);
         };
+        self.new_selection();
         self.last_select = Some((name.to_vec(), index));
         self.selected = Selected::App(index);
         let fci = self

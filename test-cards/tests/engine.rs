@@ -621,3 +621,12 @@ fn pin_change_script_sets_a_new_pin() {
     assert_eq!(verify(&mut c, "1234"), 0x63C2);
     assert_eq!(verify(&mut c, "987654"), 0x9000);
 }
+
+#[test]
+fn failed_select_keeps_the_current_application() {
+    let mut c = card("sda");
+    start(&mut c);
+    assert_eq!(select(&mut c, &TEST_AID_DEBIT, false).1, sw::NOT_FOUND);
+    let (_, sw) = generate_ac(&mut c, 0x40, &cdol1_data(1000, [3; 4]));
+    assert_eq!(sw, 0x9000, "the transaction goes on after a failed SELECT");
+}
