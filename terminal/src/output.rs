@@ -44,6 +44,8 @@ pub struct Report {
     /// Why offline data authentication failed, when it did (Book 2 check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oda_failure: Option<String>,
+    /// The CVM performed asks for the cardholder's signature on the receipt.
+    pub signature_required: bool,
     /// ICC data for clearing (field 55), hex.
     pub icc_data: String,
     /// Issuer Script Results (9F5B), hex; empty when no script ran.
@@ -106,6 +108,7 @@ impl Report {
                 OdaResult::Failed => "failed",
             },
             oda_failure: outcome.oda_failure.map(|failure| format!("{failure:?}")),
+            signature_required: outcome.signature_required,
             icc_data: hex::encode_upper(&outcome.clearing_data),
             script_results: hex::encode_upper(&outcome.script_results),
             reason,
@@ -171,6 +174,9 @@ impl Report {
             let _ = writeln!(out, "  ODA failure:            {failure}");
         }
         detail(&mut out, "CVM results", &self.cvm_results, Tag(0x9F34));
+        if self.signature_required {
+            let _ = writeln!(out, "  signature:              required on the receipt");
+        }
         detail(&mut out, "TVR", &self.tvr, Tag(0x95));
         detail(&mut out, "TSI", &self.tsi, Tag(0x9B));
         if !self.script_results.is_empty() {

@@ -693,3 +693,15 @@ fn application_option_chooses_among_candidates() {
     assert_eq!(text(&none, "outcome"), "terminated");
     assert!(run.stderr.contains("not on offer"), "{}", run.stderr);
 }
+
+#[test]
+fn signature_cvm_is_reported_for_the_receipt() {
+    // Profile cvm-signature: CVM list 1E00, CVM results 1E0000 (unknown):
+    // the receipt needs the cardholder's signature (Book 3, 10.5).
+    let (signature, _) = on_card("cvm-signature", &[]);
+    assert_eq!(text(&signature, "cvm_results"), "1E0000");
+    assert_eq!(signature["signature_required"], true);
+    let (no_cvm, _) = on_card("cvm-no-cvm", &[]);
+    assert_eq!(text(&no_cvm, "cvm_results"), "1F0002");
+    assert_eq!(no_cvm["signature_required"], false);
+}
