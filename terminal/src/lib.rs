@@ -4,3 +4,4 @@ pub mod acquirer;
 pub mod config;
 pub mod journal;
 pub mod sync;
+pub mod trace;

@@ -13,6 +13,7 @@ mod decode;
 mod journal_cmd;
 mod output;
 mod readers;
+mod replay_cmd;
 mod transact;
 
 /// An EMV contact terminal and its tools.
@@ -40,6 +41,10 @@ enum Command {
     Sync(journal_cmd::SyncArgs),
     /// The reference acquirer endpoint for tests and demos.
     Acquirer(journal_cmd::AcquirerArgs),
+    /// Replay card traces against the kernel: exact APDUs, same outcome (docs/traces.md).
+    Replay(replay_cmd::ReplayArgs),
+    /// Card traces: import another tool's APDU log (pcsc-spy) as a trace.
+    Trace(replay_cmd::TraceArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         Command::Journal(args) => journal_cmd::run_journal(args),
         Command::Sync(args) => journal_cmd::run_sync(args),
         Command::Acquirer(args) => journal_cmd::run_acquirer(args),
+        Command::Replay(args) => replay_cmd::run_replay(args),
+        Command::Trace(args) => replay_cmd::run_trace(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");

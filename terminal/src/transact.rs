@@ -32,6 +32,7 @@ use emv_terminal::config::Settings;
 use emv_terminal::journal::{
     self, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
 };
+use emv_terminal::trace::PinResult;
 use emv_test_cards::issuer::{cryptogram_input, Issuer};
 use emv_test_cards::{pki, profiles};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -105,6 +106,13 @@ pub struct Args {
     /// Do not write the journal (tests and demos).
     #[arg(long)]
     pub no_journal: bool,
+    /// Record the transaction as a trace (docs/traces.md) in FILE; PAN and
+    /// track 2 data are masked, PIN data is never written.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// With --record: keep the real PAN and track 2 data (labs only).
+    #[arg(long, requires = "record")]
+    pub record_unmasked: bool,
     /// For tests and traces: the Unpredictable Number (8 hex digits) instead of a random one.
     #[arg(long, value_name = "HEX", hide = true)]
     pub unpredictable_number: Option<String>,
@@ -558,8 +566,12 @@ impl<'a> Session<'a> {
             revocations: &revocations,
             exception_file: &exception_file,
         };
+        // Trace recording (docs/traces.md): the card and crypto pass through the recorder.
+        let recorder = emv_terminal::trace::record::Recorder::new();
+        let mut recording_card = recorder.transport(card);
+        let card = &mut recording_card;
         let mut transaction = Box::new(
-            Transaction::new(context, crypto, *inputs)
+            Transaction::new(context, recorder.crypto(crypto), *inputs)
                 .map_err(|e| format!("transaction inputs rejected: {e:?}"))?,
         );
 
@@ -612,12 +624,20 @@ impl<'a> Session<'a> {
                     }
                 }
                 Action::Choose(choice) => {
+                    recorder.application_chosen(choice);
                     transaction
                         .on_application_chosen(choice)
                         .map_err(|e| format!("kernel refused the application choice: {e:?}"))?;
                 }
                 Action::Pin(kind, tries_left) => {
                     let entry = self.pin_entry(kind, tries_left);
+                    recorder.pin(match &entry {
+                        Some(_) => PinResult::Entered,
+                        None if std::io::stdin().is_terminal() || self.pin.is_some() => {
+                            PinResult::Bypassed
+                        }
+                        None => PinResult::PadNotWorking,
+                    });
                     let result = match &entry {
                         Some(digits) => transaction.on_pin(PinEntry::Digits(digits)),
                         None if std::io::stdin().is_terminal() || self.pin.is_some() => {
@@ -650,6 +670,7 @@ impl<'a> Session<'a> {
                         },
                         None => HostResponse::UNREACHABLE,
                     };
+                    recorder.online(&icc_data, &response);
                     transaction
                         .on_host(response)
                         .map_err(|e| format!("kernel refused the host answer: {e:?}"))?;
@@ -657,6 +678,19 @@ impl<'a> Session<'a> {
             }
         };
 
+        if let Some(path) = &self.args.record {
+            let recording = crate::replay_cmd::Recording {
+                path,
+                unmasked: self.args.record_unmasked,
+                source,
+                config: self.args.config.as_deref(),
+                capk: self.args.capk.as_deref(),
+            };
+            let note = crate::replay_cmd::save_recording(
+                &recorder, &recording, *inputs, &outcome, ca_keys,
+            )?;
+            self.step(&note);
+        }
         let mut report = Report::new(&outcome, transport_error.as_deref());
         report.forced_online_reason = forced_online_reason.clone();
         report.host = host_note;
