@@ -1060,19 +1060,22 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     _ => self.report_pin(PinOutcome::Failed),
                 }
             }
-            PinStage::Verify => match status {
-                0x9000 => self.report_pin(PinOutcome::Verified),
-                0x63C0 | 0x6983 | 0x6984 => self.report_pin(PinOutcome::TryLimitExceeded),
-                sw if sw & 0xFFF0 == 0x63C0 => {
-                    self.state = State::CardholderVerification {
-                        kind,
-                        stage: PinStage::AwaitEntry {
-                            tries_left: Some((sw & 0x0F) as u8), // ok: masked to 4 bits
-                        },
-                    };
+            PinStage::Verify => {
+                self.wipe_pin_command();
+                match status {
+                    0x9000 => self.report_pin(PinOutcome::Verified),
+                    0x63C0 | 0x6983 | 0x6984 => self.report_pin(PinOutcome::TryLimitExceeded),
+                    sw if sw & 0xFFF0 == 0x63C0 => {
+                        self.state = State::CardholderVerification {
+                            kind,
+                            stage: PinStage::AwaitEntry {
+                                tries_left: Some((sw & 0x0F) as u8), // ok: masked to 4 bits
+                            },
+                        };
+                    }
+                    _ => self.report_pin(PinOutcome::Failed),
                 }
-                _ => self.report_pin(PinOutcome::Failed),
-            },
+            }
             PinStage::AwaitEntry { .. } => self.report_pin(PinOutcome::Failed),
         }
     }
@@ -1710,6 +1713,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             .get(self.application?)
     }
 
+    /// Overwrites the VERIFY command (it holds the plaintext PIN block)
+    /// with zeros once the card has answered.
+    fn wipe_pin_command(&mut self) {
+        let length = self.command.as_bytes().len().saturating_sub(5).min(255);
+        let zeros = [0u8; 255];
+        let data = zeros.get(..length).unwrap_or(&[]);
+        build_command(&mut self.command, [0; 4], Some(data), false);
+        build_command(&mut self.command, [0; 4], None, false);
+    }
+
     fn set_tvr(&mut self, bit: Bit) {
         self.terminal.tvr.set(bit);
     }
@@ -1796,14 +1809,13 @@ mod tests {
         };
         let mut t =
             Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
-        let expect =
-            |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
-                match t.request() {
-                    Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
-                    other => panic!("expected a command, got {other:?}"),
-                }
-                t.on_response(response).unwrap();
-            };
+        let expect = |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
+            match t.request() {
+                Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
+                other => panic!("expected a command, got {other:?}"),
+            }
+            t.on_response(response).unwrap();
+        };
         let select =
             |aid: &[u8], p2: u8| cat(&[&[0x00, 0xA4, 0x04, p2, aid.len() as u8], aid, &[0x00]]);
         expect(&mut t, &select(&TEST_AID_CREDIT, 0), &fci(&TEST_AID_CREDIT));

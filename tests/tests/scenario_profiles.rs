@@ -709,3 +709,69 @@ fn offline_only_terminal_declines_without_oda() {
     assert!(r.commands.last().unwrap().starts_with("80AE0000"));
     assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
 }
+
+/// Enters a wrong PIN first, then the right one, remembering the tries left.
+struct Forgetful {
+    attempts: Vec<Vec<u8>>,
+    tries_seen: Vec<Option<u8>>,
+}
+
+impl Cardholder for Forgetful {
+    fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
+        Some(0)
+    }
+    fn enter_pin(&mut self, _kind: PinKind, tries_left: Option<u8>) -> PinEntry<'_> {
+        self.tries_seen.push(tries_left);
+        let index = self.tries_seen.len() - 1;
+        PinEntry::Digits(&self.attempts[index.min(self.attempts.len() - 1)])
+    }
+}
+
+/// Profile `cvm-offline-pin`: a wrong PIN answers 63C2 and the kernel asks
+/// again with 2 tries left; the right PIN then verifies (CVM 010002), and the
+/// VERIFY commands carry the PIN blocks `24 9999 FF..` and `24 1234 FF..`.
+#[test]
+fn wrong_pin_then_right_pin() {
+    let profile = profiles::find("cvm-offline-pin").unwrap();
+    let keys = ca_keys();
+    let revoked = revocations();
+    let config = TerminalConfig::default();
+    let context = TerminalContext {
+        config: &config,
+        ca_keys: &keys,
+        revocations: &revoked,
+        exception_file: &[],
+    };
+    let mut transaction =
+        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut card = Recording {
+        card: profile.card(),
+        commands: Vec::new(),
+    };
+    let mut person = Forgetful {
+        attempts: vec![b"9999".to_vec(), b"1234".to_vec()],
+        tries_seen: Vec::new(),
+    };
+    let mut host = TestHost {
+        issuer: Issuer::test_issuer(),
+        pan: Vec::new(),
+        pan_sequence: 0,
+        reachable: false,
+        issuer_authentication_data: Vec::new(),
+        asked: false,
+        script_plan: Vec::new(),
+        scripts: Vec::new(),
+    };
+    let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
+    let verifies: Vec<&String> = card
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("00200080"))
+        .collect();
+    assert_eq!(
+        verifies,
+        ["0020008008249999FFFFFFFFFF", "0020008008241234FFFFFFFFFF"]
+    );
+    assert_eq!(person.tries_seen[1], Some(2));
+    assert_eq!(outcome.cvm_results, [0x01, 0x00, 0x02]);
+}
