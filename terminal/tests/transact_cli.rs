@@ -705,3 +705,64 @@ fn signature_cvm_is_reported_for_the_receipt() {
     assert_eq!(text(&no_cvm, "cvm_results"), "1F0002");
     assert_eq!(no_cvm["signature_required"], false);
 }
+
+#[test]
+fn pin_is_prompted_on_a_terminal_with_echo_off() {
+    // `script` (util-linux) gives the command a pseudo-terminal; the PIN is
+    // typed only once the prompt is shown, so an echo would be visible.
+    let script = Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipped: /usr/bin/script (util-linux) not installed");
+        return;
+    }
+    let command = format!(
+        "{} transact --no-journal --amount 10.00 --card cvm-enciphered-pin --date 251124 --time 120000",
+        env!("CARGO_BIN_EXE_emv-terminal")
+    );
+    let mut child = Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut output = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&output).contains("Enter offline enciphered PIN") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match receiver.recv_timeout(left) {
+            Ok(chunk) => output.extend_from_slice(&chunk),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no PIN prompt: {}", String::from_utf8_lossy(&output));
+            }
+        }
+    }
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"1234\n").unwrap();
+    }
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    while let Ok(chunk) = receiver.try_recv() {
+        output.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&output);
+    assert!(status.success(), "{text}");
+    assert!(text.contains("CVM results:            040002"), "{text}");
+    assert!(text.contains("APPROVED offline (TC)"), "{text}");
+    assert!(
+        !text.contains("1234"),
+        "the PIN was echoed or printed: {text}"
+    );
+}
