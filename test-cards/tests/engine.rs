@@ -630,3 +630,53 @@ fn failed_select_keeps_the_current_application() {
     let (_, sw) = generate_ac(&mut c, 0x40, &cdol1_data(1000, [3; 4]));
     assert_eq!(sw, 0x9000, "the transaction goes on after a failed SELECT");
 }
+
+#[test]
+fn cda_on_the_second_generate_ac_hashes_pdol_cdol1_cdol2_and_response() {
+    use emv_test_cards::pki::sha1;
+    let profile = profiles::find("issuer-scripts").unwrap();
+    let image = profile.image();
+    let app = &image.apps[0];
+    let icc = app.icc_key.expect("CDA card");
+    let mut c = profile.card();
+    let (fci, _) = select(&mut c, &TEST_AID_CREDIT, false);
+    let pdol = find(&fci, 0x9F38).unwrap();
+    gpo(&mut c, &pdol);
+    let cdol1 = cdol1_data(1000, [1, 2, 3, 4]);
+    let (resp, sw) = generate_ac(&mut c, 0x90, &cdol1); // ARQC + CDA
+    assert_eq!(sw, 0x9000);
+    let first = parse_ac(&resp);
+    assert!(first.sdad.is_some() && first.cryptogram.is_none());
+    let cdol2 = cdol2_data(b"00", 1000, [5, 6, 7, 8]);
+    let (resp, sw) = generate_ac(&mut c, 0x50, &cdol2); // TC + CDA
+    assert_eq!(sw, 0x9000);
+    let second = parse_ac(&resp);
+    let block = icc.public_op(second.sdad.as_ref().unwrap()).unwrap();
+    let n = block.len();
+    assert_eq!((block[0], block[1], block[n - 1]), (0x6A, 0x05, 0xBC));
+    let dynamic = &block[4..4 + usize::from(block[3])];
+    assert_eq!(dynamic[9], second.cid);
+    let expected = sha1(
+        &[
+            pdol_data(&pdol),
+            cdol1,
+            cdol2.clone(),
+            second.tlvs_without_sdad.clone(),
+        ]
+        .concat(),
+    );
+    assert_eq!(&dynamic[18..38], &expected);
+    // The signature hash covers the unpredictable number of the CDOL2 data.
+    let signed = sha1(&[&block[1..n - 21], &cdol2[7..11]].concat());
+    assert_eq!(&block[n - 21..n - 1], &signed);
+    // And the cryptogram inside verifies under the issuer keys.
+    let ac: [u8; 8] = dynamic[10..18].try_into().unwrap();
+    let input = cryptogram_input(&cdol2, app.aip, second.atc, cvr(&second.iad));
+    assert!(Issuer::test_issuer().verify_cryptogram(
+        &app.pan,
+        app.pan_sequence,
+        second.atc,
+        &input,
+        ac
+    ));
+}
