@@ -1,4 +1,4 @@
-//! Kernel time per transaction, in process, for DDA, CDA and an online card.
+//! Kernel time per transaction, in process, for SDA, DDA, CDA and online cards.
 //!
 //! The card is a replay of a recorded exchange with an `emv-test-cards`
 //! profile (`benches/transcripts`), so the figure is the kernel's alone.
@@ -176,6 +176,7 @@ fn transaction<C: CryptoProvider>(
 fn bench(c: &mut Criterion) {
     let setup = setup();
     let cases = [
+        ("sda", include_str!("transcripts/sda.txt")),
         ("dda", include_str!("transcripts/dda.txt")),
         ("cda", include_str!("transcripts/cda.txt")),
         (

@@ -22,12 +22,13 @@ use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Trans
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-const TRANSCRIPTS: [&str; 5] = [
+const TRANSCRIPTS: [&str; 6] = [
     include_str!("../benches/transcripts/dda.txt"),
     include_str!("../benches/transcripts/cda.txt"),
     include_str!("../benches/transcripts/no-oda.txt"),
     include_str!("../benches/transcripts/cvm-offline-pin.txt"),
     include_str!("../benches/transcripts/issuer-scripts.txt"),
+    include_str!("../benches/transcripts/sda.txt"),
 ];
 
 /// More requests than any run may take: the kernel's exchange bound plus the
@@ -281,12 +282,12 @@ fn oda_records_are_found_in_transcripts() {
     assert!((0..exchanges.len()).any(|i| is_oda_record(&exchanges, i)));
 }
 
-/// The property is not vacuous: untouched, the DDA and CDA transcripts
+/// The property is not vacuous: untouched, the DDA, CDA and SDA transcripts
 /// approve offline; with any single byte of any ODA record flipped, they
 /// never do.
 #[test]
 fn every_flipped_oda_byte_prevents_offline_approval() {
-    for text in [TRANSCRIPTS[0], TRANSCRIPTS[1]] {
+    for text in [TRANSCRIPTS[0], TRANSCRIPTS[1], TRANSCRIPTS[5]] {
         let exchanges = transcript(text);
         let clean = run(
             |i, _| exchanges.get(i).map(|e| e.1.clone()).unwrap_or_default(),

@@ -163,6 +163,11 @@ fn run_without_allocating(text: &str) -> Decision {
 fn whole_transactions_allocate_nothing_in_the_kernel() {
     for (name, text, expected) in [
         (
+            "sda",
+            include_str!("../benches/transcripts/sda.txt"),
+            Decision::Approved,
+        ),
+        (
             "dda",
             include_str!("../benches/transcripts/dda.txt"),
             Decision::Approved,

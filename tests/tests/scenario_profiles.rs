@@ -469,6 +469,19 @@ fn write_transcripts() {
         }
         std::fs::write(dir.join(format!("{name}.txt")), text).unwrap();
     }
+    let commands = run_card(valid_sda_card()).commands;
+    let mut card = valid_sda_card();
+    let mut text = String::from("# sda: valid_sda_card() of scenario_profiles.rs (CA 03, issuer 1152), default TerminalConfig and TransactionInputs\n");
+    for command in commands {
+        let bytes = hex::decode(&command).unwrap();
+        let mut response = [0u8; 258];
+        let n = card.transmit(&bytes, &mut response).unwrap();
+        text.push_str(&format!(
+            "> {command}\n< {}\n",
+            hex::encode_upper(&response[..n])
+        ));
+    }
+    std::fs::write(dir.join("sda.txt"), text).unwrap();
 }
 
 /// Profile `issuer-scripts`: a PIN UNBLOCK script (71) before and an
@@ -774,4 +787,75 @@ fn wrong_pin_then_right_pin() {
     );
     assert_eq!(person.tries_seen[1], Some(2));
     assert_eq!(outcome.cvm_results, [0x01, 0x00, 0x02]);
+}
+
+/// An SDA card built like the `sda` profile but with an issuer key no longer
+/// than its CA key (Book 2, 5.1: N_I <= N_CA; the `sda` profile pairs the
+/// 1024-bit CA key 01 with a 1152-bit issuer key, which the kernel rejects):
+/// CA key 03, issuer key 1152 bits.
+fn valid_sda_card() -> Card {
+    use emv_test_cards::spec::{AppSpec, CardSpec, Oda};
+    let spec = CardSpec {
+        apps: vec![AppSpec {
+            oda: Oda::Sda,
+            ..AppSpec::default()
+        }],
+        ..CardSpec::default()
+    };
+    Card::from_spec(&spec).unwrap()
+}
+
+/// Runs a transaction against any card, host unreachable.
+fn run_card(card: Card) -> Run {
+    let keys = ca_keys();
+    let revoked = revocations();
+    let config = TerminalConfig::default();
+    let context = TerminalContext {
+        config: &config,
+        ca_keys: &keys,
+        revocations: &revoked,
+        exception_file: &[],
+    };
+    let mut transaction =
+        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut card = Recording {
+        card,
+        commands: Vec::new(),
+    };
+    let mut person = Person {
+        pin: b"1234".to_vec(),
+        chosen: Vec::new(),
+    };
+    let mut host = TestHost {
+        issuer: Issuer::test_issuer(),
+        pan: Vec::new(),
+        pan_sequence: 0,
+        reachable: false,
+        issuer_authentication_data: Vec::new(),
+        asked: false,
+        script_plan: Vec::new(),
+        scripts: Vec::new(),
+    };
+    let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
+    Run {
+        outcome,
+        commands: card.commands,
+        candidates: person.chosen,
+        went_online: host.asked,
+    }
+}
+
+/// SDA on [`valid_sda_card`] succeeds: TVR "SDA selected" only (Book 3, C5
+/// byte 1 b2), TSI E8, TC: approved offline, Y1.
+#[test]
+fn sda_on_a_card_with_valid_key_lengths() {
+    let outcome = run_card(valid_sda_card()).outcome;
+    assert_eq!(
+        (outcome.oda_method, outcome.oda_result, outcome.oda_failure),
+        (OdaMethod::Sda, OdaResult::Succeeded, None)
+    );
+    assert_eq!(outcome.decision, Decision::Approved);
+    assert_eq!(hex::encode_upper(outcome.tvr.0), "0200000000");
+    assert_eq!(hex::encode_upper(outcome.tsi.0), "E800");
+    assert_eq!(outcome.authorisation_response_code, Some(*b"Y1"));
 }
