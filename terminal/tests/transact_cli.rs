@@ -748,6 +748,9 @@ fn pin_is_prompted_on_a_terminal_with_echo_off() {
             }
         }
     }
+    // rpassword writes the prompt, then turns echo off: type like a person,
+    // not within the same millisecond (type-ahead would be echoed).
+    std::thread::sleep(std::time::Duration::from_millis(300));
     {
         let mut stdin = child.stdin.take().unwrap();
         std::io::Write::write_all(&mut stdin, b"1234\n").unwrap();
