@@ -202,7 +202,10 @@ fn backup_restore_prune_and_rotate_key() {
     simulate(&p, 3, &[]);
     let backup = p.dir.path().join("backup.db");
     run_ok(&journal_cmd(&p, &["backup", &backup.display().to_string()]));
-    assert_eq!(fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let out = run(&journal_cmd(&p, &["backup", &backup.display().to_string()]));
     assert!(
         !out.status.success(),
