@@ -218,6 +218,28 @@ static PROFILES: &[Profile] = &[
         },
     },
     Profile {
+        name: "pse-unsupported-aid",
+        exercises: "PSE listing an application the terminal does not support (A0000009994040, priority 1) before TEST CREDIT",
+        expected: "only TEST CREDIT is a candidate; SDA, TC offline",
+        tvr: TVR_CLEAN,
+        build: || CardSpec {
+            apps: vec![
+                AppSpec {
+                    aid: vec![0xA0, 0x00, 0x00, 0x09, 0x99, 0x40, 0x40],
+                    label: "TEST LOYALTY",
+                    priority: Some(0x01),
+                    pan: "6799990100000037",
+                    ..app(Oda::Sda)
+                },
+                AppSpec {
+                    priority: Some(0x02),
+                    ..app(Oda::Sda)
+                },
+            ],
+            ..CardSpec::default()
+        },
+    },
+    Profile {
         name: "app-blocked",
         exercises: "blocked application: final SELECT answers 6283",
         expected: "application not added to the candidate list; no candidate: transaction not possible",
@@ -282,6 +304,18 @@ static PROFILES: &[Profile] = &[
         tvr: TVR_CLEAN,
         build: || {
             one(AppSpec { cvm_list: cvm(&[0x04, 0x00], 0), pin_key: true, ..app(Oda::Dda) })
+        },
+    },
+    Profile {
+        name: "cvm-enciphered-pin-icc-key",
+        exercises: "CVM list 0400: offline enciphered PIN with the ICC key (no 9F2D), CDA",
+        expected: "PIN enciphered with the ICC public key; VERIFY P2 88 9000, CVM results 040002; TC offline",
+        tvr: TVR_CLEAN,
+        build: || {
+            one(AppSpec {
+                cvm_list: cvm(&[0x04, 0x00], 0),
+                ..app(Oda::Cda)
+            })
         },
     },
     Profile {

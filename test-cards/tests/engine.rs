@@ -680,3 +680,38 @@ fn cda_on_the_second_generate_ac_hashes_pdol_cdol1_cdol2_and_response() {
         ac
     ));
 }
+
+#[test]
+fn enciphered_pin_with_the_icc_key_when_there_is_no_pin_key() {
+    let profile = profiles::find("cvm-enciphered-pin-icc-key").unwrap();
+    let image = profile.image();
+    assert!(image.apps[0]
+        .records
+        .values()
+        .all(|r| find(r, 0x9F2D).is_none()));
+    let key = image.apps[0].pin_decipher_key.expect("ICC key deciphers");
+    assert_eq!(key.name, "icc-1024");
+    let mut c = profile.card();
+    start(&mut c);
+    let (challenge, _) = send(&mut c, &[0x00, 0x84, 0x00, 0x00, 0x00]);
+    let mut block = vec![0x7F];
+    block.extend_from_slice(&format2_pin_block("1234"));
+    block.extend_from_slice(&challenge);
+    block.resize(key.len(), 0x3C);
+    // A block whose header is not 7F is refused without costing a try.
+    let mut bad = block.clone();
+    bad[0] = 0x7E;
+    let enciphered_bad = key.public_op(&bad).unwrap();
+    assert_eq!(
+        send(&mut c, &apdu(0x00, 0x20, 0x00, 0x88, &enciphered_bad, None)).1,
+        sw::DATA_INVALIDATED
+    );
+    let (challenge, _) = send(&mut c, &[0x00, 0x84, 0x00, 0x00, 0x00]);
+    block[9..17].copy_from_slice(&challenge);
+    let enciphered = key.public_op(&block).unwrap();
+    assert_eq!(
+        send(&mut c, &apdu(0x00, 0x20, 0x00, 0x88, &enciphered, None)).1,
+        0x9000
+    );
+    assert_eq!(c.pin_try_counter(0), Some(3));
+}
