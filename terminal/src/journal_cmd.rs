@@ -454,12 +454,7 @@ fn status(store: &StoreArgs, json: bool, limit_args: &LimitArgs) -> CmdResult {
 fn list(store: &StoreArgs, unsynced: bool, after: i64, limit: usize, json: bool) -> CmdResult {
     let journal = store.open_existing()?;
     let records = if unsynced {
-        journal
-            .unsynced(limit.saturating_add(usize::try_from(after.max(0)).unwrap_or(0)))?
-            .into_iter()
-            .filter(|r| r.id.0 > after)
-            .take(limit)
-            .collect()
+        journal.unsynced_after(RecordId(after), limit)?
     } else {
         journal.records_after(RecordId(after), limit)?
     };

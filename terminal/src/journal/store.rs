@@ -392,11 +392,21 @@ impl Journal {
 
     /// Approved records the acquirer has not acknowledged yet, oldest first.
     pub fn unsynced(&self, limit: usize) -> Result<Vec<Record>, JournalError> {
+        self.unsynced_after(RecordId(0), limit)
+    }
+
+    /// Like [`Journal::unsynced`], starting after record `after`.
+    pub fn unsynced_after(
+        &self,
+        after: RecordId,
+        limit: usize,
+    ) -> Result<Vec<Record>, JournalError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM records WHERE sync_state = 'unsynced' AND state = 'approved'
-             ORDER BY id LIMIT ?1"
+            "SELECT {COLUMNS} FROM records
+             WHERE sync_state = 'unsynced' AND state = 'approved' AND id > ?1
+             ORDER BY id LIMIT ?2"
         );
-        query_records(&self.conn, &sql, params![limit as i64])
+        query_records(&self.conn, &sql, params![after.0, limit as i64])
     }
 
     /// Number of approved records not yet acknowledged.
