@@ -536,3 +536,62 @@ fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>
     tx.commit()?;
     Ok((acks, rejected))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn read(bytes: &[u8]) -> std::io::Result<Option<(String, String, Vec<u8>, bool)>> {
+        let mut buffer = Vec::new();
+        read_request(&mut Cursor::new(bytes.to_vec()), &mut buffer)
+    }
+
+    #[test]
+    fn reads_a_request_with_its_body() {
+        let request =
+            read(b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        assert_eq!(
+            request,
+            Some(("POST".into(), "/v1/batches".into(), b"{}".to_vec(), false))
+        );
+    }
+
+    #[test]
+    fn keeps_a_pipelined_second_request_in_the_buffer() {
+        let bytes =
+            b"GET /v1/health HTTP/1.1\r\n\r\nGET /v1/health HTTP/1.1\r\nConnection: close\r\n\r\n";
+        let mut stream = Cursor::new(bytes.to_vec());
+        let mut buffer = Vec::new();
+        let first = read_request(&mut stream, &mut buffer).unwrap().unwrap();
+        let second = read_request(&mut stream, &mut buffer).unwrap().unwrap();
+        assert_eq!((first.3, second.3), (false, true));
+        assert_eq!(read_request(&mut stream, &mut buffer).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_requests_are_errors_not_panics() {
+        assert_eq!(read(b"").unwrap(), None);
+        assert!(read(b"\x00\x01\x02 garbage\r\n\r\n").is_err());
+        assert!(read(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n{}").is_err());
+        assert!(read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").is_err());
+        assert!(read(b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n").is_err());
+        let mut long_head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        long_head.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
+        assert!(read(&long_head).is_err());
+    }
+
+    #[test]
+    fn fault_generator_is_seeded_and_uniform_enough() {
+        let mut a = FaultRng(7);
+        let mut b = FaultRng(7);
+        let draws: Vec<f64> = (0..1000).map(|_| a.next_f64()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert_eq!(
+            draws[..10],
+            (0..10).map(|_| b.next_f64()).collect::<Vec<_>>()[..]
+        );
+        let hits = (0..10_000).filter(|_| a.chance(0.3)).count();
+        assert!((2_700..3_300).contains(&hits), "{hits}");
+    }
+}

@@ -245,3 +245,25 @@ fn sync_every_keeps_forwarding_new_approvals() {
     assert_eq!(held.len(), keys.len());
     assert!(keys.iter().all(|k| held.contains_key(k)));
 }
+
+#[test]
+fn the_acquirer_survives_garbage_and_idle_connections() {
+    use std::io::Write;
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &[]);
+    let addr = acq.url.trim_start_matches("https://").to_string();
+    let garbage: [&[u8]; 4] = [
+        b"POST /v1/batches HTTP/1.1\r\nContent-Length: 10\r\n\r\n{}",
+        b"\x16\x03\x01\xff\xff not a client hello",
+        &[0u8; 5000],
+        &[0xFF; 70_000],
+    ];
+    for bytes in garbage {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let _ = stream.write_all(bytes);
+    }
+    let _idle = std::net::TcpStream::connect(&addr).unwrap();
+    run_ok(&sync_args(&p, &acq, &[]));
+    assert_exactly_once(&p, &acq, &keys);
+}
