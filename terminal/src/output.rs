@@ -209,6 +209,17 @@ fn detail(out: &mut String, label: &str, value_hex: &str, tag: Tag) {
     }
 }
 
+/// An amount in minor units written in major units: `1250` with exponent 2 is `12.50`.
+pub fn format_amount(minor_units: u64, exponent: u8) -> String {
+    let digits = format!("{minor_units:0>width$}", width = usize::from(exponent) + 1);
+    let (whole, fraction) = digits.split_at(digits.len() - usize::from(exponent));
+    if fraction.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{fraction}")
+    }
+}
+
 /// `TC`, `ARQC` or `AAC`.
 pub fn cryptogram_name(cryptogram: CryptogramType) -> &'static str {
     match cryptogram {
@@ -347,6 +358,15 @@ mod tests {
             step_line("application selection", &select, Some(&[0x6A, 0x82])),
             "[application selection] SELECT P1=04 P2=00 1PAY.SYS.DDF01 -> 0 bytes, SW 6A82"
         );
+    }
+
+    #[test]
+    fn amounts_in_major_units() {
+        assert_eq!(format_amount(1250, 2), "12.50");
+        assert_eq!(format_amount(5, 2), "0.05");
+        assert_eq!(format_amount(0, 2), "0.00");
+        assert_eq!(format_amount(1000, 0), "1000");
+        assert_eq!(format_amount(1, 3), "0.001");
     }
 
     #[test]

@@ -545,13 +545,13 @@ impl<'a> Session<'a> {
             }
         }
         self.step(&format!(
-            "{source}: {} {} minor units (currency {}), date {}, time {}",
+            "{source}: {} {} (currency {}), date {}, time {}",
             self.args
                 .transaction_type
                 .to_possible_value()
                 .map(|v| v.get_name().to_owned())
                 .unwrap_or_default(),
-            inputs.amount_authorised,
+            output::format_amount(inputs.amount_authorised, inputs.currency_exponent),
             hex::encode_upper(inputs.currency_code),
             hex::encode_upper(inputs.date),
             hex::encode_upper(inputs.time),
