@@ -345,10 +345,11 @@ enum After {
 fn serve_requests(shared: &Shared, stream: &mut (impl Read + Write)) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     loop {
-        let Some((method, path, body, close)) = read_request(stream, &mut buffer)? else {
+        let Some(request) = read_request(stream, &mut buffer)? else {
             return Ok(());
         };
-        let after = handle_request(shared, &method, &path, &body);
+        let close = request.close;
+        let after = handle_request(shared, &request.method, &request.path, &request.body);
         match after {
             After::Hangup => return Ok(()),
             After::Respond(status, value) => {
@@ -377,12 +378,18 @@ fn serve_requests(shared: &Shared, stream: &mut (impl Read + Write)) -> std::io:
     }
 }
 
+/// One HTTP/1.1 request as the acquirer needs it.
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+    /// The client asked to close the connection after the answer.
+    close: bool,
+}
+
 /// Reads one HTTP/1.1 request; `None` when the peer closed cleanly between requests.
-#[allow(clippy::type_complexity)]
-fn read_request(
-    stream: &mut impl Read,
-    buffer: &mut Vec<u8>,
-) -> std::io::Result<Option<(String, String, Vec<u8>, bool)>> {
+fn read_request(stream: &mut impl Read, buffer: &mut Vec<u8>) -> std::io::Result<Option<Request>> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
     let mut chunk = [0u8; 8192];
     loop {
@@ -419,7 +426,12 @@ fn read_request(
                 let rest = buffer.split_off(head_len + length);
                 let body = buffer.split_off(head_len);
                 *buffer = rest;
-                return Ok(Some((method, path, body, close)));
+                return Ok(Some(Request {
+                    method,
+                    path,
+                    body,
+                    close,
+                }));
             }
             httparse::Status::Partial => {
                 if buffer.len() > MAX_HEAD {
@@ -542,7 +554,7 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn read(bytes: &[u8]) -> std::io::Result<Option<(String, String, Vec<u8>, bool)>> {
+    fn read(bytes: &[u8]) -> std::io::Result<Option<Request>> {
         let mut buffer = Vec::new();
         read_request(&mut Cursor::new(bytes.to_vec()), &mut buffer)
     }
@@ -553,7 +565,12 @@ mod tests {
             read(b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").unwrap();
         assert_eq!(
             request,
-            Some(("POST".into(), "/v1/batches".into(), b"{}".to_vec(), false))
+            Some(Request {
+                method: "POST".into(),
+                path: "/v1/batches".into(),
+                body: b"{}".to_vec(),
+                close: false,
+            })
         );
     }
 
@@ -565,7 +582,7 @@ mod tests {
         let mut buffer = Vec::new();
         let first = read_request(&mut stream, &mut buffer).unwrap().unwrap();
         let second = read_request(&mut stream, &mut buffer).unwrap().unwrap();
-        assert_eq!((first.3, second.3), (false, true));
+        assert_eq!((first.close, second.close), (false, true));
         assert_eq!(read_request(&mut stream, &mut buffer).unwrap(), None);
     }
 
