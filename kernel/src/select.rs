@@ -507,7 +507,11 @@ impl Selection {
         } else {
             None
         };
-        let usable = fci.is_some_and(|f| config.application_for(f.df_name).is_some());
+        // Book 1, 12.4: the DF name returned must be the candidate's AID.
+        let expected = self.candidates.get(index).map(|c| c.aid.as_slice());
+        let usable = fci.is_some_and(|f| {
+            Some(f.df_name) == expected && config.application_for(f.df_name).is_some()
+        });
         store.clear();
         if let (Some(fci), true) = (fci, usable) {
             if store_fci(&fci, store).is_ok() {
