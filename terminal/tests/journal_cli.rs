@@ -244,3 +244,45 @@ fn backup_restore_prune_and_rotate_key() {
     ));
     assert!(out.contains("pruned 0 record(s)"), "{out}");
 }
+
+#[test]
+fn backups_taken_while_another_process_transacts_restore_to_verified_journals() {
+    let p = paths();
+    simulate(&p, 1, &[]);
+    let args = journal_cmd(&p, &["simulate", "--count", "100000", "--delay-ms", "1"]);
+    let mut writer = Command::new(BIN)
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut backups = Vec::new();
+    for n in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let file = p.dir.path().join(format!("live-{n}.db"));
+        run_ok(&journal_cmd(&p, &["backup", &file.display().to_string()]));
+        backups.push(file);
+    }
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    let mut reports = Vec::new();
+    for (n, file) in backups.iter().enumerate() {
+        let device = Paths {
+            journal: p.dir.path().join(format!("restored-{n}.db")),
+            key: p.key.clone(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let out = run_ok(&journal_cmd(
+            &device,
+            &["restore", &file.display().to_string()],
+        ));
+        assert!(out.contains("chain links verified"), "{out}");
+        let verified = run_ok(&journal_cmd(&device, &["verify"]));
+        assert!(verified.contains("journal verified"), "{verified}");
+        reports.push(verified);
+    }
+    assert!(
+        reports[0] != reports[2],
+        "backups were taken while records were being added"
+    );
+}
