@@ -769,3 +769,28 @@ fn pin_is_prompted_on_a_terminal_with_echo_off() {
         "the PIN was echoed or printed: {text}"
     );
 }
+
+#[test]
+fn every_profile_ends_in_one_json_outcome_with_its_exit_status() {
+    // Hostile cards included: no panic, no hang, one object, status 0/2/3.
+    for profile in emv_test_cards::profiles::all() {
+        let (json, run) = on_card(profile.name, &["--pin", "1234"]);
+        let expected_code = match text(&json, "outcome") {
+            "approved" => 0,
+            "declined" => 2,
+            "terminated" => 3,
+            other => panic!("{}: outcome {other}", profile.name),
+        };
+        assert_eq!(run.code, expected_code, "{}: {}", profile.name, run.stderr);
+        assert!(is_hex(text(&json, "tvr"), 10), "{}", profile.name);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "{}: {}",
+            profile.name,
+            run.stderr
+        );
+        if text(&json, "outcome") == "terminated" {
+            assert!(json["reason"].is_string(), "{}: {json}", profile.name);
+        }
+    }
+}
