@@ -293,6 +293,15 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
     let issuer_key = pki.key(app.issuer_key);
     let icc_key = matches!(app.oda, Oda::Dda | Oda::Cda).then(|| pki.key(app.icc_key));
     let pin_key = app.pin_key.then(|| pki.key("icc-pin-1024"));
+    // Book 2, 5.1 and 6.1: N_IC <= N_I <= N_CA (also for the PIN key).
+    let ca_len = pki.key(app.ca_key).len();
+    let icc_too_long = [icc_key, pin_key]
+        .iter()
+        .flatten()
+        .any(|k| k.len() > issuer_key.len());
+    if app.oda != Oda::None && (issuer_key.len() > ca_len || icc_too_long) {
+        return Err(PkiError::KeyTooLong);
+    }
     let mut sfi2: Vec<Vec<u8>> = Vec::new();
     if app.oda != Oda::None {
         let ca = pki.key(app.ca_key);

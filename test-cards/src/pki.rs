@@ -157,7 +157,8 @@ pub const CA_KEYS: [CaKeySpec; 4] = [
 ];
 
 /// Issuer and ICC key files (name, bits, exponent).
-pub const OTHER_KEYS: [(&str, usize, u32); 5] = [
+pub const OTHER_KEYS: [(&str, usize, u32); 6] = [
+    ("issuer-1024", 1024, 3),
     ("issuer-1152", 1152, 3),
     ("issuer-1408", 1408, 65537),
     ("icc-1024", 1024, 3),
@@ -177,6 +178,7 @@ const KEY_FILES: &[(&str, &str)] = key_files!(
     "ca-02",
     "ca-03",
     "ca-04",
+    "issuer-1024",
     "issuer-1152",
     "issuer-1408",
     "icc-1024",

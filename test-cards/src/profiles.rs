@@ -90,6 +90,7 @@ fn app(oda: Oda) -> AppSpec {
             oda,
             ca_index: 0x01,
             ca_key: "ca-01",
+            issuer_key: "issuer-1024",
             ..AppSpec::default()
         },
         Oda::Dda => AppSpec {
@@ -144,7 +145,7 @@ const TVR_CLEAN: &str = "0000000000";
 static PROFILES: &[Profile] = &[
     Profile {
         name: "sda",
-        exercises: "SDA only (CA 01, 1024-bit, issuer key remainder), GPO format 1, signature CVM",
+        exercises: "SDA only (CA 01 and issuer key both 1024-bit, issuer key remainder), GPO format 1, signature CVM",
         expected: "SDA succeeds; TC requested and returned: approved offline",
         tvr: TVR_CLEAN,
         build: || one(AppSpec { gpo_format1: true, ..app(Oda::Sda) }),

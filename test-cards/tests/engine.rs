@@ -715,3 +715,23 @@ fn enciphered_pin_with_the_icc_key_when_there_is_no_pin_key() {
     );
     assert_eq!(c.pin_try_counter(0), Some(3));
 }
+
+#[test]
+fn personalisation_refuses_an_issuer_key_longer_than_its_ca_key() {
+    use emv_test_cards::image::CardImage;
+    use emv_test_cards::spec::{AppSpec, CardSpec, Oda};
+    let spec = CardSpec {
+        apps: vec![AppSpec {
+            oda: Oda::Sda,
+            ca_index: 0x01,
+            ca_key: "ca-01",
+            issuer_key: "issuer-1152",
+            ..AppSpec::default()
+        }],
+        ..CardSpec::default()
+    };
+    assert!(matches!(
+        CardImage::build(&spec),
+        Err(emv_test_cards::pki::PkiError::KeyTooLong)
+    ));
+}
