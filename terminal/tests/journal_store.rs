@@ -430,6 +430,7 @@ fn prune_removes_the_synced_prefix_and_keeps_the_chain_verifiable() {
     assert!(verified.is_ok(), "{verified:?}");
     assert_eq!((verified.anchor, verified.links_checked), (2, 3));
     // New records continue the chain after the anchor, ids are not reused.
+    assert_eq!(journal.next_record_id().unwrap().0, 6);
     let next = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 7000);
     assert_eq!(next.0, 6);
     assert!(journal.verify().unwrap().is_ok());

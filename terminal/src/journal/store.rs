@@ -375,6 +375,17 @@ impl Journal {
         Ok(resolved)
     }
 
+    /// The id the next record will get: increases by one per record and never goes back,
+    /// even after pruning (a monotonic counter such as a Transaction Sequence Counter can
+    /// be derived from it).
+    pub fn next_record_id(&self) -> Result<RecordId, JournalError> {
+        let stored = get_meta(&self.conn, "next_record_id")?.and_then(|v| v.parse::<i64>().ok());
+        let max: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(id) FROM records", [], |r| r.get(0))?;
+        Ok(RecordId(stored.unwrap_or(1).max(max.unwrap_or(0) + 1)))
+    }
+
     /// Reads one record.
     pub fn get(&self, id: RecordId) -> Result<Record, JournalError> {
         get_record(&self.conn, id.0)
