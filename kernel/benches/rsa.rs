@@ -5,6 +5,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::oda::{dda, recover, sda};
+
+#[path = "../tests/oda_support/mod.rs"]
+mod oda_support;
 
 /// The modulus and exponent of a key file in `testdata/oda` (hex `n` and `e` lines).
 fn public_key(text: &str) -> (Vec<u8>, Vec<u8>) {
@@ -71,5 +75,53 @@ fn recovery(c: &mut Criterion) {
     c.bench_function("sha1_2KiB", |b| b.iter(|| crypto.sha1(&[black_box(&data)])));
 }
 
-criterion_group!(benches, recovery);
+/// Whole ODA steps with 1984-bit CA, issuer and ICC keys (e=3): the key
+/// chain as DDA and CDA need it, SDA from the card data, and one DDA signature.
+fn oda_steps(c: &mut Criterion) {
+    use oda_support::*;
+    let crypto = DefaultCrypto::new();
+    let ca = ca_1984();
+    let issuer = issuer_1984();
+    let icc = icc_1984();
+    let terminal = TerminalFixture::new(&ca);
+    let card = card(&ca, &issuer, &icc);
+    let ddol_data = [0x01, 0x23, 0x45, 0x67];
+    let signed_dynamic = sign_data(
+        &icc,
+        &SignedDataFields::dynamic_data(vec![0x04, 1, 2, 3, 4], ddol_data.to_vec()),
+        true,
+    );
+    let icc_key = icc.public();
+    let mut group = c.benchmark_group("oda_1984");
+    group.bench_function("issuer_and_icc_keys", |b| {
+        b.iter(|| {
+            recover::icc_key_for_card(
+                &crypto,
+                &terminal.terminal(),
+                black_box(&card.card_data()),
+                &card.static_data(),
+            )
+            .expect("chain")
+        })
+    });
+    group.bench_function("sda", |b| {
+        b.iter(|| {
+            sda::authenticate(
+                &crypto,
+                &terminal.terminal(),
+                black_box(&card.card_data()),
+                &card.static_data(),
+            )
+            .expect("sda")
+        })
+    });
+    group.bench_function("dda_signature", |b| {
+        b.iter(|| {
+            dda::verify(&crypto, &icc_key, black_box(&signed_dynamic), &ddol_data).expect("dda")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, recovery, oda_steps);
 criterion_main!(benches);
