@@ -185,16 +185,58 @@ pub fn track2_substitutions(track2: &[u8], substitutions: &mut Substitutions) {
 /// Tags whose recovered content holds the PAN or a hash over it.
 pub const PAN_BEARING_SIGNATURES: [Tag; 3] = [Tag(0x9F46), Tag(0x9F2D), Tag(0x93)];
 
-/// The values of `tags` in the data part of `response`.
+/// The values of `tags` in the data part of `response`. When the response
+/// is not well-formed BER-TLV (a hostile card), one-byte tags are also
+/// looked for byte by byte, so a PAN in a broken record is still masked.
 fn values_in_response(response: &[u8], tags: &[Tag]) -> Vec<Vec<u8>> {
     let data = response
         .get(..response.len().saturating_sub(2))
         .unwrap_or(&[]);
-    tlv::primitives(data)
-        .map_while(Result::ok)
-        .filter(|(_, object)| tags.contains(&object.tag))
-        .map(|(_, object)| object.value.to_vec())
-        .collect()
+    let mut values = Vec::new();
+    let mut broken = false;
+    for item in tlv::primitives(data) {
+        match item {
+            Ok((_, object)) if tags.contains(&object.tag) => values.push(object.value.to_vec()),
+            Ok(_) => {}
+            Err(_) => broken = true,
+        }
+    }
+    if broken {
+        for tag in tags.iter().filter_map(|t| u8::try_from(t.0).ok()) {
+            values.extend(scan_for_tag(data, tag));
+        }
+    }
+    values
+}
+
+/// Byte-level search for a PAN (5A) or track 2 (57) object: the tag, a
+/// plausible length, and a value of BCD digits (and `D`, `F` for track 2).
+fn scan_for_tag(data: &[u8], tag: u8) -> Vec<Vec<u8>> {
+    let max_length = if tag == 0x57 { 19 } else { 10 };
+    let mut found = Vec::new();
+    for (position, byte) in data.iter().enumerate() {
+        if *byte != tag {
+            continue;
+        }
+        let Some(length) = data.get(position + 1).map(|l| usize::from(*l)) else {
+            continue;
+        };
+        if !(6..=max_length).contains(&length) {
+            continue;
+        }
+        let Some(value) = data.get(position + 2..position + 2 + length) else {
+            continue;
+        };
+        let nibbles = value.iter().flat_map(|b| [b >> 4, b & 0x0F]);
+        let plausible = nibbles
+            .clone()
+            .all(|n| n <= 9 || n == 0x0F || (tag == 0x57 && n == 0x0D));
+        let digits = nibbles.take_while(|n| *n <= 9).count();
+        if plausible && digits >= 12 {
+            found.push(value.to_vec());
+        }
+    }
+    found
 }
 
 /// What masking produced: the substitutions for every recorded byte and the

@@ -1,0 +1,250 @@
+//! `transact --record` and `replay` as a user runs them: record -> replay
+//! round trips for every profile through the in-process card, a deliberately
+//! altered trace failing with a readable diff, `--update`, `--junit`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use emv_test_cards::profiles;
+
+fn emv_terminal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run emv-terminal")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn record(profile: &str, path: &Path) -> Output {
+    let path = path.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "transact",
+        "--card",
+        profile,
+        "--amount",
+        "10.00",
+        "--date",
+        "250615",
+        "--time",
+        "120000",
+        "--unpredictable-number",
+        "11223344",
+        "--random-number",
+        "99",
+        "--sequence-counter",
+        "1",
+        "--pin",
+        "1234",
+        "--application",
+        "1",
+        "--no-journal",
+        "--record",
+        path,
+    ];
+    if profile == "issuer-scripts" {
+        args.extend([
+            "--issuer-script",
+            "84240000:",
+            "--issuer-script",
+            "841E0000:",
+        ]);
+    }
+    emv_terminal(&args)
+}
+
+fn corpus_trace(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/traces/{name}.trace"))
+}
+
+#[test]
+fn record_then_replay_every_profile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for profile in profiles::all() {
+        let path = dir.path().join(format!("{}.trace", profile.name));
+        let out = record(profile.name, &path);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("replays cleanly"),
+            "{}: {stdout}{}",
+            profile.name,
+            text(&out.stderr)
+        );
+    }
+    let out = emv_terminal(&["replay", dir.path().to_str().expect("utf-8")]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(
+        stdout.lines().last(),
+        Some(format!("{} passed, 0 failed", profiles::all().len()).as_str())
+    );
+}
+
+#[test]
+fn recording_twice_gives_the_same_trace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (first, second) = (dir.path().join("a.trace"), dir.path().join("b.trace"));
+    record("cvm-enciphered-pin", &first);
+    record("cvm-enciphered-pin", &second);
+    let read = |p: &Path| std::fs::read_to_string(p).expect("trace");
+    assert_eq!(read(&first), read(&second));
+    assert!(
+        read(&first).contains(" withheld  # "),
+        "VERIFY data withheld"
+    );
+}
+
+#[test]
+fn unmasked_recording_keeps_the_pan_and_masked_does_not() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (masked, real) = (dir.path().join("m.trace"), dir.path().join("r.trace"));
+    record("dda", &masked);
+    let path = real.to_str().expect("utf-8");
+    let out = emv_terminal(&[
+        "transact",
+        "--card",
+        "dda",
+        "--amount",
+        "10.00",
+        "--date",
+        "250615",
+        "--time",
+        "120000",
+        "--unpredictable-number",
+        "11223344",
+        "--random-number",
+        "99",
+        "--sequence-counter",
+        "1",
+        "--no-journal",
+        "--record",
+        path,
+        "--record-unmasked",
+    ]);
+    assert!(text(&out.stdout).contains("replays cleanly"));
+    let masked = std::fs::read_to_string(&masked).expect("trace");
+    let real = std::fs::read_to_string(&real).expect("trace");
+    // The dda card's PAN is 6799990100000011; masked: BIN and last four kept.
+    assert!(real.contains("5A086799990100000011") && real.contains("masked no"));
+    assert!(!masked.contains("6799990100000011") && masked.contains("5A086799990000000011"));
+    assert!(
+        masked.contains("\nstand-in "),
+        "the ICC certificate is replaced by a stand-in"
+    );
+}
+
+#[test]
+fn altered_trace_fails_with_a_readable_diff() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(corpus_trace("cda")).expect("corpus trace");
+    let altered = original.replace(
+        "input unpredictable-number 11223344",
+        "input unpredictable-number 55667788",
+    );
+    assert_ne!(altered, original);
+    let path = dir.path().join("cda-altered.trace");
+    std::fs::write(&path, altered).expect("write");
+    let junit = dir.path().join("report.xml");
+    let out = emv_terminal(&[
+        "replay",
+        path.to_str().expect("utf-8"),
+        corpus_trace("dda").to_str().expect("utf-8"),
+        "--junit",
+        junit.to_str().expect("utf-8"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("FAIL "), "{stdout}");
+    // The first command carrying the unpredictable number is GENERATE AC (CDOL1).
+    assert!(
+        stdout.contains("(first GENERATE AC): the kernel sent a different command"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("    expected: 80AE"), "{stdout}");
+    assert!(stdout.contains("data by the card's CDOL1"), "{stdout}");
+    assert!(
+        stdout.contains("! 9F37 Unpredictable Number: expected 11223344, actual 55667788"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      9F02 "),
+        "unchanged tags listed without a mark: {stdout}"
+    );
+    assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
+    let report = std::fs::read_to_string(&junit).expect("junit report");
+    assert!(report.contains("tests=\"2\" failures=\"1\""), "{report}");
+    assert!(report.contains("<failure message=\"step "), "{report}");
+}
+
+#[test]
+fn changed_outcome_fails_then_update_rewrites_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(corpus_trace("cda")).expect("corpus trace");
+    let altered = original.replace("expect tvr 0000000000", "expect tvr 0000008000");
+    assert_ne!(altered, original);
+    let path = dir.path().join("cda.trace");
+    std::fs::write(&path, &altered).expect("write");
+    let arg = path.to_str().expect("utf-8");
+    let out = emv_terminal(&["replay", arg]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("every APDU matched; the outcome differs"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("! tvr: expected 0000008000, actual 0000000000"),
+        "{stdout}"
+    );
+    let out = emv_terminal(&["replay", "--update", arg]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("tvr: 0000008000 -> 0000000000"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&path).expect("trace"), original);
+    assert!(emv_terminal(&["replay", arg]).status.success());
+}
+
+#[test]
+fn a_truncated_trace_fails_naming_the_missing_exchange() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(corpus_trace("dda")).expect("corpus trace");
+    // Drop the last command and its response.
+    let lines: Vec<&str> = original.lines().collect();
+    let last_command = lines
+        .iter()
+        .rposition(|l| l.starts_with("> "))
+        .expect("a command");
+    let kept: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != last_command && *i != last_command + 1)
+        .map(|(_, l)| *l)
+        .collect();
+    let path = dir.path().join("short.trace");
+    std::fs::write(&path, kept.join("\n")).expect("write");
+    let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("where the trace has the end of the trace"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
+}
+
+#[test]
+fn a_newer_format_version_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("future.trace");
+    std::fs::write(&path, "emv-trace 2\n").expect("write");
+    let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("line 1: trace format version 2; this build reads versions 1 to 1"),
+        "{stdout}"
+    );
+    assert!(!out.status.success());
+}
