@@ -644,7 +644,20 @@ fn reader_transaction_over_pcscd_virtual_reader() {
         eprintln!("skipped: set EMV_PCSCD=1 (scripts/test.sh starts pcscd and sets it)");
         return;
     }
-    // The DDA card in the second virtual reader, served by `card serve`.
+    // The DDA card in the second virtual reader, served by `card serve`; a
+    // reader already holding a card is someone else's (a developer's session).
+    let busy = emv_pcsc::Pcsc::establish()
+        .and_then(|pcsc| pcsc.readers())
+        .map(|readers| {
+            readers
+                .iter()
+                .any(|r| r.name == "Virtual PCD 00 01" && r.card_present)
+        })
+        .unwrap_or(false);
+    if busy {
+        eprintln!("skipped: Virtual PCD 00 01 already holds a card served by another process");
+        return;
+    }
     let _served = Served(
         Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
             .args(["card", "serve", "--profile", "dda", "--port", "35964"])
