@@ -319,7 +319,7 @@ impl<'t> Section<'t> {
         }
     }
 
-    /// A hex string of `min..=max` bytes.
+    /// A hex string of `min..=max` bytes (spaces between digits allowed).
     fn hex(&self, key: &str, min: usize, max: usize) -> Result<Option<Vec<u8>>, ConfigError> {
         let Some(text) = self
             .string(key)
@@ -374,8 +374,8 @@ impl<'t> Section<'t> {
         Ok(bcd(text).and_then(|bytes| <[u8; 2]>::try_from(bytes).ok()))
     }
 
-    /// Printable ASCII text of at most `max` characters, padded with spaces
-    /// to `pad` characters when `pad` is given.
+    /// Text of 1 to `max` characters: letters, digits and spaces when
+    /// `alphanumeric` (EMV `an`), else any printable ASCII (`ans`).
     fn text(
         &self,
         key: &str,
