@@ -807,3 +807,43 @@ fn every_profile_ends_in_one_json_outcome_with_its_exit_status() {
         }
     }
 }
+
+#[test]
+fn offline_limit_on_an_offline_only_terminal_declines_with_the_reason() {
+    // Terminal type 23 cannot go online: a transaction the offline limits
+    // force online is declined offline (AAC, Z1), the reason reported.
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(
+        &config,
+        "[terminal]\nterminal_type = \"23\"\nonline_capable = false\n[offline_limits]\nmax_offline_approvals = 0\n",
+    )
+    .unwrap();
+    let (j, k, c) = (
+        journal.to_str().unwrap(),
+        key.to_str().unwrap(),
+        config.to_str().unwrap(),
+    );
+    let run = emv_terminal(&journal_args(
+        j,
+        k,
+        &["--amount", "10.00", "--card", "cda", "--config", c],
+    ));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(text(&json, "outcome"), "declined");
+    assert_eq!(text(&json, "mode"), "offline");
+    assert_eq!(text(&json, "authorisation_response_code"), "Z1");
+    assert!(
+        bit(&json, "tvr", 4, 0x08),
+        "TVR byte 4 b4: merchant forced transaction online"
+    );
+    assert!(
+        text(&json, "forced_online_reason").contains("limit 0"),
+        "{json}"
+    );
+    let opened = Journal::open(&journal, &KeySource::existing(&key)).unwrap();
+    assert_eq!(opened.get(RecordId(1)).unwrap().state, State::Declined);
+}
