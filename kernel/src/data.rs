@@ -27,6 +27,8 @@ struct Entry {
     tag: Tag,
     start: u16,
     len: u16,
+    /// Came from application selection (the FCI) and was not read again.
+    selection: bool,
 }
 
 /// Card data objects of one transaction, by tag.
@@ -59,6 +61,16 @@ impl DataStore {
         self.entries.clear();
     }
 
+    /// Marks the objects held so far (the selected application's FCI) as
+    /// selection data: the duplicate rule of [`DataStore::insert`] applies
+    /// to the objects read afterwards, which replace an FCI value of the same
+    /// tag instead.
+    pub fn seal_selection_data(&mut self) {
+        for entry in self.entries.iter_mut() {
+            entry.selection = true;
+        }
+    }
+
     /// The value of `tag`, if present.
     pub fn get(&self, tag: Tag) -> Option<&[u8]> {
         let entry = self.entries.iter().find(|e| e.tag == tag)?;
@@ -72,10 +84,20 @@ impl DataStore {
         self.entries.iter().any(|e| e.tag == tag)
     }
 
-    /// Adds a value that must not be present yet.
+    /// Adds a value that must not be present yet among the objects read
+    /// since [`DataStore::seal_selection_data`] (Book 3, 10.2); a selection
+    /// (FCI) value of the same tag is replaced.
     pub fn insert(&mut self, tag: Tag, value: &[u8]) -> Result<(), StoreError> {
-        if self.contains(tag) {
-            return Err(StoreError::Duplicate(tag));
+        match self.entries.iter().position(|e| e.tag == tag) {
+            Some(index) if self.entries.get(index).is_some_and(|e| e.selection) => {
+                self.replace(tag, value)?;
+                if let Some(entry) = self.entries.get_mut(index) {
+                    entry.selection = false;
+                }
+                return Ok(());
+            }
+            Some(_) => return Err(StoreError::Duplicate(tag)),
+            None => {}
         }
         let entry = self.copy_in(tag, value)?;
         self.entries.push(entry).map_err(|_| StoreError::Full)
@@ -147,6 +169,7 @@ impl DataStore {
             // DATA_STORE_BYTES < 65536, so both fit a u16.
             start: u16::try_from(start).map_err(|_| StoreError::Full)?,
             len: u16::try_from(value.len()).map_err(|_| StoreError::Full)?,
+            selection: false,
         })
     }
 }
@@ -353,6 +376,24 @@ mod tests {
         store.replace(Tag(0x9F26), &[9; 8]).unwrap();
         assert_eq!(store.len(), 3);
         assert_eq!(store.get(Tag(0x8C)), None);
+    }
+
+    #[test]
+    fn records_may_repeat_fci_data_but_not_each_other() {
+        let mut store = DataStore::new();
+        store.insert(Tag(0x50), b"FCI LABEL").unwrap();
+        store.seal_selection_data();
+        store.insert(Tag(0x50), b"RECORD").unwrap();
+        assert_eq!(store.get(Tag(0x50)), Some(&b"RECORD"[..]));
+        assert_eq!(
+            store.insert(Tag(0x50), b"AGAIN"),
+            Err(StoreError::Duplicate(Tag(0x50)))
+        );
+        store.insert(Tag(0x5A), &[1]).unwrap();
+        assert_eq!(
+            store.insert(Tag(0x5A), &[1]),
+            Err(StoreError::Duplicate(Tag(0x5A)))
+        );
     }
 
     #[test]

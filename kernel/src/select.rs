@@ -515,6 +515,7 @@ impl Selection {
         store.clear();
         if let (Some(fci), true) = (fci, usable) {
             if store_fci(&fci, store).is_ok() {
+                store.seal_selection_data();
                 self.selected = Some(index);
                 self.state = SelectState::Done;
                 return SelectionAction::Selected;
