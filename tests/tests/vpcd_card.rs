@@ -23,19 +23,44 @@ fn transmit(card: &pcsc::Card, apdu: &[u8]) -> (Vec<u8>, u16) {
     (data.to_vec(), u16::from_be_bytes([sw[0], sw[1]]))
 }
 
-/// Connects to the card in the virtual reader, waiting until pcscd sees it.
-fn connect_card(context: &pcsc::Context) -> pcsc::Card {
+/// Connects to the card in the virtual reader, waiting until pcscd sees it
+/// and it answers: right after the previous card left, pcscd may still hand
+/// out a connection to it that then fails (NotTransacted, RemovedCard), so
+/// the first SELECT is retried on a fresh connection within the bound.
+fn connect_card(context: &pcsc::Context, probe: &[u8]) -> (pcsc::Card, Vec<u8>) {
     let reader = CString::new(READER).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match context.connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
-            Ok(card) => return card,
+        let attempt = context
+            .connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
+            .and_then(|card| {
+                let mut buf = [0u8; pcsc::MAX_BUFFER_SIZE];
+                let answer = card.transmit(probe, &mut buf)?.to_vec();
+                Ok((card, answer))
+            });
+        match attempt {
+            Ok(found) => return found,
             Err(e) if Instant::now() < deadline => {
                 let _ = e;
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) => panic!("no card in {READER}: {e}"),
+            Err(e) => panic!("no answering card in {READER}: {e}"),
         }
+    }
+}
+
+/// Waits (at most 5 s) until pcscd reports the virtual reader empty, so the
+/// next test that inserts a card there does not meet this one.
+fn wait_until_removed(context: &pcsc::Context) {
+    let reader = CString::new(READER).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match context.connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
+            Err(pcsc::Error::NoSmartcard) | Err(pcsc::Error::RemovedCard) => return,
+            Ok(card) => drop(card.disconnect(pcsc::Disposition::LeaveCard)),
+            Err(_) => {}
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -65,10 +90,9 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
     let server = std::thread::spawn(move || vpcd::serve_stream(&mut card, &mut stream));
 
     let context = pcsc::Context::establish(pcsc::Scope::User).expect("pcscd");
-    let reader_card = connect_card(&context);
-
-    let (fci, sw) = transmit(&reader_card, b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00");
-    assert_eq!(sw, 0x9000);
+    let (reader_card, answer) = connect_card(&context, b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00");
+    let (fci, sw) = answer.split_at(answer.len() - 2);
+    assert_eq!(sw, [0x90, 0x00]);
     assert_eq!(
         all_values(&fci, 0x88),
         vec![vec![0x01]],
@@ -134,6 +158,7 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
         .expect("disconnect");
     control.shutdown(std::net::Shutdown::Both).unwrap();
     let stats = server.join().unwrap();
+    wait_until_removed(&context);
     // A shut-down socket ends the session with EOF or an error; both are fine here.
     if let Ok(stats) = stats {
         assert!(stats.apdus >= 6, "served {} APDUs", stats.apdus);
