@@ -94,7 +94,7 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
     let (fci, sw) = answer.split_at(answer.len() - 2);
     assert_eq!(sw, [0x90, 0x00]);
     assert_eq!(
-        all_values(&fci, 0x88),
+        all_values(fci, 0x88),
         vec![vec![0x01]],
         "PSE directory is SFI 1"
     );
