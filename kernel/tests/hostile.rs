@@ -219,6 +219,32 @@ proptest! {
         }
     }
 
+    /// Several responses of a real transaction mutated at once.
+    #[test]
+    fn many_mutated_responses(which in 0usize..TRANSCRIPTS.len(), mutations in proptest::collection::vec(proptest::option::weighted(0.3, mutation()), 40), reachable in any::<bool>()) {
+        let exchanges = transcript(TRANSCRIPTS[which]);
+        let issuer_data: Vec<u8> = exchanges.iter().find(|(c, _)| c.starts_with(&[0x00, 0x82])).map(|(c, _)| c[5..].to_vec()).unwrap_or_default();
+        let mut tampered_oda = false;
+        let outcome = run(
+            |index, _command| {
+                let response = exchanges.get(index).map(|e| e.1.clone()).unwrap_or_else(|| vec![0x6F, 0x00]);
+                match mutations.get(index).and_then(Option::as_ref) {
+                    Some(mutation) => {
+                        let (out, changed) = mutate(&response, mutation);
+                        tampered_oda |= changed && is_oda_record(&exchanges, index);
+                        out
+                    }
+                    None => response,
+                }
+            },
+            reachable,
+            &issuer_data,
+        );
+        if tampered_oda {
+            prop_assert!(!approved_offline(&outcome), "tampered ODA record approved offline: {:?}", outcome);
+        }
+    }
+
     /// Every response random (a card that sends garbage).
     #[test]
     fn random_card(responses in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..260), 1..40), reachable in any::<bool>()) {
