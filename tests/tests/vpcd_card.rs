@@ -49,19 +49,20 @@ fn connect_card(context: &pcsc::Context, probe: &[u8]) -> (pcsc::Card, Vec<u8>) 
     }
 }
 
-/// Waits (at most 5 s) until pcscd reports the virtual reader empty, so the
-/// next test that inserts a card there does not meet this one.
-fn wait_until_removed(context: &pcsc::Context) {
+/// Waits (at most 5 s) until pcscd reports the virtual reader empty;
+/// false when a card stays there (served by another process).
+fn wait_until_removed(context: &pcsc::Context) -> bool {
     let reader = CString::new(READER).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         match context.connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY) {
-            Err(pcsc::Error::NoSmartcard) | Err(pcsc::Error::RemovedCard) => return,
+            Err(pcsc::Error::NoSmartcard) | Err(pcsc::Error::RemovedCard) => return true,
             Ok(card) => drop(card.disconnect(pcsc::Disposition::LeaveCard)),
             Err(_) => {}
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    false
 }
 
 /// The values of every `tag` object inside `data` (depth-first).
@@ -82,6 +83,11 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
         eprintln!("skipped: set EMV_PCSCD=1 (scripts/test.sh starts pcscd and sets it)");
         return;
     }
+    let context = pcsc::Context::establish(pcsc::Scope::User).expect("pcscd");
+    if !wait_until_removed(&context) {
+        eprintln!("skipped: {READER} already holds a card served by another process");
+        return;
+    }
     let profile = profiles::find("multi-app-pse").expect("profile");
     let mut card = profile.card();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, vpcd::DEFAULT_PORT));
@@ -89,7 +95,6 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
     let control: TcpStream = stream.try_clone().unwrap();
     let server = std::thread::spawn(move || vpcd::serve_stream(&mut card, &mut stream));
 
-    let context = pcsc::Context::establish(pcsc::Scope::User).expect("pcscd");
     let (reader_card, answer) = connect_card(&context, b"\x00\xA4\x04\x00\x0E1PAY.SYS.DDF01\x00");
     let (fci, sw) = answer.split_at(answer.len() - 2);
     assert_eq!(sw, [0x90, 0x00]);
@@ -158,7 +163,10 @@ fn pse_of_a_served_profile_reads_over_pcscd() {
         .expect("disconnect");
     control.shutdown(std::net::Shutdown::Both).unwrap();
     let stats = server.join().unwrap();
-    wait_until_removed(&context);
+    assert!(
+        wait_until_removed(&context),
+        "the served card leaves the reader"
+    );
     // A shut-down socket ends the session with EOF or an error; both are fine here.
     if let Ok(stats) = stats {
         assert!(stats.apdus >= 6, "served {} APDUs", stats.apdus);
