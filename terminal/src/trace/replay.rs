@@ -549,13 +549,9 @@ fn finish(
             kernel_step,
             message: format!(
                 "the kernel finished, but the trace has {remaining} more command(s), next: {}",
-                describe(
-                    cursor
-                        .next_command()
-                        .map(|_| cursor.events.get(cursor.position..))
-                        .and_then(|rest| rest
-                            .and_then(|r| r.iter().find(|e| matches!(e, Event::Command { .. }))))
-                )
+                cursor
+                    .next_command()
+                    .map_or_else(|| "none".to_owned(), hex::encode_upper)
             ),
             expected: None,
             actual: None,

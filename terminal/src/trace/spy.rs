@@ -93,9 +93,9 @@ pub fn parse_log(text: &str) -> Result<Vec<Exchange>, TraceError> {
             in_transmit = false;
             continue;
         }
-        if call.contains("pbSendBuffer") {
+        if call.contains("SendBuffer") {
             buffer = Buffer::Send;
-        } else if call.contains("pbRecvBuffer") {
+        } else if call.contains("RecvBuffer") {
             buffer = Buffer::Receive;
         } else if let Some(bytes) = dump_bytes(call) {
             match buffer {

@@ -1,0 +1,110 @@
+//! `emv-terminal trace import --from pcsc-spy`: a real pcsc-spy log (made on
+//! this project's machine: the cda test card served into pcscd's virtual
+//! reader, the kernel's command sequence sent by a small C program under the
+//! spy library, then `pcsc-spy -n`) imported and replayed.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use emv_terminal::trace::format;
+use emv_terminal::trace::spy;
+
+fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/traces")
+        .join(path)
+}
+
+fn emv_terminal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run emv-terminal")
+}
+
+#[test]
+fn the_log_has_the_thirteen_exchanges_of_the_cda_transaction() {
+    let log = std::fs::read_to_string(fixture("pcsc-spy/cda-through-pcscd.log")).expect("log");
+    let exchanges = spy::parse_log(&log).expect("parses");
+    assert_eq!(exchanges.len(), 13);
+    let first = &exchanges[0];
+    assert_eq!(
+        hex::encode_upper(&first.command),
+        "00A404000E315041592E5359532E444446303100"
+    );
+    assert_eq!(
+        first.response.as_deref().map(hex::encode_upper),
+        Ok("6F1A840E315041592E5359532E4444463031A5088801015F2D02656E9000".to_owned())
+    );
+    // The same commands as the kernel's own trace of the same card and inputs.
+    let recorded = format::parse(&std::fs::read_to_string(fixture("cda.trace")).expect("trace"))
+        .expect("parses");
+    let kernel_commands: Vec<Vec<u8>> = recorded
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            format::Event::Command { apdu, .. } => Some(apdu.clone()),
+            _ => None,
+        })
+        .collect();
+    let logged: Vec<Vec<u8>> = exchanges.iter().map(|e| e.command.clone()).collect();
+    assert_eq!(logged, kernel_commands);
+}
+
+#[test]
+fn import_derives_the_inputs_and_replays_to_the_recorded_outcome() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("imported.trace");
+    let out_arg = output.to_str().expect("utf-8");
+    let log = fixture("pcsc-spy/cda-through-pcscd.log");
+    let out = emv_terminal(&[
+        "trace",
+        "import",
+        "--from",
+        "pcsc-spy",
+        log.to_str().expect("utf-8"),
+        "-o",
+        out_arg,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("amount: 000000001000 from the command data"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unpredictable number: 11223344 from the command data"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("13 exchanges imported"), "{stdout}");
+    let text = std::fs::read_to_string(&output).expect("trace");
+    assert!(
+        text.contains("masked yes") && text.contains("\nstand-in "),
+        "{text}"
+    );
+    assert!(!text.contains("6799990100000011"), "the PAN is masked");
+
+    let out = emv_terminal(&["replay", out_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = emv_terminal(&["replay", "--update", out_arg]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("added the outcome fields"));
+    let imported =
+        format::parse(&std::fs::read_to_string(&output).expect("trace")).expect("parses");
+    let recorded = format::parse(&std::fs::read_to_string(fixture("cda.trace")).expect("trace"))
+        .expect("parses");
+    assert_eq!(imported.expected, recorded.expected);
+    let out = emv_terminal(&["replay", out_arg]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some("1 passed, 0 failed")
+    );
+}
