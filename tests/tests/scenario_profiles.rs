@@ -859,3 +859,42 @@ fn sda_on_a_card_with_valid_key_lengths() {
     assert_eq!(hex::encode_upper(outcome.tsi.0), "E800");
     assert_eq!(outcome.authorisation_response_code, Some(*b"Y1"));
 }
+
+/// Checks the cryptogram of the `nth` GENERATE AC (0 or 1) with the test
+/// issuer's keys: its input is the CDOL data sent, the AIP, the ATC and the
+/// CVR inside the Issuer Application Data (the test cards' scheme).
+fn issuer_verifies(r: &Run, nth: usize, cryptogram: [u8; 8]) -> bool {
+    let command = r
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("80AE"))
+        .nth(nth)
+        .unwrap();
+    let bytes = hex::decode(command).unwrap();
+    let cdol_data = &bytes[5..5 + usize::from(bytes[4])];
+    let icc = &r.outcome.clearing_data;
+    let aip: [u8; 2] = tlv_value(icc, 0x82).unwrap().try_into().unwrap();
+    let atc = u16::from_be_bytes(tlv_value(icc, 0x9F36).unwrap().try_into().unwrap());
+    let iad = tlv_value(icc, 0x9F10).unwrap();
+    let cvr: [u8; 4] = iad[2..6].try_into().unwrap();
+    let input = emv_test_cards::issuer::cryptogram_input(cdol_data, aip, atc, cvr);
+    let pan = hex::decode("6799990100000011").unwrap();
+    Issuer::test_issuer().verify_cryptogram(&pan, 1, atc, &input, cryptogram)
+}
+
+/// The TC of an offline approval (DDA and CDA) and the TC of an online
+/// approval verify with the test Issuer: the kernel sent the CDOL data the
+/// card signed and reports the cryptogram the card made.
+#[test]
+fn cryptograms_verify_with_the_issuer() {
+    for name in ["dda", "cda"] {
+        let r = run(name);
+        let tc = r.outcome.cryptogram.unwrap();
+        assert!(issuer_verifies(&r, 0, tc), "{name}");
+        let mut wrong = tc;
+        wrong[0] ^= 1;
+        assert!(!issuer_verifies(&r, 0, wrong), "{name}");
+    }
+    let r = run("issuer-scripts");
+    assert!(issuer_verifies(&r, 1, r.outcome.cryptogram.unwrap()));
+}
