@@ -414,7 +414,8 @@ fn enciphered_pin() {
     assert_eq!(r.outcome.decision, Decision::Approved);
 }
 
-/// Hostile cards end in a defined termination, without panics or loops.
+/// Hostile cards with malformed records end in a defined termination,
+/// without panics or loops.
 #[test]
 fn hostile_cards_terminate() {
     for name in [
@@ -422,7 +423,6 @@ fn hostile_cards_terminate() {
         "hostile-truncated-record",
         "hostile-recursive-template",
         "hostile-afl-loop",
-        "hostile-afl-200-records",
         "hostile-oversized-response",
     ] {
         let r = run(name);
@@ -433,6 +433,22 @@ fn hostile_cards_terminate() {
         );
         assert!(r.commands.len() < 50, "{name}");
     }
+}
+
+/// Profile `hostile-afl-200-records`: 200 empty records are read (within the
+/// kernel's exchange bound) and the card goes on as a card without ODA: TVR
+/// byte 1 b8, online; never approved offline.
+#[test]
+fn two_hundred_empty_records_are_read_and_the_card_goes_online() {
+    let r = run("hostile-afl-200-records");
+    let reads = r
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("00B2") && c.ends_with("1C00"))
+        .count();
+    assert_eq!(reads, 200);
+    assert!(r.went_online);
+    assert_eq!(r.outcome.tvr.0[0], 0x80);
 }
 
 /// The transaction's state fits the budget: under 16 KiB on the stack.
