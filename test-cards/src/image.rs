@@ -468,8 +468,14 @@ fn apply_hostile(hostile: Hostile, records: &mut BTreeMap<(u8, u8), Vec<u8>>, af
         }
         Hostile::Afl200Records => {
             afl.extend_from_slice(&[0x18, 0x01, 200, 0x00]);
+            // Each record one distinct private tag (DF01..DF7F, then DF8101..)
+            // with 100 bytes: 20 KB of card data and no duplicates.
             for number in 1..=200u8 {
-                records.insert((3, number), template(0x70, &[tlv(0xDF20, &[number])]));
+                let tag = match number {
+                    1..=127 => 0xDF00 | u32::from(number),
+                    _ => 0xDF_8100 | u32::from(number - 127),
+                };
+                records.insert((3, number), template(0x70, &[tlv(tag, &[number; 100])]));
             }
         }
         Hostile::OversizedResponse => {

@@ -24,7 +24,8 @@ pub struct Profile {
     pub exercises: &'static str,
     /// Outcome for a correct terminal with the default configuration.
     pub expected: &'static str,
-    /// TVR after the first GENERATE AC for that terminal (hex), or `-` when no transaction starts.
+    /// TVR after the first GENERATE AC for that terminal (hex), or `-` when no
+    /// transaction starts. SDA cards have byte 1 b2 (`02`, SDA selected) set.
     pub tvr: &'static str,
     build: fn() -> CardSpec,
 }
@@ -147,7 +148,7 @@ static PROFILES: &[Profile] = &[
         name: "sda",
         exercises: "SDA only (CA 01 and issuer key both 1024-bit, issuer key remainder), GPO format 1, signature CVM",
         expected: "SDA succeeds; TC requested and returned: approved offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || one(AppSpec { gpo_format1: true, ..app(Oda::Sda) }),
     },
     Profile {
@@ -175,7 +176,7 @@ static PROFILES: &[Profile] = &[
         name: "multi-app-pse",
         exercises: "PSE with three applications, priorities, cardholder confirmation on the first",
         expected: "candidates TEST DEBIT (prio 1, confirm), TEST CREDIT (2), TEST PREPAID (3); each SDA, TC offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || CardSpec {
             apps: vec![
                 AppSpec { priority: Some(0x02), ..app(Oda::Sda) },
@@ -202,7 +203,7 @@ static PROFILES: &[Profile] = &[
         name: "no-pse",
         exercises: "no PSE (6A82): list of AIDs, partial AID match, SELECT next occurrence",
         expected: "terminal AID A0000009991010 matches A000000999101001 and A000000999101002 (select next); TC",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || CardSpec {
             pse: false,
             apps: vec![
@@ -222,7 +223,7 @@ static PROFILES: &[Profile] = &[
         name: "pse-unsupported-aid",
         exercises: "PSE listing an application the terminal does not support (A0000009994040, priority 1) before TEST CREDIT",
         expected: "only TEST CREDIT is a candidate; SDA, TC offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || CardSpec {
             apps: vec![
                 AppSpec {
@@ -258,28 +259,28 @@ static PROFILES: &[Profile] = &[
         name: "expired",
         exercises: "expired application (5F24 = 231231)",
         expected: "expired application matches TAC-Online: ARQC",
-        tvr: "0040000000",
+        tvr: "0240000000",
         build: || one(AppSpec { expiry: [0x23, 0x12, 0x31], ..app(Oda::Sda) }),
     },
     Profile {
         name: "not-yet-effective",
         exercises: "application not yet effective (5F25 = 491201)",
         expected: "bit not in any action code: TC offline",
-        tvr: "0020000000",
+        tvr: "0220000000",
         build: || one(AppSpec { effective: [0x49, 0x12, 0x01], ..app(Oda::Sda) }),
     },
     Profile {
         name: "wrong-version",
         exercises: "application version 0099 differs from the terminal's 0002",
         expected: "bit not in any action code: TC offline",
-        tvr: "0080000000",
+        tvr: "0280000000",
         build: || one(AppSpec { version: [0x00, 0x99], ..app(Oda::Sda) }),
     },
     Profile {
         name: "auc-domestic-only",
         exercises: "AUC A980 (domestic only), issuer country 0840 vs terminal 0250",
         expected: "requested service not allowed matches TAC-Denial: AAC, declined offline",
-        tvr: "0010000000",
+        tvr: "0210000000",
         build: || {
             one(AppSpec { usage_control: [0xA9, 0x80], issuer_country: [0x08, 0x40], ..app(Oda::Sda) })
         },
@@ -288,14 +289,14 @@ static PROFILES: &[Profile] = &[
         name: "auc-no-cash",
         exercises: "AUC 3D00: goods and services only, no cash, no cashback",
         expected: "purchase: TC offline; cash (9C 01): service not allowed, AAC",
-        tvr: "0000000000 (purchase) / 0010000000 (cash)",
+        tvr: "0200000000 (purchase) / 0210000000 (cash)",
         build: || one(AppSpec { usage_control: [0x3D, 0x00], ..app(Oda::Sda) }),
     },
     Profile {
         name: "cvm-offline-pin",
         exercises: "CVM list 0100: offline plaintext PIN (PIN 1234, 3 tries)",
         expected: "VERIFY 9000, CVM results 010002; TC offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || one(AppSpec { cvm_list: cvm(&[0x01, 0x00], 0), ..app(Oda::Sda) }),
     },
     Profile {
@@ -323,28 +324,28 @@ static PROFILES: &[Profile] = &[
         name: "cvm-online-pin",
         exercises: "CVM list 0200: online enciphered PIN",
         expected: "online PIN entered matches TAC-Online: ARQC",
-        tvr: "0000040000",
+        tvr: "0200040000",
         build: || one(AppSpec { cvm_list: cvm(&[0x02, 0x00], 0), ..app(Oda::Sda) }),
     },
     Profile {
         name: "cvm-signature",
         exercises: "CVM list 1E00: signature",
         expected: "CVM results 1E0000 (unknown); TC offline, receipt needs a signature",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || one(AppSpec { cvm_list: cvm(&[0x1E, 0x00], 0), ..app(Oda::Sda) }),
     },
     Profile {
         name: "cvm-no-cvm",
         exercises: "CVM list 1F00: no CVM required",
         expected: "CVM results 1F0002; TC offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || one(AppSpec { cvm_list: cvm(&[0x1F, 0x00], 0), ..app(Oda::Sda) }),
     },
     Profile {
         name: "pin-try-limit-exceeded",
         exercises: "offline PIN with PIN Try Counter 0 (GET DATA 9F17 = 00, VERIFY 6983)",
         expected: "PIN try limit exceeded and CVM not successful; 80 in TAC-Online byte 3: ARQC",
-        tvr: "0000A00000",
+        tvr: "0200A00000",
         build: || {
             one(AppSpec { cvm_list: cvm(&[0x01, 0x00], 0), pin_try_counter: 0, ..app(Oda::Sda) })
         },
@@ -353,7 +354,7 @@ static PROFILES: &[Profile] = &[
         name: "cvm-amount-conditions",
         exercises: "CVM list with X = 50.00: PIN (4107) or signature (1E07) over X, no CVM (1F06) under X",
         expected: "amount 10.00: CVM results 1F0602, TC; amount 75.00: offline PIN 1234, 410702, TC",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || {
             one(AppSpec {
                 cvm_list: cvm(&[0x41, 0x07, 0x1E, 0x07, 0x1F, 0x06], 5000),
@@ -365,28 +366,28 @@ static PROFILES: &[Profile] = &[
         name: "velocity-lcol",
         exercises: "ATC 0021 after GPO, Last Online ATC 0018: 9 > LCOL 5, <= UCOL 10",
         expected: "LCOL exceeded matches TAC-Online: ARQC",
-        tvr: "0000004000",
+        tvr: "0200004000",
         build: || one(AppSpec { atc: 0x0020, last_online_atc: 0x0018, ..app(Oda::Sda) }),
     },
     Profile {
         name: "velocity-ucol",
         exercises: "ATC 0031 after GPO, Last Online ATC 0018: 25 > UCOL 10",
         expected: "LCOL and UCOL exceeded: ARQC; unable to go online: TAC-Default byte 4 20 gives AAC",
-        tvr: "0000006000",
+        tvr: "0200006000",
         build: || one(AppSpec { atc: 0x0030, last_online_atc: 0x0018, ..app(Oda::Sda) }),
     },
     Profile {
         name: "new-card",
         exercises: "Last Online ATC Register 0000 (never online), ATC 0002 after GPO",
         expected: "new card bit set, in no action code: TC offline",
-        tvr: "0008000000",
+        tvr: "0208000000",
         build: || one(AppSpec { atc: 0x0001, last_online_atc: 0x0000, ..app(Oda::Sda) }),
     },
     Profile {
         name: "sda-bad-ssad",
         exercises: "SDA where a signed record was changed after signing (hash mismatch)",
         expected: "SDA failed matches TAC-Online: ARQC",
-        tvr: "4000000000",
+        tvr: "4200000000",
         build: || {
             one(AppSpec {
                 faults: Faults { tamper_signed_record: true, ..Faults::default() },
@@ -398,7 +399,7 @@ static PROFILES: &[Profile] = &[
         name: "bad-issuer-cert",
         exercises: "SDA with a corrupted issuer public key certificate (recovery fails)",
         expected: "SDA failed: ARQC",
-        tvr: "4000000000",
+        tvr: "4200000000",
         build: || {
             one(AppSpec {
                 faults: Faults { corrupt_issuer_certificate: true, ..Faults::default() },
@@ -410,14 +411,14 @@ static PROFILES: &[Profile] = &[
         name: "expired-issuer-cert",
         exercises: "SDA with an issuer certificate that expired 12/23",
         expected: "SDA failed: ARQC",
-        tvr: "4000000000",
+        tvr: "4200000000",
         build: || one(AppSpec { issuer_cert_expiry: [0x12, 0x23], ..app(Oda::Sda) }),
     },
     Profile {
         name: "revoked-issuer-cert",
         exercises: "SDA with issuer certificate serial 123456 under CA A000000999/01, on the terminal's revocation list",
         expected: "SDA failed: ARQC",
-        tvr: "4000000000",
+        tvr: "4200000000",
         build: || one(AppSpec { issuer_cert_serial: [0x12, 0x34, 0x56], ..app(Oda::Sda) }),
     },
     Profile {
@@ -467,7 +468,7 @@ static PROFILES: &[Profile] = &[
         name: "card-declines",
         exercises: "card risk management answers every GENERATE AC with an AAC",
         expected: "TC requested, AAC returned: declined offline",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || {
             one(AppSpec { risk: CardRisk { always_decline: true, ..CardRisk::default() }, ..app(Oda::Sda) })
         },
@@ -476,7 +477,7 @@ static PROFILES: &[Profile] = &[
         name: "card-online",
         exercises: "card risk management answers a TC request with an ARQC",
         expected: "TC requested, ARQC returned: online; second GENERATE AC TC after approval",
-        tvr: TVR_CLEAN,
+        tvr: "0200000000",
         build: || {
             one(AppSpec { risk: CardRisk { always_online: true, ..CardRisk::default() }, ..app(Oda::Sda) })
         },
@@ -527,14 +528,14 @@ static PROFILES: &[Profile] = &[
     Profile {
         name: "hostile-afl-loop",
         exercises: "AFL repeating the same entry 60 times (240 bytes)",
-        expected: "the kernel bounds the records it reads (or rejects the AFL): terminate or proceed without looping",
+        expected: "records read again bring duplicate data objects: terminate, no loop",
         tvr: "-",
         build: || hostile(Hostile::AflLoop),
     },
     Profile {
         name: "hostile-afl-200-records",
-        exercises: "AFL entry SFI 3 records 1-200, all present",
-        expected: "more records than the kernel stores: defined outcome at the limit, no overflow",
+        exercises: "AFL entry SFI 3 records 1-200, each a distinct 100-byte object (20 KB of card data)",
+        expected: "the kernel's data store fills: terminate at its capacity, no overflow, no 200 reads",
         tvr: "-",
         build: || hostile(Hostile::Afl200Records),
     },

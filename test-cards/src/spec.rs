@@ -43,7 +43,7 @@ pub enum Hostile {
     RecursiveTemplate,
     /// An AFL that lists the same record over and over.
     AflLoop,
-    /// An AFL pointing to 200 records, all present.
+    /// An AFL pointing to 200 records, all present, each a distinct 100-byte object.
     Afl200Records,
     /// T=0 style answers: `61xx` for every case 4 command, `6Cxx` for a case 2
     /// command with the wrong Le, and GET RESPONSE handing data out in 32-byte pieces.
