@@ -238,6 +238,7 @@ pub struct Transaction<'k, C: CryptoProvider> {
     oda_failure: Option<oda::OdaFailure>,
     signature_required: bool,
     icc_key: Option<PublicKey>,
+    pin_key: Option<PublicKey>,
     cvm: Option<CardholderVerification>,
     pin_block: Option<[u8; 8]>,
     velocity: VelocityCounters,
@@ -297,6 +298,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             oda_failure: None,
             signature_required: false,
             icc_key: None,
+            pin_key: None,
             cvm: None,
             pin_block: None,
             velocity: VelocityCounters {
@@ -988,7 +990,20 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 return;
             }
             CvmStep::OfflinePlaintextPin => PinKind::OfflinePlaintext,
-            CvmStep::OfflineEncipheredPin => PinKind::OfflineEnciphered,
+            CvmStep::OfflineEncipheredPin => {
+                // Book 2, 7.1: without a recoverable PIN key the method fails
+                // before the cardholder is asked.
+                if self.pin_key.is_none() {
+                    match self.recover_pin_key() {
+                        Some(key) => self.pin_key = Some(key),
+                        None => {
+                            self.report_pin(PinOutcome::Failed);
+                            return;
+                        }
+                    }
+                }
+                PinKind::OfflineEnciphered
+            }
         };
         // Book 3, 10.5.1: read the PIN Try Counter first (GET DATA 9F17).
         match crate::apdu::get_data(Tag(0x9F17)) {
@@ -1082,32 +1097,35 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// Book 2, 7.2: encipher the PIN block with the ICC PIN key (or ICC key)
     /// and send VERIFY with P2 = `88`.
-    fn send_verify_enciphered(&mut self, mut block: [u8; 8], challenge: [u8; 8]) {
-        let key = {
-            let context = self.terminal_context;
-            let terminal = oda::Terminal {
-                ca_keys: context.ca_keys,
-                revocations: context.revocations,
-                transaction_date: self.oda_date(),
-            };
-            oda::pin::pin_key_for_card(
-                &self.crypto,
-                &terminal,
-                &self.card_oda_data(),
-                &self.static_data(),
-            )
+    /// Book 2, 7.1: the ICC PIN Encipherment key, else the ICC key.
+    fn recover_pin_key(&self) -> Option<PublicKey> {
+        if self.records_failed_oda() {
+            return None;
+        }
+        let context = self.terminal_context;
+        let terminal = oda::Terminal {
+            ca_keys: context.ca_keys,
+            revocations: context.revocations,
+            transaction_date: self.oda_date(),
         };
+        oda::pin::pin_key_for_card(
+            &self.crypto,
+            &terminal,
+            &self.card_oda_data(),
+            &self.static_data(),
+        )
+        .ok()
+        .map(|(key, _)| key.key)
+    }
+
+    fn send_verify_enciphered(&mut self, mut block: [u8; 8], challenge: [u8; 8]) {
         let mut enciphered = [0u8; crate::limits::MAX_RSA_MODULUS_BYTES];
-        let length = match key {
-            Ok((key, _)) => oda::pin::encipher_pin_block(
-                &self.crypto,
-                &key.key,
-                &block,
-                &challenge,
-                &mut enciphered,
-            )
-            .ok(),
-            Err(_) => None,
+        let length = match &self.pin_key {
+            Some(key) => {
+                oda::pin::encipher_pin_block(&self.crypto, key, &block, &challenge, &mut enciphered)
+                    .ok()
+            }
+            None => None,
         };
         block.fill(0);
         let command = length
