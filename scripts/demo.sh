@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's main job on the built-in simulated CDA card: installs the
+# Debian packages the build needs when missing, builds emv-terminal, and runs
+# one purchase of 12.50 through the whole kernel. Extra arguments go to
+# `emv-terminal transact` (for example --card dda, --json, --pin 1234).
+#
+#   scripts/demo.sh [transact options]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bash scripts/install-deps.sh
+cargo build --release -q -p emv-terminal
+exec target/release/emv-terminal transact --amount 12.50 "$@"
