@@ -9,5 +9,4 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/install-deps.sh
-cargo build --release -q -p emv-terminal
-exec target/release/emv-terminal transact --amount 12.50 "$@"
+exec cargo run --release -q -p emv-terminal -- transact --amount 12.50 "$@"
