@@ -403,7 +403,14 @@ impl RawTransport for Wire<'_> {
 
     fn transmit_raw(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, PcscError> {
         self.exchanges = self.exchanges.saturating_add(1);
-        Ok(self.card.transmit(command, response)?.len())
+        match self.card.transmit(command, response) {
+            Ok(received) => Ok(received.len()),
+            // The card sent more than a short response APDU.
+            Err(pcsc::Error::InsufficientBuffer) => {
+                Err(PcscError::Protocol(ProtocolFault::ResponseTooLong))
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
@@ -428,8 +435,8 @@ fn session_of(card: &Card) -> Result<Session, PcscError> {
 /// How long to watch the reader after a vague transmit failure.
 const DIAGNOSIS_WINDOW: Duration = Duration::from_millis(1500);
 
-/// Turns a vague transmit failure ("not transacted", "communication error")
-/// into `CardRemoved` when the reader shows, within [`DIAGNOSIS_WINDOW`],
+/// Turns a vague transmit failure ("not transacted", "communication error",
+/// an empty answer) into `CardRemoved` when the reader shows, within [`DIAGNOSIS_WINDOW`],
 /// that the card is gone or lost power; a real card pulled mid-command and a
 /// virtual card whose connection dropped both look like this at first, and
 /// the service reports the removal only at its next poll.
@@ -438,7 +445,7 @@ fn diagnose(context: &Context, reader: &CString, error: PcscError) -> PcscError 
         error,
         PcscError::Transmit(
             pcsc::Error::NotTransacted | pcsc::Error::CommError | pcsc::Error::UnknownError
-        )
+        ) | PcscError::Protocol(ProtocolFault::NoStatusWords { received: 0 })
     );
     if !vague {
         return error;

@@ -17,8 +17,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,13 @@ pub trait VirtualCard: Send {
 
     /// Answers one command APDU with a response APDU (data, SW1 SW2).
     fn respond(&mut self, command: &[u8]) -> Vec<u8>;
+
+    /// Asked before each command: `true` pulls the card out of the reader
+    /// there and then (the connection closes, the command gets no answer),
+    /// as when a cardholder removes the card in the middle of a command.
+    fn pulled_before(&mut self, _command: &[u8]) -> bool {
+        false
+    }
 }
 
 /// Any in-process card ([`CardTransport`]) served as a virtual card with a
@@ -82,6 +89,8 @@ pub enum ServeEnd {
     Closed,
     /// The owner stopped serving ([`ServedCard::remove`]).
     Stopped,
+    /// The card asked to be pulled ([`VirtualCard::pulled_before`]).
+    Pulled,
     /// A socket error.
     Failed(io::Error),
 }
@@ -148,19 +157,87 @@ fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
 /// Serves `card` on `stream` until vpcd closes it or a socket error; counts
 /// command APDUs in `apdus`.
 pub fn serve(stream: &mut TcpStream, card: &mut dyn VirtualCard, apdus: &AtomicU64) -> ServeEnd {
+    match serve_session(stream, card, apdus, false, &AtomicBool::new(false)) {
+        Session::Ended(end) => end,
+        Session::Unnoticed => ServeEnd::Closed,
+    }
+}
+
+/// ATR requests (presence polls) without a power-on after which a freshly
+/// inserted card concludes that pcscd missed its insertion (see
+/// [`ServedCard::insert`]). A noticed insertion shows two polls, then the
+/// power-on.
+const POLLS_WITHOUT_POWER_ON: u32 = 3;
+
+/// How long a re-inserted card stays out: more than pcscd's 400 ms poll
+/// period, so pcscd sees the reader empty once.
+const REINSERT_PAUSE: Duration = Duration::from_millis(500);
+
+/// When a powered card was last pulled from a reader (by vpcd port): pcscd
+/// notices such a removal only at its next poll, and a card inserted before
+/// that poll goes unnoticed. [`ServedCard::insert`] waits it out.
+static POWERED_REMOVALS: Mutex<Vec<(u16, Instant)>> = Mutex::new(Vec::new());
+
+fn note_powered_removal(stream: &TcpStream) {
+    if let (Ok(peer), Ok(mut removals)) = (stream.peer_addr(), POWERED_REMOVALS.lock()) {
+        removals.retain(|(port, _)| *port != peer.port());
+        removals.push((peer.port(), Instant::now()));
+    }
+}
+
+/// Waits until pcscd has polled the reader on `port` since the last powered
+/// removal made by this process.
+fn settle_after_removal(port: u16) {
+    let last = POWERED_REMOVALS
+        .lock()
+        .ok()
+        .and_then(|removals| removals.iter().find(|(p, _)| *p == port).map(|(_, at)| *at));
+    if let Some(at) = last {
+        std::thread::sleep(REINSERT_PAUSE.saturating_sub(at.elapsed()));
+    }
+}
+
+/// How [`serve_session`] ended.
+enum Session {
+    /// As [`serve`] ends.
+    Ended(ServeEnd),
+    /// vpcd polled the card but pcscd never powered it on: re-insert.
+    Unnoticed,
+}
+
+/// [`serve`]; with `watch_insertion`, gives up with [`Session::Unnoticed`]
+/// when vpcd keeps polling for the ATR but pcscd never powers the card on.
+fn serve_session(
+    stream: &mut TcpStream,
+    card: &mut dyn VirtualCard,
+    apdus: &AtomicU64,
+    watch_insertion: bool,
+    powered: &AtomicBool,
+) -> Session {
     let mut payload = Vec::with_capacity(MAX_RESPONSE_APDU);
+    let mut polls_unpowered = 0u32;
+    let mut ever_powered = false;
     loop {
         match read_frame(stream, &mut payload) {
             Ok(Some(())) => {}
-            Ok(None) => return ServeEnd::Closed,
-            Err(error) => return ServeEnd::Failed(error),
+            Ok(None) => return Session::Ended(ServeEnd::Closed),
+            Err(error) => return Session::Ended(ServeEnd::Failed(error)),
+        }
+        if watch_insertion && !ever_powered && payload.as_slice() == [4] {
+            polls_unpowered += 1;
+            if polls_unpowered > POLLS_WITHOUT_POWER_ON {
+                return Session::Unnoticed;
+            }
         }
         let reply = match payload.as_slice() {
             [0] => {
+                powered.store(false, Ordering::SeqCst);
                 card.power_off();
                 None
             }
             [1] => {
+                ever_powered = true;
+                powered.store(true, Ordering::SeqCst);
                 card.power_on();
                 None
             }
@@ -171,13 +248,18 @@ pub fn serve(stream: &mut TcpStream, card: &mut dyn VirtualCard, apdus: &AtomicU
             [4] => Some(card.atr()),
             [_] => None,
             command => {
+                if card.pulled_before(command) {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    note_powered_removal(stream);
+                    return Session::Ended(ServeEnd::Pulled);
+                }
                 apdus.fetch_add(1, Ordering::Relaxed);
                 Some(card.respond(command))
             }
         };
         if let Some(reply) = reply {
             if let Err(error) = write_frame(stream, &reply) {
-                return ServeEnd::Failed(error);
+                return Session::Ended(ServeEnd::Failed(error));
             }
         }
     }
@@ -185,31 +267,81 @@ pub fn serve(stream: &mut TcpStream, card: &mut dyn VirtualCard, apdus: &AtomicU
 
 /// A card being served on its own thread.
 pub struct ServedCard {
-    stream: TcpStream,
+    /// The live connection, for [`ServedCard::remove`].
+    stream: Arc<Mutex<Option<TcpStream>>>,
+    stopping: Arc<AtomicBool>,
     thread: Option<JoinHandle<ServeEnd>>,
     apdus: Arc<AtomicU64>,
+    /// Whether pcscd has the card powered on.
+    powered: Arc<AtomicBool>,
 }
 
 impl ServedCard {
     /// Connects to vpcd on `127.0.0.1:port` (bounded by `timeout`) and serves
-    /// `card` on a thread; the card appears in the reader right away.
+    /// `card` on a thread; pcscd reports the card at its next poll.
+    ///
+    /// A card inserted right after another was pulled, before pcscd polled
+    /// the empty reader, is polled by vpcd but never powered on by pcscd
+    /// (pcscd saw no removal, so it sees no insertion). The serving thread
+    /// notices ([`POLLS_WITHOUT_POWER_ON`] polls without power-on), stays out
+    /// for one poll period and inserts the card again, until `timeout` has
+    /// passed since this call.
     pub fn insert(
         port: u16,
         card: impl VirtualCard + 'static,
         timeout: Duration,
     ) -> io::Result<ServedCard> {
-        let stream = connect(("127.0.0.1", port), timeout)?;
-        let mut served = stream.try_clone()?;
+        settle_after_removal(port);
+        let deadline = Instant::now() + timeout;
+        let first = connect(("127.0.0.1", port), timeout)?;
+        let stream = Arc::new(Mutex::new(Some(first.try_clone()?)));
+        let stopping = Arc::new(AtomicBool::new(false));
         let apdus = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&apdus);
+        let (shared, stop, counter) = (
+            Arc::clone(&stream),
+            Arc::clone(&stopping),
+            Arc::clone(&apdus),
+        );
+        let powered = Arc::new(AtomicBool::new(false));
+        let powered_in_thread = Arc::clone(&powered);
         let mut card = card;
         let thread = std::thread::Builder::new()
             .name("vpcd card".into())
-            .spawn(move || serve(&mut served, &mut card, &counter))?;
+            .spawn(move || {
+                let mut current = first;
+                loop {
+                    if let Session::Ended(end) =
+                        serve_session(&mut current, &mut card, &counter, true, &powered_in_thread)
+                    {
+                        return end;
+                    }
+                    let _ = current.shutdown(Shutdown::Both);
+                    std::thread::sleep(REINSERT_PAUSE);
+                    if stop.load(Ordering::SeqCst) || Instant::now() >= deadline {
+                        return ServeEnd::Stopped;
+                    }
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    let Ok(next) = connect(("127.0.0.1", port), remaining) else {
+                        return ServeEnd::Stopped;
+                    };
+                    let Ok(clone) = next.try_clone() else {
+                        return ServeEnd::Stopped;
+                    };
+                    if let Ok(mut slot) = shared.lock() {
+                        *slot = Some(clone);
+                    }
+                    if stop.load(Ordering::SeqCst) {
+                        return ServeEnd::Stopped;
+                    }
+                    current = next;
+                }
+            })?;
         Ok(ServedCard {
             stream,
+            stopping,
             thread: Some(thread),
             apdus,
+            powered,
         })
     }
 
@@ -225,9 +357,19 @@ impl ServedCard {
     }
 
     fn stop(&mut self) -> ServeEnd {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(slot) = self.stream.lock() {
+            if let Some(stream) = slot.as_ref() {
+                if self.powered.load(Ordering::SeqCst) {
+                    note_powered_removal(stream);
+                }
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(ServeEnd::Failed(_) | ServeEnd::Closed)) | None => ServeEnd::Stopped,
+            Some(Ok(ServeEnd::Failed(_) | ServeEnd::Closed | ServeEnd::Stopped)) | None => {
+                ServeEnd::Stopped
+            }
             Some(Ok(end)) => end,
             Some(Err(_)) => ServeEnd::Failed(io::Error::other("card thread panicked")),
         }
