@@ -248,3 +248,52 @@ fn a_newer_format_version_is_refused_by_name() {
     );
     assert!(!out.status.success());
 }
+
+/// A `--config` file is written inline, and its exception file is masked
+/// with the same substitution as the card data, so "card in exception file"
+/// reproduces on replay.
+#[test]
+fn inline_configuration_masked_consistently() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("hot.toml");
+    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").expect("write");
+    let trace = dir.path().join("hot.trace");
+    let out = emv_terminal(&[
+        "transact",
+        "--card",
+        "dda",
+        "--amount",
+        "10.00",
+        "--date",
+        "250615",
+        "--time",
+        "120000",
+        "--unpredictable-number",
+        "11223344",
+        "--random-number",
+        "99",
+        "--sequence-counter",
+        "1",
+        "--no-journal",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--record",
+        trace.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        text(&out.stdout).contains("replays cleanly"),
+        "{}",
+        text(&out.stdout)
+    );
+    let written = std::fs::read_to_string(&trace).expect("trace");
+    assert!(
+        written.contains("config inline\n| exception_file = [\"6799990000000011\"]\n"),
+        "{written}"
+    );
+    // TVR byte 1 b5: card appears on the terminal exception file.
+    assert!(written.contains("expect tvr 10"), "{written}");
+    std::fs::remove_file(&config).expect("the replay needs only the trace");
+    assert!(emv_terminal(&["replay", trace.to_str().expect("utf-8")])
+        .status
+        .success());
+}
