@@ -114,3 +114,72 @@ fn find_pans(response: &[u8]) -> Vec<Vec<u8>> {
     .map(|(_, object)| object.value.to_vec())
     .collect()
 }
+
+/// Hand-edited or damaged traces are data, not a reason to panic: random
+/// byte and line mutations of corpus traces parse or fail with a line
+/// number, and whatever parses replays to a pass or a reported failure.
+#[test]
+fn mutated_traces_never_panic() {
+    let mut rng = fastrand::Rng::with_seed(0x7ACE);
+    let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
+    let (mut parsed, mut failed_replays) = (0, 0);
+    for _ in 0..600 {
+        let name = names[rng.usize(..names.len())];
+        let (path, text) = read(name);
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        for _ in 0..rng.usize(1..4) {
+            let index = rng.usize(..lines.len());
+            match rng.u8(..4) {
+                0 => {
+                    lines.remove(index);
+                }
+                1 => {
+                    let copy = lines[index].clone();
+                    lines.insert(rng.usize(..lines.len()), copy);
+                }
+                _ => {
+                    let mut bytes = lines[index].clone().into_bytes();
+                    if !bytes.is_empty() {
+                        let at = rng.usize(..bytes.len());
+                        bytes[at] = b"0123456789ABCDEF #>|<xyz"[rng.usize(..24)];
+                    }
+                    lines[index] = String::from_utf8_lossy(&bytes).into_owned();
+                }
+            }
+        }
+        let mutated = lines.join("\n");
+        if let Ok(trace) = format::parse(&mutated) {
+            parsed += 1;
+            let replayed = replay::replay(&trace, &Environment::for_file(&path));
+            if let Some(failure) = &replayed.failure {
+                failed_replays += 1;
+                assert!(!replay::render_failure(failure, Style { color: false }).is_empty());
+            }
+        }
+    }
+    // The mutations are not all harmless: many traces parse and then fail.
+    assert!(
+        parsed > 100 && failed_replays > 50,
+        "{parsed} parsed, {failed_replays} failed"
+    );
+}
+
+#[test]
+fn random_text_is_not_a_pcsc_spy_log_and_does_not_panic() {
+    let mut rng = fastrand::Rng::with_seed(5);
+    let alphabet =
+        b"SCardTransmit bSendBuffer bRecvBuffer => SCARD_S_SUCCESS i o 0000 0010 9F 00 \n";
+    for _ in 0..2000 {
+        let text: String = (0..rng.usize(0..400))
+            .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
+            .collect();
+        if let Ok(exchanges) = emv_terminal::trace::spy::parse_log(&text) {
+            let (trace, _) = emv_terminal::trace::spy::to_trace(
+                &exchanges,
+                &emv_terminal::trace::spy::InputOverrides::default(),
+                "random",
+            );
+            let _ = replay::replay(&trace, &Environment::default());
+        }
+    }
+}
