@@ -294,6 +294,11 @@ pub fn plan(
             }
         }
     }
+    for call in calls {
+        if let CryptoCall::Rsa { output, .. } = call {
+            certificate_pan_substitution(output, &mut base);
+        }
+    }
     // Real digest -> digest of the masked input, for hashes over masked data.
     let mut digests: Vec<([u8; 20], [u8; 20])> = Vec::new();
     for call in calls {
@@ -325,6 +330,33 @@ pub fn plan(
         }
     }
     masking
+}
+
+/// Book 2, 5.4 and 7.1: a recovered ICC (or ICC PIN encipherment) public
+/// key certificate (header 6A, format 04) holds an Application PAN (n20,
+/// bytes 3-12). Its masked form, as a substitution, even when it is not the
+/// card's PAN (a card whose certificate names another PAN), so that no
+/// stand-in shows a full PAN and hashes over it are recomputed to match.
+fn certificate_pan_substitution(recovered: &[u8], substitutions: &mut Substitutions) {
+    if recovered.get(..2) != Some(&[0x6A, 0x04]) {
+        return;
+    }
+    let Some(field) = recovered.get(2..12) else {
+        return;
+    };
+    let digits = pan_digits(field);
+    if digits.len() < 11 {
+        return;
+    }
+    let mut packed = pack_bcd(&masked_digits(&digits));
+    packed.resize(field.len(), 0xFF);
+    if packed.len() == field.len()
+        && field
+            .get(digits.len().div_ceil(2)..)
+            .is_some_and(|pad| pad.iter().all(|b| *b == 0xFF))
+    {
+        substitutions.add(field.to_vec(), packed);
+    }
 }
 
 fn replace_all(data: &mut [u8], from: &[u8], to: &[u8]) {
