@@ -649,8 +649,9 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
         request_timeout: args.timeout,
         ..SyncConfig::new(args.url.clone())
     };
-    let mut journal = args.store.open_existing()?;
     loop {
+        // Reopened every round, so a long-running `--every` picks up a rotated key file.
+        let mut journal = args.store.open_existing()?;
         let total = journal.unsynced_count()?;
         let bar = progress_bar(total, "sync");
         let result = sync::sync_once(&mut journal, &config, &mut |done, _| bar.set_position(done));
