@@ -267,3 +267,25 @@ fn the_acquirer_survives_garbage_and_idle_connections() {
     run_ok(&sync_args(&p, &acq, &[]));
     assert_exactly_once(&p, &acq, &keys);
 }
+
+#[test]
+fn records_sealed_before_and_after_a_key_rotation_are_forwarded() {
+    let p = paths();
+    let mut keys = journal_with_approvals(&p);
+    let mut journal = p.open();
+    assert_eq!(journal.rotate_key().unwrap(), 2);
+    for i in 0..5 {
+        let id = record(
+            &mut journal,
+            10 + i,
+            Outcome::Approved,
+            Mode::Offline,
+            8000 + i,
+        );
+        keys.push(journal.get(id).unwrap().idempotency_key);
+    }
+    drop(journal);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &[]);
+    run_ok(&sync_args(&p, &acq, &[]));
+    assert_exactly_once(&p, &acq, &keys);
+}
