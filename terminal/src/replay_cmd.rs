@@ -94,6 +94,13 @@ struct ImportArgs {
     /// Keep the real PAN and track 2 data (the import masks nothing else).
     #[arg(long)]
     unmasked: bool,
+    /// Terminal configuration (TOML) to replay with, written inline [default: built-in].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// CA public keys (capk.txt) to replay with, referenced with their SHA-256
+    /// [default: the built-in test CA keys].
+    #[arg(long, value_name = "FILE")]
+    capk: Option<PathBuf>,
 }
 
 /// Runs `emv-terminal replay`.
@@ -314,9 +321,21 @@ fn run_import(args: ImportArgs) -> CmdResult {
         .transpose()?;
     let source = format!("pcsc-spy log {}", args.log.display());
     let (mut trace, mut notes) = spy::to_trace(&exchanges, &overrides, &source);
+    let mut env = Environment::for_file(&args.output);
+    if let Some(path) = &args.config {
+        trace.config = ConfigSource::Inline(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--config {}: {e}", path.display()))?,
+        );
+    }
+    if let Some(path) = &args.capk {
+        let (capk, text) = capk_reference(path)?;
+        trace.capk = capk;
+        env.capk_override = Some(text);
+    }
     if !args.unmasked {
         // Masking needs the crypto calls: replay the unmasked trace once with a recorder.
-        let prepared = replay::prepare(&trace, &Environment::default())?;
+        let prepared = replay::prepare(&trace, &env)?;
         let recorder = Recorder::new();
         let crypto = recorder.crypto(replay::ReplayCrypto::new(Vec::new()));
         let first = replay::replay_with(&trace, &prepared, crypto);
@@ -375,19 +394,8 @@ pub fn save_recording(
     };
     let (capk, capk_text) = match recording.capk {
         Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("--capk {}: {e}", path.display()))?;
-            let sha256 = emv_kernel::crypto::CryptoProvider::sha256(
-                &emv_kernel::crypto::DefaultCrypto::new(),
-                &[&bytes],
-            );
-            (
-                CapkSource::File {
-                    path: path.display().to_string(),
-                    sha256,
-                },
-                Some(String::from_utf8_lossy(&bytes).into_owned()),
-            )
+            let (capk, text) = capk_reference(path)?;
+            (capk, Some(text))
         }
         None => (CapkSource::Builtin, None),
     };
@@ -419,4 +427,18 @@ pub fn save_recording(
             replay::render_failure(&failure, Style { color: false })
         ),
     })
+}
+
+/// A capk.txt file as a trace reference (path and SHA-256) and its text.
+fn capk_reference(path: &Path) -> Result<(CapkSource, String), Box<dyn Error>> {
+    let bytes = std::fs::read(path).map_err(|e| format!("--capk {}: {e}", path.display()))?;
+    let sha256 = emv_kernel::crypto::CryptoProvider::sha256(
+        &emv_kernel::crypto::DefaultCrypto::new(),
+        &[&bytes],
+    );
+    let source = CapkSource::File {
+        path: path.display().to_string(),
+        sha256,
+    };
+    Ok((source, String::from_utf8_lossy(&bytes).into_owned()))
 }
