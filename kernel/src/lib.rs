@@ -2,6 +2,21 @@
 //!
 //! `#![no_std]`, no heap, sans-IO: the caller owns the card, the clock,
 //! randomness, the PIN pad and the cryptography.
+//!
+//! Start at [`transaction::Transaction`]: create it from a
+//! [`transaction::TerminalContext`] (configuration, CA keys, revocation list,
+//! exception file), a [`crypto::CryptoProvider`] and the
+//! [`config::TransactionInputs`], then answer each [`transaction::Request`]
+//! until it is `Done` with an [`outcome::Outcome`]. [`driver::run`] is that
+//! loop over a [`transport::CardTransport`].
+//!
+//! The modules follow the steps of EMV Book 3: [`select`] (Book 1, 12),
+//! [`initiate`] (10.1), [`read`] (10.2), [`oda`] (10.3 and Book 2),
+//! [`restrict`] (10.4), [`cvm`] (10.5), [`risk`] (10.6), [`action`] (10.7 and
+//! 10.8), [`online`] (10.9 and 10.10), [`outcome`] (10.11). Underneath:
+//! [`tlv`] (Annex B), [`dol`] (5.4), [`apdu`] (6), [`dictionary`] (Annex A),
+//! [`render`] (decoders for bit fields and lists), [`tvr`] (Annex C5, C6) and
+//! [`limits`] (every capacity of the kernel).
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -14,6 +29,7 @@ pub mod data;
 pub mod date;
 pub mod dictionary;
 pub mod dol;
+pub mod driver;
 pub mod initiate;
 pub mod limits;
 pub mod oda;
@@ -28,4 +44,3 @@ pub mod tlv;
 pub mod transaction;
 pub mod transport;
 pub mod tvr;
-pub mod driver;

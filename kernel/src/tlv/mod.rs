@@ -607,4 +607,3 @@ impl<'b> Writer<'b> {
         self.len == 0
     }
 }
-
