@@ -297,3 +297,45 @@ fn inline_configuration_masked_consistently() {
         .status
         .success());
 }
+
+/// The CA key a trace names must be the one the replay has: a changed
+/// checksum is reported before anything runs.
+#[test]
+fn a_different_ca_key_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(corpus_trace("cda")).expect("corpus trace");
+    let line = original
+        .lines()
+        .find(|l| l.starts_with("ca-key "))
+        .expect("ca-key line");
+    let altered = original.replace(
+        line,
+        "ca-key A000000999 02 0000000000000000000000000000000000000000",
+    );
+    let path = dir.path().join("other-key.trace");
+    std::fs::write(&path, altered).expect("write");
+    let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("cannot replay: CA key A000000999 02 in built-in test CA keys differs from the recorded one"),
+        "{stdout}"
+    );
+}
+
+/// A trace with a syntax error names the line.
+#[test]
+fn a_bad_line_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(corpus_trace("no-oda")).expect("corpus trace");
+    let altered = original.replacen("< ", "< 9G", 1);
+    let path = dir.path().join("bad.trace");
+    std::fs::write(&path, altered).expect("write");
+    let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("not a valid trace: line 20: response: expected hex"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
+}

@@ -108,3 +108,33 @@ fn import_derives_the_inputs_and_replays_to_the_recorded_outcome() {
         Some("1 passed, 0 failed")
     );
 }
+
+#[test]
+fn import_with_a_capk_file_references_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("imported.trace");
+    let out_arg = output.to_str().expect("utf-8");
+    let capk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-cards/keys/capk.txt");
+    let log = fixture("pcsc-spy/cda-through-pcscd.log");
+    let out = emv_terminal(&[
+        "trace",
+        "import",
+        log.to_str().expect("utf-8"),
+        "-o",
+        out_arg,
+        "--capk",
+        capk.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).expect("trace");
+    assert!(text.contains("\ncapk file "), "{text}");
+    let out = emv_terminal(&["replay", "--update", out_arg]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(&output)
+        .expect("trace")
+        .contains("expect oda cda succeeded"));
+}
