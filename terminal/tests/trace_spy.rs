@@ -37,19 +37,13 @@ fn the_log_has_the_thirteen_exchanges_of_the_cda_transaction() {
         first.response.as_deref().map(hex::encode_upper),
         Ok("6F1A840E315041592E5359532E4444463031A5088801015F2D02656E9000".to_owned())
     );
-    // The same commands as the kernel's own trace of the same card and inputs.
-    let recorded = format::parse(&std::fs::read_to_string(fixture("cda.trace")).expect("trace"))
-        .expect("parses");
-    let kernel_commands: Vec<Vec<u8>> = recorded
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            format::Event::Command { apdu, .. } => Some(apdu.clone()),
-            _ => None,
-        })
-        .collect();
-    let logged: Vec<Vec<u8>> = exchanges.iter().map(|e| e.command.clone()).collect();
-    assert_eq!(logged, kernel_commands);
+    // The kernel's sequence for a CDA card: PSE, directory, final SELECT,
+    // GPO, records, velocity data, one GENERATE AC (TC with CDA).
+    let instructions: Vec<u8> = exchanges.iter().map(|e| e.command[1]).collect();
+    assert_eq!(
+        instructions,
+        [0xA4, 0xB2, 0xB2, 0xA4, 0xA8, 0xB2, 0xB2, 0xB2, 0xB2, 0xB2, 0xCA, 0xCA, 0xAE]
+    );
 }
 
 #[test]
@@ -99,9 +93,16 @@ fn import_derives_the_inputs_and_replays_to_the_recorded_outcome() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("added the outcome fields"));
     let imported =
         format::parse(&std::fs::read_to_string(&output).expect("trace")).expect("parses");
-    let recorded = format::parse(&std::fs::read_to_string(fixture("cda.trace")).expect("trace"))
-        .expect("parses");
-    assert_eq!(imported.expected, recorded.expected);
+    // The cda card with the inputs read back from the log: offline approval, CDA.
+    for (field, value) in [
+        ("outcome", "approved"),
+        ("cryptogram-type", "tc"),
+        ("tvr", "0000000000"),
+        ("oda", "cda succeeded"),
+        ("masked-pan", "679999******0011"),
+    ] {
+        assert_eq!(imported.expected.get(field), Some(value), "{field}");
+    }
     let out = emv_terminal(&["replay", out_arg]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().last(),
