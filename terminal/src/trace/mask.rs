@@ -262,7 +262,7 @@ pub fn plan(
         for pan in values_in_response(response, &[Tag(0x5A)]) {
             pan_substitutions(&pan, &mut base);
         }
-        for track2 in values_in_response(response, &[Tag(0x57)]) {
+        for track2 in values_in_response(response, &[Tag(0x57), Tag(0x9F6B)]) {
             // The PAN part of track 2 is the PAN: also cover it when 5A is absent.
             let separator = track2
                 .iter()
