@@ -39,6 +39,16 @@ pub enum RiskConfigError {
 }
 
 impl RandomSelection {
+    /// Parameters that select no transaction (target percentages 0): what an
+    /// offline-only terminal uses, since Book 3, 10.6.2 and Book 4, 6.3.5
+    /// make random transaction selection a function of terminals with
+    /// online capability (it only sends transactions online).
+    pub const NEVER: RandomSelection = RandomSelection {
+        threshold: 0,
+        target_percentage: 0,
+        max_target_percentage: 0,
+    };
+
     /// Checks the ranges Book 3, 10.6.2 gives the parameters.
     pub fn validate(&self) -> Result<(), RiskConfigError> {
         if self.target_percentage > 99

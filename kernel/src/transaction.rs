@@ -1204,10 +1204,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             amount_authorised: self.inputs.amount_authorised,
             recent_same_pan_total: self.inputs.recent_amount_same_card,
             floor_limit: app.floor_limit,
-            random_selection: RandomSelection {
-                threshold: app.random_selection_threshold,
-                target_percentage: app.random_selection_target_percentage,
-                max_target_percentage: app.random_selection_max_target_percentage,
+            // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
+            // capability selects transactions randomly for online processing.
+            random_selection: if self.online_capable() {
+                RandomSelection {
+                    threshold: app.random_selection_threshold,
+                    target_percentage: app.random_selection_target_percentage,
+                    max_target_percentage: app.random_selection_max_target_percentage,
+                }
+            } else {
+                RandomSelection::NEVER
             },
             random: self.inputs.random_selection_number,
             lower_consecutive_offline_limit: self

@@ -1,0 +1,289 @@
+//! EMV-rules review: whole transactions against a scripted card, one test
+//! per rule that was checked against Books 1-4 and fixed or confirmed.
+//!
+//! The card here is a script: it answers SELECT with an FCI, GET PROCESSING
+//! OPTIONS with an AIP and an AFL of one record, READ RECORD with the
+//! record the test gives, GET DATA from a table, and GENERATE AC with the
+//! cryptogram type the test picks. Everything else is the real kernel.
+
+use emv_kernel::config::{TerminalConfig, TransactionInputs, TEST_AID_CREDIT};
+use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::oda::{CaKeyStore, RevocationList};
+use emv_kernel::online::HostResponse;
+use emv_kernel::outcome::{Decision, Outcome};
+use emv_kernel::tlv::{self, Tag};
+use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
+
+fn tlv(tag: u32, value: &[u8]) -> Vec<u8> {
+    let mut buf = [0u8; 512];
+    let mut writer = tlv::Writer::new(&mut buf);
+    writer.push(Tag(tag), value).unwrap();
+    writer.as_bytes().to_vec()
+}
+
+/// Cryptogram Information Data for each cryptogram type.
+const AAC: u8 = 0x00;
+const TC: u8 = 0x40;
+const ARQC: u8 = 0x80;
+
+/// The scripted card.
+struct Card {
+    /// Application Interchange Profile.
+    aip: [u8; 2],
+    /// Objects of the only record (SFI 1, record 1), without the 70 template.
+    record: Vec<u8>,
+    /// GET DATA answers (tag, full response with status); absent tags: 6A88.
+    get_data: Vec<(u16, Vec<u8>)>,
+    /// The CID the card answers each GENERATE AC with, in order; when the
+    /// list runs out it answers with the type requested.
+    cids: Vec<u8>,
+    /// Every command received.
+    commands: Vec<Vec<u8>>,
+}
+
+impl Card {
+    fn new(aip: [u8; 2], record: Vec<u8>) -> Self {
+        Card {
+            aip,
+            record,
+            get_data: Vec::new(),
+            cids: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    fn respond(&mut self, command: &[u8]) -> Vec<u8> {
+        self.commands.push(command.to_vec());
+        let ok = |mut data: Vec<u8>| {
+            data.extend_from_slice(&[0x90, 0x00]);
+            data
+        };
+        match (command[0], command[1]) {
+            (0x00, 0xA4) => {
+                let name = &command[5..5 + usize::from(command[4])];
+                if name != TEST_AID_CREDIT {
+                    return vec![0x6A, 0x82];
+                }
+                let proprietary = tlv(0xA5, &tlv(0x50, b"REVIEW"));
+                ok(tlv(0x6F, &[tlv(0x84, name), proprietary].concat()))
+            }
+            (0x80, 0xA8) => {
+                let value = [&self.aip[..], &[0x08, 0x01, 0x01, 0x00]].concat();
+                ok(tlv(0x80, &value))
+            }
+            (0x00, 0xB2) => ok(tlv(0x70, &self.record)),
+            (0x80, 0xCA) => {
+                let tag = u16::from_be_bytes([command[2], command[3]]);
+                self.get_data
+                    .iter()
+                    .find(|(t, _)| *t == tag)
+                    .map(|(_, r)| r.clone())
+                    .unwrap_or_else(|| vec![0x6A, 0x88])
+            }
+            (0x80, 0xAE) => {
+                let cid = if self.cids.is_empty() {
+                    command[2] & 0xC0
+                } else {
+                    self.cids.remove(0)
+                };
+                let value = [&[cid, 0x00, 0x07][..], &[0xA5; 8]].concat();
+                ok(tlv(0x80, &value))
+            }
+            _ => vec![0x6D, 0x00],
+        }
+    }
+
+    /// The GENERATE AC commands received.
+    fn generate_acs(&self) -> Vec<&Vec<u8>> {
+        self.commands.iter().filter(|c| c[1] == 0xAE).collect()
+    }
+}
+
+/// The record every test starts from: expiry 2030-12-31, a PAN, CDOL1
+/// asking for amount, UN and TVR, CDOL2 for ARC and TVR.
+fn base_record() -> Vec<u8> {
+    [
+        tlv(0x5F24, &[0x30, 0x12, 0x31]),
+        tlv(0x5A, &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]),
+        tlv(0x8C, &[0x9F, 0x02, 0x06, 0x9F, 0x37, 0x04, 0x95, 0x05]),
+        tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
+    ]
+    .concat()
+}
+
+/// What the host does when asked.
+#[derive(Clone, Copy)]
+enum HostPlan {
+    Unreachable,
+    Approve,
+}
+
+/// What the cardholder does when asked for a PIN.
+#[derive(Clone, Copy)]
+enum PinPlan {
+    Bypass,
+}
+
+struct Run {
+    outcome: Outcome,
+    went_online: bool,
+    pin_prompts: usize,
+}
+
+fn run(
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    card: &mut Card,
+    host: HostPlan,
+    pin: PinPlan,
+) -> Run {
+    let keys = CaKeyStore::new();
+    let revocations = RevocationList::new();
+    let context = TerminalContext {
+        config,
+        ca_keys: &keys,
+        revocations: &revocations,
+        exception_file: &[],
+    };
+    let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut went_online = false;
+    let mut pin_prompts = 0;
+    for _ in 0..100 {
+        match t.request() {
+            Request::Transmit(command) => {
+                let response = card.respond(command);
+                t.on_response(&response).unwrap();
+            }
+            Request::ChooseApplication { .. } => t.on_application_chosen(Some(0)).unwrap(),
+            Request::EnterPin { .. } => {
+                pin_prompts += 1;
+                match pin {
+                    PinPlan::Bypass => t.on_pin(PinEntry::Bypassed).unwrap(),
+                }
+            }
+            Request::GoOnline(_) => {
+                went_online = true;
+                let response = match host {
+                    HostPlan::Unreachable => HostResponse::UNREACHABLE,
+                    HostPlan::Approve => HostResponse {
+                        reachable: true,
+                        approved: true,
+                        authorisation_response_code: *b"00",
+                        issuer_authentication_data: None,
+                        scripts: &[],
+                    },
+                };
+                t.on_host(response).unwrap();
+            }
+            Request::Done(outcome) => {
+                return Run {
+                    outcome: outcome.clone(),
+                    went_online,
+                    pin_prompts,
+                }
+            }
+        }
+    }
+    panic!("the transaction did not end");
+}
+
+/// The default test terminal with the list-of-AIDs method only.
+fn terminal() -> TerminalConfig {
+    let mut config = TerminalConfig::default();
+    config.selection.pse = false;
+    config
+}
+
+/// AIP: terminal risk management to be performed (byte 1 b4), nothing else.
+const AIP_TRM_ONLY: [u8; 2] = [0x08, 0x00];
+
+/// Book 3, 10.6.2 and Book 4, 6.3.5: random transaction selection picks
+/// transactions for online processing, so only a terminal with online
+/// capability performs it. At an offline-only terminal (type 23) with a
+/// 99 % target and random number 1, TVR byte 4 b5 stays clear; had it been
+/// set, the absent IAC-Default (all ones, Book 3 10.7) would decline.
+#[test]
+fn offline_only_terminal_performs_no_random_selection() {
+    let mut config = terminal();
+    config.terminal_type = 0x23;
+    config.online_capable = false;
+    for app in config.applications.iter_mut() {
+        app.random_selection_target_percentage = 99;
+        app.random_selection_max_target_percentage = 99;
+        app.terminal_action_code_denial = [0; 5];
+        app.terminal_action_code_default = [0; 5];
+    }
+    // IAC-Default only on "random selection" (byte 4 b5), IAC-Denial none.
+    let record = [
+        base_record(),
+        tlv(0x9F0D, &[0, 0, 0, 0x10, 0]),
+        tlv(0x9F0E, &[0; 5]),
+    ]
+    .concat();
+    let mut card = Card::new(AIP_TRM_ONLY, record);
+    let inputs = TransactionInputs {
+        random_selection_number: 1,
+        ..TransactionInputs::default()
+    };
+    let r = run(
+        &config,
+        inputs,
+        &mut card,
+        HostPlan::Unreachable,
+        PinPlan::Bypass,
+    );
+    assert_eq!(
+        r.outcome.tvr.0[3] & 0x10,
+        0,
+        "randomly selected at an offline-only terminal"
+    );
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Y1"));
+    assert_eq!(card.generate_acs()[0][2], TC);
+    assert!(!r.went_online);
+}
+
+/// Book 3, 10.6.2: the same configuration at an online-capable terminal
+/// (type 22) selects the transaction (TVR byte 4 b5) and, with the bit in
+/// TAC-Online, asks for an ARQC.
+#[test]
+fn online_capable_terminal_performs_random_selection() {
+    let mut config = terminal();
+    for app in config.applications.iter_mut() {
+        app.random_selection_target_percentage = 99;
+        app.random_selection_max_target_percentage = 99;
+    }
+    let mut card = Card::new(AIP_TRM_ONLY, base_record());
+    let inputs = TransactionInputs {
+        random_selection_number: 1,
+        ..TransactionInputs::default()
+    };
+    let r = run(
+        &config,
+        inputs,
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    assert_eq!(r.outcome.tvr.0[3] & 0x10, 0x10);
+    assert_eq!(card.generate_acs()[0][2], ARQC);
+    assert!(r.went_online);
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    let _ = (AAC, r.pin_prompts);
+}
+
+/// [`RandomSelection::NEVER`] selects no amount for any random number.
+#[test]
+fn random_selection_never_selects() {
+    use emv_kernel::risk::{randomly_selected, RandomSelection};
+    for floor_limit in [0u64, 1, 10_000] {
+        for amount in [0u64, 1, 9_999, 10_000, 20_000] {
+            for random in 1..=99 {
+                assert_eq!(
+                    randomly_selected(amount, floor_limit, &RandomSelection::NEVER, random),
+                    Ok(false)
+                );
+            }
+        }
+    }
+}
