@@ -33,6 +33,12 @@ const READER: &str = "Virtual PCD 00 00";
 /// without Le and the card's data comes back through 61xx / GET RESPONSE.
 const ATR_T0_ONLY: [u8; 4] = [0x3B, 0x02, 0x14, 0x50];
 
+/// The PC/SC pseudo-ATR (TD1 names T=0, TD2 T=1): pcscd chooses T=1.
+const ATR_T1: [u8; 20] = [
+    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00, 0x03, 0x00,
+    0x00, 0x00, 0x00, 0x68,
+];
+
 static READER_LOCK: Mutex<()> = Mutex::new(());
 
 fn pcscd() -> Option<MutexGuard<'static, ()>> {
@@ -421,11 +427,12 @@ fn t0_card_with_61xx_and_6cxx_through_pcscd() {
     );
 }
 
-/// The same 61xx/6Cxx card on T=1 (pcscd passes 61xx through on T=1 too).
+/// The same 61xx/6Cxx card served with a T=1 ATR (pcscd passes 61xx through
+/// on T=1 too, and the adapter answers it the same way).
 #[test]
 fn t0_sequences_on_t1_through_pcscd() {
     let Some(_reader) = pcscd() else { return };
-    let (_, remote) = same_through_pcscd("hostile-t0-sequences", None);
+    let (_, remote) = same_through_pcscd("hostile-t0-sequences", Some(&ATR_T1));
     assert_eq!(remote.protocol, Protocol::T1);
 }
 
