@@ -136,6 +136,11 @@ pub struct TerminalConfig {
     pub online_capable: bool,
     /// A PIN pad is present and working.
     pub pin_pad_working: bool,
+    /// Terminal option "subsequent PIN bypass" (Book 3, 10.5.1 and the PIN
+    /// entry bypass rules of Book 4): once PIN entry was bypassed for one
+    /// PIN CVM, every later PIN CVM of the list counts as bypassed without
+    /// prompting again. Off: each PIN CVM prompts anew.
+    pub subsequent_pin_bypass: bool,
     /// The applications the terminal accepts, in the terminal's order.
     pub applications: Vec<ApplicationConfig, TERMINAL_AID_CAPACITY>,
 }
@@ -148,7 +153,8 @@ impl Default for TerminalConfig {
     /// - 9F40 `6000F0A001`: cash and goods; numeric keys, command keys, print,
     ///   display; code table 1. 9F35 `22` (attended merchant terminal, offline
     ///   with online capability), country 9F1A `0250`, MCC `5999`.
-    /// - PSE first, cardholder confirmation and choice supported, PIN pad working.
+    /// - PSE first, cardholder confirmation and choice supported, PIN pad
+    ///   working, no subsequent PIN bypass.
     /// - The test cards' applications `A0000009991010` (credit),
     ///   `A0000009992020` (debit) and `A0000009993030` (prepaid), each with
     ///   partial selection allowed, version `0002`, floor limit 100.00, no
@@ -179,6 +185,7 @@ impl Default for TerminalConfig {
             },
             online_capable: true,
             pin_pad_working: true,
+            subsequent_pin_bypass: false,
             applications,
         }
     }

@@ -956,7 +956,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 .get(Tag(0x9F42))
                 .and_then(|v| <[u8; 2]>::try_from(v).ok()),
             pin_pad_working: config.pin_pad_working,
-            subsequent_pin_bypass: false,
+            subsequent_pin_bypass: config.subsequent_pin_bypass,
         };
         let started = CardholderVerification::start(
             self.aip.0,

@@ -287,3 +287,198 @@ fn random_selection_never_selects() {
         }
     }
 }
+
+/// A record with Lower and Upper Consecutive Offline Limits 2 and 5, so that
+/// velocity checking applies (Book 3, 10.6.3).
+fn velocity_record() -> Vec<u8> {
+    [base_record(), tlv(0x9F14, &[2]), tlv(0x9F23, &[5])].concat()
+}
+
+fn get_data_answer(tag: u16, value: [u8; 2]) -> (u16, Vec<u8>) {
+    let mut answer = tlv(u32::from(tag), &value);
+    answer.extend_from_slice(&[0x90, 0x00]);
+    (tag, answer)
+}
+
+const TVR_NEW_CARD: (usize, u8) = (1, 0x08);
+const TVR_ICC_DATA_MISSING: (usize, u8) = (0, 0x20);
+const TVR_LCOL: (usize, u8) = (3, 0x40);
+const TVR_UCOL: (usize, u8) = (3, 0x20);
+
+fn has(outcome: &Outcome, bit: (usize, u8)) -> bool {
+    outcome.tvr.0[bit.0] & bit.1 != 0
+}
+
+/// Book 3, 10.6.3: when the card answers neither GET DATA (6A88), both
+/// consecutive offline limits count as exceeded; "New card" is not set (no
+/// Last Online ATC Register was returned) and neither is "ICC data
+/// missing", which Book 3 keeps for data objects read from the records.
+#[test]
+fn velocity_without_counters_sets_both_limits_only() {
+    let mut card = Card::new(AIP_TRM_ONLY, velocity_record());
+    let r = run(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    let get_data: Vec<_> = card.commands.iter().filter(|c| c[1] == 0xCA).collect();
+    assert_eq!(get_data.len(), 2, "GET DATA ATC and Last Online ATC");
+    assert!(has(&r.outcome, TVR_LCOL) && has(&r.outcome, TVR_UCOL));
+    assert!(!has(&r.outcome, TVR_NEW_CARD));
+    assert!(!has(&r.outcome, TVR_ICC_DATA_MISSING));
+}
+
+/// Book 3, 10.6.3: ATC not above the Last Online ATC Register: both limits
+/// count as exceeded.
+#[test]
+fn velocity_with_atc_not_above_last_online_sets_both_limits() {
+    let mut card = Card::new(AIP_TRM_ONLY, velocity_record());
+    card.get_data = vec![
+        get_data_answer(0x9F36, [0x00, 0x07]),
+        get_data_answer(0x9F13, [0x00, 0x07]),
+    ];
+    let r = run(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    assert!(has(&r.outcome, TVR_LCOL) && has(&r.outcome, TVR_UCOL));
+    assert!(!has(&r.outcome, TVR_NEW_CARD));
+}
+
+/// Book 3, 10.6.3: Last Online ATC Register 0 is a new card; ATC 3 is 3
+/// offline transactions, above the lower limit 2, not above the upper 5.
+#[test]
+fn velocity_new_card_and_lower_limit() {
+    let mut card = Card::new(AIP_TRM_ONLY, velocity_record());
+    card.get_data = vec![
+        get_data_answer(0x9F36, [0x00, 0x03]),
+        get_data_answer(0x9F13, [0x00, 0x00]),
+    ];
+    let r = run(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    assert!(has(&r.outcome, TVR_NEW_CARD));
+    assert!(has(&r.outcome, TVR_LCOL));
+    assert!(!has(&r.outcome, TVR_UCOL));
+}
+
+/// AIP: cardholder verification supported (byte 1 b5) and terminal risk
+/// management (b4).
+const AIP_CVM_TRM: [u8; 2] = [0x18, 0x00];
+
+/// A record with the given CVM rules (amounts X and Y zero).
+fn cvm_record(rules: &[[u8; 2]]) -> Vec<u8> {
+    let mut list = vec![0u8; 8];
+    for rule in rules {
+        list.extend_from_slice(rule);
+    }
+    [base_record(), tlv(0x8E, &list)].concat()
+}
+
+fn cvm_run(config: &TerminalConfig, record: Vec<u8>) -> Run {
+    let mut card = Card::new(AIP_CVM_TRM, record);
+    run(
+        config,
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    )
+}
+
+const TVR_CV_FAILED: (usize, u8) = (2, 0x80);
+const TVR_PIN_PAD_NOT_WORKING: (usize, u8) = (2, 0x10);
+const TVR_PIN_NOT_ENTERED: (usize, u8) = (2, 0x08);
+const TSI_CVM_PERFORMED: u8 = 0x40;
+
+/// Book 3, 10.5: the AIP says cardholder verification is supported but the
+/// card has no CVM List: not performed (TSI b7 clear), CVM Results `3F0000`,
+/// TVR "ICC data missing".
+#[test]
+fn cvm_list_absent() {
+    let r = cvm_run(&terminal(), base_record());
+    assert_eq!(r.outcome.cvm_results, [0x3F, 0x00, 0x00]);
+    assert!(has(&r.outcome, TVR_ICC_DATA_MISSING));
+    assert_eq!(r.outcome.tsi.0[0] & TSI_CVM_PERFORMED, 0);
+}
+
+/// Book 3, 10.5: the end of the list reached without any CVM performed
+/// (the only rule's condition, "unattended cash", does not hold): failed,
+/// CVM Results `3F0001`.
+#[test]
+fn cvm_nothing_applies() {
+    let r = cvm_run(&terminal(), cvm_record(&[[0x1F, 0x01]]));
+    assert_eq!(r.outcome.cvm_results, [0x3F, 0x00, 0x01]);
+    assert!(has(&r.outcome, TVR_CV_FAILED));
+    assert_eq!(r.outcome.tsi.0[0] & TSI_CVM_PERFORMED, TSI_CVM_PERFORMED);
+}
+
+/// Book 3, Annex C3 and Book 4, A4: "Fail CVM processing" is a CVM the
+/// terminal performs, and it fails: CVM Results name it (`00 00 01`).
+#[test]
+fn cvm_fail_cvm_processing_is_performed() {
+    let r = cvm_run(&terminal(), cvm_record(&[[0x00, 0x00]]));
+    assert_eq!(r.outcome.cvm_results, [0x00, 0x00, 0x01]);
+    assert!(has(&r.outcome, TVR_CV_FAILED));
+}
+
+/// Book 3, 10.5.1: offline PIN that the terminal does not support (9F33
+/// byte 2 without b8): "PIN entry required and PIN pad not present or not
+/// working"; the rule is not performed, so with nothing after it CVM Results
+/// are `3F0001`.
+#[test]
+fn cvm_unsupported_offline_pin_sets_pin_pad_bit() {
+    let mut config = terminal();
+    config.terminal_capabilities[1] &= !0x80;
+    let r = cvm_run(&config, cvm_record(&[[0x01, 0x00]]));
+    assert!(has(&r.outcome, TVR_PIN_PAD_NOT_WORKING));
+    assert!(has(&r.outcome, TVR_CV_FAILED));
+    assert_eq!(r.outcome.cvm_results, [0x3F, 0x00, 0x01]);
+}
+
+/// Book 3, 10.5, condition `03` ("if terminal supports the CVM"): an
+/// unsupported PIN method under this condition is skipped as a condition not
+/// met, without the PIN pad bit; the next rule (signature) is performed
+/// with result "unknown" (Book 4, A4).
+#[test]
+fn cvm_unsupported_pin_under_supports_condition_is_skipped() {
+    let mut config = terminal();
+    config.terminal_capabilities[1] &= !0x80;
+    let r = cvm_run(&config, cvm_record(&[[0x01, 0x03], [0x1E, 0x03]]));
+    assert!(!has(&r.outcome, TVR_PIN_PAD_NOT_WORKING));
+    assert_eq!(r.outcome.cvm_results, [0x1E, 0x03, 0x00]);
+    assert!(r.outcome.signature_required);
+}
+
+/// PIN entry bypass with the terminal option "subsequent PIN bypass" on:
+/// the cardholder bypasses offline PIN once, the online PIN rule after it
+/// counts as bypassed without a second prompt, and "No CVM required"
+/// completes (`1F 00 02`). TVR "PIN not entered".
+#[test]
+fn cvm_subsequent_pin_bypass_on() {
+    let mut config = terminal();
+    config.subsequent_pin_bypass = true;
+    let rules = [[0x41, 0x00], [0x42, 0x00], [0x1F, 0x00]];
+    let r = cvm_run(&config, cvm_record(&rules));
+    assert_eq!(r.pin_prompts, 1);
+    assert!(has(&r.outcome, TVR_PIN_NOT_ENTERED));
+    assert_eq!(r.outcome.cvm_results, [0x1F, 0x00, 0x02]);
+}
+
+/// The same list with the option off (the default): each PIN rule prompts.
+#[test]
+fn cvm_subsequent_pin_bypass_off() {
+    let rules = [[0x41, 0x00], [0x42, 0x00], [0x1F, 0x00]];
+    let r = cvm_run(&terminal(), cvm_record(&rules));
+    assert_eq!(r.pin_prompts, 2);
+    assert_eq!(r.outcome.cvm_results, [0x1F, 0x00, 0x02]);
+}
