@@ -155,8 +155,6 @@ fn dda_card_approves_offline() {
 }
 
 #[test]
-#[ignore = "profile sda certifies a 1152-bit issuer key with the 1024-bit CA 01, which Book 2, 5.1 forbids \
-            (N_I <= N_CA): the kernel fails SDA with IssuerCertificate(PublicKeyLength); fix in test-cards"]
 fn sda_card_approves_offline() {
     // Profile sda: "SDA succeeds; TC requested and returned: approved offline".
     let (json, run) = on_card("sda", &[]);
