@@ -14,6 +14,8 @@ use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
 
+mod oda_support;
+
 fn tlv(tag: u32, value: &[u8]) -> Vec<u8> {
     let mut buf = [0u8; 512];
     let mut writer = tlv::Writer::new(&mut buf);
@@ -137,11 +139,21 @@ fn run(
     host: HostPlan,
     pin: PinPlan,
 ) -> Run {
-    let keys = CaKeyStore::new();
+    run_with_keys(config, inputs, card, host, pin, &CaKeyStore::new())
+}
+
+fn run_with_keys(
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    card: &mut Card,
+    host: HostPlan,
+    pin: PinPlan,
+    keys: &CaKeyStore,
+) -> Run {
     let revocations = RevocationList::new();
     let context = TerminalContext {
         config,
-        ca_keys: &keys,
+        ca_keys: keys,
         revocations: &revocations,
         exception_file: &[],
     };
@@ -481,4 +493,116 @@ fn cvm_subsequent_pin_bypass_off() {
     let r = cvm_run(&terminal(), cvm_record(&rules));
     assert_eq!(r.pin_prompts, 2);
     assert_eq!(r.outcome.cvm_results, [0x1F, 0x00, 0x02]);
+}
+
+/// Book 2, 6.6 and Book 4 (CDA request rules): CDA selected (AIP byte 1 b1)
+/// but the ICC key cannot be recovered (no CA Public Key Index, no
+/// certificates): CDA has failed before GENERATE AC, so TVR "CDA failed"
+/// and "ICC data missing" are set, terminal action analysis sees them
+/// (TAC-Online `DC4084F800` has "CDA failed": ARQC), and the GENERATE AC
+/// does not ask for a CDA signature (P1 `80`, b5 clear).
+#[test]
+fn cda_failed_before_generate_ac_is_not_requested() {
+    let mut card = Card::new([0x09, 0x00], base_record());
+    let r = run(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    assert_eq!(r.outcome.tvr.0[0], 0x24);
+    assert_eq!(r.outcome.tsi.0[0] & 0x80, 0x80, "TSI: ODA performed");
+    let generate_acs = card.generate_acs();
+    assert_eq!(generate_acs[0][2], ARQC, "ARQC without CDA");
+    assert_eq!(generate_acs[1][2], TC, "TC without CDA");
+    assert_eq!(r.outcome.decision, Decision::Approved);
+}
+
+/// A card whose ICC key the terminal recovers (CA 1024 > issuer 1024 > ICC
+/// 768 of the ODA test PKI; no ODA records, so the ICC certificate hashes
+/// no static data), with AIP "CDA supported" and terminal risk management.
+fn cda_card() -> (Card, CaKeyStore) {
+    use oda_support::*;
+    let (ca, issuer, icc) = (ca_1024(), issuer_1024(), icc_768());
+    let issuer_certificate = certify(&ca, &issuer, &CertificateFields::issuer(&PAN[..3]));
+    let icc_certificate = certify(&issuer, &icc, &CertificateFields::icc(&PAN));
+    let mut record = vec![
+        tlv(0x5F24, &[0x30, 0x12, 0x31]),
+        tlv(0x5A, &PAN),
+        tlv(0x8C, &[0x9F, 0x02, 0x06, 0x9F, 0x37, 0x04, 0x95, 0x05]),
+        tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
+        tlv(0x8F, &[CA_INDEX]),
+        tlv(0x90, &issuer_certificate.certificate),
+        tlv(0x9F32, &issuer_certificate.exponent),
+        tlv(0x9F46, &icc_certificate.certificate),
+        tlv(0x9F47, &icc_certificate.exponent),
+    ];
+    if let Some(remainder) = &issuer_certificate.remainder {
+        record.push(tlv(0x92, remainder));
+    }
+    if let Some(remainder) = &icc_certificate.remainder {
+        record.push(tlv(0x9F48, remainder));
+    }
+    let keys = TerminalFixture::new(&ca).ca_keys;
+    (Card::new([0x09, 0x00], record.concat()), keys)
+}
+
+/// Book 2, 6.6.2 and Book 3, 10.8: CDA requested with the ARQC of the first
+/// GENERATE AC (P1 `90`), the card answers without a signature (format 1):
+/// CDA failed (and "ICC data missing": no SDAD), the ARQC counts as an AAC,
+/// the terminal declines offline (Z1) and closes the card with a second
+/// GENERATE AC asking for an AAC without CDA (P1 `00`). Never online.
+#[test]
+fn cda_failure_on_arqc_declines_with_second_generate_ac_aac() {
+    let (mut card, keys) = cda_card();
+    // Merchant forced online (TVR byte 4 b4, in TAC-Online): ARQC.
+    let inputs = TransactionInputs {
+        merchant_forced_online: true,
+        ..TransactionInputs::default()
+    };
+    let r = run_with_keys(
+        &terminal(),
+        inputs,
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+        &keys,
+    );
+    let generate_acs = card.generate_acs();
+    assert_eq!(generate_acs.len(), 2);
+    assert_eq!(generate_acs[0][2], ARQC | 0x10, "ARQC with CDA");
+    assert_eq!(generate_acs[1][2], AAC, "AAC without CDA");
+    assert_eq!(&generate_acs[1][5..7], b"Z1", "ARC in CDOL2");
+    assert_eq!(r.outcome.tvr.0[0] & 0x04, 0x04, "CDA failed");
+    assert!(!r.went_online);
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
+}
+
+/// Book 2, 6.6.2: CDA requested with a TC (TAC-Online cleared so terminal
+/// action analysis asks for a TC, P1 `50`), the card answers without a
+/// signature: declined offline (Z1) with no second GENERATE AC, since the
+/// card already completed its transaction.
+#[test]
+fn cda_failure_on_tc_declines_without_second_generate_ac() {
+    let (mut card, keys) = cda_card();
+    let mut config = terminal();
+    for app in config.applications.iter_mut() {
+        app.terminal_action_code_online = [0; 5];
+    }
+    let r = run_with_keys(
+        &config,
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+        &keys,
+    );
+    let generate_acs = card.generate_acs();
+    assert_eq!(generate_acs.len(), 1);
+    assert_eq!(generate_acs[0][2], TC | 0x10, "TC with CDA");
+    assert_eq!(r.outcome.tvr.0[0] & 0x04, 0x04, "CDA failed");
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
 }
