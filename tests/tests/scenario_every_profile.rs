@@ -1134,3 +1134,24 @@ fn a_wrong_expectation_is_reported() {
     assert!(errors[1].starts_with("dda: TVR:"), "{errors:?}");
     assert!(errors[2].starts_with("dda: TSI:"), "{errors:?}");
 }
+
+/// The APDU comparison can fail: the `cda` card's commands differ from the
+/// `dda` trace (no INTERNAL AUTHENTICATE, GENERATE AC P1 50), and a changed
+/// byte of the unpredictable number is found.
+#[test]
+fn a_different_command_sequence_is_reported() {
+    let cda = EXPECTED.iter().find(|row| row.profile == "cda").unwrap();
+    let profile = profiles::find("cda").unwrap();
+    let mut r = run(profile, cda);
+    assert_eq!(compare_with_trace("cda", &r), Ok(()));
+    let mismatch = compare_with_trace("dda", &r).unwrap_err();
+    assert!(mismatch.starts_with("command 11:"), "{mismatch}");
+    let (last, _) = r.exchanges.last_mut().unwrap();
+    let un = last.len() - 10;
+    last[un] ^= 0x01;
+    let mismatch = compare_with_trace("cda", &r).unwrap_err();
+    assert!(mismatch.starts_with("command 13:"), "{mismatch}");
+    r.exchanges.pop();
+    let mismatch = compare_with_trace("cda", &r).unwrap_err();
+    assert_eq!(mismatch, "12 commands sent, the trace has 13");
+}
