@@ -698,6 +698,12 @@ impl<'a> Session<'a> {
         report.amount_other = inputs.amount_other;
         report.currency_code = hex::encode_upper(inputs.currency_code);
         if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
+            if let Some(millis) = pause_before_commit() {
+                self.step(&format!(
+                    "journal: pausing {millis} ms before the commit ({PAUSE_BEFORE_COMMIT_ENV})"
+                ));
+                std::thread::sleep(Duration::from_millis(millis));
+            }
             // Durable before the outcome (and any approval) is shown.
             journal.complete(
                 id,
@@ -1005,6 +1011,20 @@ fn read_line() -> String {
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     line
+}
+
+/// Testing aid for the crash test (`terminal/tests/journal_crash_transact.rs`): with
+/// `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS=N` set, sleep N milliseconds after the last
+/// GENERATE AC and before the journal commit, so a test can kill the process in that
+/// window deterministically. Read only here; unset (the normal case) means no pause.
+const PAUSE_BEFORE_COMMIT_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS";
+
+/// The pause [`PAUSE_BEFORE_COMMIT_ENV`] asks for, at most one minute; `None` when unset.
+fn pause_before_commit() -> Option<u64> {
+    std::env::var(PAUSE_BEFORE_COMMIT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|millis| millis.min(60_000))
 }
 
 /// The journal's pending record, from the card data read so far.

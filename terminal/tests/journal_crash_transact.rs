@@ -1,0 +1,366 @@
+//! Crash test with the real `transact` (issue 8): a loop of `emv-terminal transact --json`
+//! processes on simulated cards (offline CDA approvals, online approvals with the host
+//! simulator) sharing one journal and key, killed with SIGKILL at seeded random moments;
+//! in some rounds exactly in the window between the last GENERATE AC and the journal commit
+//! (the hidden testing aid `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS`, documented in
+//! docs/journal.md). Syncs to the reference acquirer run alongside and are killed too.
+//!
+//! Afterwards: every approval a `transact` reported (its JSON object on stdout) is in the
+//! journal as approved with the same cryptogram and ATC; records left pending are reported
+//! incomplete on the next start and never dropped; `journal verify` passes; after more
+//! killed syncs and a final sync the acquirer holds each journal approval exactly once.
+
+mod journal_support;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use emv_terminal::acquirer;
+use emv_terminal::journal::{Mode, RecordId, State};
+use journal_support::*;
+
+const SEED: u64 = 0x5EED_0801;
+/// Transactions started; about one in four runs to the end, the others are killed.
+const ROUNDS: usize = 100;
+/// Environment variable of the testing aid in `transact`.
+const PAUSE_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS";
+
+/// How a round ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kill {
+    /// Not killed: the transaction runs to the end.
+    Never,
+    /// Killed after a random fraction of a typical transaction's duration.
+    AtRandom,
+    /// Killed while `transact` pauses between the last GENERATE AC and the commit.
+    BeforeCommit,
+}
+
+/// A running `transact` with its output collected by threads.
+struct Running {
+    child: Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr_lines: mpsc::Receiver<String>,
+    stderr: Vec<String>,
+}
+
+impl Running {
+    fn start(p: &Paths, amount: &str, online: bool, pause_ms: Option<u64>) -> Running {
+        let mut args = strings(&["transact", "--json", "--amount", amount]);
+        if online {
+            args.extend(strings(&["--card", "card-online", "--host", "approve"]));
+        } else {
+            args.extend(strings(&["--card", "cda"]));
+        }
+        args.extend(p.args());
+        let mut command = Command::new(BIN);
+        command
+            .args(&args)
+            .env_remove("EMV_JOURNAL_KEY_FILE")
+            .env_remove(PAUSE_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(ms) = pause_ms {
+            command.env(PAUSE_ENV, ms.to_string());
+        }
+        let mut child = command.spawn().expect("spawn transact");
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        });
+        let err = child.stderr.take().expect("stderr");
+        let (send, stderr_lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            stdout,
+            stderr_lines,
+            stderr: Vec::new(),
+        }
+    }
+
+    /// Waits (bounded) for a stderr line starting with `prefix`; true when seen.
+    fn wait_for_line(&mut self, prefix: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.starts_with(prefix);
+                    self.stderr.push(line);
+                    if found {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// SIGKILL (if still running), then everything it wrote.
+    fn kill_and_collect(mut self) -> (bool, String, Vec<String>) {
+        let killed = self.child.try_wait().expect("try_wait").is_none();
+        let _ = self.child.kill();
+        self.child.wait().expect("wait");
+        let stdout = self.stdout.join().expect("stdout thread");
+        self.stderr.extend(self.stderr_lines.iter());
+        (killed, stdout, self.stderr)
+    }
+}
+
+/// An approval a `transact` process reported on stdout.
+#[derive(Debug)]
+struct Reported {
+    record: i64,
+    cryptogram: String,
+    atc: String,
+    online: bool,
+}
+
+/// The reported approval in a killed or finished process's stdout, if it got that far.
+fn reported_approval(stdout: &str) -> Option<Reported> {
+    let line = stdout.lines().next()?;
+    // A kill while writing leaves a truncated line: not reported.
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    if value["outcome"] != "approved" {
+        return None;
+    }
+    Some(Reported {
+        record: value["journal_record"].as_i64()?,
+        cryptogram: value["application_cryptogram"].as_str()?.to_owned(),
+        atc: value["atc"].as_str()?.to_owned(),
+        online: value["mode"] == "online",
+    })
+}
+
+fn sync_args(p: &Paths, acq: &AcquirerProcess, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["sync", "--url", &acq.url, "--backoff", "5ms", "--ca"]);
+    args.push(acq.ca.display().to_string());
+    args.extend(p.args());
+    args.extend(strings(extra));
+    args
+}
+
+fn spawn_sync(p: &Paths, acq: &AcquirerProcess) -> Child {
+    Command::new(BIN)
+        .args(sync_args(p, acq, &["--batch-size", "3"]))
+        .env_remove("EMV_JOURNAL_KEY_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sync")
+}
+
+/// Kills a sync child; true when it was still running.
+fn kill_sync(mut sync: Child) -> bool {
+    let running = sync.try_wait().expect("try_wait").is_none();
+    let _ = sync.kill();
+    sync.wait().expect("wait sync");
+    running
+}
+
+#[test]
+fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
+    let started = Instant::now();
+    let mut rng = fastrand::Rng::with_seed(SEED);
+    let p = paths();
+    let acq = AcquirerProcess::start(
+        &p.dir.path().join("acquirer.db"),
+        &[
+            "--lose-ack",
+            "0.3",
+            "--delay-rate",
+            "0.5",
+            "--delay",
+            "300ms",
+            "--fault-seed",
+            "81",
+        ],
+    );
+
+    let mut reported: HashMap<i64, Reported> = HashMap::new();
+    let mut announced_incomplete: HashSet<i64> = HashSet::new();
+    let mut kills = HashMap::from([(Kill::AtRandom, 0), (Kill::BeforeCommit, 0)]);
+    let mut sync_kills = 0;
+    let mut sync: Option<(Child, usize)> = None;
+    // A typical transaction's duration on this machine now, from the unkilled rounds.
+    let mut typical = Duration::from_millis(80);
+    for round in 0..ROUNDS {
+        // Round 0 creates the key file and runs to the end; then a seeded mix.
+        let kill = match (round, rng.u8(0..8)) {
+            (0, _) => Kill::Never,
+            (_, 0 | 1) => Kill::Never,
+            (_, 2..=4) => Kill::BeforeCommit,
+            _ => Kill::AtRandom,
+        };
+        let online = rng.bool();
+        let amount = format!("{}.{:02}", rng.u8(1..40), rng.u8(0..100));
+        let pause = (kill == Kill::BeforeCommit).then_some(5_000);
+        let begun = Instant::now();
+        let mut running = Running::start(&p, &amount, online, pause);
+        match kill {
+            Kill::Never => {
+                let _ = running.child.wait();
+                typical = (typical + begun.elapsed()) / 2;
+            }
+            Kill::AtRandom => {
+                let fraction = rng.f64() * 1.2;
+                std::thread::sleep(typical.mul_f64(fraction));
+            }
+            Kill::BeforeCommit => {
+                let paused = running.wait_for_line("journal: pausing", Duration::from_secs(20));
+                assert!(paused, "transact reached the pause before the commit");
+            }
+        }
+        let (killed, stdout, stderr) = running.kill_and_collect();
+        if killed {
+            *kills.get_mut(&kill).expect("kill kind") += 1;
+        }
+        for line in &stderr {
+            let id = line
+                .strip_prefix("journal: record ")
+                .and_then(|rest| {
+                    rest.strip_suffix(" was left pending by an earlier run; marked incomplete")
+                })
+                .and_then(|id| id.parse::<i64>().ok());
+            announced_incomplete.extend(id);
+        }
+        let approval = reported_approval(&stdout);
+        if kill == Kill::BeforeCommit {
+            assert!(
+                approval.is_none(),
+                "killed before the commit: nothing reported"
+            );
+        }
+        if let Some(approval) = approval {
+            assert!(reported.insert(approval.record, approval).is_none());
+        }
+        // A sync runs alongside every few rounds and is killed a few rounds later.
+        if round % 6 == 3 {
+            if let Some((child, _)) = sync.take() {
+                sync_kills += usize::from(kill_sync(child));
+            }
+            sync = Some((spawn_sync(&p, &acq), round));
+        } else if let Some((child, begun_round)) = sync.take() {
+            if round >= begun_round + 2 {
+                sync_kills += usize::from(kill_sync(child));
+            } else {
+                sync = Some((child, begun_round));
+            }
+        }
+    }
+    if let Some((child, _)) = sync.take() {
+        sync_kills += usize::from(kill_sync(child));
+    }
+
+    // Restart: records left pending by the last kill are resolved and reported.
+    let journal = p.open();
+    let mut incomplete = announced_incomplete.clone();
+    incomplete.extend(journal.recovered().iter().map(|r| r.id.0));
+    let all = journal.records_after(RecordId(0), 1_000_000).unwrap();
+    assert!(all.iter().all(|r| r.state != State::Pending));
+    for id in &incomplete {
+        assert_eq!(journal.get(RecordId(*id)).unwrap().state, State::Incomplete);
+    }
+    assert!(
+        incomplete.len() >= kills[&Kill::BeforeCommit],
+        "every kill before the commit left an incomplete record: {} incomplete, {} such kills",
+        incomplete.len(),
+        kills[&Kill::BeforeCommit]
+    );
+    // Every reported approval is in the journal, approved, with its cryptogram and ATC.
+    for approval in reported.values() {
+        let record = journal
+            .get(RecordId(approval.record))
+            .expect("reported approval is in the journal");
+        assert_eq!(record.state, State::Approved, "record {}", approval.record);
+        let expected_mode = if approval.online {
+            Mode::Online
+        } else {
+            Mode::Offline
+        };
+        assert_eq!(record.mode, Some(expected_mode));
+        assert_eq!(
+            record.application_cryptogram.map(hex::encode_upper),
+            Some(approval.cryptogram.clone())
+        );
+        assert_eq!(
+            record.atc.map(|atc| hex::encode_upper(atc.to_be_bytes())),
+            Some(approval.atc.clone())
+        );
+    }
+    drop(journal);
+    let mut verify = strings(&["journal", "verify"]);
+    verify.extend(p.args());
+    let out = run_ok(&verify);
+    assert!(out.contains("journal verified"), "{out}");
+
+    // More syncs killed mid-run, then a final one that runs to the end.
+    for _ in 0..3 {
+        let child = spawn_sync(&p, &acq);
+        std::thread::sleep(Duration::from_millis(rng.u64(20..150)));
+        sync_kills += usize::from(kill_sync(child));
+    }
+    run_ok(&sync_args(&p, &acq, &["--max-attempts", "50"]));
+
+    let journal = p.open();
+    let all = journal.records_after(RecordId(0), 1_000_000).unwrap();
+    let approved: HashSet<String> = all
+        .iter()
+        .filter(|r| r.state == State::Approved)
+        .map(|r| r.idempotency_key.clone())
+        .collect();
+    let held: Vec<(String, u64)> = acquirer::received_keys(&acq.db).unwrap();
+    let held_keys: HashSet<String> = held.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(held.len(), held_keys.len(), "no key stored twice");
+    assert_eq!(held_keys, approved, "acquirer holds exactly the approvals");
+    for approval in reported.values() {
+        let key = journal
+            .get(RecordId(approval.record))
+            .unwrap()
+            .idempotency_key;
+        assert!(
+            held_keys.contains(&key),
+            "reported approval {key} reached the acquirer"
+        );
+    }
+    let stats = acquirer::stats(&acq.db).unwrap();
+    assert_eq!(stats.records, approved.len() as u64);
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+
+    let online = reported.values().filter(|r| r.online).count();
+    eprintln!(
+        "transact crash test: {ROUNDS} transactions, {} killed at random, {} killed before the commit, \
+         {} reported approvals ({online} online), {} incomplete, {} syncs killed mid-run, \
+         {} approvals at the acquirer ({} deliveries), {:.1} s",
+        kills[&Kill::AtRandom],
+        kills[&Kill::BeforeCommit],
+        reported.len(),
+        incomplete.len(),
+        sync_kills,
+        held.len(),
+        stats.deliveries,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        reported.len() >= 10,
+        "the loop approved: {}",
+        reported.len()
+    );
+    assert!(online > 0, "some approvals were online");
+    assert!(kills[&Kill::AtRandom] > 0 && kills[&Kill::BeforeCommit] > 0);
+    assert!(sync_kills > 0, "at least one sync was killed mid-run");
+}
