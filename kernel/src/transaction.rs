@@ -1150,6 +1150,13 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             self.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
         }
         if !self.aip.has(AIP_TERMINAL_RISK_MANAGEMENT) {
+            // Book 3, 10.6: whatever the AIP says about terminal risk
+            // management, a terminal with an exception file checks the PAN
+            // against it (with the AIP bit set, the risk step does it).
+            let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
+            if risk::on_exception_file(pan, self.terminal_context.exception_file) {
+                self.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
+            }
             self.terminal_action_analysis();
             return;
         }

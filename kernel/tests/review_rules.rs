@@ -139,7 +139,7 @@ fn run(
     host: HostPlan,
     pin: PinPlan,
 ) -> Run {
-    run_with_keys(config, inputs, card, host, pin, &CaKeyStore::new())
+    run_with_keys(config, inputs, card, host, pin, &CaKeyStore::new(), &[])
 }
 
 fn run_with_keys(
@@ -149,13 +149,14 @@ fn run_with_keys(
     host: HostPlan,
     pin: PinPlan,
     keys: &CaKeyStore,
+    exception_file: &[&[u8]],
 ) -> Run {
     let revocations = RevocationList::new();
     let context = TerminalContext {
         config,
         ca_keys: keys,
         revocations: &revocations,
-        exception_file: &[],
+        exception_file,
     };
     let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
     let mut went_online = false;
@@ -568,6 +569,7 @@ fn cda_failure_on_arqc_declines_with_second_generate_ac_aac() {
         HostPlan::Approve,
         PinPlan::Bypass,
         &keys,
+        &[],
     );
     let generate_acs = card.generate_acs();
     assert_eq!(generate_acs.len(), 2);
@@ -598,6 +600,7 @@ fn cda_failure_on_tc_declines_without_second_generate_ac() {
         HostPlan::Approve,
         PinPlan::Bypass,
         &keys,
+        &[],
     );
     let generate_acs = card.generate_acs();
     assert_eq!(generate_acs.len(), 1);
@@ -605,4 +608,31 @@ fn cda_failure_on_tc_declines_without_second_generate_ac() {
     assert_eq!(r.outcome.tvr.0[0] & 0x04, 0x04, "CDA failed");
     assert_eq!(r.outcome.decision, Decision::Declined);
     assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
+}
+
+/// Book 3, 10.6: the exception file is checked whatever the AIP says about
+/// terminal risk management. AIP `0000` (no risk management asked for) and
+/// the card's PAN on the exception file: TVR "Card appears on terminal
+/// exception file" (byte 1 b5, in TAC-Online: ARQC), while TSI "Terminal
+/// risk management was performed" stays clear.
+#[test]
+fn exception_file_checked_without_aip_risk_management() {
+    let mut card = Card::new([0x00, 0x00], base_record());
+    let pan: &[u8] = &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
+    let r = run_with_keys(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+        &CaKeyStore::new(),
+        &[pan],
+    );
+    assert_eq!(r.outcome.tvr.0[0] & 0x10, 0x10, "card on exception file");
+    assert_eq!(
+        r.outcome.tsi.0[0] & 0x08,
+        0,
+        "TSI: no terminal risk management"
+    );
+    assert_eq!(card.generate_acs()[0][2], ARQC);
 }
