@@ -119,7 +119,7 @@ pub struct Args {
     /// For tests and traces: the random-selection number (1-99) instead of a random one.
     #[arg(long, value_name = "N", hide = true)]
     pub random_number: Option<u8>,
-    /// For tests and traces: the Transaction Sequence Counter [default: journal records + 1].
+    /// For tests and traces: the Transaction Sequence Counter [default: the journal's next record id].
     #[arg(long, value_name = "N", hide = true)]
     pub sequence_counter: Option<u32>,
 }
@@ -527,9 +527,11 @@ impl<'a> Session<'a> {
         let mut forced_online_reason = None;
         if let Some(journal) = journal.as_mut() {
             if self.args.sequence_counter.is_none() {
-                let records = journal.status().map(|s| s.records).unwrap_or(0);
-                inputs.transaction_sequence_counter =
-                    u32::try_from(records + 1).unwrap_or(u32::MAX);
+                // Book 4, Annex A1: the Transaction Sequence Counter increments with every
+                // transaction; the journal's next record id never goes back, even after
+                // `journal prune`, so the counter does not repeat.
+                let next = journal.next_record_id()?;
+                inputs.transaction_sequence_counter = u32::try_from(next.0).unwrap_or(u32::MAX);
             }
             let limits = settings.offline_limits;
             if let Some(reason) = journal.offline_limits_reached(
