@@ -89,6 +89,8 @@ struct Expect {
     /// The issuer was asked.
     online: bool,
     signature_required: bool,
+    /// Issuer Script Results (9F5B), hex; empty when no script was sent.
+    script_results: &'static str,
 }
 
 const CREDIT: &str = "A0000009991010";
@@ -123,6 +125,7 @@ const TC_OFFLINE: Expect = Expect {
     oda: SDA_OK,
     online: false,
     signature_required: true,
+    script_results: "",
 };
 
 /// An ARQC at the first GENERATE AC, the issuer approves with ARC 00, the
@@ -455,6 +458,9 @@ const EXPECTED: &[Expect] = &[
         tvr: "0000000000",
         tsi: "FC00",
         oda: CDA_OK,
+        // Book 3, Annex A (9F5B): per command, result 2 (successful) and
+        // sequence number 1, then the script identifier (none sent: zeros).
+        script_results: "21000000002100000000",
         ..ONLINE_APPROVED
     },
     Expect {
@@ -873,6 +879,11 @@ fn check(row: &Expect) -> Vec<String> {
         format!("{:?}", (o.oda_method, o.oda_result, o.oda_failure)),
     );
     field("online", row.online.to_string(), o.online.to_string());
+    field(
+        "Issuer Script Results",
+        row.script_results.into(),
+        hex::encode_upper(&o.script_results),
+    );
     field(
         "signature required",
         row.signature_required.to_string(),
