@@ -157,6 +157,9 @@ pub struct VelocityResult {
 ///   transaction), both limits are treated as exceeded and "New card" is not
 ///   derived from a missing register.
 /// - Last Online ATC Register = 0: "New card".
+///
+/// A counter GET DATA could not read sets no "ICC data missing": Book 3,
+/// 10.6.3 names only the two limit bits for that case.
 pub fn velocity_check(
     lower_limit: u8,
     upper_limit: u8,

@@ -1516,6 +1516,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
+    /// Book 3, 10.9: EXTERNAL AUTHENTICATE was answered: TSI "Issuer
+    /// authentication was performed", and TVR "Issuer authentication failed"
+    /// unless `9000`. Issuer Authentication Data that only reaches the card
+    /// through CDOL2 (AIP without issuer authentication) is checked by the
+    /// card itself and sets neither bit.
     fn on_external_authenticate(&mut self, status: u16) {
         self.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
         if status != 0x9000 {
