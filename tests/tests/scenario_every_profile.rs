@@ -73,6 +73,9 @@ struct Expect {
     host: HostPlan,
     /// Selected AID (hex), empty when none was selected.
     aid: &'static str,
+    /// The candidates offered to the cardholder, in order (Book 1, 12.4);
+    /// empty when the terminal did not ask.
+    offered: &'static [&'static str],
     decision: Decision,
     arc: Option<[u8; 2]>,
     /// The cryptogram type each GENERATE AC returned, in order.
@@ -115,6 +118,7 @@ const TC_OFFLINE: Expect = Expect {
     inputs: TransactionInputs::default,
     host: HostPlan::Approves,
     aid: CREDIT,
+    offered: &[],
     decision: Decision::Approved,
     arc: Some(*b"Y1"),
     cryptograms: &[Tc],
@@ -213,6 +217,7 @@ const EXPECTED: &[Expect] = &[
     Expect {
         profile: "multi-app-pse",
         aid: "A0000009992020",
+        offered: &["A0000009992020", CREDIT, "A0000009993030"],
         ..TC_OFFLINE
     },
     // List of AIDs with partial selection (Book 1, 12.3.3): the first
@@ -220,6 +225,7 @@ const EXPECTED: &[Expect] = &[
     Expect {
         profile: "no-pse",
         aid: "A000000999101001",
+        offered: &["A000000999101001", "A000000999101002"],
         ..TC_OFFLINE
     },
     Expect {
@@ -623,13 +629,18 @@ impl CardTransport for Recording {
     }
 }
 
-/// Takes the first candidate and enters PIN 1234 (every profile's PIN).
+/// Takes the first candidate and enters the profile's PIN.
 struct Person {
     pin: Vec<u8>,
+    offered: Vec<String>,
 }
 
 impl Cardholder for Person {
-    fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
+    fn choose_application(&mut self, candidates: &[Candidate], _: bool) -> Option<usize> {
+        self.offered = candidates
+            .iter()
+            .map(|c| hex::encode_upper(&c.aid))
+            .collect();
         Some(0)
     }
     fn enter_pin(&mut self, kind: PinKind, _tries_left: Option<u8>) -> PinEntry<'_> {
@@ -702,6 +713,7 @@ struct Run {
     outcome: Outcome,
     exchanges: Vec<(Vec<u8>, Vec<u8>)>,
     requests: Vec<Vec<u8>>,
+    offered: Vec<String>,
     pan: Vec<u8>,
     pan_sequence: u8,
 }
@@ -733,6 +745,7 @@ fn run(profile: &Profile, row: &Expect) -> Run {
     };
     let mut person = Person {
         pin: selected.pin.bytes().collect(),
+        offered: Vec::new(),
     };
     let mut host = TestHost {
         plan: row.host,
@@ -749,6 +762,7 @@ fn run(profile: &Profile, row: &Expect) -> Run {
         outcome,
         exchanges: card.exchanges,
         requests: host.requests,
+        offered: person.offered,
         pan,
         pan_sequence: selected.pan_sequence,
     }
@@ -849,6 +863,11 @@ fn check(row: &Expect) -> Vec<String> {
         }
     };
     field("AID", row.aid.into(), hex::encode_upper(&o.aid));
+    field(
+        "candidates offered",
+        format!("{:?}", row.offered),
+        format!("{:?}", r.offered),
+    );
     field(
         "decision",
         format!("{:?}", row.decision),
@@ -1137,7 +1156,7 @@ fn a_wrong_expectation_is_reported() {
         tvr: "0000000001",
         tsi: "E000",
         arc: Some(*b"00"),
-        ..EXPECTED[1]
+        ..*EXPECTED.iter().find(|row| row.profile == "dda").unwrap()
     };
     let errors = check(&wrong);
     assert_eq!(errors.len(), 3, "{errors:?}");
