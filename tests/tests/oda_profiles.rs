@@ -10,13 +10,16 @@
 //!
 //! The card is driven by hand: SELECT, GET PROCESSING OPTIONS, READ RECORD
 //! over the AFL (the static data to authenticate built as Book 3, 10.3 says),
-//! INTERNAL AUTHENTICATE (DDA) or GENERATE AC with CDA (P1 50).
+//! INTERNAL AUTHENTICATE (DDA) or GENERATE AC with CDA (P1 50). For CDA the
+//! cryptogram inside the signature is also recovered by hand and verified
+//! with the test-cards `Issuer`, `cda-bad-signature` included (its defect is
+//! the transaction data hash only).
 //!
 //! Run: `cargo test -p emv-integration-tests --test oda_profiles`.
 
 use std::collections::HashMap;
 
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
 use emv_kernel::dol;
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::cda::{self, CdaRequest};
@@ -24,11 +27,12 @@ use emv_kernel::oda::pin::{pin_key_for_card, PinKeySource};
 use emv_kernel::oda::recover::{icc_key_for_card, issuer_key_for_card};
 use emv_kernel::oda::revocation::RevokedCertificate;
 use emv_kernel::oda::{
-    dda, sda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, RevocationList,
+    dda, sda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, PublicKey, RevocationList,
     SignatureCheck, StaticData, Terminal,
 };
 use emv_kernel::tlv::{self, Tag};
 use emv_test_cards::card::Card;
+use emv_test_cards::issuer::{self, Issuer};
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles;
 use emv_test_cards::spec::{AppSpec, Faults, Oda};
@@ -296,10 +300,48 @@ fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
                 cdol1_data: &cdol1_data,
                 cdol2_data: None,
             };
+            let signed_cryptogram = signed_cryptogram(&crypto, &icc.key, &response);
+            let atc = u16::from_be_bytes(value(&response, 0x9F36).unwrap().try_into().unwrap());
+            let iad = value(&response, 0x9F10).expect("9F10");
+            let input =
+                issuer::cryptogram_input(&cdol1_data, data.aip, atc, iad[2..6].try_into().unwrap());
+            let pan = hex::decode(app.pan).unwrap();
+            assert!(
+                Issuer::test_issuer().verify_cryptogram(
+                    &pan,
+                    app.pan_sequence,
+                    atc,
+                    &input,
+                    signed_cryptogram
+                ),
+                "{profile}: the cryptogram inside the CDA signature verifies with the Issuer"
+            );
             // The signed CID equals the returned one (step 8): checked inside.
-            cda::verify(&crypto, &icc.key, &request, template.value).map(|_| ())
+            let outcome = cda::verify(&crypto, &icc.key, &request, template.value)?;
+            assert_eq!(outcome.application_cryptogram, signed_cryptogram);
+            Ok(())
         }
     }
+}
+
+/// The Application Cryptogram inside the Signed Dynamic Application Data of
+/// a CDA response, recovered with the ICC public key (Book 2, 6.6.2 and
+/// Table 18/19: header 6A, format 05, hash algorithm, Ldd, then the ICC
+/// Dynamic Data: Ldn, ICC Dynamic Number, CID, cryptogram, hash code),
+/// whether or not the signature's hash checks pass.
+fn signed_cryptogram(crypto: &DefaultCrypto, icc_key: &PublicKey, response: &[u8]) -> [u8; 8] {
+    let signed = value(response, 0x9F4B).expect("9F4B");
+    let mut recovered = vec![0u8; signed.len()];
+    crypto
+        .rsa_public(&icc_key.modulus, &icc_key.exponent, &signed, &mut recovered)
+        .expect("RSA recovery");
+    assert_eq!((recovered[0], recovered[1]), (0x6A, 0x05), "SDAD header");
+    let dynamic_data = &recovered[4..];
+    let number_length = usize::from(dynamic_data[0]);
+    let cryptogram_at = 1 + number_length + 1;
+    dynamic_data[cryptogram_at..cryptogram_at + 8]
+        .try_into()
+        .unwrap()
 }
 
 /// Book 2, 7.1: the PIN encipherment key recovers too (the ICC PIN key when
