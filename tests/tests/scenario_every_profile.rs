@@ -3,12 +3,15 @@
 //! One table ([`EXPECTED`]) names, for each profile and the default terminal
 //! of `test-cards/PROFILES.md` (terminal type 22, capabilities E0F8C8,
 //! amount 10.00, floor limit 100.00, TACs DC4000A800 / 0010000000 /
-//! DC4084F800), what a correct EMV terminal ends with: the selected AID, the
-//! decision, the Authorisation Response Code, the cryptogram type of each
-//! GENERATE AC, the TVR sent in the first GENERATE AC (which must equal the
-//! profile's documented `tvr`), the TVR, TSI and CVM Results at the end, and
-//! the ODA method, result and failure. A few rows repeat a profile with the
-//! other inputs its documentation names (cash, 75.00, host unreachable).
+//! DC4084F800), what a correct EMV terminal ends with: the candidates offered
+//! and the selected AID, the decision, the Authorisation Response Code, the
+//! cryptogram type of each GENERATE AC, the TVR after the first GENERATE AC
+//! (which must equal the profile's documented `tvr`; the TVR and CVM Results
+//! sent in its CDOL1 data are checked too), the TVR, TSI and CVM Results at
+//! the end, the ODA method, result and failure, whether the host was asked,
+//! the signature line and the Issuer Script Results. A few rows repeat a
+//! profile with the other inputs its documentation names (cash, 75.00, host
+//! unreachable).
 //!
 //! For every GENERATE AC the card answered, the cryptogram is checked with the
 //! test-cards `Issuer` over the CDOL data the card received (the command
@@ -951,10 +954,7 @@ fn check(row: &Expect) -> Vec<String> {
             "{:?}",
             responses
                 .iter()
-                .map(|p| p.as_ref().and_then(|p| cryptogram_type(p.cid)))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .flatten()
+                .filter_map(|p| p.as_ref().and_then(|p| cryptogram_type(p.cid)))
                 .collect::<Vec<_>>()
         ),
     );
