@@ -18,7 +18,7 @@ use crate::transaction::{build_command, Command};
 pub struct OdaRecords {
     bytes: [u8; ODA_DATA_BYTES],
     len: usize,
-    /// An ODA record of SFI 1-10 was not coded as template 70, or the
+    /// An ODA record of SFI 11-30 was not coded as template 70, or the
     /// records did not fit [`ODA_DATA_BYTES`]: ODA has failed.
     pub failed: bool,
 }
@@ -112,10 +112,14 @@ pub fn build_read_record(
 /// Book 3, 10.2 and 10.3: takes in one record (the response data, SW
 /// already checked to be 9000).
 ///
-/// SFI 1-10 records must be template 70; the ODA set gets the template's
-/// value. SFI 11-30 records go whole into the ODA set. A record of SFI 1-10
-/// that is not template 70 fails ODA when it is an ODA record, and its
-/// objects are still kept.
+/// - SFI 1-10: Book 3, 6.5.11.4 makes the record template 70; anything else
+///   is a format error that terminates. ODA records give the template's
+///   value to the ODA set.
+/// - SFI 11-30: the files are outside EMV (Book 3, 5.3.2.2). A record that
+///   is template 70 is read like the others and, as an ODA record, goes
+///   whole (tag and length included) into the ODA set. Any other record is
+///   not parsed; as an ODA record it fails ODA (Book 3, 10.3: records for
+///   ODA not coded as template 70).
 pub fn process_record(
     entry: &AflEntry,
     record: u8,
@@ -123,25 +127,25 @@ pub fn process_record(
     store: &mut DataStore,
     oda: &mut OdaRecords,
 ) -> Result<(), TerminationReason> {
-    let template = tlv::parse_single(data).map_err(|_| TerminationReason::CardDataFormat)?;
     let is_oda = entry.is_oda_record(record);
-    if entry.sfi <= 10 {
-        if is_oda {
-            if template.tag == Tag(0x70) {
-                oda.append(template.value);
-            } else {
-                oda.failed = true;
-            }
+    let template = tlv::parse_single(data)
+        .ok()
+        .filter(|template| template.tag == Tag(0x70));
+    let Some(template) = template else {
+        if entry.sfi <= 10 {
+            return Err(TerminationReason::CardDataFormat);
         }
-    } else if is_oda {
-        oda.append(template.raw);
-    }
-    if !template.tag.is_constructed() {
-        return if entry.sfi <= 10 {
-            Err(TerminationReason::CardDataFormat)
+        if is_oda {
+            oda.failed = true;
+        }
+        return Ok(());
+    };
+    if is_oda {
+        oda.append(if entry.sfi <= 10 {
+            template.value
         } else {
-            Ok(())
-        };
+            template.raw
+        });
     }
     for item in tlv::primitives(template.value) {
         let (_, object) = item.map_err(|_| TerminationReason::CardDataFormat)?;
@@ -218,15 +222,18 @@ mod tests {
         );
     }
 
+    /// Book 3, 6.5.11.4: an SFI 1-10 record that is not template 70 is a
+    /// format error (terminate); Book 3, 10.3: an SFI 11-30 ODA record that
+    /// is not template 70 fails ODA and is not parsed.
     #[test]
-    fn sfi_1_to_10_record_not_template_70_fails_oda() {
+    fn record_not_template_70() {
         let mut store = DataStore::new();
         let mut oda = OdaRecords::new();
         let record = [0x77, 0x03, 0x8C, 0x01, 0x00];
-        process_record(&entry(1, 1, 1, 1), 1, &record, &mut store, &mut oda).unwrap();
-        assert!(oda.failed);
-        assert!(store.contains(Tag(0x8C)));
-        let mut oda = OdaRecords::new();
+        assert_eq!(
+            process_record(&entry(1, 1, 1, 1), 1, &record, &mut store, &mut oda),
+            Err(TerminationReason::CardDataFormat)
+        );
         assert_eq!(
             process_record(
                 &entry(1, 1, 1, 0),
@@ -237,6 +244,21 @@ mod tests {
             ),
             Err(TerminationReason::CardDataFormat)
         );
+        // SFI 11: proprietary bytes, not an ODA record: ignored.
+        process_record(
+            &entry(11, 1, 2, 1),
+            2,
+            &[0x01, 0x02, 0x03],
+            &mut store,
+            &mut oda,
+        )
+        .unwrap();
+        assert!(!oda.failed);
+        // SFI 11, an ODA record in template 77: ODA fails, nothing kept.
+        process_record(&entry(11, 1, 1, 1), 1, &record, &mut store, &mut oda).unwrap();
+        assert!(oda.failed);
+        assert!(!store.contains(Tag(0x8C)));
+        assert!(oda.as_bytes().is_empty());
     }
 
     #[test]

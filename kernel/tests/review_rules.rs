@@ -41,6 +41,9 @@ struct Card {
     cids: Vec<u8>,
     /// Every command received.
     commands: Vec<Vec<u8>>,
+    /// When set, READ RECORD answers these bytes (status added) instead of
+    /// template 70 around `record`.
+    raw_record: Option<Vec<u8>>,
 }
 
 impl Card {
@@ -51,6 +54,7 @@ impl Card {
             get_data: Vec::new(),
             cids: Vec::new(),
             commands: Vec::new(),
+            raw_record: None,
         }
     }
 
@@ -73,7 +77,10 @@ impl Card {
                 let value = [&self.aip[..], &[0x08, 0x01, 0x01, 0x00]].concat();
                 ok(tlv(0x80, &value))
             }
-            (0x00, 0xB2) => ok(tlv(0x70, &self.record)),
+            (0x00, 0xB2) => match &self.raw_record {
+                Some(raw) => ok(raw.clone()),
+                None => ok(tlv(0x70, &self.record)),
+            },
             (0x80, 0xCA) => {
                 let tag = u16::from_be_bytes([command[2], command[3]]);
                 self.get_data
@@ -635,4 +642,25 @@ fn exception_file_checked_without_aip_risk_management() {
         "TSI: no terminal risk management"
     );
     assert_eq!(card.generate_acs()[0][2], ARQC);
+}
+
+/// Book 3, 6.5.11.4: a record of SFI 1-10 must be template 70. The same
+/// objects in template 77 are a format error and the transaction ends
+/// before GENERATE AC.
+#[test]
+fn sfi_1_record_not_template_70_terminates() {
+    let mut card = Card::new(AIP_TRM_ONLY, Vec::new());
+    card.raw_record = Some(tlv(0x77, &base_record()));
+    let r = run(
+        &terminal(),
+        TransactionInputs::default(),
+        &mut card,
+        HostPlan::Approve,
+        PinPlan::Bypass,
+    );
+    assert_eq!(
+        r.outcome.decision,
+        Decision::Terminated(emv_kernel::outcome::TerminationReason::CardDataFormat)
+    );
+    assert!(card.generate_acs().is_empty());
 }
