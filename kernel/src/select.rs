@@ -195,7 +195,6 @@ pub struct Selection {
     candidates: CandidateList,
     ddfs: Vec<Vec<u8, MAX_AID_BYTES>, PSE_DDF_CAPACITY>,
     ddfs_done: usize,
-    any_select_answered: bool,
     selected: Option<usize>,
 }
 
@@ -208,7 +207,6 @@ impl Selection {
             candidates: Vec::new(),
             ddfs: Vec::new(),
             ddfs_done: 0,
-            any_select_answered: false,
             selected: None,
         };
         let action = if config.selection.pse {
@@ -256,7 +254,6 @@ impl Selection {
                 if status == 0x6A81 {
                     return SelectionAction::Terminate(TerminationReason::CardBlocked);
                 }
-                self.any_select_answered = true;
                 match Fci::parse(data).and_then(|f| f.directory_sfi()) {
                     Some(sfi) if status == 0x9000 => self.read_record(sfi, 1, command),
                     _ => self.list_of_aids(config, 0, command),
@@ -417,10 +414,12 @@ impl Selection {
         status: u16,
         command: &mut Command,
     ) -> SelectionAction {
-        if status == 0x6A81 && !self.any_select_answered {
+        // Book 1, 12.3.3 step 2: 6A81 to the SELECT of a terminal AID (not a
+        // next occurrence) means card blocked or SELECT not supported:
+        // terminate, even after earlier SELECTs were answered.
+        if status == 0x6A81 && occurrences == 0 {
             return SelectionAction::Terminate(TerminationReason::CardBlocked);
         }
-        self.any_select_answered = true;
         let Some(app) = config.applications.get(index) else {
             return self.choose(config, command);
         };

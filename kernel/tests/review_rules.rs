@@ -664,3 +664,37 @@ fn sfi_1_record_not_template_70_terminates() {
     );
     assert!(card.generate_acs().is_empty());
 }
+
+/// Book 1, 12.3.3 step 2: the card answers SELECT PSE with 6A82 (no PSE),
+/// then the SELECT of the first terminal AID with 6A81 (card blocked or
+/// SELECT not supported): the session ends there, no other AID is tried.
+#[test]
+fn select_aid_6a81_after_pse_terminates() {
+    let config = TerminalConfig::default();
+    let keys = CaKeyStore::new();
+    let revocations = RevocationList::new();
+    let context = TerminalContext {
+        config: &config,
+        ca_keys: &keys,
+        revocations: &revocations,
+        exception_file: &[],
+    };
+    let mut t =
+        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut sent = 0;
+    for answer in [[0x6A, 0x82], [0x6A, 0x81]] {
+        let Request::Transmit(command) = t.request() else {
+            panic!("expected a SELECT");
+        };
+        assert_eq!(&command[..2], &[0x00, 0xA4]);
+        sent += 1;
+        t.on_response(&answer).unwrap();
+    }
+    let Request::Done(outcome) = t.request() else {
+        panic!("expected the end after {sent} SELECTs");
+    };
+    assert_eq!(
+        outcome.decision,
+        Decision::Terminated(emv_kernel::outcome::TerminationReason::CardBlocked)
+    );
+}
