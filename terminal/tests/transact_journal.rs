@@ -1,8 +1,13 @@
-//! `transact` and its journal: the Transaction Sequence Counter (9F41) after pruning.
+//! `transact` and its journal: the Transaction Sequence Counter (9F41) after pruning, and
+//! the journal's split-sales lookup (Book 3, 10.6.1).
+
+mod journal_support;
 
 use std::process::{Command, Stdio};
 
 use emv_kernel::tlv::{self, Tag};
+use emv_terminal::journal::{Mode, Outcome};
+use journal_support::{at, completion, paths, pending, record, PAN_BCD};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
@@ -94,4 +99,111 @@ fn sequence_counter_does_not_repeat_after_prune() {
     assert_eq!(third["outcome"], "approved");
     assert_eq!(third["journal_record"], 3);
     assert_eq!(sequence_counter(&third), 3, "9F41 after prune: {third}");
+}
+
+/// Another card's PAN (BCD).
+const OTHER_PAN: [u8; 8] = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x16];
+
+/// Book 3, 10.6.1: the journal finds the most recent approval of the same card on the same
+/// day by its keyed PAN index, across a key rotation; declines, other cards and other days
+/// do not count.
+#[test]
+fn recent_amount_same_card_is_the_most_recent_approval_of_that_card_that_day() {
+    let p = paths();
+    let mut journal = p.open();
+    let today = pending(0).transaction_date;
+    assert_eq!(journal.recent_amount_same_card(&PAN_BCD, today).unwrap(), 0);
+    record(&mut journal, 6000, Outcome::Approved, Mode::Offline, 1_000);
+    assert_eq!(
+        journal.recent_amount_same_card(&PAN_BCD, today).unwrap(),
+        6000
+    );
+    record(&mut journal, 2500, Outcome::Approved, Mode::Online, 1_010);
+    record(&mut journal, 9900, Outcome::Declined, Mode::Offline, 1_020);
+    // Pending (no outcome yet) does not count either.
+    journal.begin_pending(&pending(7700), at(1_030)).unwrap();
+    assert_eq!(
+        journal.recent_amount_same_card(&PAN_BCD, today).unwrap(),
+        2500
+    );
+    assert_eq!(
+        journal.recent_amount_same_card(&OTHER_PAN, today).unwrap(),
+        0
+    );
+    assert_eq!(
+        journal
+            .recent_amount_same_card(&PAN_BCD, [0x26, 0x11, 0x26])
+            .unwrap(),
+        0
+    );
+    // The other card's approval is its own.
+    let mut other = pending(1234);
+    other.pan = OTHER_PAN.to_vec();
+    other.track2_equivalent = None;
+    let id = journal.begin_pending(&other, at(1_040)).unwrap();
+    journal
+        .complete(id, &completion(Outcome::Approved, Mode::Offline), at(1_041))
+        .unwrap();
+    assert_eq!(
+        journal.recent_amount_same_card(&OTHER_PAN, today).unwrap(),
+        1234
+    );
+    // After a key rotation the earlier approvals are still found, and new ones win.
+    journal.rotate_key().unwrap();
+    assert_eq!(
+        journal.recent_amount_same_card(&PAN_BCD, today).unwrap(),
+        2500
+    );
+    record(&mut journal, 4200, Outcome::Approved, Mode::Offline, 1_050);
+    assert_eq!(
+        journal.recent_amount_same_card(&PAN_BCD, today).unwrap(),
+        4200
+    );
+    assert!(journal.verify().unwrap().is_ok());
+}
+
+/// The PAN index sits outside the chain MAC, so `verify` recomputes it from the sealed PAN:
+/// an index swapped to another card's, or removed, is reported.
+#[test]
+fn verify_reports_an_altered_or_missing_pan_index() {
+    let p = paths();
+    let mut journal = p.open();
+    let first = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1_000);
+    let mut other = pending(200);
+    other.pan = OTHER_PAN.to_vec();
+    other.track2_equivalent = None;
+    let second = journal.begin_pending(&other, at(1_010)).unwrap();
+    journal
+        .complete(
+            second,
+            &completion(Outcome::Approved, Mode::Offline),
+            at(1_011),
+        )
+        .unwrap();
+    assert!(journal.verify().unwrap().is_ok());
+    drop(journal);
+
+    let conn = rusqlite::Connection::open(&p.journal).unwrap();
+    conn.execute(
+        "UPDATE records SET pan_index = (SELECT pan_index FROM records WHERE id = ?2) WHERE id = ?1",
+        [first.0, second.0],
+    )
+    .unwrap();
+    let report = p.open().verify().unwrap();
+    let broken = report.first_broken.expect("altered index reported");
+    assert_eq!(broken.record_id, first.0);
+    assert!(broken.reason.contains("PAN index"), "{}", broken.reason);
+
+    conn.execute(
+        "UPDATE records SET pan_index = NULL WHERE id = ?1",
+        [first.0],
+    )
+    .unwrap();
+    let report = p.open().verify().unwrap();
+    let broken = report.first_broken.expect("missing index reported");
+    assert!(
+        broken.reason.contains("PAN index is missing"),
+        "{}",
+        broken.reason
+    );
 }

@@ -25,6 +25,7 @@ pub const MAC_LEN: usize = 32;
 const LABEL_ENCRYPTION: &[u8] = b"emv-journal aes-256-gcm v1";
 const LABEL_MAC: &[u8] = b"emv-journal chain hmac v1";
 const LABEL_CHECK: &[u8] = b"emv-journal key check v1";
+const LABEL_PAN_INDEX: &[u8] = b"emv-journal pan index v1";
 const AAD_LABEL: &[u8] = b"emv-journal record v1";
 
 /// One key of the key file, split into its working keys.
@@ -33,6 +34,7 @@ struct JournalKey {
     master: [u8; MASTER_KEY_LEN],
     aead: LessSafeKey,
     mac: hmac::Key,
+    pan_index: hmac::Key,
 }
 
 impl JournalKey {
@@ -40,6 +42,7 @@ impl JournalKey {
         let derive = hmac::Key::new(hmac::HMAC_SHA256, &master);
         let enc = hmac::sign(&derive, LABEL_ENCRYPTION);
         let mac = hmac::sign(&derive, LABEL_MAC);
+        let pan_index = hmac::sign(&derive, LABEL_PAN_INDEX);
         let unbound =
             UnboundKey::new(&AES_256_GCM, enc.as_ref()).map_err(|_| JournalError::Crypto)?;
         Ok(Self {
@@ -47,6 +50,7 @@ impl JournalKey {
             master,
             aead: LessSafeKey::new(unbound),
             mac: hmac::Key::new(hmac::HMAC_SHA256, mac.as_ref()),
+            pan_index: hmac::Key::new(hmac::HMAC_SHA256, pan_index.as_ref()),
         })
     }
 
@@ -285,6 +289,24 @@ impl KeyRing {
         Ok(plain.to_vec())
     }
 
+    /// The PAN's lookup index under key `key_id`: HMAC-SHA-256, with a key derived for this
+    /// purpose only, over the PAN's digits (BCD `F` padding removed). Equal PANs give equal
+    /// indexes under one key; without the key the index reveals nothing about the PAN.
+    pub fn pan_index(&self, key_id: u32, pan: &[u8]) -> Result<[u8; MAC_LEN], JournalError> {
+        let key = self.key(key_id)?;
+        let digits: Vec<u8> = pan
+            .iter()
+            .flat_map(|byte| [byte >> 4, byte & 0x0F])
+            .take_while(|nibble| *nibble != 0x0F)
+            .filter_map(|nibble| char::from_digit(u32::from(nibble), 16))
+            .map(|digit| digit as u8)
+            .collect();
+        let tag = hmac::sign(&key.pan_index, &digits);
+        let mut out = [0u8; MAC_LEN];
+        out.copy_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
     /// HMAC-SHA-256 under the MAC key of key `key_id` over `parts` in order.
     pub fn mac(&self, key_id: u32, parts: &[&[u8]]) -> Result<[u8; MAC_LEN], JournalError> {
         let key = self.key(key_id)?;
@@ -353,6 +375,34 @@ fn sync_parent(path: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pan_index_depends_on_pan_digits_and_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let mut ring = KeyRing::create(&path).unwrap();
+        let pan = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08];
+        let index = ring.pan_index(1, &pan).unwrap();
+        assert_eq!(index, ring.pan_index(1, &pan).unwrap());
+        // Trailing F padding is not part of the PAN.
+        let padded = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08, 0xFF];
+        assert_eq!(index, ring.pan_index(1, &padded).unwrap());
+        let other = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x09];
+        assert_ne!(index, ring.pan_index(1, &other).unwrap());
+        // A 15-digit PAN differs from its 16-digit extension.
+        let short = [0x37, 0x42, 0x45, 0x45, 0x54, 0x00, 0x12, 0x6F];
+        let long = [0x37, 0x42, 0x45, 0x45, 0x54, 0x00, 0x12, 0x60];
+        assert_ne!(
+            ring.pan_index(1, &short).unwrap(),
+            ring.pan_index(1, &long).unwrap()
+        );
+        let rotated = ring.rotate().unwrap();
+        assert_ne!(index, ring.pan_index(rotated, &pan).unwrap());
+        assert_ne!(
+            &index[..],
+            &ring.mac(1, &[b"5413330089010608"]).unwrap()[..]
+        );
+    }
 
     #[test]
     fn seal_open_round_trip_and_binding_to_record_id() {

@@ -61,8 +61,22 @@ UPDATE records SET sync_state = 'not-required' WHERE state IN ('declined', 'term
 CREATE INDEX records_by_sync_state ON records (sync_state, state, id);
 ";
 
+/// Version 3: a keyed lookup index of the PAN for split-sales detection (Book 3, 10.6.1),
+/// so the journal finds earlier approvals of the same card without storing its PAN in
+/// clear. Records written before this version have none; `pan_index_from` is the first
+/// record id that must carry one.
+const V3: &str = "
+ALTER TABLE records ADD COLUMN pan_index BLOB;
+CREATE INDEX records_by_pan_index ON records (pan_index, transaction_date, id)
+    WHERE pan_index IS NOT NULL;
+INSERT INTO meta (name, value)
+    SELECT 'pan_index_from', MAX(
+        COALESCE((SELECT MAX(id) FROM records), 0) + 1,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'next_record_id'), 1));
+";
+
 /// The migrations in order; index `i` moves version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -115,6 +129,15 @@ mod tests {
             })
             .unwrap();
         assert_eq!(sync, "not-required");
+        let (index, from): (Option<Vec<u8>>, String) = conn
+            .query_row(
+                "SELECT pan_index, (SELECT value FROM meta WHERE name = 'pan_index_from')
+                 FROM records WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((index, from.as_str()), (None, "2"));
     }
 
     #[test]

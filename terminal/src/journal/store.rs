@@ -277,12 +277,13 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = next_record_id(&tx)?;
         let sealed = self.keys.seal(id, &plaintext)?;
+        let pan_index = self.keys.pan_index(sealed.key_id, &pending.pan)?;
         let idempotency_key = format!("{}-{}-{}", self.terminal_id, id, hex::encode(nonce));
         tx.execute(
             "INSERT INTO records (id, idempotency_key, state, created_at, amount_authorised, amount_other,
                 currency_code, transaction_type, transaction_date, transaction_time, aid, masked_pan,
-                pan_sequence_number, key_id, nonce, sealed, sync_state)
-             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'unsynced')",
+                pan_sequence_number, key_id, nonce, sealed, sync_state, pan_index)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'unsynced', ?16)",
             params![
                 id,
                 idempotency_key,
@@ -299,6 +300,7 @@ impl Journal {
                 sealed.key_id,
                 sealed.nonce.as_slice(),
                 sealed.ciphertext,
+                pan_index.as_slice(),
             ],
         )?;
         tx.execute(
@@ -384,6 +386,43 @@ impl Journal {
             .conn
             .query_row("SELECT MAX(id) FROM records", [], |r| r.get(0))?;
         Ok(RecordId(stored.unwrap_or(1).max(max.unwrap_or(0) + 1)))
+    }
+
+    /// Book 3, 10.6.1 (split sales): the Amount, Authorised of the most recent approved
+    /// transaction (offline or online) of the card with this PAN on the same Transaction
+    /// Date (9A), or 0 when there is none. The terminal adds it to the amount of the current
+    /// transaction for the floor limit check.
+    ///
+    /// The journal keeps the day's approvals as its log of approved transactions; it finds
+    /// the card by the keyed PAN index ([`crate::journal::crypto::KeyRing::pan_index`]) under
+    /// every key in the key file, so a rotation during the day does not hide earlier
+    /// approvals. Records written before schema version 3 carry no index and are not found.
+    pub fn recent_amount_same_card(
+        &self,
+        pan: &[u8],
+        transaction_date: [u8; 3],
+    ) -> Result<u64, JournalError> {
+        let mut most_recent: Option<(i64, i64)> = None;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, amount_authorised FROM records
+             WHERE pan_index = ?1 AND transaction_date = ?2 AND state = 'approved'
+             ORDER BY id DESC LIMIT 1",
+        )?;
+        for key_id in self.keys.key_ids() {
+            let index = self.keys.pan_index(key_id, pan)?;
+            let found: Option<(i64, i64)> = stmt
+                .query_row(
+                    params![index.as_slice(), transaction_date.as_slice()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((id, amount)) = found {
+                if most_recent.is_none_or(|(best, _)| id > best) {
+                    most_recent = Some((id, amount));
+                }
+            }
+        }
+        Ok(most_recent.map_or(0, |(_, amount)| amount.max(0) as u64))
     }
 
     /// Reads one record.
@@ -602,8 +641,15 @@ impl Journal {
                 ));
                 return Ok(report);
             }
-            if let Err(e) = self.sensitive(&record) {
-                report.first_broken = Some(broken(e.to_string()));
+            let sensitive = match self.sensitive(&record) {
+                Ok(sensitive) => sensitive,
+                Err(e) => {
+                    report.first_broken = Some(broken(e.to_string()));
+                    return Ok(report);
+                }
+            };
+            if let Some(reason) = self.pan_index_problem(&record, &sensitive)? {
+                report.first_broken = Some(broken(reason));
                 return Ok(report);
             }
             prev = computed;
@@ -659,6 +705,36 @@ impl Journal {
             });
         }
         Ok(report)
+    }
+
+    /// Why the record's PAN index does not belong to its sealed PAN, if it does not. The
+    /// index is outside the chain MAC (records written before schema version 3 lack it), so
+    /// `verify` recomputes it from the opened PAN; records from `pan_index_from` on must
+    /// carry one.
+    fn pan_index_problem(
+        &self,
+        record: &Record,
+        sensitive: &Sensitive,
+    ) -> Result<Option<String>, JournalError> {
+        let stored: Option<Vec<u8>> = self.conn.query_row(
+            "SELECT pan_index FROM records WHERE id = ?1",
+            [record.id.0],
+            |r| r.get(0),
+        )?;
+        let from = get_meta(&self.conn, "pan_index_from")?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(i64::MAX);
+        Ok(match stored {
+            None if record.id.0 >= from => Some("PAN index is missing".to_string()),
+            None => None,
+            Some(index) => {
+                let expected = self.keys.pan_index(record.key_id, &sensitive.pan)?;
+                (index != expected).then(|| {
+                    "PAN index does not match the sealed PAN (altered split-sales lookup)"
+                        .to_string()
+                })
+            }
+        })
     }
 
     /// Deletes the longest run of oldest chain links whose records need no sync (synced
