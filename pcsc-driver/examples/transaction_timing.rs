@@ -188,6 +188,21 @@ fn report(label: &str, samples: &[Sample]) {
     );
 }
 
+/// Waits (up to 2 s) until pcscd shows the reader empty, so a card left by a
+/// previous run is not taken for ours.
+fn wait_empty(pcsc: &Pcsc) -> Result<(), emv_pcsc::PcscError> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline
+        && pcsc
+            .readers()?
+            .iter()
+            .any(|r| r.name == READER && r.card_present)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = std::env::args()
         .nth(1)
@@ -207,6 +222,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report(&format!("{name} in process"), &local);
 
         let Some(pcsc) = &pcsc else { continue };
+        wait_empty(pcsc)?;
         let mut fresh = profile.card();
         let atr = fresh.reset().to_vec();
         let atr = atr_override.map(<[u8]>::to_vec).unwrap_or(atr);
@@ -230,15 +246,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         reader_card.disconnect()?;
         served.remove();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline
-            && pcsc
-                .readers()?
-                .iter()
-                .any(|r| r.name == READER && r.card_present)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
     Ok(())
 }

@@ -57,14 +57,30 @@ fn report(label: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// Waits (up to 2 s) until pcscd shows the reader empty, so a card left by a
+/// previous run is not taken for ours.
+fn wait_empty(pcsc: &Pcsc) -> Result<(), emv_pcsc::PcscError> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline
+        && pcsc
+            .readers()?
+            .iter()
+            .any(|r| r.name == READER && r.card_present)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let count: usize = std::env::args()
         .nth(1)
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(2000);
-    let served = ServedCard::insert(VPCD_PORT_0, RecordCard, Duration::from_secs(5))?;
     let pcsc = Pcsc::establish()?;
+    wait_empty(&pcsc)?;
+    let served = ServedCard::insert(VPCD_PORT_0, RecordCard, Duration::from_secs(5))?;
     pcsc.wait_for_card(
         &ReaderSelector::Exact(READER.into()),
         Duration::from_secs(5),
@@ -111,7 +127,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(reply.len(), 98);
     }
     report("pcsc::Card::transmit (bare)", samples);
-    drop(raw);
+    raw.disconnect(pcsc::Disposition::UnpowerCard)
+        .map_err(|(_, error)| error)?;
     println!("card answered {} APDUs", served.apdus());
     served.remove();
     Ok(())

@@ -5,9 +5,10 @@
 //! stops answering blocks them forever. So by default the card handle lives
 //! on its own worker thread and every call waits for the worker's answer with
 //! a bound: a call that overruns ends the session with [`PcscError::Timeout`]
-//! and the caller is never stuck. The hand-off costs about 60 µs per command
-//! (measured with vpcd, see the crate README); callers that accept an
-//! unbounded wait can set [`ConnectOptions::command_timeout`] to `None` and
+//! and the caller is never stuck. The hand-off costs from a few to about
+//! 50 µs per command (vpcd, `examples/vpcd_latency.rs`, see the crate
+//! README); callers that accept an unbounded wait can set
+//! [`ConnectOptions::command_timeout`] to `None` and
 //! the calls run on their own thread.
 
 use std::ffi::CString;
