@@ -22,6 +22,7 @@ use emv_terminal::acquirer;
 use emv_terminal::journal::{Mode, RecordId, State};
 use journal_support::*;
 
+/// The default seed; `EMV_CRASH_SEED=N` runs another schedule (soak runs).
 const SEED: u64 = 0x5EED_0801;
 /// Transactions started; about one in four runs to the end, the others are killed.
 const ROUNDS: usize = 100;
@@ -175,7 +176,11 @@ fn kill_sync(mut sync: Child) -> bool {
 #[test]
 fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     let started = Instant::now();
-    let mut rng = fastrand::Rng::with_seed(SEED);
+    let seed = std::env::var("EMV_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SEED);
+    let mut rng = fastrand::Rng::with_seed(seed);
     let p = paths();
     let acq = AcquirerProcess::start(
         &p.dir.path().join("acquirer.db"),
@@ -193,6 +198,8 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
 
     let mut reported: HashMap<i64, Reported> = HashMap::new();
     let mut announced_incomplete: HashSet<i64> = HashSet::new();
+    // Records pending when a process was killed in the pause before the commit.
+    let mut killed_before_commit: Vec<i64> = Vec::new();
     let mut kills = HashMap::from([(Kill::AtRandom, 0), (Kill::BeforeCommit, 0)]);
     let mut sync_kills = 0;
     let mut sync: Option<(Child, usize)> = None;
@@ -244,6 +251,13 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
                 approval.is_none(),
                 "killed before the commit: nothing reported"
             );
+            let pending = stderr.iter().find_map(|line| {
+                line.strip_prefix("journal: record ")?
+                    .strip_suffix(" pending")?
+                    .parse::<i64>()
+                    .ok()
+            });
+            killed_before_commit.push(pending.expect("pending record announced"));
         }
         if let Some(approval) = approval {
             assert!(reported.insert(approval.record, approval).is_none());
@@ -267,20 +281,25 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     }
 
     // Restart: records left pending by the last kill are resolved and reported.
+    // (A later process killed right after resolving may not have printed its report, so
+    // the journal's incomplete records include the reported ones, not only them.)
     let journal = p.open();
-    let mut incomplete = announced_incomplete.clone();
-    incomplete.extend(journal.recovered().iter().map(|r| r.id.0));
+    let mut reported_incomplete = announced_incomplete.clone();
+    reported_incomplete.extend(journal.recovered().iter().map(|r| r.id.0));
     let all = journal.records_after(RecordId(0), 1_000_000).unwrap();
     assert!(all.iter().all(|r| r.state != State::Pending));
-    for id in &incomplete {
-        assert_eq!(journal.get(RecordId(*id)).unwrap().state, State::Incomplete);
+    let incomplete: HashSet<i64> = all
+        .iter()
+        .filter(|r| r.state == State::Incomplete)
+        .map(|r| r.id.0)
+        .collect();
+    assert!(reported_incomplete.is_subset(&incomplete));
+    for id in &killed_before_commit {
+        assert!(
+            incomplete.contains(id),
+            "record {id}, killed before its commit, is incomplete"
+        );
     }
-    assert!(
-        incomplete.len() >= kills[&Kill::BeforeCommit],
-        "every kill before the commit left an incomplete record: {} incomplete, {} such kills",
-        incomplete.len(),
-        kills[&Kill::BeforeCommit]
-    );
     // Every reported approval is in the journal, approved, with its cryptogram and ATC.
     for approval in reported.values() {
         let record = journal
@@ -343,7 +362,7 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
 
     let online = reported.values().filter(|r| r.online).count();
     eprintln!(
-        "transact crash test: {ROUNDS} transactions, {} killed at random, {} killed before the commit, \
+        "transact crash test (seed {seed:#x}): {ROUNDS} transactions, {} killed at random, {} killed before the commit, \
          {} reported approvals ({online} online), {} incomplete, {} syncs killed mid-run, \
          {} approvals at the acquirer ({} deliveries), {:.1} s",
         kills[&Kill::AtRandom],
