@@ -25,7 +25,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     let pcsc = Pcsc::establish()?;
     if let Some(seconds) = args.wait_card {
-        let wait = Duration::try_from_secs_f64(seconds).map_err(|_| "--wait-card: not a duration")?;
+        let wait =
+            Duration::try_from_secs_f64(seconds).map_err(|_| "--wait-card: not a duration")?;
         // A missing card is reported by the listing itself.
         let _ = pcsc.wait_for_card(&ReaderSelector::Auto, wait);
     }
