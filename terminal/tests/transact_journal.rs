@@ -5,8 +5,19 @@ mod journal_support;
 
 use std::process::{Command, Stdio};
 
+use emv_kernel::config::TransactionInputs;
+use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::driver::{self, Cardholder, Host};
+use emv_kernel::oda::capk::parse_capk_line;
+use emv_kernel::oda::CaKeyStore;
+use emv_kernel::online::HostResponse;
+use emv_kernel::select::Candidate;
 use emv_kernel::tlv::{self, Tag};
-use emv_terminal::journal::{Mode, Outcome};
+use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
+use emv_kernel::tvr;
+use emv_terminal::config::Settings;
+use emv_terminal::journal::{Journal, KeySource, Mode, Outcome, RecordId};
+use emv_test_cards::{pki, profiles};
 use journal_support::{at, completion, paths, pending, record, PAN_BCD};
 use serde_json::Value;
 
@@ -205,5 +216,99 @@ fn verify_reports_an_altered_or_missing_pan_index() {
         broken.reason.contains("PAN index is missing"),
         "{}",
         broken.reason
+    );
+}
+
+/// Takes the first application, bypasses any PIN.
+struct Unattended;
+
+impl Cardholder for Unattended {
+    fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
+        Some(0)
+    }
+    fn enter_pin(&mut self, _: PinKind, _: Option<u8>) -> PinEntry<'_> {
+        PinEntry::Bypassed
+    }
+}
+
+/// No host: the decision is the card's and the terminal's.
+struct NoHost;
+
+impl Host for NoHost {
+    fn authorise(&mut self, _: &[u8]) -> HostResponse<'_> {
+        HostResponse::UNREACHABLE
+    }
+}
+
+/// The kernel on the simulated `cda` card with `transact`'s default configuration
+/// (floor limit 100.00), no random selection; returns the final TVR.
+fn kernel_tvr(amount: u64, recent_amount_same_card: u64, date: [u8; 3]) -> tvr::Tvr {
+    let settings = Settings::default();
+    let crypto = DefaultCrypto::new();
+    let mut ca_keys = Box::new(CaKeyStore::new());
+    for line in pki::CAPK_TXT.lines() {
+        if let Some(key) = parse_capk_line(&crypto, line).expect("capk line") {
+            ca_keys.insert(key).expect("fits");
+        }
+    }
+    let revocations = settings.revocation_list();
+    let context = TerminalContext {
+        config: &settings.terminal,
+        ca_keys: &ca_keys,
+        revocations: &revocations,
+        exception_file: &[],
+    };
+    let inputs = TransactionInputs {
+        amount_authorised: amount,
+        date,
+        random_selection_number: 99,
+        recent_amount_same_card,
+        ..TransactionInputs::default()
+    };
+    let mut transaction = Box::new(Transaction::new(context, crypto, inputs).expect("inputs"));
+    let mut card = profiles::find("cda").expect("cda profile").card();
+    card.reset();
+    let outcome = driver::run(&mut transaction, &mut card, &mut Unattended, &mut NoHost)
+        .expect("transaction runs");
+    outcome.tvr
+}
+
+/// Book 3, 10.6.1 split sales, end to end through the journal and the kernel's floor limit
+/// rule: a 60.00 sale approved and journaled by `transact`, then a second 60.00 sale of the
+/// same card; the journal's amount for that card, given to the kernel, makes the second
+/// sale exceed the 100.00 floor limit (TVR byte 4 b8), which it does not alone.
+///
+/// `transact` itself cannot pass the amount yet: the kernel takes it before the card (and
+/// so the PAN) is read. This test composes the two halves the way the kernel hook will.
+#[test]
+fn second_sale_of_the_same_card_exceeds_the_floor_limit_with_the_journal_amount() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let (j, k) = (journal_path.to_str().unwrap(), key.to_str().unwrap());
+    let first = transact(j, k, "cda", "60.00");
+    assert_eq!(first["outcome"], "approved", "{first}");
+    let first_tvr = hex::decode(first["tvr"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        first_tvr[3] & 0x80,
+        0,
+        "60.00 alone is under the floor limit"
+    );
+
+    let journal = Journal::open(&journal_path, &KeySource::existing(&key)).unwrap();
+    let record = journal
+        .get(RecordId(first["journal_record"].as_i64().unwrap()))
+        .unwrap();
+    let pan = journal.sensitive(&record).unwrap().pan;
+    let date = record.transaction_date;
+    let recent = journal.recent_amount_same_card(&pan, date).unwrap();
+    assert_eq!(recent, 6000);
+
+    assert!(kernel_tvr(6000, recent, date).is_set(tvr::EXCEEDS_FLOOR_LIMIT));
+    assert!(!kernel_tvr(6000, 0, date).is_set(tvr::EXCEEDS_FLOOR_LIMIT));
+    // Another card's PAN finds nothing.
+    assert_eq!(
+        journal.recent_amount_same_card(&OTHER_PAN, date).unwrap(),
+        0
     );
 }
