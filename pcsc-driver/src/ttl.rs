@@ -596,4 +596,41 @@ mod tests {
         assert!(!is_warning(0x6A, 0x82));
         assert!(!is_warning(0x69, 0x85));
     }
+
+    proptest::proptest! {
+        /// Hostile card: any sequence of answers, to any command, on either
+        /// protocol, ends in a response or an error within the bound, and a
+        /// response always fits the buffer and carries SW1 SW2.
+        #[test]
+        fn any_card_answers_end_within_the_bound(
+            t0 in proptest::bool::ANY,
+            command in proptest::collection::vec(proptest::num::u8::ANY, 0..270),
+            answers in proptest::collection::vec(
+                proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                1..40,
+            ),
+            buffer in 0usize..300,
+        ) {
+            struct Hostile { answers: Vec<Vec<u8>>, calls: usize }
+            impl RawTransport for Hostile {
+                type Error = ();
+                fn transmit_raw(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, ()> {
+                    assert!(command.len() <= MAX_COMMAND_APDU);
+                    let answer = self.answers.get(self.calls % self.answers.len()).ok_or(())?;
+                    self.calls += 1;
+                    let n = answer.len().min(response.len());
+                    response[..n].copy_from_slice(&answer[..n]);
+                    Ok(answer.len())
+                }
+            }
+            let mut card = Hostile { answers, calls: 0 };
+            let mut response = vec![0u8; buffer];
+            let protocol = if t0 { Protocol::T0 } else { Protocol::T1 };
+            let result = exchange(&mut card, protocol, &command, &mut response);
+            proptest::prop_assert!(card.calls <= MAX_TTL_EXCHANGES);
+            if let Ok(n) = result {
+                proptest::prop_assert!(n >= 2 && n <= buffer);
+            }
+        }
+    }
 }
