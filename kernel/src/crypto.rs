@@ -340,7 +340,8 @@ mod default_provider {
     }
 }
 
-#[cfg(all(test, feature = "default-crypto"))]
+#[cfg(test)]
+#[cfg(feature = "default-crypto")]
 mod tests {
     use super::*;
 

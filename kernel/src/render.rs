@@ -912,9 +912,10 @@ fn cvm_list_details(
 #[cfg(test)]
 mod tests {
     use super::*;
-    extern crate std;
-    use std::string::String;
-    use std::vec::Vec;
+    use core::fmt::Write as _;
+
+    type String = heapless::String<512>;
+    type Vec<T> = heapless::Vec<T, 64>;
 
     fn value(tag: u32, bytes: &[u8]) -> String {
         let mut s = String::new();
@@ -925,7 +926,9 @@ mod tests {
     fn details(tag: u32, bytes: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
         for_each_detail(Tag(tag), bytes, |a| {
-            lines.push(std::format!("{a}"));
+            let mut line = String::new();
+            write!(line, "{a}")?;
+            lines.push(line).map_err(|_| core::fmt::Error)?;
             Ok(())
         })
         .unwrap();
