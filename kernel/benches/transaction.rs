@@ -160,6 +160,7 @@ fn transaction<C: CryptoProvider>(
             Request::EnterPin { .. } => {
                 transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])).unwrap()
             }
+            Request::RecentAmount { .. } => transaction.on_recent_amount(0).unwrap(),
             Request::GoOnline(_) => transaction
                 .on_host(HostResponse {
                     reachable: true,

@@ -239,9 +239,6 @@ pub struct TransactionInputs {
     pub random_selection_number: u8,
     /// Transaction Sequence Counter (9F41), kept by the caller.
     pub transaction_sequence_counter: u32,
-    /// Sum of the recently approved amounts for the same card from the
-    /// caller's log (Book 3, 10.6.1, split sales); 0 when unknown.
-    pub recent_amount_same_card: u64,
     /// The merchant forces the transaction online (TVR byte 4 b4).
     pub merchant_forced_online: bool,
 }
@@ -260,7 +257,6 @@ impl Default for TransactionInputs {
             unpredictable_number: [0x11, 0x22, 0x33, 0x44],
             random_selection_number: 50,
             transaction_sequence_counter: 1,
-            recent_amount_same_card: 0,
             merchant_forced_online: false,
         }
     }

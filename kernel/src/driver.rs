@@ -1,5 +1,6 @@
 //! A convenience loop that runs a [`Transaction`] to its end with a card
-//! transport, a cardholder and a host.
+//! transport, a cardholder, a host and (optionally) the terminal's
+//! transaction log.
 //!
 //! Callers that need finer control (logging each APDU, timeouts, a UI event
 //! loop) drive [`Transaction::request`] themselves; this loop is the reference
@@ -30,12 +31,32 @@ pub trait Host {
     fn authorise(&mut self, icc_data: &[u8]) -> HostResponse<'_>;
 }
 
+/// The terminal's transaction log, as far as the kernel asks it: split
+/// sales detection for the floor limit check (Book 3, 10.6.1).
+pub trait TransactionLog {
+    /// The Amount, Authorised (minor units) of the most recent approved
+    /// transaction with this PAN (5A value, BCD `F`-padded) and PAN Sequence
+    /// Number (5F34) in the log; 0 when there is none. The default: 0, a
+    /// terminal without a log.
+    fn recent_amount_same_card(&mut self, pan: &[u8], pan_sequence_number: Option<u8>) -> u64 {
+        let _ = (pan, pan_sequence_number);
+        0
+    }
+}
+
+/// A terminal that keeps no transaction log: every lookup answers 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoLog;
+
+impl TransactionLog for NoLog {}
+
 /// Every request answered once more than this ends the loop: a transaction
 /// asks for at most [`crate::transaction::MAX_EXCHANGES`] card exchanges plus
 /// a few cardholder and host answers.
 const MAX_REQUESTS: usize = crate::transaction::MAX_EXCHANGES as usize + 64;
 
-/// Runs the transaction until it is done and returns its outcome.
+/// Runs the transaction until it is done and returns its outcome, with no
+/// transaction log ([`NoLog`]: split sales are not looked for).
 ///
 /// A transport failure ends the transaction with
 /// [`TerminationReason::TransportFailed`]. Errors are the loop's own misuse
@@ -45,6 +66,18 @@ pub fn run<C: CryptoProvider>(
     card: &mut impl CardTransport,
     cardholder: &mut impl Cardholder,
     host: &mut impl Host,
+) -> Result<Outcome, UsageError> {
+    run_with_log(transaction, card, cardholder, host, &mut NoLog)
+}
+
+/// Runs the transaction until it is done, answering
+/// [`Request::RecentAmount`] from `log`; otherwise as [`run`].
+pub fn run_with_log<C: CryptoProvider>(
+    transaction: &mut Transaction<'_, C>,
+    card: &mut impl CardTransport,
+    cardholder: &mut impl Cardholder,
+    host: &mut impl Host,
+    log: &mut impl TransactionLog,
 ) -> Result<Outcome, UsageError> {
     let mut response = [0u8; MAX_RESPONSE_APDU];
     for _ in 0..MAX_REQUESTS {
@@ -67,6 +100,13 @@ pub fn run<C: CryptoProvider>(
             Request::EnterPin { kind, tries_left } => {
                 let entry = cardholder.enter_pin(kind, tries_left);
                 transaction.on_pin(entry)?;
+            }
+            Request::RecentAmount {
+                pan,
+                pan_sequence_number,
+            } => {
+                let amount = log.recent_amount_same_card(pan, pan_sequence_number);
+                transaction.on_recent_amount(amount)?;
             }
             Request::GoOnline(icc_data) => {
                 let answer = host.authorise(icc_data);

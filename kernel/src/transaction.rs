@@ -4,9 +4,10 @@
 //! A [`Transaction`] is created from the terminal's configuration and keys,
 //! a crypto provider, and the transaction inputs. The caller loops: it asks
 //! [`Transaction::request`] what is needed (send a command to the card, let
-//! the cardholder choose or confirm an application, enter a PIN, go online)
-//! and feeds the answer back (`on_response`, `on_application_chosen`,
-//! `on_pin`, `on_host`) until the request is [`Request::Done`] with the
+//! the cardholder choose or confirm an application, enter a PIN, look up the
+//! card in the terminal's transaction log, go online) and feeds the answer
+//! back (`on_response`, `on_application_chosen`, `on_pin`,
+//! `on_recent_amount`, `on_host`) until the request is [`Request::Done`] with the
 //! [`Outcome`]. The kernel performs no I/O, reads no clock, draws no random
 //! number and allocates nothing: every random value is an input, so a
 //! transaction replays byte for byte.
@@ -157,6 +158,20 @@ pub enum Request<'t> {
         /// Remaining tries when known (PIN Try Counter or `63Cx`).
         tries_left: Option<u8>,
     },
+    /// Book 3, 10.6.1 (split sales): look up the terminal's transaction log
+    /// for the most recent approved transaction of this card and answer its
+    /// Amount, Authorised with [`Transaction::on_recent_amount`] (0 when
+    /// there is none, or the terminal keeps no log). The floor limit check
+    /// compares the current amount plus this amount with the floor limit.
+    /// Asked once, after the card's records are read and cardholder
+    /// verification is done, only when terminal risk management is
+    /// performed (AIP byte 1 b4, Book 3, 10.6).
+    RecentAmount {
+        /// Application PAN (5A) as the card gave it: BCD, `F`-padded.
+        pan: &'t [u8],
+        /// PAN Sequence Number (5F34), when the card has one.
+        pan_sequence_number: Option<u8>,
+    },
     /// Send an authorisation request with this ICC data (BER-TLV, the field
     /// 55 set with the ARQC); answer with [`Transaction::on_host`].
     GoOnline(&'t [u8]),
@@ -192,6 +207,9 @@ enum State {
     DynamicDataAuthentication,
     /// Book 3, 10.5: a PIN method in progress.
     CardholderVerification { kind: PinKind, stage: PinStage },
+    /// Book 3, 10.6.1: waiting for the caller's transaction log lookup
+    /// (split sales), before the checks of terminal risk management.
+    TransactionLogLookup,
     /// Book 3, 10.6.3: GET DATA of the ATC (first) or Last Online ATC Register.
     VelocityChecking { last_online: bool },
     /// Book 3, 10.8: first GENERATE AC sent.
@@ -242,6 +260,7 @@ pub struct Transaction<'k, C: CryptoProvider> {
     cvm: Option<CardholderVerification>,
     pin_block: Option<[u8; 8]>,
     velocity: VelocityCounters,
+    recent_amount_same_card: u64,
     scripts: IssuerScripts,
     script_failed_template: Option<usize>,
     host_approved: bool,
@@ -305,6 +324,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 atc: None,
                 last_online_atc: None,
             },
+            recent_amount_same_card: 0,
             scripts: IssuerScripts::default(),
             script_failed_template: None,
             host_approved: false,
@@ -325,7 +345,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::ReadApplicationData(_) => "read application data",
             State::DynamicDataAuthentication => "dynamic data authentication",
             State::CardholderVerification { .. } => "cardholder verification",
-            State::VelocityChecking { .. } => "terminal risk management",
+            State::TransactionLogLookup | State::VelocityChecking { .. } => {
+                "terminal risk management"
+            }
             State::FirstGenerateAc { .. } => "first GENERATE AC",
             State::OnlineProcessing => "online processing",
             State::IssuerAuthentication => "issuer authentication",
@@ -347,6 +369,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 kind,
                 stage: PinStage::AwaitEntry { tries_left },
             } => Request::EnterPin { kind, tries_left },
+            State::TransactionLogLookup => Request::RecentAmount {
+                pan: self.store.get(Tag(0x5A)).unwrap_or(&[]),
+                pan_sequence_number: self.store.get(Tag(0x5F34)).and_then(|v| v.first().copied()),
+            },
             State::OnlineProcessing => Request::GoOnline(&self.authorisation_request),
             _ => Request::Transmit(self.command.as_bytes()),
         }
@@ -416,9 +442,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 cda,
                 context,
             } => self.on_second_generate_ac(requested, cda, context, data, status),
-            State::CardholderSelection(_) | State::OnlineProcessing | State::Completed => {
-                return Err(UsageError::NotExpected)
-            }
+            State::CardholderSelection(_)
+            | State::TransactionLogLookup
+            | State::OnlineProcessing
+            | State::Completed => return Err(UsageError::NotExpected),
         }
         Ok(())
     }
@@ -483,6 +510,18 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The answer to [`Request::RecentAmount`]: the Amount, Authorised of the
+    /// most recent approved transaction of the same card in the terminal's
+    /// log, minor units; 0 when there is none.
+    pub fn on_recent_amount(&mut self, amount_minor_units: u64) -> Result<(), UsageError> {
+        if self.state != State::TransactionLogLookup {
+            return Err(UsageError::NotExpected);
+        }
+        self.recent_amount_same_card = amount_minor_units;
+        self.velocity_checking();
         Ok(())
     }
 
@@ -1160,6 +1199,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             self.terminal_action_analysis();
             return;
         }
+        // Book 3, 10.6.1: the floor limit check may add the amount of the
+        // card's most recent logged transaction; the caller owns the log.
+        self.state = State::TransactionLogLookup;
+    }
+
+    /// Book 3, 10.6.3: reads the ATC and Last Online ATC Register when the
+    /// card has both consecutive offline limits, then finishes the checks.
+    fn velocity_checking(&mut self) {
         let lower = self.store.get(Tag(0x9F14)).and_then(|v| v.first().copied());
         let upper = self.store.get(Tag(0x9F23)).and_then(|v| v.first().copied());
         if risk::velocity_checking_applies(lower, upper) {
@@ -1209,7 +1256,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
         let input = RiskInput {
             amount_authorised: self.inputs.amount_authorised,
-            recent_same_pan_total: self.inputs.recent_amount_same_card,
+            recent_same_pan_total: self.recent_amount_same_card,
             floor_limit: app.floor_limit,
             // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
             // capability selects transactions randomly for online processing.
@@ -1940,6 +1987,113 @@ mod tests {
             t.on_application_chosen(Some(0)),
             Err(UsageError::NotExpected)
         );
+    }
+
+    /// The `RecentAmount` requests a transaction made: PAN and PAN Sequence Number.
+    type LogLookups = heapless::Vec<(heapless::Vec<u8, 10>, Option<u8>), 4>;
+
+    /// A card answering by instruction: the credit AID only, GPO with `aip`
+    /// and one record (PAN, PAN Sequence Number 07, CDOLs), GET DATA not
+    /// found, every GENERATE AC an AAC. Returns the TVR of the outcome and
+    /// every `RecentAmount` request seen (PAN, PAN Sequence Number).
+    fn run_with_recent_amount(
+        aip: [u8; 2],
+        amount_authorised: u64,
+        recent_amount: u64,
+    ) -> (tvr::Tvr, LogLookups) {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        let keys = CaKeyStore::new();
+        let revocations = RevocationList::new();
+        let context = TerminalContext {
+            config: &config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let inputs = TransactionInputs {
+            amount_authorised,
+            ..TransactionInputs::default()
+        };
+        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
+        let record = tlv(
+            0x70,
+            &cat(&[
+                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
+                &tlv(0x5A, &pan),
+                &tlv(0x5F34, &[0x07]),
+                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x95, 0x05]),
+                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
+            ]),
+        );
+        let mut asked = LogLookups::new();
+        for _ in 0..50 {
+            match t.request() {
+                Request::Done(outcome) => return (outcome.tvr, asked),
+                Request::Transmit(command) => {
+                    let response = match command.get(1) {
+                        Some(0xA4) if command.get(5..12) == Some(&TEST_AID_CREDIT[..]) => {
+                            fci(&TEST_AID_CREDIT)
+                        }
+                        Some(0xA8) => {
+                            let gpo = [0x80, 0x06, aip[0], aip[1], 0x08, 0x01, 0x01, 0x00];
+                            cat(&[&gpo, &[0x90, 0x00]])
+                        }
+                        Some(0xB2) => cat(&[&record, &[0x90, 0x00]]),
+                        Some(0xAE) => cat(&[
+                            &[0x80, 0x0B, 0x00, 0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8],
+                            &[0x90, 0x00],
+                        ]),
+                        _ => cat(&[&[0x6A, 0x82]]),
+                    };
+                    t.on_response(&response).unwrap();
+                }
+                Request::RecentAmount {
+                    pan,
+                    pan_sequence_number,
+                } => {
+                    let pan = heapless::Vec::from_slice(pan).unwrap();
+                    asked.push((pan, pan_sequence_number)).unwrap();
+                    // Any other answer is refused while the lookup is pending.
+                    assert_eq!(t.on_response(&[0x90, 0x00]), Err(UsageError::NotExpected));
+                    t.on_recent_amount(recent_amount).unwrap();
+                }
+                other => panic!("unexpected request {other:?}"),
+            }
+        }
+        panic!("no outcome");
+    }
+
+    /// Book 3, 10.6.1 (split sales): with terminal risk management asked for
+    /// by the AIP (byte 1 b4), the kernel asks once for the card's most
+    /// recent logged amount, with its PAN and PAN Sequence Number, and the
+    /// floor limit check (100.00) uses the sum.
+    #[test]
+    fn floor_limit_check_adds_the_recent_amount_of_the_same_card() {
+        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
+        let (tvr, asked) = run_with_recent_amount([0x08, 0x00], 6_000, 4_000);
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].0.as_slice(), &pan);
+        assert_eq!(asked[0].1, Some(0x07));
+        assert!(tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
+        let (tvr, asked) = run_with_recent_amount([0x08, 0x00], 6_000, 3_999);
+        assert_eq!(asked.len(), 1);
+        assert!(!tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
+        let (tvr, _) = run_with_recent_amount([0x08, 0x00], 6_000, u64::MAX);
+        assert!(
+            tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT),
+            "a huge answer saturates"
+        );
+    }
+
+    /// Book 3, 10.6: without the AIP's terminal risk management bit there is
+    /// no floor limit check, so the log is not asked.
+    #[test]
+    fn no_log_lookup_without_terminal_risk_management() {
+        let (tvr, asked) = run_with_recent_amount([0x00, 0x00], 20_000, 4_000);
+        assert!(asked.is_empty());
+        assert!(!tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
     }
 
     #[test]

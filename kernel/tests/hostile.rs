@@ -167,6 +167,7 @@ fn run(
             Request::EnterPin { .. } => {
                 transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])).unwrap()
             }
+            Request::RecentAmount { .. } => transaction.on_recent_amount(0).unwrap(),
             Request::GoOnline(_) => {
                 let answer = if host_reachable {
                     HostResponse {

@@ -114,6 +114,7 @@ fn run_without_allocating(text: &str) -> Decision {
             Send([u8; 261], usize),
             Choose,
             Pin(PinKind),
+            RecentAmount,
             Online,
             Done(Decision),
         }
@@ -126,6 +127,7 @@ fn run_without_allocating(text: &str) -> Decision {
             }
             Request::ChooseApplication { .. } => Step::Choose,
             Request::EnterPin { kind, .. } => Step::Pin(kind),
+            Request::RecentAmount { .. } => Step::RecentAmount,
             Request::GoOnline(_) => Step::Online,
             Request::Done(outcome) => Step::Done(outcome.decision),
         });
@@ -141,6 +143,7 @@ fn run_without_allocating(text: &str) -> Decision {
                 kernel(|| transaction.on_pin(PinEntry::OnlineCaptured)).unwrap()
             }
             Step::Pin(_) => kernel(|| transaction.on_pin(PinEntry::Digits(&pin))).unwrap(),
+            Step::RecentAmount => kernel(|| transaction.on_recent_amount(0)).unwrap(),
             Step::Online => kernel(|| {
                 transaction.on_host(HostResponse {
                     reachable: true,

@@ -181,6 +181,7 @@ fn run_with_keys(
                     PinPlan::Bypass => t.on_pin(PinEntry::Bypassed).unwrap(),
                 }
             }
+            Request::RecentAmount { .. } => t.on_recent_amount(0).unwrap(),
             Request::GoOnline(_) => {
                 went_online = true;
                 let response = match host {

@@ -118,6 +118,11 @@ fn transaction(profile: &Profile, card: &mut impl CardTransport, keys: &CaKeySto
                 transaction.on_pin(entry).unwrap();
                 kernel += t.elapsed();
             }
+            Request::RecentAmount { .. } => {
+                let t = Instant::now();
+                transaction.on_recent_amount(0).unwrap();
+                kernel += t.elapsed();
+            }
             Request::GoOnline(icc_data) => {
                 let value = |tag| emv_kernel::tlv::find(icc_data, emv_kernel::tlv::Tag(tag));
                 let arqc: [u8; 8] = value(0x9F26).unwrap().try_into().unwrap();

@@ -419,7 +419,6 @@ fn transaction_inputs(
         unpredictable_number,
         random_selection_number,
         transaction_sequence_counter: args.sequence_counter.unwrap_or(1),
-        recent_amount_same_card: 0,
         merchant_forced_online: false,
     })
 }
@@ -477,6 +476,7 @@ enum Action {
     Transmit(Vec<u8>),
     Choose(Option<usize>),
     Pin(PinKind, Option<u8>),
+    RecentAmount(Vec<u8>),
     Online(Vec<u8>),
 }
 
@@ -590,6 +590,7 @@ impl<'a> Session<'a> {
                     confirm_only,
                 } => Action::Choose(self.choose(candidates, confirm_only)),
                 Request::EnterPin { kind, tries_left } => Action::Pin(kind, tries_left),
+                Request::RecentAmount { pan, .. } => Action::RecentAmount(pan.to_vec()),
                 Request::GoOnline(icc_data) => Action::Online(icc_data.to_vec()),
             };
             let step = transaction.step();
@@ -651,6 +652,24 @@ impl<'a> Session<'a> {
                         digits.fill(0);
                     }
                     result.map_err(|e| format!("kernel refused the PIN entry: {e:?}"))?;
+                }
+                Action::RecentAmount(pan) => {
+                    // Book 3, 10.6.1 (split sales): the card's most recent approval that
+                    // day from the journal; 0 without a journal.
+                    let amount = match journal.as_ref() {
+                        Some(journal) => journal.recent_amount_same_card(&pan, inputs.date)?,
+                        None => 0,
+                    };
+                    if amount > 0 {
+                        self.step(&format!(
+                            "[{step}] journal: this card's last approval today {}; added for the floor limit check",
+                            output::format_amount(amount, inputs.currency_exponent)
+                        ));
+                    }
+                    recorder.recent_amount(amount);
+                    transaction
+                        .on_recent_amount(amount)
+                        .map_err(|e| format!("kernel refused the recent amount: {e:?}"))?;
                 }
                 Action::Online(icc_data) => {
                     let answer = self.authorise(

@@ -339,3 +339,80 @@ fn a_bad_line_is_named() {
     );
     assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
 }
+
+/// Book 3, 10.6.1 split sales in a trace: the journal's answer to the kernel's
+/// transaction log lookup is recorded as `recent-amount 6000` and replayed; a
+/// changed answer changes the TVR in the first GENERATE AC; a version 1 trace
+/// that gave the amount as `input recent-amount-same-card` still replays.
+#[test]
+fn the_recent_amount_answer_is_recorded_and_replayed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let sale = |record: Option<&Path>| {
+        let mut args = vec![
+            "transact",
+            "--card",
+            "cda",
+            "--amount",
+            "60.00",
+            "--date",
+            "250615",
+            "--random-number",
+            "99",
+            "--journal",
+            journal.to_str().expect("utf-8"),
+            "--journal-key",
+            key.to_str().expect("utf-8"),
+        ];
+        if let Some(path) = record {
+            args.extend(["--record", path.to_str().expect("utf-8")]);
+        }
+        let out = emv_terminal(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = dir.path().join("first.trace");
+    sale(Some(&first));
+    let first = std::fs::read_to_string(&first).expect("trace");
+    assert!(first.contains("\nrecent-amount 0\n"), "{first}");
+    let second = dir.path().join("second.trace");
+    let stdout = sale(Some(&second));
+    assert!(stdout.contains("replays cleanly"), "{stdout}");
+    let recorded = std::fs::read_to_string(&second).expect("trace");
+    assert!(recorded.contains("\nrecent-amount 6000\n"), "{recorded}");
+    assert!(!recorded.contains("recent-amount-same-card"), "{recorded}");
+    let tvr = recorded
+        .lines()
+        .find_map(|line| line.strip_prefix("expect tvr "))
+        .expect("expected TVR");
+    assert_eq!(&tvr[6..8], "80", "TVR byte 4 b8, exceeds floor limit");
+
+    let replay = |name: &str, text_of_trace: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text_of_trace).expect("write");
+        emv_terminal(&["replay", path.to_str().expect("utf-8")])
+    };
+    assert!(replay("same.trace", &recorded).status.success());
+
+    let changed = recorded.replace("\nrecent-amount 6000\n", "\nrecent-amount 0\n");
+    let out = replay("changed.trace", &changed);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("(first GENERATE AC): the kernel sent a different command"),
+        "{stdout}"
+    );
+
+    let legacy = recorded.replace("\nrecent-amount 6000\n", "\n").replace(
+        "input merchant-forced-online",
+        "input recent-amount-same-card 6000\ninput merchant-forced-online",
+    );
+    let out = replay("legacy.trace", &legacy);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let out = replay(
+        "legacy-zero.trace",
+        &recorded.replace("\nrecent-amount 6000\n", "\n"),
+    );
+    assert!(!out.status.success(), "no answer and no input: 0");
+}

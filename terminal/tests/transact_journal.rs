@@ -1,23 +1,13 @@
 //! `transact` and its journal: the Transaction Sequence Counter (9F41) after pruning, and
-//! the journal's split-sales lookup (Book 3, 10.6.1).
+//! split sales (Book 3, 10.6.1): the journal's lookup and `transact` answering the
+//! kernel's request with it.
 
 mod journal_support;
 
 use std::process::{Command, Stdio};
 
-use emv_kernel::config::TransactionInputs;
-use emv_kernel::crypto::DefaultCrypto;
-use emv_kernel::driver::{self, Cardholder, Host};
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::CaKeyStore;
-use emv_kernel::online::HostResponse;
-use emv_kernel::select::Candidate;
 use emv_kernel::tlv::{self, Tag};
-use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
-use emv_kernel::tvr;
-use emv_terminal::config::Settings;
 use emv_terminal::journal::{Journal, KeySource, Mode, Outcome, RecordId};
-use emv_test_cards::{pki, profiles};
 use journal_support::{at, completion, paths, pending, record, PAN_BCD};
 use serde_json::Value;
 
@@ -219,93 +209,57 @@ fn verify_reports_an_altered_or_missing_pan_index() {
     );
 }
 
-/// Takes the first application, bypasses any PIN.
-struct Unattended;
-
-impl Cardholder for Unattended {
-    fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
-        Some(0)
-    }
-    fn enter_pin(&mut self, _: PinKind, _: Option<u8>) -> PinEntry<'_> {
-        PinEntry::Bypassed
-    }
-}
-
-/// No host: the decision is the card's and the terminal's.
-struct NoHost;
-
-impl Host for NoHost {
-    fn authorise(&mut self, _: &[u8]) -> HostResponse<'_> {
-        HostResponse::UNREACHABLE
-    }
-}
-
-/// The kernel on the simulated `cda` card with `transact`'s default configuration
-/// (floor limit 100.00), no random selection; returns the final TVR.
-fn kernel_tvr(amount: u64, recent_amount_same_card: u64, date: [u8; 3]) -> tvr::Tvr {
-    let settings = Settings::default();
-    let crypto = DefaultCrypto::new();
-    let mut ca_keys = Box::new(CaKeyStore::new());
-    for line in pki::CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk line") {
-            ca_keys.insert(key).expect("fits");
-        }
-    }
-    let revocations = settings.revocation_list();
-    let context = TerminalContext {
-        config: &settings.terminal,
-        ca_keys: &ca_keys,
-        revocations: &revocations,
-        exception_file: &[],
-    };
-    let inputs = TransactionInputs {
-        amount_authorised: amount,
-        date,
-        random_selection_number: 99,
-        recent_amount_same_card,
-        ..TransactionInputs::default()
-    };
-    let mut transaction = Box::new(Transaction::new(context, crypto, inputs).expect("inputs"));
-    let mut card = profiles::find("cda").expect("cda profile").card();
-    card.reset();
-    let outcome = driver::run(&mut transaction, &mut card, &mut Unattended, &mut NoHost)
-        .expect("transaction runs");
-    outcome.tvr
-}
-
-/// Book 3, 10.6.1 split sales, end to end through the journal and the kernel's floor limit
-/// rule: a 60.00 sale approved and journaled by `transact`, then a second 60.00 sale of the
-/// same card; the journal's amount for that card, given to the kernel, makes the second
-/// sale exceed the 100.00 floor limit (TVR byte 4 b8), which it does not alone.
-///
-/// `transact` itself cannot pass the amount yet: the kernel takes it before the card (and
-/// so the PAN) is read. This test composes the two halves the way the kernel hook will.
+/// Book 3, 10.6.1 split sales, end to end: two `transact` runs of 60.00 on the `cda` card
+/// with the default configuration (floor limit 100.00) and one journal. The first is under
+/// the floor limit and approved; for the second the kernel asks for the card's most recent
+/// logged amount, `transact` answers 60.00 from the journal, and 60.00 + 60.00 exceeds the
+/// floor limit (TVR byte 4 b8). With `--no-journal` the same second sale does not.
 #[test]
 fn second_sale_of_the_same_card_exceeds_the_floor_limit_with_the_journal_amount() {
     let dir = tempfile::tempdir().unwrap();
     let journal_path = dir.path().join("journal.db");
     let key = dir.path().join("journal.key");
     let (j, k) = (journal_path.to_str().unwrap(), key.to_str().unwrap());
+    let tvr_byte_4 =
+        |report: &Value| hex::decode(report["tvr"].as_str().expect("tvr")).expect("hex")[3];
     let first = transact(j, k, "cda", "60.00");
     assert_eq!(first["outcome"], "approved", "{first}");
-    let first_tvr = hex::decode(first["tvr"].as_str().unwrap()).unwrap();
     assert_eq!(
-        first_tvr[3] & 0x80,
+        tvr_byte_4(&first) & 0x80,
         0,
         "60.00 alone is under the floor limit"
+    );
+
+    let second = transact(j, k, "cda", "60.00");
+    assert_eq!(
+        tvr_byte_4(&second) & 0x80,
+        0x80,
+        "60.00 + the journal's 60.00 exceeds the floor limit: {second}"
+    );
+
+    let (code, stdout, stderr) = emv_terminal(&[
+        "transact",
+        "--json",
+        "--amount",
+        "60.00",
+        "--card",
+        "cda",
+        "--no-journal",
+    ]);
+    let without: Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        tvr_byte_4(&without) & 0x80,
+        0,
+        "no journal: no recent amount"
     );
 
     let journal = Journal::open(&journal_path, &KeySource::existing(&key)).unwrap();
     let record = journal
         .get(RecordId(first["journal_record"].as_i64().unwrap()))
         .unwrap();
-    let pan = journal.sensitive(&record).unwrap().pan;
     let date = record.transaction_date;
-    let recent = journal.recent_amount_same_card(&pan, date).unwrap();
-    assert_eq!(recent, 6000);
-
-    assert!(kernel_tvr(6000, recent, date).is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-    assert!(!kernel_tvr(6000, 0, date).is_set(tvr::EXCEEDS_FLOOR_LIMIT));
     // Another card's PAN finds nothing.
     assert_eq!(
         journal.recent_amount_same_card(&OTHER_PAN, date).unwrap(),

@@ -131,6 +131,9 @@ pub enum Event {
     Choose(Option<usize>),
     /// The cardholder's PIN entry result.
     Pin(PinResult),
+    /// The terminal's answer to the kernel's transaction log lookup (Book 3,
+    /// 10.6.1, split sales): the card's most recent logged amount, minor units.
+    RecentAmount(u64),
     /// The authorisation request's ICC data (field 55) the kernel produced.
     Online(Vec<u8>),
     /// The host's answer.
@@ -171,6 +174,11 @@ pub struct Trace {
     pub stand_ins: Vec<[u8; 32]>,
     /// Transaction inputs.
     pub inputs: TransactionInputs,
+    /// `input recent-amount-same-card`: traces recorded before the kernel
+    /// asked for the amount (a [`Event::RecentAmount`]) gave it as an input.
+    /// Replay answers a lookup with it when the trace has no `recent-amount`
+    /// line there.
+    pub recent_amount_input: Option<u64>,
     /// The exchanges and answers, in order.
     pub events: Vec<Event>,
     /// The expected outcome.
@@ -189,6 +197,7 @@ impl Trace {
             ca_keys: Vec::new(),
             stand_ins: Vec::new(),
             inputs,
+            recent_amount_input: None,
             events: Vec::new(),
             expected: Expected::default(),
         }
@@ -331,7 +340,7 @@ pub fn parse(text: &str) -> Result<Trace, TraceError> {
             "stand-in" => trace
                 .stand_ins
                 .push(fixed_hex::<32>(rest, line, "stand-in")?),
-            "input" => parse_input(&mut trace.inputs, rest, line)?,
+            "input" => parse_input(&mut trace, rest, line)?,
             ">" => trace.events.push(parse_command(rest, line)?),
             "<" => {
                 let bytes = parse_hex(rest).ok_or_else(|| error(line, "response: expected hex"))?;
@@ -350,6 +359,11 @@ pub fn parse(text: &str) -> Result<Trace, TraceError> {
                 ),
             })),
             "pin" => trace.events.push(Event::Pin(parse_pin(rest, line)?)),
+            "recent-amount" => {
+                trace
+                    .events
+                    .push(Event::RecentAmount(number(rest, line, "recent-amount")?))
+            }
             "online" => trace.events.push(Event::Online(
                 parse_hex(rest).ok_or_else(|| error(line, "online: expected hex"))?,
             )),
@@ -418,7 +432,8 @@ fn parse_ca_key(rest: &str, line: usize) -> Result<CaKeyUse, TraceError> {
     })
 }
 
-fn parse_input(inputs: &mut TransactionInputs, rest: &str, line: usize) -> Result<(), TraceError> {
+fn parse_input(trace: &mut Trace, rest: &str, line: usize) -> Result<(), TraceError> {
+    let inputs = &mut trace.inputs;
     let (name, value) = rest
         .split_once(char::is_whitespace)
         .map_or((rest, ""), |(n, v)| (n, v.trim()));
@@ -433,7 +448,7 @@ fn parse_input(inputs: &mut TransactionInputs, rest: &str, line: usize) -> Resul
         "unpredictable-number" => inputs.unpredictable_number = fixed_hex::<4>(value, line, name)?,
         "random-selection-number" => inputs.random_selection_number = number(value, line, name)?,
         "sequence-counter" => inputs.transaction_sequence_counter = number(value, line, name)?,
-        "recent-amount-same-card" => inputs.recent_amount_same_card = number(value, line, name)?,
+        "recent-amount-same-card" => trace.recent_amount_input = Some(number(value, line, name)?),
         "merchant-forced-online" => inputs.merchant_forced_online = yes_no(value, line, name)?,
         _ => return Err(error(line, format!("unknown input {name:?}"))),
     }
@@ -556,7 +571,7 @@ pub fn write(trace: &Trace) -> String {
     for digest in &trace.stand_ins {
         let _ = writeln!(out, "stand-in {}", hex_upper(digest));
     }
-    write_inputs(&mut out, &trace.inputs);
+    write_inputs(&mut out, &trace.inputs, trace.recent_amount_input);
     let mut exchange = 0;
     for event in &trace.events {
         write_event(&mut out, event, &mut exchange);
@@ -567,7 +582,8 @@ pub fn write(trace: &Trace) -> String {
     out
 }
 
-fn write_inputs(out: &mut String, inputs: &TransactionInputs) {
+fn write_inputs(out: &mut String, inputs: &TransactionInputs, recent_amount: Option<u64>) {
+    let recent_amount = recent_amount.map(|amount| ("recent-amount-same-card", amount.to_string()));
     let lines = [
         ("amount-authorised", inputs.amount_authorised.to_string()),
         ("amount-other", inputs.amount_other.to_string()),
@@ -592,10 +608,6 @@ fn write_inputs(out: &mut String, inputs: &TransactionInputs) {
             inputs.transaction_sequence_counter.to_string(),
         ),
         (
-            "recent-amount-same-card",
-            inputs.recent_amount_same_card.to_string(),
-        ),
-        (
             "merchant-forced-online",
             if inputs.merchant_forced_online {
                 "yes"
@@ -605,7 +617,9 @@ fn write_inputs(out: &mut String, inputs: &TransactionInputs) {
             .to_owned(),
         ),
     ];
-    for (name, value) in lines {
+    let merchant = lines.len() - 1;
+    let (before, after) = lines.split_at(merchant);
+    for (name, value) in before.iter().chain(&recent_amount).chain(after) {
         let _ = writeln!(out, "input {name} {value}");
     }
 }
@@ -635,6 +649,9 @@ fn write_event(out: &mut String, event: &Event, exchange: &mut usize) {
         Event::Choose(None) => out.push_str("choose cancel\n"),
         Event::Pin(result) => {
             let _ = writeln!(out, "pin {}", result.keyword());
+        }
+        Event::RecentAmount(amount) => {
+            let _ = writeln!(out, "recent-amount {amount}");
         }
         Event::Online(data) => {
             let _ = writeln!(out, "online {}", hex_upper(data));

@@ -165,6 +165,14 @@ impl Recorder {
         self.log.borrow_mut().events.push(Event::Pin(result));
     }
 
+    /// The answer to the kernel's transaction log lookup (Book 3, 10.6.1).
+    pub fn recent_amount(&self, amount: u64) {
+        self.log
+            .borrow_mut()
+            .events
+            .push(Event::RecentAmount(amount));
+    }
+
     /// The authorisation request and the host's answer to it.
     pub fn online(&self, icc_data: &[u8], answer: &HostResponse<'_>) {
         let host = if answer.reachable {

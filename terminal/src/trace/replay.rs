@@ -323,6 +323,7 @@ fn describe(event: Option<&Event>) -> String {
         Some(Event::TransportError) => "a transport error".to_owned(),
         Some(Event::Choose(_)) => "an application choice".to_owned(),
         Some(Event::Pin(_)) => "a PIN entry".to_owned(),
+        Some(Event::RecentAmount(_)) => "a transaction log answer".to_owned(),
         Some(Event::Online(_)) => "an authorisation request".to_owned(),
         Some(Event::Host(_)) => "a host answer".to_owned(),
     }
@@ -469,6 +470,18 @@ pub fn replay_with<C: CryptoProvider>(trace: &Trace, prepared: &Prepared, crypto
                     PinResult::PadNotWorking => PinEntry::PinPadNotWorking,
                     PinResult::OnlineCaptured => PinEntry::OnlineCaptured,
                 })
+            }
+            Request::RecentAmount { .. } => {
+                let amount = match cursor.peek() {
+                    Some(Event::RecentAmount(amount)) => {
+                        cursor.take();
+                        *amount
+                    }
+                    // A trace from before the lookup was an answer (its
+                    // `input recent-amount-same-card`), or an imported log: no log.
+                    _ => trace.recent_amount_input.unwrap_or(0),
+                };
+                transaction.on_recent_amount(amount)
             }
             Request::GoOnline(icc_data) => {
                 if let Some(Event::Online(recorded)) = cursor.peek() {
