@@ -444,6 +444,7 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
         "ifd_serial_number",
         "acquirer_identifier",
         "pin_pad_working",
+        "subsequent_pin_bypass",
         "pse",
         "cardholder_confirmation",
         "cardholder_choice",
@@ -527,6 +528,9 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
     }
     if let Some(working) = section.boolean("pin_pad_working")? {
         config.pin_pad_working = working;
+    }
+    if let Some(bypass) = section.boolean("subsequent_pin_bypass")? {
+        config.subsequent_pin_bypass = bypass;
     }
     if let Some(pse) = section.boolean("pse")? {
         config.selection.pse = pse;
@@ -750,6 +754,21 @@ mod tests {
     #[test]
     fn empty_text_is_the_default() {
         assert_eq!(Settings::from_toml("").unwrap(), Settings::default());
+    }
+
+    /// Book 3, 10.5: the terminal option "subsequent PIN bypass" comes from
+    /// `[terminal] subsequent_pin_bypass`; off unless the file says so.
+    #[test]
+    fn subsequent_pin_bypass_is_read_from_the_terminal_table() {
+        assert!(!Settings::default().terminal.subsequent_pin_bypass);
+        let on = Settings::from_toml("[terminal]\nsubsequent_pin_bypass = true\n").unwrap();
+        assert!(on.terminal.subsequent_pin_bypass);
+        let off = Settings::from_toml("[terminal]\nsubsequent_pin_bypass = false\n").unwrap();
+        assert!(!off.terminal.subsequent_pin_bypass);
+        let error = Settings::from_toml("[terminal]\nsubsequent_pin_bypass = \"yes\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("terminal.subsequent_pin_bypass"), "{error}");
     }
 
     #[test]
