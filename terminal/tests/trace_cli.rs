@@ -329,12 +329,18 @@ fn a_bad_line_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let original = std::fs::read_to_string(corpus_trace("no-oda")).expect("corpus trace");
     let altered = original.replacen("< ", "< 9G", 1);
+    let line = 1 + original
+        .lines()
+        .position(|l| l.starts_with("< "))
+        .expect("a response");
     let path = dir.path().join("bad.trace");
     std::fs::write(&path, altered).expect("write");
     let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("not a valid trace: line 20: response: expected hex"),
+        stdout.contains(&format!(
+            "not a valid trace: line {line}: response: expected hex"
+        )),
         "{stdout}"
     );
     assert_eq!(stdout.lines().last(), Some("0 passed, 1 failed"));
