@@ -24,12 +24,12 @@ use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
+use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_test_cards::card::Card;
 use emv_test_cards::issuer::Issuer;
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
+use emv_test_cards::vpcd_card::VpcdCard;
 
 const READER: &str = "Virtual PCD 00 00";
 /// The profiles measured; the last one answers 61xx/6Cxx and is served with a
@@ -156,21 +156,6 @@ fn transaction(profile: &Profile, card: &mut impl CardTransport, keys: &CaKeySto
     }
 }
 
-/// The test card served raw over vpcd (61xx/6Cxx travel on the wire).
-struct Served(Card, Vec<u8>);
-
-impl VirtualCard for Served {
-    fn atr(&self) -> Vec<u8> {
-        self.1.clone()
-    }
-    fn power_on(&mut self) {
-        self.0.reset();
-    }
-    fn respond(&mut self, command: &[u8]) -> Vec<u8> {
-        self.0.process(command)
-    }
-}
-
 fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
@@ -228,10 +213,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let Some(pcsc) = &pcsc else { continue };
         wait_empty(pcsc)?;
-        let mut fresh = profile.card();
-        let atr = fresh.reset().to_vec();
-        let atr = atr_override.map(<[u8]>::to_vec).unwrap_or(atr);
-        let served = ServedCard::insert(VPCD_PORT_0, Served(fresh, atr), Duration::from_secs(5))?;
+        // Served raw over vpcd: 61xx/6Cxx travel on the wire.
+        let mut fresh = VpcdCard::new(profile.card());
+        if let Some(atr) = atr_override {
+            fresh = fresh.with_atr(atr);
+        }
+        let served = ServedCard::insert(VPCD_PORT_0, fresh, Duration::from_secs(5))?;
         pcsc.wait_for_card(
             &ReaderSelector::Exact(READER.into()),
             Duration::from_secs(10),

@@ -14,6 +14,9 @@
 //! card side therefore sets `TCP_NODELAY` and re-arms `TCP_QUICKACK` before
 //! each read (Linux), which brings a round trip to a fraction of a
 //! millisecond.
+//!
+//! The simulated cards of `emv-test-cards` implement [`VirtualCard`] once,
+//! in `emv_test_cards::vpcd_card::VpcdCard` (that crate's feature `vpcd`).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -96,11 +99,12 @@ pub enum ServeEnd {
 }
 
 /// Connects to vpcd at `address`, retrying until `timeout` passes (vpcd
-/// listens only once pcscd has loaded it).
+/// listens only once pcscd has loaded it). Each attempt is bounded too, so an
+/// unreachable remote host does not hold the caller past `timeout`.
 pub fn connect(address: impl ToSocketAddrs + Clone, timeout: Duration) -> io::Result<TcpStream> {
     let deadline = Instant::now() + timeout;
     loop {
-        match TcpStream::connect(address.clone()) {
+        match connect_once(address.clone(), deadline) {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
                 return Ok(stream);
@@ -109,6 +113,21 @@ pub fn connect(address: impl ToSocketAddrs + Clone, timeout: Duration) -> io::Re
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
+}
+
+/// One connection attempt to each address `address` resolves to, each
+/// bounded by the time left until `deadline` (at least 100 ms, at most 1 s).
+fn connect_once(address: impl ToSocketAddrs, deadline: Instant) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
+    for candidate in address.to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let bound = left.clamp(Duration::from_millis(100), Duration::from_secs(1));
+        match TcpStream::connect_timeout(&candidate, bound) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
 }
 
 /// Re-arms `TCP_QUICKACK` (Linux clears it after a while).

@@ -7,11 +7,13 @@
 use std::error::Error;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
+use emv_pcsc::vpcd::{self, ServeEnd, VPCD_PORT_0};
 use emv_test_cards::profiles;
-use emv_test_cards::vpcd;
+use emv_test_cards::vpcd_card::VpcdCard;
 
 /// Arguments of `emv-terminal card`.
 #[derive(ClapArgs)]
@@ -44,7 +46,7 @@ struct ServeArgs {
     #[arg(long)]
     profile: String,
     /// vpcd port: 35963 is reader `Virtual PCD 00 00`, 35964 the second reader.
-    #[arg(long, default_value_t = vpcd::DEFAULT_PORT)]
+    #[arg(long, default_value_t = VPCD_PORT_0)]
     port: u16,
     /// Address pcscd listens on.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -89,15 +91,22 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                     serve.profile
                 )
             })?;
-            let mut card = profile.card();
+            let mut card = VpcdCard::new(profile.card());
             let addr = SocketAddr::new(serve.host, serve.port);
             let timeout = Duration::from_secs(serve.connect_timeout);
             loop {
                 eprintln!("card {}: connecting to vpcd at {addr}", profile.name);
-                let stats = vpcd::serve(&mut card, addr, timeout)?;
+                let mut stream = vpcd::connect(addr, timeout)?;
+                let apdus = AtomicU64::new(0);
+                let resets_before = card.resets();
+                if let ServeEnd::Failed(error) = vpcd::serve(&mut stream, &mut card, &apdus) {
+                    return Err(error.into());
+                }
                 eprintln!(
                     "card {}: vpcd closed the connection after {} APDUs, {} resets",
-                    profile.name, stats.apdus, stats.resets
+                    profile.name,
+                    apdus.load(Ordering::Relaxed),
+                    card.resets() - resets_before
                 );
                 if serve.once {
                     return Ok(ExitCode::SUCCESS);

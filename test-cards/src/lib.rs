@@ -6,8 +6,8 @@
 //! are real (3DES, option A, common session keys) and verify with the
 //! separate [`issuer::Issuer`]; certificates and signatures are real RSA with
 //! the committed test keys ([`pki`]). Cards serve in-process through
-//! [`emv_kernel::transport::CardTransport`] and over pcscd's virtual reader
-//! ([`vpcd`]).
+//! [`emv_kernel::transport::CardTransport`] and, with feature `vpcd`, in
+//! pcscd's virtual reader through `emv_pcsc::vpcd` (`vpcd_card`).
 
 pub mod card;
 pub mod encode;
@@ -18,4 +18,5 @@ pub mod profiles;
 pub mod spec;
 pub mod symmetric;
 pub mod transport;
-pub mod vpcd;
+#[cfg(feature = "vpcd")]
+pub mod vpcd_card;

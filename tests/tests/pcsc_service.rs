@@ -9,19 +9,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
+use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, PcscError, ReaderSelector};
+use emv_test_cards::profiles;
+use emv_test_cards::vpcd_card::VpcdCard;
 
-struct Card;
-
-impl VirtualCard for Card {
-    fn atr(&self) -> Vec<u8> {
-        vec![0x3B, 0x02, 0x14, 0x50]
-    }
-    fn respond(&mut self, _command: &[u8]) -> Vec<u8> {
-        vec![0x90, 0x00]
-    }
-}
+/// An ATR offering only T=0.
+const ATR_T0_ONLY: [u8; 4] = [0x3B, 0x02, 0x14, 0x50];
 
 fn pid_file() -> PathBuf {
     match std::env::var_os("EMV_PCSCD_DIR") {
@@ -42,7 +36,8 @@ fn pcscd_stopped_mid_session() {
         .trim()
         .to_owned();
 
-    let served = ServedCard::insert(VPCD_PORT_0, Card, Duration::from_secs(5)).unwrap();
+    let card = VpcdCard::new(profiles::find("sda").unwrap().card()).with_atr(&ATR_T0_ONLY);
+    let served = ServedCard::insert(VPCD_PORT_0, card, Duration::from_secs(5)).unwrap();
     let pcsc = Pcsc::establish().unwrap();
     let reader = pcsc
         .wait_for_card(&ReaderSelector::Auto, Duration::from_secs(5))
@@ -51,8 +46,10 @@ fn pcscd_stopped_mid_session() {
         .connect(&reader.name, &ConnectOptions::default())
         .unwrap();
     let mut response = [0u8; 258];
+    // Nothing selected yet: the card answers 6985 (conditions of use not satisfied).
     let read_record = [0x00, 0xB2, 0x01, 0x0C, 0x00];
     assert_eq!(card.transmit(&read_record, &mut response), Ok(2));
+    assert_eq!(response[..2], [0x69, 0x85]);
 
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])

@@ -21,12 +21,12 @@ use emv_kernel::outcome::{Decision, OdaMethod, Outcome, TerminationReason};
 use emv_kernel::select::Candidate;
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
+use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, PcscError, Protocol, ReaderSelector};
-use emv_test_cards::card::Card;
 use emv_test_cards::issuer::Issuer;
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
+use emv_test_cards::vpcd_card::VpcdCard;
 
 const READER: &str = "Virtual PCD 00 00";
 /// T=0 only (no TD1): pcscd must choose T=0, so case 4 commands travel
@@ -226,29 +226,6 @@ where
     (run, recording.error)
 }
 
-/// A test card served over vpcd: answers raw (61xx/6Cxx go over the wire),
-/// optionally with another ATR, optionally pulled before a given command.
-struct ServedProfile {
-    card: Card,
-    atr: Vec<u8>,
-    pull_at_instruction: Option<u8>,
-}
-
-impl VirtualCard for ServedProfile {
-    fn atr(&self) -> Vec<u8> {
-        self.atr.clone()
-    }
-    fn power_on(&mut self) {
-        self.card.reset();
-    }
-    fn respond(&mut self, command: &[u8]) -> Vec<u8> {
-        self.card.process(command)
-    }
-    fn pulled_before(&mut self, command: &[u8]) -> bool {
-        self.pull_at_instruction.is_some() && command.get(1).copied() == self.pull_at_instruction
-    }
-}
-
 struct PcscdRun {
     run: Run,
     error: Option<PcscError>,
@@ -263,20 +240,17 @@ fn transact_over_pcscd(
     atr: Option<&[u8]>,
     pull_at_instruction: Option<u8>,
 ) -> PcscdRun {
-    let mut card = profile.card();
-    let atr = atr
-        .map(<[u8]>::to_vec)
-        .unwrap_or_else(|| card.reset().to_vec());
-    let served = ServedCard::insert(
-        VPCD_PORT_0,
-        ServedProfile {
-            card,
-            atr,
-            pull_at_instruction,
-        },
-        Duration::from_secs(5),
-    )
-    .expect("vpcd reachable");
+    // The card answers raw (61xx/6Cxx go over the wire), with its own ATR or
+    // `atr`, pulled out before `pull_at_instruction` if given.
+    let mut card = VpcdCard::new(profile.card());
+    if let Some(atr) = atr {
+        card = card.with_atr(atr);
+    }
+    if let Some(instruction) = pull_at_instruction {
+        card = card.pulled_before_instruction(instruction);
+    }
+    let served =
+        ServedCard::insert(VPCD_PORT_0, card, Duration::from_secs(5)).expect("vpcd reachable");
     let pcsc = Pcsc::establish().unwrap();
     pcsc.wait_for_card(
         &ReaderSelector::Exact(READER.into()),

@@ -32,16 +32,16 @@ use emv_kernel::online::HostResponse;
 use emv_kernel::select::Candidate;
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_1};
+use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
 use emv_terminal::config::Settings;
 use emv_terminal::trace::format::{CapkSource, ConfigSource};
 use emv_terminal::trace::record::{Header, Recorder};
 use emv_terminal::trace::replay::{self, Environment, Style};
 use emv_terminal::trace::{spy, Event, PinResult, Trace};
-use emv_test_cards::card::Card;
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
+use emv_test_cards::vpcd_card::VpcdCard;
 
 /// The second virtual reader, so these tests do not queue behind the other
 /// pcscd tests on the first one.
@@ -164,30 +164,12 @@ fn assert_replays(trace: &Trace, what: &str) -> replay::Replayed {
     replayed
 }
 
-/// A test card in the virtual reader, fresh from personalisation.
-struct ServedProfile {
-    card: Card,
-    atr: Vec<u8>,
-}
-
-impl VirtualCard for ServedProfile {
-    fn atr(&self) -> Vec<u8> {
-        self.atr.clone()
-    }
-    fn power_on(&mut self) {
-        self.card.reset();
-    }
-    fn respond(&mut self, command: &[u8]) -> Vec<u8> {
-        self.card.process(command)
-    }
-}
-
+/// Puts a fresh card of `profile` into the virtual reader and waits until
+/// pcscd sees it.
 fn insert(profile: &Profile) -> ServedCard {
-    let mut card = profile.card();
-    let atr = card.reset().to_vec();
     let served = ServedCard::insert(
         VPCD_PORT_1,
-        ServedProfile { card, atr },
+        VpcdCard::new(profile.card()),
         Duration::from_secs(5),
     )
     .expect("vpcd reachable");
