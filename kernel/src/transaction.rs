@@ -1992,10 +1992,10 @@ mod tests {
     /// The `RecentAmount` requests a transaction made: PAN and PAN Sequence Number.
     type LogLookups = heapless::Vec<(heapless::Vec<u8, 10>, Option<u8>), 4>;
 
-    /// A card answering by instruction: the credit AID only, GPO with `aip`
-    /// and one record (PAN, PAN Sequence Number 07, CDOLs), GET DATA not
-    /// found, every GENERATE AC an AAC. Returns the TVR of the outcome and
-    /// every `RecentAmount` request seen (PAN, PAN Sequence Number).
+    /// A transaction of `amount_authorised` on [`split_sales_card`],
+    /// answering every lookup with `recent_amount`. Returns the TVR of the
+    /// outcome and every `RecentAmount` request seen (PAN, PAN Sequence
+    /// Number).
     fn run_with_recent_amount(
         aip: [u8; 2],
         amount_authorised: u64,
@@ -2016,37 +2016,12 @@ mod tests {
             ..TransactionInputs::default()
         };
         let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
-        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
-        let record = tlv(
-            0x70,
-            &cat(&[
-                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
-                &tlv(0x5A, &pan),
-                &tlv(0x5F34, &[0x07]),
-                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x95, 0x05]),
-                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
-            ]),
-        );
         let mut asked = LogLookups::new();
         for _ in 0..50 {
             match t.request() {
                 Request::Done(outcome) => return (outcome.tvr, asked),
                 Request::Transmit(command) => {
-                    let response = match command.get(1) {
-                        Some(0xA4) if command.get(5..12) == Some(&TEST_AID_CREDIT[..]) => {
-                            fci(&TEST_AID_CREDIT)
-                        }
-                        Some(0xA8) => {
-                            let gpo = [0x80, 0x06, aip[0], aip[1], 0x08, 0x01, 0x01, 0x00];
-                            cat(&[&gpo, &[0x90, 0x00]])
-                        }
-                        Some(0xB2) => cat(&[&record, &[0x90, 0x00]]),
-                        Some(0xAE) => cat(&[
-                            &[0x80, 0x0B, 0x00, 0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8],
-                            &[0x90, 0x00],
-                        ]),
-                        _ => cat(&[&[0x6A, 0x82]]),
-                    };
+                    let response = split_sales_card(aip, command);
                     t.on_response(&response).unwrap();
                 }
                 Request::RecentAmount {
@@ -2063,6 +2038,110 @@ mod tests {
             }
         }
         panic!("no outcome");
+    }
+
+    /// The split-sales test card: answers by instruction. The credit AID
+    /// only, GPO with `aip` and one record (PAN `6799990100000011`, PAN
+    /// Sequence Number 07, CDOLs), GET DATA not found, every GENERATE AC an
+    /// AAC.
+    fn split_sales_card(aip: [u8; 2], command: &[u8]) -> heapless::Vec<u8, 258> {
+        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
+        let record = tlv(
+            0x70,
+            &cat(&[
+                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
+                &tlv(0x5A, &pan),
+                &tlv(0x5F34, &[0x07]),
+                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x95, 0x05]),
+                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
+            ]),
+        );
+        match command.get(1) {
+            Some(0xA4) if command.get(5..12) == Some(&TEST_AID_CREDIT[..]) => fci(&TEST_AID_CREDIT),
+            Some(0xA8) => {
+                let gpo = [0x80, 0x06, aip[0], aip[1], 0x08, 0x01, 0x01, 0x00];
+                cat(&[&gpo, &[0x90, 0x00]])
+            }
+            Some(0xB2) => cat(&[&record, &[0x90, 0x00]]),
+            Some(0xAE) => cat(&[
+                &[0x80, 0x0B, 0x00, 0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8],
+                &[0x90, 0x00],
+            ]),
+            _ => cat(&[&[0x6A, 0x82]]),
+        }
+    }
+
+    /// `driver::run_with_log` answers the lookup from the log it is given;
+    /// `driver::run` answers 0.
+    #[test]
+    fn driver_answers_the_lookup_from_the_transaction_log() {
+        use crate::driver::{self, Cardholder, Host, TransactionLog};
+        struct Card;
+        impl crate::transport::CardTransport for Card {
+            type Error = ();
+            fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, ()> {
+                let answer = split_sales_card([0x08, 0x00], command);
+                response
+                    .get_mut(..answer.len())
+                    .ok_or(())?
+                    .copy_from_slice(&answer);
+                Ok(answer.len())
+            }
+        }
+        struct Person;
+        impl Cardholder for Person {
+            fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
+                Some(0)
+            }
+            fn enter_pin(&mut self, _: PinKind, _: Option<u8>) -> PinEntry<'_> {
+                PinEntry::Bypassed
+            }
+        }
+        struct Unreachable;
+        impl Host for Unreachable {
+            fn authorise(&mut self, _: &[u8]) -> HostResponse<'_> {
+                HostResponse::UNREACHABLE
+            }
+        }
+        /// A log holding one 40.00 approval of the test card's PAN.
+        struct Log {
+            asked: Option<(heapless::Vec<u8, 10>, Option<u8>)>,
+        }
+        impl TransactionLog for Log {
+            fn recent_amount_same_card(&mut self, pan: &[u8], sequence: Option<u8>) -> u64 {
+                self.asked = Some((heapless::Vec::from_slice(pan).unwrap(), sequence));
+                4_000
+            }
+        }
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        let keys = CaKeyStore::new();
+        let revocations = RevocationList::new();
+        let context = TerminalContext {
+            config: &config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let inputs = TransactionInputs {
+            amount_authorised: 6_000,
+            ..TransactionInputs::default()
+        };
+        let mut log = Log { asked: None };
+        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+        let outcome =
+            driver::run_with_log(&mut t, &mut Card, &mut Person, &mut Unreachable, &mut log)
+                .unwrap();
+        assert!(outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
+        let (pan, sequence) = log.asked.expect("the log was asked");
+        assert_eq!(
+            pan.as_slice(),
+            &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]
+        );
+        assert_eq!(sequence, Some(0x07));
+        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+        let outcome = driver::run(&mut t, &mut Card, &mut Person, &mut Unreachable).unwrap();
+        assert!(!outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
     }
 
     /// Book 3, 10.6.1 (split sales): with terminal risk management asked for
