@@ -47,7 +47,21 @@ enum Command {
     Trace(replay_cmd::TraceArgs),
 }
 
+/// Lets a closed standard output (`emv-terminal card list | head`) end the
+/// process quietly, as for any Unix filter, instead of a panic in `println!`
+/// (Rust ignores SIGPIPE by default).
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: called first thing in `main`, before any thread exists; setting
+    // the disposition of SIGPIPE to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
         Command::Transact(args) => transact::run(args),
