@@ -59,6 +59,12 @@ struct ServeArgs {
     once: bool,
 }
 
+/// Whether the command only prints the profile list (a report that may be
+/// piped into `head`).
+pub fn is_listing(args: &Args) -> bool {
+    matches!(args.command, CardCommand::List(_))
+}
+
 /// Runs `emv-terminal card ...`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     match args.command {

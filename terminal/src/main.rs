@@ -60,9 +60,19 @@ fn restore_default_sigpipe() {
 }
 
 fn main() -> ExitCode {
-    #[cfg(unix)]
-    restore_default_sigpipe();
     let cli = Cli::parse();
+    // Only the commands that print a report and change nothing: a server
+    // (`acquirer serve`, `card serve`), `sync`, `transact` and the journal
+    // commands must never die of SIGPIPE, which a peer that goes away can
+    // also raise.
+    #[cfg(unix)]
+    if matches!(
+        cli.command,
+        Command::Decode(_) | Command::Readers(_) | Command::Replay(_)
+    ) || matches!(&cli.command, Command::Card(args) if card::is_listing(args))
+    {
+        restore_default_sigpipe();
+    }
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
         Command::Transact(args) => transact::run(args),
         Command::Card(args) => card::run(args),
