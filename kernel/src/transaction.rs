@@ -1401,6 +1401,28 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
+    /// Checks the status of a GENERATE AC response and reads it; terminates
+    /// the transaction (card error, or bad format) and returns `None` when
+    /// either fails (Book 3, 9.3).
+    fn accept_generate_ac_response<'d>(
+        &mut self,
+        data: &'d [u8],
+        status: u16,
+    ) -> Option<(u8, &'d [u8], bool)> {
+        if status != 0x9000 {
+            self.terminate(TerminationReason::CardError {
+                instruction: 0xAE,
+                status,
+            });
+            return None;
+        }
+        let response = self.read_generate_ac_response(data);
+        if response.is_none() {
+            self.terminate(TerminationReason::CardDataFormat);
+        }
+        response
+    }
+
     /// Reads a GENERATE AC response (format 1 or 2) into the data store;
     /// returns the CID and the template value (for CDA).
     fn read_generate_ac_response<'d>(&mut self, data: &'d [u8]) -> Option<(u8, &'d [u8], bool)> {
@@ -1476,15 +1498,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         data: &[u8],
         status: u16,
     ) {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xAE,
-                status,
-            });
-            return;
-        }
-        let Some((cid, template, format2)) = self.read_generate_ac_response(data) else {
-            self.terminate(TerminationReason::CardDataFormat);
+        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
             return;
         };
         let decision = match action::first_card_action_analysis(
@@ -1659,15 +1673,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         data: &[u8],
         status: u16,
     ) {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xAE,
-                status,
-            });
-            return;
-        }
-        let Some((cid, template, format2)) = self.read_generate_ac_response(data) else {
-            self.terminate(TerminationReason::CardDataFormat);
+        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
             return;
         };
         let decision =
