@@ -24,11 +24,11 @@ use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
 use emv_test_cards::issuer::Issuer;
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
+use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
 
 const READER: &str = "Virtual PCD 00 00";

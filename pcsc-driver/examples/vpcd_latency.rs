@@ -17,8 +17,8 @@ use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
+use emv_test_cards::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
 
 const READER: &str = "Virtual PCD 00 00";
 const READ_RECORD: [u8; 5] = [0x00, 0xB2, 0x01, 0x0C, 0x00];

@@ -10,16 +10,16 @@
 //!   the transport rules of EMV Book 1 ([`ttl`]) applied so the kernel sees
 //!   one complete response per command;
 //! - every failure is a typed [`PcscError`], every wait has a bound;
-//! - [`atr`] decodes an ATR in brief for `emv-terminal readers`;
-//! - [`vpcd`] serves a simulated card into pcscd's virtual reader, for tests
-//!   and bench testers without a plastic card.
+//! - [`atr`] decodes an ATR in brief for `emv-terminal readers`.
+//!
+//! The card side of pcscd's virtual reader (vpcd), for tests and bench
+//! testers without a plastic card, is `emv_test_cards::vpcd`.
 
 pub mod atr;
 pub mod card;
 pub mod error;
 pub mod reader;
 pub mod ttl;
-pub mod vpcd;
 
 pub use card::{ConnectOptions, PcscCard, ProtocolChoice, Sharing};
 pub use error::{PcscError, ProtocolFault};

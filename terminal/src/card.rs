@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
-use emv_pcsc::vpcd::{self, ServeEnd, VPCD_PORT_0};
 use emv_test_cards::profiles;
+use emv_test_cards::vpcd::{self, ServeEnd, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
 
 /// Arguments of `emv-terminal card`.

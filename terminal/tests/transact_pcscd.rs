@@ -5,7 +5,7 @@
 //! completed as terminated.
 //!
 //! A test card is served into pcscd's second virtual reader through
-//! `emv_pcsc::vpcd` and pulled out when a given command arrives. Needs pcscd
+//! `emv_test_cards::vpcd` and pulled out when a given command arrives. Needs pcscd
 //! with vsmartcard-vpcd: run through `scripts/test.sh`, or
 //! `scripts/pcscd.sh start` and `EMV_PCSCD=1`. Without it each test prints
 //! "skipped: set EMV_PCSCD=1" and passes.
@@ -14,10 +14,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_pcsc::Pcsc;
 use emv_terminal::journal::{Journal, KeySource, RecordId, State};
 use emv_test_cards::profiles;
+use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;
 use serde_json::Value;
 

@@ -7,7 +7,7 @@
 //! separate [`issuer::Issuer`]; certificates and signatures are real RSA with
 //! the committed test keys ([`pki`]). Cards serve in-process through
 //! [`emv_kernel::transport::CardTransport`] and, with feature `vpcd`, in
-//! pcscd's virtual reader through `emv_pcsc::vpcd` (`vpcd_card`).
+//! pcscd's virtual reader through [`vpcd`] (`vpcd_card`).
 
 pub mod card;
 pub mod encode;
@@ -18,5 +18,7 @@ pub mod profiles;
 pub mod spec;
 pub mod symmetric;
 pub mod transport;
+#[cfg(feature = "vpcd")]
+pub mod vpcd;
 #[cfg(feature = "vpcd")]
 pub mod vpcd_card;

@@ -1,5 +1,5 @@
 //! A test card in pcscd's virtual reader: the one [`VirtualCard`] of the
-//! simulated cards, served by [`emv_pcsc::vpcd`] (feature `vpcd`).
+//! simulated cards, served by [`crate::vpcd`] (feature `vpcd`).
 //!
 //! The card answers raw, as a card on the wire does: a T=0 profile's `61xx`
 //! and `6Cxx` travel to pcscd and the reader driver resolves them. Tests can
@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
+//! use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 //! use emv_test_cards::{profiles, vpcd_card::VpcdCard};
 //!
 //! let card = profiles::find("cda").unwrap().card();
@@ -23,7 +23,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-use emv_pcsc::vpcd::VirtualCard;
+use crate::vpcd::VirtualCard;
 
 use crate::card::Card;
 

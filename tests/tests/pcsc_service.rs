@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_pcsc::{ConnectOptions, Pcsc, PcscError, ReaderSelector};
 use emv_test_cards::profiles;
+use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
 
 /// An ATR offering only T=0.

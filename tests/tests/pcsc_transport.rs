@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use emv_kernel::transport::CardTransport;
-use emv_pcsc::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
 use emv_pcsc::{
     ConnectOptions, Pcsc, PcscError, Protocol, ProtocolChoice, ProtocolFault, ReaderSelector,
     Sharing,
 };
+use emv_test_cards::vpcd::{ServedCard, VirtualCard, VPCD_PORT_0};
 
 const READER: &str = "Virtual PCD 00 00";
 /// The PC/SC pseudo-ATR the test cards use: offers T=0 and T=1; pcscd picks T=1.

@@ -10,8 +10,8 @@
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
-use emv_pcsc::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::profiles;
+use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
 
 const READER: &str = "Virtual PCD 00 00";

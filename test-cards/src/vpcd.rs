@@ -1,7 +1,7 @@
 //! The card side of vpcd, the virtual reader of vsmartcard (Debian package
 //! `vsmartcard-vpcd`): puts a simulated card into pcscd's reader
 //! `Virtual PCD 00 00` (port 35963) or `Virtual PCD 00 01` (port 35964), so
-//! any PC/SC program, [`crate::PcscCard`] included, drives it exactly as a
+//! any PC/SC program (`emv_pcsc::PcscCard` included) drives it exactly as a
 //! card in a USB reader.
 //!
 //! Protocol (the card is the TCP client): frames both ways are a 2-byte
@@ -15,8 +15,9 @@
 //! each read (Linux), which brings a round trip to a fraction of a
 //! millisecond.
 //!
-//! The simulated cards of `emv-test-cards` implement [`VirtualCard`] once,
-//! in `emv_test_cards::vpcd_card::VpcdCard` (that crate's feature `vpcd`).
+//! The simulated cards implement [`VirtualCard`] once, in
+//! [`crate::vpcd_card::VpcdCard`]. This module lives here, with the card side
+//! of EMV, so that `emv-pcsc` tests can use it without a dependency cycle.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
