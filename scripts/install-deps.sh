@@ -6,13 +6,13 @@
 # pcscd + vsmartcard-vpcd: the PC/SC daemon and its virtual reader, for the
 # tests that drive the kernel through a real pcscd; libpcsclite-dev +
 # pkg-config: to build the `pcsc` crate; pcsc-tools: pcsc_scan and scriptor
-# for looking at readers by hand.
+# for looking at readers by hand; python3: the MSRV check (scripts/check-msrv.py).
 #
 # Idempotent: runs `apt-get update` only when something is missing. Works as
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the cargo tools and Rust toolchains CI needs, only those missing.
+#
+#   scripts/install-tools.sh
+#
+# - cargo-deny (crates.io): licence and ban checks (`deny.toml`);
+# - the toolchain of the workspace's declared rust-version, for the MSRV
+#   check (scripts/check-msrv.py installs it itself when rustup can).
+#
+# Idempotent: a tool already on PATH at the pinned version is kept.
+set -euo pipefail
+
+cargo_deny_version=0.20.0
+
+have_version() { # have_version COMMAND VERSION
+    command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"
+}
+
+if have_version cargo-deny "$cargo_deny_version"; then
+    echo "install-tools: cargo-deny $cargo_deny_version present"
+else
+    echo "install-tools: installing cargo-deny $cargo_deny_version (crates.io)"
+    cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
+fi
