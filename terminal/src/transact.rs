@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args as ClapArgs, ValueEnum};
+use emv_config::Settings;
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::data::DataStore;
@@ -28,7 +29,6 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::config::Settings;
 use emv_terminal::journal::{
     self, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
 };

@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use emv_config::Settings;
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
@@ -33,7 +34,6 @@ use emv_kernel::select::Candidate;
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::config::Settings;
 use emv_terminal::trace::format::{CapkSource, ConfigSource};
 use emv_terminal::trace::record::{Header, Recorder};
 use emv_terminal::trace::replay::{self, Environment, Style};

@@ -20,7 +20,7 @@ use emv_test_cards::pki;
 
 use super::format::{CapkSource, ConfigSource, Event, Expected, HostAnswer, PinResult, Trace};
 use super::record::expected_from;
-use crate::config::Settings;
+use emv_config::Settings;
 
 /// What a replay needs besides the trace.
 #[derive(Clone, Debug, Default)]
