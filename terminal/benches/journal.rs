@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use emv_journal::sync::{self, SyncConfig};
+use emv_journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction};
 use emv_terminal::acquirer::{self, Faults, ServeConfig};
-use emv_terminal::journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction};
-use emv_terminal::sync::{self, SyncConfig};
 
 fn pending() -> PendingTransaction {
     PendingTransaction {

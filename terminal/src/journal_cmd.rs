@@ -1,5 +1,5 @@
 //! The `journal`, `sync` and `acquirer` subcommands: thin command-line layers over
-//! [`emv_terminal::journal`], [`emv_terminal::sync`] and [`emv_terminal::acquirer`].
+//! [`emv_journal`], [`emv_journal::sync`] and [`emv_terminal::acquirer`].
 
 use std::error::Error;
 use std::io::{IsTerminal, Write};
@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
-use emv_terminal::acquirer::{self, Faults, ServeConfig};
-use emv_terminal::journal::export::{self, record_json, rfc3339};
-use emv_terminal::journal::{
-    self, backup, Completion, Journal, KeySource, Mode, OfflineLimits, OpenOptions, Outcome,
-    PendingTransaction, RecordId,
+use emv_journal::export::{self, record_json, rfc3339};
+use emv_journal::sync::{self, SyncConfig};
+use emv_journal::{
+    self as journal, backup, Completion, Journal, KeySource, Mode, OfflineLimits, OpenOptions,
+    Outcome, PendingTransaction, RecordId,
 };
-use emv_terminal::sync::{self, SyncConfig};
+use emv_terminal::acquirer::{self, Faults, ServeConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 type CmdResult = Result<ExitCode, Box<dyn Error>>;

@@ -1,6 +1,4 @@
 //! Library side of the `emv-terminal` binary: the parts other commands and tests reuse.
 
 pub mod acquirer;
-pub mod journal;
-pub mod sync;
 pub mod trace;

@@ -17,6 +17,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args as ClapArgs, ValueEnum};
 use emv_config::Settings;
+use emv_journal::{
+    self as journal, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
+};
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::data::DataStore;
@@ -29,9 +32,6 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::journal::{
-    self, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
-};
 use emv_terminal::trace::PinResult;
 use emv_test_cards::issuer::{cryptogram_input, Issuer};
 use emv_test_cards::{pki, profiles};

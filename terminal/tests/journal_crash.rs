@@ -15,8 +15,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use emv_journal::{RecordId, State};
 use emv_terminal::acquirer;
-use emv_terminal::journal::{RecordId, State};
 use journal_support::*;
 
 const SEED: u64 = 0x5EED_0008;

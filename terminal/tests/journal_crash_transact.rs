@@ -18,8 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use emv_journal::{Mode, RecordId, State};
 use emv_terminal::acquirer;
-use emv_terminal::journal::{Mode, RecordId, State};
 use journal_support::*;
 
 /// The default seed; `EMV_CRASH_SEED=N` runs another schedule (soak runs).

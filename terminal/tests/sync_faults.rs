@@ -5,8 +5,8 @@ mod journal_support;
 
 use std::collections::HashMap;
 
+use emv_journal::{Mode, Outcome, RecordId, State, SyncState};
 use emv_terminal::acquirer;
-use emv_terminal::journal::{Mode, Outcome, RecordId, State, SyncState};
 use journal_support::*;
 
 const APPROVALS: u64 = 60;

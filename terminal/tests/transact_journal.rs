@@ -6,8 +6,8 @@ mod journal_support;
 
 use std::process::{Command, Stdio};
 
+use emv_journal::{Journal, KeySource, Mode, Outcome, RecordId};
 use emv_kernel::tlv::{self, Tag};
-use emv_terminal::journal::{Journal, KeySource, Mode, Outcome, RecordId};
 use journal_support::{at, completion, paths, pending, record, PAN_BCD};
 use serde_json::Value;
 

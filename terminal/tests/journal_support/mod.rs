@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use emv_terminal::journal::{
-    Completion, Journal, KeySource, Mode, Outcome, PendingTransaction, RecordId,
-};
+use emv_journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction, RecordId};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
