@@ -1,4 +1,3 @@
 //! Library side of the `emv-terminal` binary: the parts other commands and tests reuse.
 
 pub mod acquirer;
-pub mod trace;

@@ -14,11 +14,11 @@ use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::oda::CaKeyStore;
 use emv_kernel::outcome::Outcome;
-use emv_terminal::trace::format::{self, CapkSource, ConfigSource, Trace};
-use emv_terminal::trace::junit::{self, Case};
-use emv_terminal::trace::record::{self, Header, Recorder};
-use emv_terminal::trace::replay::{self, Environment, Failure, Style};
-use emv_terminal::trace::spy;
+use emv_trace::format::{self, CapkSource, ConfigSource, Trace};
+use emv_trace::junit::{self, Case};
+use emv_trace::record::{self, Header, Recorder};
+use emv_trace::replay::{self, Environment, Failure, Style};
+use emv_trace::spy;
 
 type CmdResult = Result<ExitCode, Box<dyn Error>>;
 

@@ -32,9 +32,9 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::trace::PinResult;
 use emv_test_cards::issuer::{cryptogram_input, Issuer};
 use emv_test_cards::{pki, profiles};
+use emv_trace::PinResult;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::output::{self, Report};
@@ -569,7 +569,7 @@ impl<'a> Session<'a> {
             exception_file: &exception_file,
         };
         // Trace recording (docs/traces.md): the card and crypto pass through the recorder.
-        let recorder = emv_terminal::trace::record::Recorder::new();
+        let recorder = emv_trace::record::Recorder::new();
         let mut recording_card = recorder.transport(card);
         let card = &mut recording_card;
         let mut transaction = Box::new(
