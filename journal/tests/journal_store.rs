@@ -1,8 +1,6 @@
 //! The journal API as `transact` uses it: durability, crash recovery, encryption at rest,
 //! keys, the HMAC chain, offline limits, sync bookkeeping, prune, backup and restore.
 
-mod journal_support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -10,7 +8,7 @@ use emv_journal::{
     backup, export, Journal, JournalError, KeySource, LimitReason, Mode, OfflineLimits,
     OpenOptions, Outcome, State, SyncState,
 };
-use journal_support::*;
+use emv_test_support::*;
 use rusqlite::Connection;
 
 #[test]
