@@ -39,8 +39,6 @@ enum Command {
     Journal(journal_cmd::JournalArgs),
     /// Upload unsynced approvals to the acquirer (HTTPS, idempotent, retried).
     Sync(journal_cmd::SyncArgs),
-    /// The reference acquirer endpoint for tests and demos.
-    Acquirer(journal_cmd::AcquirerArgs),
     /// Replay card traces against the kernel: exact APDUs, same outcome (docs/traces.md).
     Replay(replay_cmd::ReplayArgs),
     /// Card traces: import another tool's APDU log (pcsc-spy) as a trace.
@@ -62,7 +60,7 @@ fn restore_default_sigpipe() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Only the commands that print a report and change nothing: a server
-    // (`acquirer serve`, `card serve`), `sync`, `transact` and the journal
+    // (`card serve`), `sync`, `transact` and the journal
     // commands must never die of SIGPIPE, which a peer that goes away can
     // also raise.
     #[cfg(unix)]
@@ -80,7 +78,6 @@ fn main() -> ExitCode {
         Command::Readers(args) => readers::run(args),
         Command::Journal(args) => journal_cmd::run_journal(args),
         Command::Sync(args) => journal_cmd::run_sync(args),
-        Command::Acquirer(args) => journal_cmd::run_acquirer(args),
         Command::Replay(args) => replay_cmd::run_replay(args),
         Command::Trace(args) => replay_cmd::run_trace(args),
     };

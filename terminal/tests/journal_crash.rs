@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use emv_acquirer as acquirer;
 use emv_journal::{RecordId, State};
-use emv_terminal::acquirer;
 use emv_test_support::*;
 
 /// The binary under test.

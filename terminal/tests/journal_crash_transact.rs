@@ -16,8 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use emv_acquirer as acquirer;
 use emv_journal::{Mode, RecordId, State};
-use emv_terminal::acquirer;
 use emv_test_support::*;
 
 /// The binary under test.

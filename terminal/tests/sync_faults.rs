@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use emv_acquirer as acquirer;
 use emv_journal::{Mode, Outcome, RecordId, State, SyncState};
-use emv_terminal::acquirer;
 use emv_test_support::*;
 
 /// The binary under test.

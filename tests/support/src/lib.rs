@@ -44,6 +44,11 @@ pub fn terminal_bin() -> PathBuf {
     bin("emv-terminal")
 }
 
+/// The `emv-acquirer` binary (the reference acquirer).
+pub fn acquirer_bin() -> PathBuf {
+    bin("emv-acquirer")
+}
+
 /// A Mastercard test PAN (BCD) and its digits.
 pub const PAN_BCD: [u8; 8] = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08];
 pub const PAN_DIGITS: &str = "5413330089010608";
@@ -172,11 +177,10 @@ pub struct AcquirerProcess {
 }
 
 impl AcquirerProcess {
-    /// Starts `emv-terminal acquirer serve` on a free loopback port with extra (fault)
-    /// arguments.
+    /// Starts `emv-acquirer serve` on a free loopback port with extra (fault) arguments.
     pub fn start(db: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(terminal_bin())
-            .args(["acquirer", "serve", "--listen", "127.0.0.1:0", "--db"])
+        let mut child = Command::new(acquirer_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(extra)
             .stdout(Stdio::piped())
