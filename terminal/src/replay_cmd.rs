@@ -99,6 +99,12 @@ struct ImportArgs {
     config: Option<PathBuf>,
     /// CA public keys (capk.txt) to replay with, referenced with their SHA-256
     /// [default: the built-in test CA keys].
+    #[cfg(feature = "simulated-cards")]
+    #[arg(long, value_name = "FILE")]
+    capk: Option<PathBuf>,
+    /// CA public keys (capk.txt) to replay with, referenced with their SHA-256
+    /// (this build has no test CA keys: needed unless --unmasked).
+    #[cfg(not(feature = "simulated-cards"))]
     #[arg(long, value_name = "FILE")]
     capk: Option<PathBuf>,
 }
