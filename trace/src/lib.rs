@@ -6,7 +6,7 @@
 //! the transaction inputs, every command and response APDU in order, the
 //! cardholder's and the host's answers, and the expected outcome.
 //!
-//! - [`format`]: the data model, parser and writer.
+//! - [`format`](mod@format): the data model, parser and writer.
 //! - [`record`]: a [`record::Recorder`] fed by the transaction loop, with a
 //!   card transport and a crypto provider that log what passes through them.
 //! - [`mask`]: PAN and track 2 masking that keeps ODA reproducible.
