@@ -6,7 +6,7 @@
 #   scripts/regen-traces.sh            all profiles
 #   scripts/regen-traces.sh cda dda    only these
 #
-# Then `cargo test -p emv-terminal --test trace_corpus` (or
+# Then `cargo test -p emv-trace --test trace_corpus` (or
 # `emv-terminal replay tests/traces`) replays them. Regenerate only for an
 # intended change and review `git diff tests/traces` before committing.
 set -euo pipefail

@@ -1,21 +1,20 @@
-//! The `journal`, `sync` and `acquirer` subcommands: thin command-line layers over
-//! [`emv_terminal::journal`], [`emv_terminal::sync`] and [`emv_terminal::acquirer`].
+//! The `journal` and `sync` subcommands: thin command-line layers over [`emv_journal`]
+//! and [`emv_journal::sync`]. The acquirer they sync to is another program
+//! (`emv-acquirer serve`, for tests and demos).
 
 use std::error::Error;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
-use emv_terminal::acquirer::{self, Faults, ServeConfig};
-use emv_terminal::journal::export::{self, record_json, rfc3339};
-use emv_terminal::journal::{
-    self, backup, Completion, Journal, KeySource, Mode, OfflineLimits, OpenOptions, Outcome,
-    PendingTransaction, RecordId,
+use emv_journal::export::{self, record_json, rfc3339};
+use emv_journal::sync::{self, SyncConfig};
+use emv_journal::{
+    self as journal, backup, Completion, Journal, KeySource, Mode, OfflineLimits, OpenOptions,
+    Outcome, PendingTransaction, RecordId,
 };
-use emv_terminal::sync::{self, SyncConfig};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 type CmdResult = Result<ExitCode, Box<dyn Error>>;
@@ -239,68 +238,6 @@ pub struct SyncArgs {
     /// Timeout of one request.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     timeout: Duration,
-}
-
-/// `emv-terminal acquirer ...`
-#[derive(ClapArgs, Debug)]
-pub struct AcquirerArgs {
-    #[command(subcommand)]
-    command: AcquirerCommand,
-}
-
-#[derive(Subcommand, Debug)]
-enum AcquirerCommand {
-    /// Run the reference acquirer (stores batches, deduplicates by idempotency key).
-    Serve(ServeArgs),
-    /// Count what an acquirer database holds.
-    Stats {
-        /// Acquirer database.
-        #[arg(long, value_name = "FILE")]
-        db: PathBuf,
-    },
-}
-
-#[derive(ClapArgs, Debug)]
-struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed).
-    #[arg(long, default_value = "127.0.0.1:8443")]
-    listen: SocketAddr,
-    /// SQLite file for received records.
-    #[arg(long, value_name = "FILE")]
-    db: PathBuf,
-    /// Server certificate chain (PEM); without it a test CA and certificate are generated.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    cert: Option<PathBuf>,
-    /// Server private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    key: Option<PathBuf>,
-    /// Where to write the generated CA certificate [default: DB.ca.pem].
-    #[arg(long, value_name = "FILE")]
-    ca_out: Option<PathBuf>,
-    /// Serve plain HTTP (debugging only).
-    #[arg(long)]
-    insecure_http: bool,
-    /// Fault: probability of closing the connection without storing or answering.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
-    drop_connection: f64,
-    /// Fault: probability of answering HTTP 500 without storing.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
-    error_500: f64,
-    /// Fault: probability of delaying a request by --delay.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
-    delay_rate: f64,
-    /// Fault: how long a delayed request waits.
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    delay: Duration,
-    /// Fault: probability of storing a batch and then closing without answering.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
-    lose_ack: f64,
-    /// Fault: probability of storing a batch and acknowledging only about half of it.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
-    partial_ack: f64,
-    /// Seed of the fault generator.
-    #[arg(long, default_value_t = 1)]
-    fault_seed: u64,
 }
 
 fn progress_bar(len: u64, what: &str) -> ProgressBar {
@@ -672,55 +609,6 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
         match args.every {
             Some(period) => std::thread::sleep(period),
             None => return Ok(ExitCode::SUCCESS),
-        }
-    }
-}
-
-/// Runs `emv-terminal acquirer ...`.
-pub fn run_acquirer(args: AcquirerArgs) -> CmdResult {
-    match args.command {
-        AcquirerCommand::Stats { db } => {
-            let stats = acquirer::stats(&db)?;
-            println!("{}", serde_json::to_string(&stats)?);
-            Ok(ExitCode::SUCCESS)
-        }
-        AcquirerCommand::Serve(serve) => {
-            for (name, p) in [
-                ("--drop-connection", serve.drop_connection),
-                ("--error-500", serve.error_500),
-                ("--delay-rate", serve.delay_rate),
-                ("--lose-ack", serve.lose_ack),
-                ("--partial-ack", serve.partial_ack),
-            ] {
-                if !(0.0..=1.0).contains(&p) {
-                    return Err(format!("{name} must be a probability between 0 and 1").into());
-                }
-            }
-            let config = ServeConfig {
-                listen: serve.listen,
-                db: serve.db,
-                cert: serve.cert,
-                key: serve.key,
-                ca_out: serve.ca_out,
-                insecure_http: serve.insecure_http,
-                faults: Faults {
-                    drop_connection: serve.drop_connection,
-                    error_500: serve.error_500,
-                    delay_rate: serve.delay_rate,
-                    delay: serve.delay,
-                    lose_ack: serve.lose_ack,
-                    partial_ack: serve.partial_ack,
-                    seed: serve.fault_seed,
-                },
-            };
-            acquirer::serve(&config, |info| {
-                println!("acquirer listening on {}", info.url);
-                if let Some(ca) = &info.ca_cert {
-                    println!("ca certificate {}", ca.display());
-                }
-                let _ = std::io::stdout().flush();
-            })?;
-            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,5 +1,10 @@
 //! emv-terminal: the command line of the EMV kernel.
 //!
+//! The libraries behind it: `emv-config` (the configuration file), `emv-journal`
+//! (the offline journal and sync), `emv-trace` (traces), `emv-pcsc` (readers)
+//! and, with the default feature `simulated-cards`, `emv-test-cards` (the
+//! simulated cards, the test PKI and the host simulator's issuer keys).
+//!
 //! One subcommand per module; each module exposes `Args` (its clap
 //! arguments) and `run(args) -> Result<ExitCode, Box<dyn Error>>`. An error
 //! is printed on stderr and the process exits with status 1.
@@ -8,6 +13,7 @@ use clap::{Parser, Subcommand};
 use std::error::Error;
 use std::process::ExitCode;
 
+#[cfg(feature = "simulated-cards")]
 mod card;
 mod decode;
 mod journal_cmd;
@@ -28,8 +34,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one EMV transaction on a simulated test card or a card in a PC/SC reader.
+    #[cfg(feature = "simulated-cards")]
+    Transact(transact::Args),
+    /// Run one EMV transaction on a card in a PC/SC reader.
+    #[cfg(not(feature = "simulated-cards"))]
     Transact(transact::Args),
     /// Simulated cards: list the profiles, serve one over pcscd's virtual reader.
+    #[cfg(feature = "simulated-cards")]
     Card(card::Args),
     /// Decode EMV BER-TLV data (hex) into a tree with names and decoded values.
     Decode(decode::Args),
@@ -39,8 +50,6 @@ enum Command {
     Journal(journal_cmd::JournalArgs),
     /// Upload unsynced approvals to the acquirer (HTTPS, idempotent, retried).
     Sync(journal_cmd::SyncArgs),
-    /// The reference acquirer endpoint for tests and demos.
-    Acquirer(journal_cmd::AcquirerArgs),
     /// Replay card traces against the kernel: exact APDUs, same outcome (docs/traces.md).
     Replay(replay_cmd::ReplayArgs),
     /// Card traces: import another tool's APDU log (pcsc-spy) as a trace.
@@ -59,28 +68,39 @@ fn restore_default_sigpipe() {
     }
 }
 
+/// `card list`: a report (only with the simulated cards).
+#[cfg(unix)]
+fn is_card_listing(command: &Command) -> bool {
+    #[cfg(feature = "simulated-cards")]
+    if let Command::Card(args) = command {
+        return card::is_listing(args);
+    }
+    let _ = command;
+    false
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Only the commands that print a report and change nothing: a server
-    // (`acquirer serve`, `card serve`), `sync`, `transact` and the journal
+    // (`card serve`), `sync`, `transact` and the journal
     // commands must never die of SIGPIPE, which a peer that goes away can
     // also raise.
     #[cfg(unix)]
     if matches!(
         cli.command,
         Command::Decode(_) | Command::Readers(_) | Command::Replay(_)
-    ) || matches!(&cli.command, Command::Card(args) if card::is_listing(args))
+    ) || is_card_listing(&cli.command)
     {
         restore_default_sigpipe();
     }
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
         Command::Transact(args) => transact::run(args),
+        #[cfg(feature = "simulated-cards")]
         Command::Card(args) => card::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Readers(args) => readers::run(args),
         Command::Journal(args) => journal_cmd::run_journal(args),
         Command::Sync(args) => journal_cmd::run_sync(args),
-        Command::Acquirer(args) => journal_cmd::run_acquirer(args),
         Command::Replay(args) => replay_cmd::run_replay(args),
         Command::Trace(args) => replay_cmd::run_trace(args),
     };

@@ -14,11 +14,11 @@ use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::oda::CaKeyStore;
 use emv_kernel::outcome::Outcome;
-use emv_terminal::trace::format::{self, CapkSource, ConfigSource, Trace};
-use emv_terminal::trace::junit::{self, Case};
-use emv_terminal::trace::record::{self, Header, Recorder};
-use emv_terminal::trace::replay::{self, Environment, Failure, Style};
-use emv_terminal::trace::spy;
+use emv_trace::format::{self, CapkSource, ConfigSource, Trace};
+use emv_trace::junit::{self, Case};
+use emv_trace::record::{self, Header, Recorder};
+use emv_trace::replay::{self, Environment, Failure, Style};
+use emv_trace::spy;
 
 type CmdResult = Result<ExitCode, Box<dyn Error>>;
 
@@ -99,6 +99,12 @@ struct ImportArgs {
     config: Option<PathBuf>,
     /// CA public keys (capk.txt) to replay with, referenced with their SHA-256
     /// [default: the built-in test CA keys].
+    #[cfg(feature = "simulated-cards")]
+    #[arg(long, value_name = "FILE")]
+    capk: Option<PathBuf>,
+    /// CA public keys (capk.txt) to replay with, referenced with their SHA-256
+    /// (this build has no test CA keys: needed unless --unmasked).
+    #[cfg(not(feature = "simulated-cards"))]
     #[arg(long, value_name = "FILE")]
     capk: Option<PathBuf>,
 }

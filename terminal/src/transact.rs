@@ -1,6 +1,9 @@
 //! `emv-terminal transact`: one full EMV transaction, from application
 //! selection to the outcome, on a simulated test card (`--card PROFILE`, the
 //! default being the CDA card) or a card in a PC/SC reader (`--reader NAME`).
+//! Without the `simulated-cards` feature there are no test cards, no host
+//! simulator and no test CA keys: a card in a reader only (`--reader`, default
+//! `auto`), with the CA keys of `--capk`.
 //!
 //! The kernel is sans-IO; this module owns everything around it: the card
 //! transport, the clock (transaction date and time), randomness (the
@@ -16,6 +19,10 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args as ClapArgs, ValueEnum};
+use emv_config::Settings;
+use emv_journal::{
+    self as journal, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
+};
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::data::DataStore;
@@ -28,19 +35,22 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::config::Settings;
-use emv_terminal::journal::{
-    self, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
-};
-use emv_terminal::trace::PinResult;
+#[cfg(feature = "simulated-cards")]
 use emv_test_cards::issuer::{cryptogram_input, Issuer};
+#[cfg(feature = "simulated-cards")]
 use emv_test_cards::{pki, profiles};
+use emv_trace::PinResult;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::output::{self, Report};
 
 /// The simulated card used when neither `--card` nor `--reader` is given.
+#[cfg(feature = "simulated-cards")]
 pub const DEFAULT_PROFILE: &str = "cda";
+
+/// The reader used when `--reader` is not given, in a build without simulated cards.
+#[cfg(not(feature = "simulated-cards"))]
+pub const DEFAULT_READER: &str = "auto";
 
 /// Arguments of `transact`.
 #[derive(ClapArgs, Debug)]
@@ -55,11 +65,13 @@ pub struct Args {
     #[arg(long = "type", value_enum, default_value_t = TransactionKind::Purchase)]
     pub transaction_type: TransactionKind,
     /// Use this simulated test card (see test-cards/PROFILES.md) [default: cda].
+    #[cfg(feature = "simulated-cards")]
     #[arg(long, value_name = "PROFILE", conflicts_with = "reader")]
     pub card: Option<String>,
     /// Use the card in this PC/SC reader: `auto` (first reader with a card), a
     /// name or part of one, or `=NAME` for an exact name.
     #[arg(long, value_name = "NAME")]
+    #[cfg_attr(not(feature = "simulated-cards"), arg(default_value = DEFAULT_READER))]
     pub reader: Option<String>,
     /// Seconds to wait for a card in the reader.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
@@ -68,7 +80,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// CA public keys in the capk.txt format [default: the test CA keys].
+    #[cfg(feature = "simulated-cards")]
     #[arg(long, value_name = "FILE")]
+    pub capk: Option<PathBuf>,
+    /// CA public keys in the capk.txt format (this build has no test CA keys).
+    #[cfg(not(feature = "simulated-cards"))]
+    #[arg(long, value_name = "FILE", required = true)]
     pub capk: Option<PathBuf>,
     /// Transaction date YYMMDD [default: today, UTC].
     #[arg(long, value_name = "YYMMDD")]
@@ -82,12 +99,14 @@ pub struct Args {
     pub pin: Option<String>,
     /// What the host simulator answers an ARQC with [default: approve with a
     /// simulated card, unreachable with a reader].
+    #[cfg(feature = "simulated-cards")]
     #[arg(long, value_enum)]
     pub host: Option<HostMode>,
     /// With the host simulator: an issuer script command for the card, as
     /// `HEADER:DATA` in hex (e.g. `04DA9F14:05`, PUT DATA of the lower
     /// consecutive offline limit); the simulator adds its MAC and sends it in
     /// Issuer Script Template 2 (72). Repeatable.
+    #[cfg(feature = "simulated-cards")]
     #[arg(long, value_name = "HEADER:DATA")]
     pub issuer_script: Vec<String>,
     /// Choose this candidate application (1 = first in priority order)
@@ -148,8 +167,9 @@ impl TransactionKind {
     }
 }
 
-/// The host simulator's answer to an ARQC.
+/// The host simulator's answer to an ARQC (only `Unreachable` without simulated cards).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "simulated-cards"), allow(dead_code))]
 pub enum HostMode {
     /// Verify the ARQC and approve (ARC 00) with an ARPC.
     Approve,
@@ -159,6 +179,7 @@ pub enum HostMode {
     Unreachable,
 }
 
+#[cfg(feature = "simulated-cards")]
 impl HostMode {
     fn name(self) -> &'static str {
         match self {
@@ -185,46 +206,68 @@ pub fn run(args: Args) -> CmdResult {
         Some(pin) => Some(checked_pin(pin)?),
         None => None,
     };
-    let scripts = args
-        .issuer_script
-        .iter()
-        .map(|text| parse_script(text))
-        .collect::<Result<Vec<_>, _>>()?;
+    #[cfg(not(feature = "simulated-cards"))]
+    {
+        let reader = args.reader.as_deref().unwrap_or(DEFAULT_READER);
+        run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto)
+    }
+    #[cfg(feature = "simulated-cards")]
+    {
+        let scripts = args
+            .issuer_script
+            .iter()
+            .map(|text| parse_script(text))
+            .collect::<Result<Vec<_>, _>>()?;
 
-    if let Some(reader) = &args.reader {
-        if !scripts.is_empty() {
-            return Err("--issuer-script needs the host simulator, which answers only for simulated cards (--card)".into());
+        if let Some(reader) = &args.reader {
+            if !scripts.is_empty() {
+                return Err("--issuer-script needs the host simulator, which answers only for simulated cards (--card)".into());
+            }
+            if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
+                return Err(format!(
+                    "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
+                     for simulated cards (--card); with --reader use --host unreachable (the default)",
+                    args.host.map(HostMode::name).unwrap_or_default()
+                )
+                .into());
+            }
+            return run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto);
         }
-        if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
+
+        let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
+        let Some(profile) = profiles::find(name) else {
+            let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
             return Err(format!(
-                "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
-                 for simulated cards (--card); with --reader use --host unreachable (the default)",
-                args.host.map(HostMode::name).unwrap_or_default()
+                "--card {name}: no such test card; profiles: {}",
+                names.join(", ")
             )
             .into());
-        }
-        let mut card = open_reader(reader, &args)?;
-        let source = format!("reader {}", card.reader());
-        let session = Session::new(&args, pin, HostMode::Unreachable, false);
-        return session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto);
+        };
+        let mut card = profile.card();
+        card.reset();
+        let host = args.host.unwrap_or(HostMode::Approve);
+        let mut session = Session::new(&args, pin, host, true);
+        session.scripts = scripts;
+        let source = format!("simulated card {name}");
+        session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto)
     }
+}
 
-    let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
-    let Some(profile) = profiles::find(name) else {
-        let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
-        return Err(format!(
-            "--card {name}: no such test card; profiles: {}",
-            names.join(", ")
-        )
-        .into());
-    };
-    let mut card = profile.card();
-    card.reset();
-    let host = args.host.unwrap_or(HostMode::Approve);
-    let mut session = Session::new(&args, pin, host, true);
-    session.scripts = scripts;
-    let source = format!("simulated card {name}");
-    session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto)
+/// The transaction on the card in `reader`; no host answers (there is no simulator for a
+/// real card's issuer).
+fn run_on_reader(
+    reader: &str,
+    args: &Args,
+    pin: Option<Vec<u8>>,
+    settings: &Settings,
+    ca_keys: &CaKeyStore,
+    inputs: &mut TransactionInputs,
+    crypto: DefaultCrypto,
+) -> CmdResult {
+    let mut card = open_reader(reader, args)?;
+    let source = format!("reader {}", card.reader());
+    let session = Session::new(args, pin, HostMode::Unreachable, false);
+    session.run(&mut card, &source, settings, ca_keys, inputs, crypto)
 }
 
 /// The CA keys: the capk.txt file given, else the committed test CA keys.
@@ -237,7 +280,10 @@ fn load_ca_keys(
             path.display().to_string(),
             std::fs::read_to_string(path).map_err(|e| format!("--capk {}: {e}", path.display()))?,
         ),
+        #[cfg(feature = "simulated-cards")]
         None => ("built-in test CA keys".to_owned(), pki::CAPK_TXT.to_owned()),
+        #[cfg(not(feature = "simulated-cards"))]
+        None => return Err("--capk FILE: this build has no built-in test CA keys".into()),
     };
     let mut store = Box::new(CaKeyStore::new());
     for (number, line) in text.lines().enumerate() {
@@ -253,6 +299,7 @@ fn load_ca_keys(
 }
 
 /// `--issuer-script HEADER:DATA`: a 4-byte command header and its data, in hex.
+#[cfg(feature = "simulated-cards")]
 fn parse_script(text: &str) -> Result<([u8; 4], Vec<u8>), String> {
     let bad = || format!("--issuer-script {text:?}: expected HEADER:DATA in hex, e.g. 04DA9F14:05");
     let (header, data) = text.split_once(':').unwrap_or((text, ""));
@@ -468,6 +515,7 @@ struct Session<'a> {
     pin_offered: bool,
     host: HostMode,
     simulated: bool,
+    #[cfg(feature = "simulated-cards")]
     scripts: Vec<([u8; 4], Vec<u8>)>,
 }
 
@@ -496,6 +544,7 @@ impl<'a> Session<'a> {
             pin_offered: false,
             host,
             simulated,
+            #[cfg(feature = "simulated-cards")]
             scripts: Vec::new(),
         }
     }
@@ -569,7 +618,7 @@ impl<'a> Session<'a> {
             exception_file: &exception_file,
         };
         // Trace recording (docs/traces.md): the card and crypto pass through the recorder.
-        let recorder = emv_terminal::trace::record::Recorder::new();
+        let recorder = emv_trace::record::Recorder::new();
         let mut recording_card = recorder.transport(card);
         let card = &mut recording_card;
         let mut transaction = Box::new(
@@ -913,6 +962,27 @@ impl<'a> Session<'a> {
                 note: note.to_owned(),
             };
         }
+        self.simulated_host(icc_data, card, cdol1_data)
+    }
+
+    /// Without simulated cards there is no host simulator: `transact` never asks it (the
+    /// host is unreachable for a reader card).
+    #[cfg(not(feature = "simulated-cards"))]
+    fn simulated_host(&self, _: &[u8], _: &DataStore, _: Option<&[u8]>) -> HostAnswer {
+        HostAnswer {
+            response: None,
+            note: "unreachable (no host simulator in this build)".to_owned(),
+        }
+    }
+
+    /// The host simulator proper, for a simulated card.
+    #[cfg(feature = "simulated-cards")]
+    fn simulated_host(
+        &self,
+        icc_data: &[u8],
+        card: &DataStore,
+        cdol1_data: Option<&[u8]>,
+    ) -> HostAnswer {
         let arqc = field::<8>(icc_data, card, 0x9F26);
         let atc = field::<2>(icc_data, card, 0x9F36).map(u16::from_be_bytes);
         let aip = field::<2>(icc_data, card, 0x82);
@@ -974,6 +1044,7 @@ impl<'a> Session<'a> {
 }
 
 /// A decline without ARPC.
+#[cfg(feature = "simulated-cards")]
 fn declined(code: &str, data: Option<Vec<u8>>, note: &str) -> HostAnswer {
     let mut authorisation_response_code = [b'0'; 2];
     for (slot, byte) in authorisation_response_code.iter_mut().zip(code.bytes()) {
@@ -991,6 +1062,7 @@ fn declined(code: &str, data: Option<Vec<u8>>, note: &str) -> HostAnswer {
 }
 
 /// A fixed-length data object from the authorisation request, else the card's data.
+#[cfg(feature = "simulated-cards")]
 fn field<const N: usize>(icc_data: &[u8], card: &DataStore, tag: u32) -> Option<[u8; N]> {
     tlv::find(icc_data, Tag(tag))
         .or_else(|| card.get(Tag(tag)))
@@ -1005,6 +1077,7 @@ struct HostAnswer {
     note: String,
 }
 
+#[cfg_attr(not(feature = "simulated-cards"), allow(dead_code))]
 struct HostDecision {
     approved: bool,
     authorisation_response_code: [u8; 2],
@@ -1014,6 +1087,7 @@ struct HostDecision {
 }
 
 /// Issuer Script Template 2 (72) holding one Issuer Script Command (86).
+#[cfg(feature = "simulated-cards")]
 fn script_template(command: &[u8]) -> Vec<u8> {
     let mut buffer = [0u8; 300];
     let mut writer = tlv::Writer::new(&mut buffer);

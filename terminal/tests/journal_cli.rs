@@ -1,12 +1,13 @@
 //! The `journal` subcommands driven through the binary.
 
-mod journal_support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use journal_support::*;
+use emv_test_support::*;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 
 fn journal_cmd(p: &Paths, sub: &[&str]) -> Vec<String> {
     let mut args = strings(&["journal"]);

@@ -7,17 +7,18 @@
 //! `transact` uses (pending before GENERATE AC, completion before approval is reported); the
 //! pause between the two stands for the card exchange.
 
-mod journal_support;
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use emv_terminal::acquirer;
-use emv_terminal::journal::{RecordId, State};
-use journal_support::*;
+use emv_acquirer as acquirer;
+use emv_journal::{RecordId, State};
+use emv_test_support::*;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 
 const SEED: u64 = 0x5EED_0008;
 const ROUNDS: usize = 14;

@@ -10,17 +10,18 @@
 //! incomplete on the next start and never dropped; `journal verify` passes; after more
 //! killed syncs and a final sync the acquirer holds each journal approval exactly once.
 
-mod journal_support;
-
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use emv_terminal::acquirer;
-use emv_terminal::journal::{Mode, RecordId, State};
-use journal_support::*;
+use emv_acquirer as acquirer;
+use emv_journal::{Mode, RecordId, State};
+use emv_test_support::*;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 
 /// The default seed; `EMV_CRASH_SEED=N` runs another schedule (soak runs).
 const SEED: u64 = 0x5EED_0801;

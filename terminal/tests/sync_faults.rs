@@ -1,13 +1,14 @@
 //! Sync against the reference acquirer with every fault mode: nothing lost, nothing
 //! duplicated at the host, and records marked synced only when acknowledged.
 
-mod journal_support;
-
 use std::collections::HashMap;
 
-use emv_terminal::acquirer;
-use emv_terminal::journal::{Mode, Outcome, RecordId, State, SyncState};
-use journal_support::*;
+use emv_acquirer as acquirer;
+use emv_journal::{Mode, Outcome, RecordId, State, SyncState};
+use emv_test_support::*;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 
 const APPROVALS: u64 = 60;
 

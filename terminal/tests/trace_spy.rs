@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use emv_terminal::trace::format;
-use emv_terminal::trace::spy;
+use emv_trace::format;
+use emv_trace::spy;
 
 fn fixture(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use emv_terminal::journal::{Journal, KeySource, RecordId, State};
+use emv_journal::{Journal, KeySource, RecordId, State};
 use serde_json::Value;
 
 /// Options every run gets: JSON, fixed date, time and random values.

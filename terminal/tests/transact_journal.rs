@@ -2,13 +2,11 @@
 //! split sales (Book 3, 10.6.1): the journal's lookup and `transact` answering the
 //! kernel's request with it.
 
-mod journal_support;
-
 use std::process::{Command, Stdio};
 
+use emv_journal::{Journal, KeySource, Mode, Outcome, RecordId};
 use emv_kernel::tlv::{self, Tag};
-use emv_terminal::journal::{Journal, KeySource, Mode, Outcome, RecordId};
-use journal_support::{at, completion, paths, pending, record, PAN_BCD};
+use emv_test_support::{at, completion, paths, pending, record, PAN_BCD};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");

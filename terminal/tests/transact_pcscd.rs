@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use emv_journal::{Journal, KeySource, RecordId, State};
 use emv_pcsc::Pcsc;
-use emv_terminal::journal::{Journal, KeySource, RecordId, State};
 use emv_test_cards::profiles;
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;

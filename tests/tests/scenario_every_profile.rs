@@ -44,11 +44,11 @@ use emv_kernel::select::Candidate;
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
-use emv_terminal::trace::{Event, Trace};
 use emv_test_cards::card::Card;
 use emv_test_cards::issuer::{self, Issuer};
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
+use emv_trace::{Event, Trace};
 
 use CryptogramType::{Aac, Arqc, Tc};
 
@@ -1084,8 +1084,8 @@ fn trace_path(profile: &str) -> std::path::PathBuf {
 fn compare_with_trace(profile: &str, r: &Run) -> Result<(), String> {
     let path = trace_path(profile);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let trace: Trace = emv_terminal::trace::format::parse(&text)
-        .map_err(|e| format!("{}: {e:?}", path.display()))?;
+    let trace: Trace =
+        emv_trace::format::parse(&text).map_err(|e| format!("{}: {e:?}", path.display()))?;
     let golden: Vec<(Vec<u8>, bool)> = trace
         .events
         .iter()

@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use emv_config::Settings;
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
@@ -33,15 +34,14 @@ use emv_kernel::select::Candidate;
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_terminal::config::Settings;
-use emv_terminal::trace::format::{CapkSource, ConfigSource};
-use emv_terminal::trace::record::{Header, Recorder};
-use emv_terminal::trace::replay::{self, Environment, Style};
-use emv_terminal::trace::{spy, Event, PinResult, Trace};
 use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;
+use emv_trace::format::{CapkSource, ConfigSource};
+use emv_trace::record::{Header, Recorder};
+use emv_trace::replay::{self, Environment, Style};
+use emv_trace::{spy, Event, PinResult, Trace};
 
 /// The second virtual reader, so these tests do not queue behind the other
 /// pcscd tests on the first one.

@@ -1,16 +1,14 @@
 //! The journal API as `transact` uses it: durability, crash recovery, encryption at rest,
 //! keys, the HMAC chain, offline limits, sync bookkeeping, prune, backup and restore.
 
-mod journal_support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use emv_terminal::journal::{
+use emv_journal::{
     backup, export, Journal, JournalError, KeySource, LimitReason, Mode, OfflineLimits,
     OpenOptions, Outcome, State, SyncState,
 };
-use journal_support::*;
+use emv_test_support::*;
 use rusqlite::Connection;
 
 #[test]
@@ -167,7 +165,7 @@ fn a_wrong_key_fails_cleanly_and_overwrites_nothing() {
     record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
     drop(journal);
     let other = p.dir.path().join("other.key");
-    emv_terminal::journal::crypto::KeyRing::create(&other).unwrap();
+    emv_journal::crypto::KeyRing::create(&other).unwrap();
     let before = fs::read(&other).unwrap();
     let err = Journal::open(&p.journal, &KeySource::create_if_missing(&other)).unwrap_err();
     assert!(matches!(err, JournalError::WrongKey { key_id: 1 }), "{err}");
@@ -495,7 +493,7 @@ fn restore_checks_chain_keys_and_lost_records_before_replacing_anything() {
     assert!(matches!(err, JournalError::RestoreRefused(_)), "{err}");
     // Wrong key: refused.
     let other = p.dir.path().join("other.key");
-    emv_terminal::journal::crypto::KeyRing::create(&other).unwrap();
+    emv_journal::crypto::KeyRing::create(&other).unwrap();
     let err = backup::restore(&p.journal, &copy, &KeySource::existing(&other), false).unwrap_err();
     assert!(matches!(err, JournalError::WrongKey { .. }), "{err}");
     // A newer live journal would lose a record: refused unless forced.

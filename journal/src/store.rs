@@ -394,7 +394,7 @@ impl Journal {
     /// transaction for the floor limit check.
     ///
     /// The journal keeps the day's approvals as its log of approved transactions; it finds
-    /// the card by the keyed PAN index ([`crate::journal::crypto::KeyRing::pan_index`]) under
+    /// the card by the keyed PAN index ([`crate::crypto::KeyRing::pan_index`]) under
     /// every key in the key file, so a rotation during the day does not hide earlier
     /// approvals. Records written before schema version 3 carry no index and are not found.
     pub fn recent_amount_same_card(

@@ -13,9 +13,12 @@ use std::time::{Duration, SystemTime};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{json, Value};
 
-use crate::acquirer::BATCH_PATH;
-use crate::journal::export::record_json;
-use crate::journal::{Journal, JournalError};
+use crate::export::record_json;
+use crate::{Journal, JournalError};
+
+/// The path batches are posted to when [`SyncConfig::url`] is a bare base URL (the
+/// reference acquirer's; the protocol is described in `docs/journal.md`).
+pub const BATCH_PATH: &str = "/v1/batches";
 
 /// How to reach the acquirer and how hard to try.
 #[derive(Debug, Clone)]
@@ -217,10 +220,7 @@ fn batch_url(url: &str) -> String {
 
 /// One record as the acquirer receives it: the journal fields plus the clearing data
 /// (PAN and expiry date, opened from the sealed fields; track 2 is never sent).
-pub fn clearing_record(
-    journal: &Journal,
-    record: &crate::journal::Record,
-) -> Result<Value, JournalError> {
+pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Value, JournalError> {
     let sensitive = journal.sensitive(record)?;
     let mut value = record_json(record);
     if let Some(object) = value.as_object_mut() {

@@ -16,11 +16,10 @@ use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Outcome;
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
-use emv_test_cards::pki;
 
 use super::format::{CapkSource, ConfigSource, Event, Expected, HostAnswer, PinResult, Trace};
 use super::record::expected_from;
-use crate::config::Settings;
+use emv_config::Settings;
 
 /// What a replay needs besides the trace.
 #[derive(Clone, Debug, Default)]
@@ -174,13 +173,34 @@ pub fn settings_for(trace: &Trace, env: &Environment) -> Result<Settings, String
     }
 }
 
+/// The text of `capk builtin`: the test CA keys of `emv-test-cards`.
+#[cfg(feature = "test-keys")]
+fn builtin_capk() -> Result<(String, String), String> {
+    Ok((
+        "built-in test CA keys".to_owned(),
+        emv_test_cards::pki::CAPK_TXT.to_owned(),
+    ))
+}
+
+/// Without the test keys, `capk builtin` names keys this build does not have.
+#[cfg(not(feature = "test-keys"))]
+fn builtin_capk() -> Result<(String, String), String> {
+    Err(NO_TEST_KEYS.to_owned())
+}
+
+/// Why a trace that names the built-in test CA keys (`capk builtin`) cannot be replayed by a
+/// build without the `test-keys` feature.
+#[cfg(not(feature = "test-keys"))]
+pub const NO_TEST_KEYS: &str = "this trace uses the built-in test CA keys (`capk builtin`), \
+     which this build does not include (emv-trace without its `test-keys` feature): \
+     pass the CA key file (capk.txt) instead, with `--capk FILE` \
+     (`Environment::capk_override` from Rust)";
+
 /// The CA keys a trace names, checked against its `ca-key` lines.
 pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeyStore>, String> {
     let (name, text) = match (&env.capk_override, &trace.capk) {
         (Some(text), _) => ("--capk".to_owned(), text.clone()),
-        (None, CapkSource::Builtin) => {
-            ("built-in test CA keys".to_owned(), pki::CAPK_TXT.to_owned())
-        }
+        (None, CapkSource::Builtin) => builtin_capk()?,
         (None, CapkSource::File { path, sha256 }) => {
             // Relative to the trace's folder, else as recorded (relative to where it ran).
             let beside = env.base_dir.join(path);
@@ -759,5 +779,46 @@ fn render_objects(
                 show(after)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use emv_kernel::config::TransactionInputs;
+
+    #[cfg(feature = "test-keys")]
+    #[test]
+    fn capk_builtin_is_the_test_ca_keys() {
+        let trace = Trace::new(TransactionInputs::default());
+        let keys = ca_keys_for(&trace, &Environment::default()).expect("test CA keys");
+        assert!(keys.find(&[0xA0, 0x00, 0x00, 0x09, 0x99], 0x01).is_some());
+    }
+
+    #[cfg(not(feature = "test-keys"))]
+    #[test]
+    fn capk_builtin_without_the_test_keys_asks_for_the_key_file() {
+        let trace = Trace::new(TransactionInputs::default());
+        let error = ca_keys_for(&trace, &Environment::default())
+            .err()
+            .expect("no built-in keys");
+        assert_eq!(error, NO_TEST_KEYS);
+        assert!(error.contains("--capk FILE"), "{error}");
+        let replayed = replay(&trace, &Environment::default());
+        assert_eq!(
+            replayed.failure,
+            Some(Failure::Setup(NO_TEST_KEYS.to_owned()))
+        );
+    }
+
+    #[test]
+    fn capk_override_replaces_capk_builtin() {
+        let trace = Trace::new(TransactionInputs::default());
+        let env = Environment {
+            capk_override: Some(String::new()),
+            ..Environment::default()
+        };
+        let keys = ca_keys_for(&trace, &env).expect("empty key file");
+        assert!(keys.find(&[0xA0, 0x00, 0x00, 0x09, 0x99], 0x01).is_none());
     }
 }

@@ -1,17 +1,53 @@
-//! Helpers shared by the journal and sync integration tests.
-#![allow(dead_code)]
+//! What the workspace's integration tests share: the path of a workspace binary
+//! ([`bin`]), and the journal and sync helpers (temporary journals and keys, records, the
+//! reference acquirer as a child process).
+//!
+//! Dev-only (`publish = false`): a dev-dependency of the test suites, never of a library.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use emv_terminal::journal::{
-    Completion, Journal, KeySource, Mode, Outcome, PendingTransaction, RecordId,
-};
+use emv_journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction, RecordId};
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
+/// A binary of the workspace (`emv-terminal`, `emv-acquirer`, ...) as cargo builds it,
+/// next to the running test executable: `target/<profile>/NAME`.
+///
+/// An integration test can name its own package's binaries with
+/// `env!("CARGO_BIN_EXE_...")`, and cargo builds them first; another package's binary is
+/// built only when that package is part of the build, so this panics, saying so, when the
+/// binary is missing.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the running test executable");
+    // Tests and benches run from target/<profile>/deps/; the binaries are one folder up.
+    let mut dir = exe
+        .parent()
+        .expect("the test executable is in a folder")
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "binary {name} not found at {}: it belongs to another package of the workspace, which \
+         cargo builds only when asked; run `cargo build --workspace` (or `cargo test \
+         --workspace`) first",
+        path.display()
+    );
+    path
+}
+
+/// The `emv-terminal` binary.
+pub fn terminal_bin() -> PathBuf {
+    bin("emv-terminal")
+}
+
+/// The `emv-acquirer` binary (the reference acquirer).
+pub fn acquirer_bin() -> PathBuf {
+    bin("emv-acquirer")
+}
 
 /// A Mastercard test PAN (BCD) and its digits.
 pub const PAN_BCD: [u8; 8] = [0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08];
@@ -107,16 +143,16 @@ pub fn record(
     id
 }
 
-/// Runs the binary with `args`.
+/// Runs `emv-terminal` with `args`.
 pub fn run(args: &[String]) -> Output {
-    Command::new(BIN)
+    Command::new(terminal_bin())
         .args(args)
         .env_remove("EMV_JOURNAL_KEY_FILE")
         .output()
         .expect("run emv-terminal")
 }
 
-/// Runs the binary and returns stdout, failing the test on a non-zero exit.
+/// Runs `emv-terminal` and returns stdout, failing the test on a non-zero exit.
 pub fn run_ok(args: &[String]) -> String {
     let out = run(args);
     assert!(
@@ -141,10 +177,10 @@ pub struct AcquirerProcess {
 }
 
 impl AcquirerProcess {
-    /// Starts `acquirer serve` on a free loopback port with extra (fault) arguments.
+    /// Starts `emv-acquirer serve` on a free loopback port with extra (fault) arguments.
     pub fn start(db: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["acquirer", "serve", "--listen", "127.0.0.1:0", "--db"])
+        let mut child = Command::new(acquirer_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .args(extra)
             .stdout(Stdio::piped())
@@ -172,7 +208,12 @@ impl AcquirerProcess {
         }
     }
 
-    /// Stops the process now.
+    /// The acquirer's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the process now (SIGKILL to its pid) and reaps it.
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -3,13 +3,13 @@
 //! Configuration and CA keys are prepared once per trace, as `replay` does
 //! per file; the kernel run, the crypto and the comparison are measured.
 //!
-//! `cargo bench -p emv-terminal --bench replay`
+//! `cargo bench -p emv-trace --bench replay`
 
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emv_terminal::trace::format::{self, Trace};
-use emv_terminal::trace::replay::{self, Environment, Prepared};
+use emv_trace::format::{self, Trace};
+use emv_trace::replay::{self, Environment, Prepared};
 
 fn corpus() -> Vec<(String, Trace, Prepared)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/traces");

@@ -5,11 +5,11 @@
 
 use std::path::PathBuf;
 
-use emv_terminal::trace::format;
-use emv_terminal::trace::mask;
-use emv_terminal::trace::replay::{self, Environment, Style};
-use emv_terminal::trace::Event;
 use emv_test_cards::profiles;
+use emv_trace::format;
+use emv_trace::mask;
+use emv_trace::replay::{self, Environment, Style};
+use emv_trace::Event;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/traces")
@@ -173,10 +173,10 @@ fn random_text_is_not_a_pcsc_spy_log_and_does_not_panic() {
         let text: String = (0..rng.usize(0..400))
             .map(|_| char::from(alphabet[rng.usize(..alphabet.len())]))
             .collect();
-        if let Ok(exchanges) = emv_terminal::trace::spy::parse_log(&text) {
-            let (trace, _) = emv_terminal::trace::spy::to_trace(
+        if let Ok(exchanges) = emv_trace::spy::parse_log(&text) {
+            let (trace, _) = emv_trace::spy::to_trace(
                 &exchanges,
-                &emv_terminal::trace::spy::InputOverrides::default(),
+                &emv_trace::spy::InputOverrides::default(),
                 "random",
             );
             let _ = replay::replay(&trace, &Environment::default());

@@ -1,15 +1,15 @@
 //! Journal benchmarks: durable offline approvals per second (pending + completion, each an
 //! fsynced SQLite transaction), and sync throughput to the local reference acquirer.
 //!
-//! Run: `cargo bench -p emv-terminal --bench journal`.
+//! Run: `cargo bench -p emv-journal --bench journal`.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emv_terminal::acquirer::{self, Faults, ServeConfig};
-use emv_terminal::journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction};
-use emv_terminal::sync::{self, SyncConfig};
+use emv_acquirer::{self as acquirer, Faults, ServeConfig};
+use emv_journal::sync::{self, SyncConfig};
+use emv_journal::{Completion, Journal, KeySource, Mode, Outcome, PendingTransaction};
 
 fn pending() -> PendingTransaction {
     PendingTransaction {

@@ -1,23 +1,91 @@
-//! The offline journal: durable store-and-forward of transactions in one SQLite file.
+//! The offline journal: durable store-and-forward of EMV transactions in one SQLite file,
+//! and the client that forwards approvals to the acquirer ([`sync`]).
 //!
-//! The kernel stays free of storage; the `transact` command drives the journal around the
-//! kernel's GENERATE AC as follows:
+//! The kernel stays free of storage; a terminal drives the journal around the kernel's
+//! GENERATE AC: the record is durable as *pending* before the first GENERATE AC is sent,
+//! and *complete* before an approval is shown. A crash in between leaves a pending record
+//! that the next writer marks incomplete and reports ([`Journal::recovered`]), never drops.
 //!
-//! ```text
-//! let mut journal = Journal::open(&path, &KeySource::create_if_missing(key_path))?;
-//! for record in journal.recovered() { /* report: left pending by a crash, now incomplete */ }
-//! if let Some(reason) = journal.offline_limits_reached(&limits, now, amount)? {
-//!     // set "merchant forced transaction online" (TVR byte 4 bit 4) in the kernel inputs
+//! ```no_run
+//! use std::time::SystemTime;
+//!
+//! use emv_journal::sync::{self, SyncConfig};
+//! use emv_journal::{Completion, Journal, KeySource, Mode, OfflineLimits, Outcome, PendingTransaction};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Open (or create) the journal; a new key file is created with mode 0600 on first use.
+//! let mut journal = Journal::open(
+//!     "journal.db".as_ref(),
+//!     &KeySource::create_if_missing("journal.key"),
+//! )?;
+//! for record in journal.recovered() {
+//!     eprintln!("record {} was left pending by a crash: now incomplete", record.id);
 //! }
-//! let id = journal.begin_pending(&pending, now)?;      // durable before the first GENERATE AC
-//! /* ... GENERATE AC, online authorisation, second GENERATE AC ... */
-//! journal.complete(id, &completion, now)?;              // durable before approval is shown
+//!
+//! // Before the transaction: would one more offline approval break a cap?
+//! let limits = OfflineLimits { max_offline_approvals: Some(50), ..OfflineLimits::default() };
+//! let now = SystemTime::now();
+//! if let Some(reason) = journal.offline_limits_reached(&limits, now, 1250)? {
+//!     // set "merchant forced transaction online" (TVR byte 4 bit 4) in the kernel inputs
+//!     eprintln!("{reason}");
+//! }
+//!
+//! // Durable before the first GENERATE AC: what the card and the terminal said so far
+//! // (PAN, track 2 and expiry date are sealed with the journal key).
+//! let pending = PendingTransaction {
+//!     amount_authorised: 1250,
+//!     amount_other: 0,
+//!     currency_code: 978,
+//!     transaction_type: 0x00,
+//!     transaction_date: [0x26, 0x11, 0x25],
+//!     transaction_time: [0x10, 0x30, 0x00],
+//!     aid: vec![0xA0, 0x00, 0x00, 0x00, 0x04, 0x10, 0x10],
+//!     pan: vec![0x54, 0x13, 0x33, 0x00, 0x89, 0x01, 0x06, 0x08],
+//!     pan_sequence_number: Some(1),
+//!     track2_equivalent: None,
+//!     expiry_date: [0x27, 0x12, 0x31],
+//! };
+//! let id = journal.begin_pending(&pending, now)?;
+//!
+//! // ... GENERATE AC, online authorisation, second GENERATE AC ...
+//!
+//! // Durable before an approval is shown: the outcome of the last GENERATE AC.
+//! let completion = Completion {
+//!     outcome: Outcome::Approved,
+//!     mode: Mode::Offline,
+//!     authorisation_response_code: Some(*b"Y1"),
+//!     cryptogram_information_data: Some(0x40),
+//!     application_cryptogram: Some([0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0]),
+//!     atc: Some(42),
+//!     tvr: [0; 5],
+//!     tsi: [0xE8, 0x00],
+//!     cvm_results: [0x1F, 0x03, 0x02],
+//!     icc_data: Vec::new(), // field 55, from the kernel's outcome
+//!     forced_online_reason: None,
+//! };
+//! journal.complete(id, &completion, SystemTime::now())?;
+//!
+//! // Later: forward the approvals to the acquirer, exactly once (idempotency keys,
+//! // retries with backoff; a record is marked synced only once acknowledged).
+//! let config = SyncConfig {
+//!     ca: Some("acquirer-ca.pem".into()),
+//!     ..SyncConfig::new("https://127.0.0.1:8443")
+//! };
+//! let report = sync::sync_once(&mut journal, &config, &mut |done, total| {
+//!     eprintln!("{done}/{total}");
+//! })?;
+//! println!("{} acknowledged, {} left", report.acknowledged, report.remaining);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Every write is one SQLite transaction in WAL mode with `synchronous=FULL`, so a record
 //! that `complete` returned for survives a crash or power loss. Sensitive fields (PAN,
 //! track 2 equivalent data, expiry date) are sealed with AES-256-GCM ([`crypto`]); every
 //! finished record carries an HMAC chained over the previous one ([`Journal::verify`]).
+//! [`backup`] copies and restores a journal with its checks, [`export`] writes CSV or JSON
+//! with masked PANs only. The file format, the keys and the acquirer protocol are described
+//! in `docs/journal.md`.
 
 pub mod backup;
 pub mod crypto;
@@ -26,6 +94,7 @@ pub mod limits;
 mod record;
 mod schema;
 mod store;
+pub mod sync;
 
 use std::path::PathBuf;
 

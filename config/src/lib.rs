@@ -12,6 +12,24 @@
 //!
 //! Hex values are strings (`"E0F8C8"`), amounts are integers in minor units
 //! of the transaction currency. The reference is `docs/configuration.md`.
+//!
+//! ```
+//! use emv_config::Settings;
+//!
+//! let settings = Settings::from_toml(
+//!     "[terminal]\nterminal_id = \"T1\"\n\n[offline_limits]\nmax_offline_approvals = 20\n",
+//! )?;
+//! assert_eq!(settings.offline_limits.max_offline_approvals, Some(20));
+//! let kernel_config = &settings.terminal; // what `emv_kernel` runs with
+//! # let _ = kernel_config;
+//! # Ok::<(), emv_config::ConfigError>(())
+//! ```
+//!
+//! [`Settings::load`] reads a file and names it in its errors.
+
+mod limits;
+
+pub use limits::OfflineLimits;
 
 use std::path::{Path, PathBuf};
 
@@ -23,8 +41,6 @@ use emv_kernel::limits::{
 };
 use emv_kernel::oda::revocation::{RevocationList, RevokedCertificate};
 use toml::{Table, Value};
-
-use crate::journal::OfflineLimits;
 
 /// The test issuer certificate the `revoked-issuer-cert` test card presents:
 /// RID `A000000999`, CA index `01`, serial `123456` (revoked by default).

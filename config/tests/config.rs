@@ -2,9 +2,9 @@
 //! kernel configuration, defaults kept for missing keys, and invalid values
 //! rejected with the key named.
 
+use emv_config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE};
 use emv_kernel::config::{TerminalConfig, TEST_AID_CREDIT};
 use emv_kernel::oda::revocation::RevokedCertificate;
-use emv_terminal::config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE};
 
 const EXAMPLE: &str = include_str!("../../docs/terminal.example.toml");
 

@@ -1,4 +1,4 @@
-//! A reference acquirer endpoint for tests and demos (`emv-terminal acquirer serve`).
+//! A reference acquirer endpoint for tests and demos (the `emv-acquirer serve` command).
 //!
 //! It accepts clearing batches over HTTPS (`POST /v1/batches`, JSON), stores each record
 //! once by its idempotency key in a SQLite file (durably, before acknowledging), answers
@@ -23,7 +23,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 
-/// The path batches are posted to.
+/// The path batches are posted to (the terminal's sync client has the same constant,
+/// `emv_journal::sync::BATCH_PATH`: the protocol is in `docs/journal.md`, not in a shared
+/// crate).
 pub const BATCH_PATH: &str = "/v1/batches";
 /// Largest request body accepted (a batch of a few thousand records).
 const MAX_BODY: usize = 32 * 1024 * 1024;

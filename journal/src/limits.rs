@@ -4,34 +4,9 @@
 //! "merchant forced transaction online" (TVR byte 4 bit 4, Book 4, 6.5.3) and goes online
 //! if it can, or declines offline if it cannot; the [`LimitReason`] goes into the outcome.
 
-use std::time::Duration;
+use serde::Serialize;
 
-use serde::{Deserialize, Serialize};
-
-/// Caps on the offline exposure not yet forwarded to the acquirer; `None` means no cap.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfflineLimits {
-    /// Most unsynced offline approvals allowed.
-    pub max_offline_approvals: Option<u32>,
-    /// Most cumulative amount (minor units, all currencies added) of unsynced offline approvals.
-    pub max_offline_amount: Option<u64>,
-    /// Oldest an unsynced offline approval may be, in seconds.
-    pub max_unsynced_age_secs: Option<u64>,
-}
-
-impl OfflineLimits {
-    /// Whether any cap is set.
-    pub fn any(&self) -> bool {
-        self.max_offline_approvals.is_some()
-            || self.max_offline_amount.is_some()
-            || self.max_unsynced_age_secs.is_some()
-    }
-
-    /// The age cap as a duration.
-    pub fn max_unsynced_age(&self) -> Option<Duration> {
-        self.max_unsynced_age_secs.map(Duration::from_secs)
-    }
-}
+pub use emv_config::OfflineLimits;
 
 /// Which offline cap the next approval would break, with the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

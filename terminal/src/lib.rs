@@ -1,7 +1,0 @@
-//! Library side of the `emv-terminal` binary: the parts other commands and tests reuse.
-
-pub mod acquirer;
-pub mod config;
-pub mod journal;
-pub mod sync;
-pub mod trace;
