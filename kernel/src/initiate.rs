@@ -5,12 +5,12 @@
 //! The Application Interchange Profile and the Application File Locator are
 //! checked here; a bad AFL terminates (Book 3, 10.2).
 
+use crate::apdu::{build_command, Command};
 use crate::data::DataStore;
 use crate::dol::{self, DataSource};
 use crate::limits::MAX_AFL_BYTES;
 use crate::outcome::TerminationReason;
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
 
 /// AIP byte 1 b7: SDA supported.
 pub const AIP_SDA: u8 = 0x40;

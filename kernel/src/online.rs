@@ -5,9 +5,9 @@
 //! several command exchanges); scripts are walked one command at a time, and
 //! each command's result goes into the Issuer Script Results (9F5B).
 
+use crate::apdu::{build_command, Command};
 use crate::limits::{ISSUER_SCRIPT_BYTES, SCRIPT_RESULTS_BYTES};
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
 use heapless::Vec;
 
 /// Issuer Script Template 1 (71): performed before the final GENERATE AC.

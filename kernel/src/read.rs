@@ -5,12 +5,12 @@
 //! to be authenticated collected exactly as Book 3, 10.3 defines, and the
 //! check of the mandatory data objects.
 
+use crate::apdu::{build_command, Command};
 use crate::data::{DataStore, StoreError};
 use crate::initiate::{afl_entries, AflEntry};
 use crate::limits::ODA_DATA_BYTES;
 use crate::outcome::TerminationReason;
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
 
 /// The records flagged for offline data authentication, concatenated
 /// (Book 3, 10.3), and whether collecting them already failed ODA.

@@ -20,8 +20,8 @@
 //! online processing (10.9), issuer scripts (10.10), completion (10.11).
 
 use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
-use crate::apdu::CommandApdu;
 use crate::apdu::RequestedCryptogram as CryptogramType;
+use crate::apdu::{build_command, split_status, CommandApdu};
 use crate::config::{
     ApplicationConfig, TerminalConfig, TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA,
     CAPABILITY_SDA,
@@ -49,40 +49,12 @@ use crate::tlv::{self, Tag};
 use crate::tvr::{self, Bit};
 use heapless::Vec;
 
-/// A command APDU being built or sent.
-pub type Command = CommandApdu;
+pub use crate::apdu::Command;
 
 /// Most command/response exchanges in one transaction. A real contact
 /// transaction takes 10-40; a card that keeps the kernel busy beyond this
 /// ends with [`TerminationReason::StepLimit`].
 pub const MAX_EXCHANGES: u16 = 600;
-
-/// Writes a command `header [Lc data] [Le=00]` into `command`; `false` when
-/// the data does not fit a short APDU.
-pub(crate) fn build_command(
-    command: &mut Command,
-    header: [u8; 4],
-    data: Option<&[u8]>,
-    le: bool,
-) -> bool {
-    let [cla, ins, p1, p2] = header;
-    match CommandApdu::new(cla, ins, p1, p2, data.unwrap_or(&[]), le.then_some(0x00)) {
-        Ok(built) => {
-            *command = built;
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// Splits a response APDU into data and status word; a response shorter
-/// than two bytes reads as status `0000` (no valid status).
-pub(crate) fn split_status(response: &[u8]) -> (&[u8], u16) {
-    match response.split_last_chunk::<2>() {
-        Some((data, [sw1, sw2])) => (data, u16::from_be_bytes([*sw1, *sw2])),
-        None => (&[], 0x0000),
-    }
-}
 
 /// What the terminal brings besides its configuration: CA keys, revoked
 /// certificates, the exception file.
@@ -910,7 +882,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         match built {
             Some(command) => {
                 // The DDOL data are kept for the signature check (Book 2, 6.5.2).
-                self.ddol_data = Vec::from_slice(command_data(&command)).unwrap_or_default();
+                self.ddol_data =
+                    Vec::from_slice(crate::apdu::command_data(&command)).unwrap_or_default();
                 self.command = command;
                 self.state = State::DynamicDataAuthentication;
             }
@@ -1819,14 +1792,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn set_tsi(&mut self, bit: Bit) {
         self.terminal.tsi.set(bit);
     }
-}
-
-/// The data field of a command built with Lc (bytes after the Lc byte,
-/// without Le).
-fn command_data(command: &Command) -> &[u8] {
-    let bytes = command.as_bytes();
-    let length = bytes.get(4).copied().map_or(0, usize::from);
-    bytes.get(5..5 + length).unwrap_or(&[])
 }
 
 /// An issuer script command (value of 86) as a short command APDU: header,
