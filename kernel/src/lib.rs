@@ -23,6 +23,7 @@
 pub mod action;
 pub mod apdu;
 pub mod config;
+mod context;
 pub mod crypto;
 pub mod cvm;
 pub mod data;

@@ -7,6 +7,7 @@
 //!
 //! Entry point: [`processing_restrictions`].
 
+use crate::config::TerminalConfig;
 use crate::date::Date;
 use crate::tvr::{self, Tvr};
 
@@ -73,6 +74,12 @@ impl TerminalType {
     pub fn is_atm(self, additional_capabilities: &AdditionalTerminalCapabilities) -> bool {
         matches!(self.0, 0x14..=0x16) && additional_capabilities.cash()
     }
+}
+
+/// Whether the terminal can go online: configured so, and not of an
+/// offline-only type (Book 4, A1).
+pub(crate) fn online_capable(config: &TerminalConfig) -> bool {
+    config.online_capable && !TerminalType(config.terminal_type).is_offline_only()
 }
 
 /// Additional Terminal Capabilities (9F40), 5 bytes. Book 4, Annex A3.

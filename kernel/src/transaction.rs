@@ -22,10 +22,8 @@
 use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
 use crate::apdu::RequestedCryptogram as CryptogramType;
 use crate::apdu::{build_command, split_status, CommandApdu};
-use crate::config::{
-    ApplicationConfig, TerminalConfig, TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA,
-    CAPABILITY_SDA,
-};
+use crate::config::{TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA, CAPABILITY_SDA};
+use crate::context::Context;
 use crate::crypto::CryptoProvider;
 use crate::cvm::{self, CardholderVerification, CvmContext, CvmStep, PinOutcome};
 use crate::data::{DataStore, Sources, TerminalData};
@@ -34,7 +32,7 @@ use crate::initiate::{
     self, Aip, AIP_CDA, AIP_DDA, AIP_ISSUER_AUTHENTICATION, AIP_SDA, AIP_TERMINAL_RISK_MANAGEMENT,
 };
 use crate::limits::CLEARING_DATA_BYTES;
-use crate::oda::{self, CaKeyStore, CardData, PublicKey, RevocationList, StaticData};
+use crate::oda::{self, CardData, PublicKey, StaticData};
 use crate::online::{
     self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
     SCRIPT_BEFORE_FINAL_GENERATE_AC,
@@ -46,29 +44,16 @@ use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, Transa
 use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::{self, Tag};
-use crate::tvr::{self, Bit};
+use crate::tvr;
 use heapless::Vec;
 
 pub use crate::apdu::Command;
+pub use crate::context::TerminalContext;
 
 /// Most command/response exchanges in one transaction. A real contact
 /// transaction takes 10-40; a card that keeps the kernel busy beyond this
 /// ends with [`TerminationReason::StepLimit`].
 pub const MAX_EXCHANGES: u16 = 600;
-
-/// What the terminal brings besides its configuration: CA keys, revoked
-/// certificates, the exception file.
-#[derive(Clone, Copy, Debug)]
-pub struct TerminalContext<'k> {
-    /// The terminal configuration.
-    pub config: &'k TerminalConfig,
-    /// CA public keys (Book 2, 5.2).
-    pub ca_keys: &'k CaKeyStore,
-    /// Revoked issuer certificates (Book 2, 5.3 step 10).
-    pub revocations: &'k RevocationList,
-    /// Terminal exception file: PANs (5A format) (Book 3, 10.6).
-    pub exception_file: &'k [&'k [u8]],
-}
 
 /// Caller misuse of the transaction API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,17 +192,12 @@ enum State {
 
 /// One EMV contact transaction.
 pub struct Transaction<'k, C: CryptoProvider> {
-    terminal_context: TerminalContext<'k>,
+    cx: Context<'k>,
     crypto: C,
-    inputs: TransactionInputs,
     state: State,
     exchanges: u16,
     selection: Selection,
-    store: DataStore,
-    terminal: TerminalData,
     oda_records: OdaRecords,
-    command: Command,
-    application: Option<usize>,
     aip: Aip,
     pdol_data: Vec<u8, 255>,
     cdol1_data: Vec<u8, 255>,
@@ -245,8 +225,8 @@ impl<C: CryptoProvider> core::fmt::Debug for Transaction<'_, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Transaction")
             .field("step", &self.step())
-            .field("tvr", &self.terminal.tvr)
-            .field("tsi", &self.terminal.tsi)
+            .field("tvr", &self.cx.terminal.tvr)
+            .field("tsi", &self.cx.terminal.tsi)
             .finish_non_exhaustive()
     }
 }
@@ -268,17 +248,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let mut command = Command::default();
         let (selection, action) = Selection::start(config, &mut command);
         let mut transaction = Transaction {
-            terminal_context,
+            cx: Context::new(terminal_context, inputs, command),
             crypto,
-            inputs,
             state: State::ApplicationSelection,
             exchanges: 0,
             selection,
-            store: DataStore::new(),
-            terminal: TerminalData::new(config, &inputs),
             oda_records: OdaRecords::new(),
-            command,
-            application: None,
             aip: Aip::default(),
             pdol_data: Vec::new(),
             cdol1_data: Vec::new(),
@@ -342,11 +317,15 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 stage: PinStage::AwaitEntry { tries_left },
             } => Request::EnterPin { kind, tries_left },
             State::TransactionLogLookup => Request::RecentAmount {
-                pan: self.store.get(Tag(0x5A)).unwrap_or(&[]),
-                pan_sequence_number: self.store.get(Tag(0x5F34)).and_then(|v| v.first().copied()),
+                pan: self.cx.store.get(Tag(0x5A)).unwrap_or(&[]),
+                pan_sequence_number: self
+                    .cx
+                    .store
+                    .get(Tag(0x5F34))
+                    .and_then(|v| v.first().copied()),
             },
             State::OnlineProcessing => Request::GoOnline(&self.authorisation_request),
-            _ => Request::Transmit(self.command.as_bytes()),
+            _ => Request::Transmit(self.cx.command.as_bytes()),
         }
     }
 
@@ -357,12 +336,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The card's data objects read so far.
     pub fn card_data(&self) -> &DataStore {
-        &self.store
+        &self.cx.store
     }
 
     /// The terminal's data objects (TVR, TSI, amounts...).
     pub fn terminal_data(&self) -> &TerminalData {
-        &self.terminal
+        &self.cx.terminal
     }
 
     /// The exchange with the card failed (card removed, reader error).
@@ -386,10 +365,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         match self.state {
             State::ApplicationSelection => {
                 let action = self.selection.on_response(
-                    self.terminal_context.config,
+                    self.cx.terminal_context.config,
                     response,
-                    &mut self.store,
-                    &mut self.command,
+                    &mut self.cx.store,
+                    &mut self.cx.command,
                 );
                 self.on_selection(action);
             }
@@ -428,7 +407,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         if !matches!(self.state, State::CardholderSelection(_)) {
             return Err(UsageError::NotExpected);
         }
-        let action = self.selection.on_cardholder(choice, &mut self.command);
+        let action = self.selection.on_cardholder(choice, &mut self.cx.command);
         self.on_selection(action);
         Ok(())
     }
@@ -473,7 +452,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     PinKind::OfflineEnciphered => {
                         // Book 2, 7.2: the PIN block waits for the ICC challenge.
                         self.pin_block = Some(block);
-                        self.command = crate::apdu::get_challenge();
+                        self.cx.command = crate::apdu::get_challenge();
                         self.state = State::CardholderVerification {
                             kind,
                             stage: PinStage::Challenge,
@@ -508,29 +487,29 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
         self.online = true;
         self.host_approved = response.approved;
-        self.terminal.authorisation_response_code = Some(response.authorisation_response_code);
+        self.cx.terminal.authorisation_response_code = Some(response.authorisation_response_code);
         self.scripts = IssuerScripts::from_host(response.scripts);
         if self.scripts.discarded > 0 {
             // Book 3, 10.10: scripts that cannot be processed count as failed.
-            self.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
+            self.cx.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
         }
         let mut authenticate = false;
         if let Some(data) = response.issuer_authentication_data {
             // Kept for CDOL2, which may ask for 91.
-            if self.store.replace(Tag(0x91), data).is_err() {
-                self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+            if self.cx.store.replace(Tag(0x91), data).is_err() {
+                self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
             }
             authenticate = self.aip.has(AIP_ISSUER_AUTHENTICATION);
         }
         if authenticate {
             let mut command = Command::default();
-            let data = self.store.get(Tag(0x91)).unwrap_or(&[]);
+            let data = self.cx.store.get(Tag(0x91)).unwrap_or(&[]);
             if online::build_external_authenticate(data, &mut command) {
-                self.command = command;
+                self.cx.command = command;
                 self.state = State::IssuerAuthentication;
                 return Ok(());
             }
-            self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+            self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
         }
         self.scripts_then(false);
         Ok(())
@@ -551,27 +530,27 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// Book 3, 10.1: GET PROCESSING OPTIONS with the PDOL data.
     fn initiate_application_processing(&mut self) {
-        let config = self.terminal_context.config;
-        let df_name = self.store.get(Tag(0x84)).unwrap_or(&[]);
-        self.application = config.application_for(df_name).and_then(|found| {
+        let config = self.cx.terminal_context.config;
+        let df_name = self.cx.store.get(Tag(0x84)).unwrap_or(&[]);
+        self.cx.application = config.application_for(df_name).and_then(|found| {
             config
                 .applications
                 .iter()
                 .position(|a| core::ptr::eq(a, found))
         });
-        if let Some(app) = self.app_config() {
-            self.terminal.application_version = app.application_version;
-            self.terminal.floor_limit = u32::try_from(app.floor_limit)
+        if let Some(app) = self.cx.app_config() {
+            self.cx.terminal.application_version = app.application_version;
+            self.cx.terminal.floor_limit = u32::try_from(app.floor_limit)
                 .unwrap_or(u32::MAX)
                 .to_be_bytes();
         }
         // Book 3, 10.1: TVR and TSI start at zero for the selected application.
-        self.terminal.tvr = tvr::Tvr::default();
-        self.terminal.tsi = tvr::Tsi::default();
-        let pdol = self.store.get(Tag(0x9F38));
+        self.cx.terminal.tvr = tvr::Tvr::default();
+        self.cx.terminal.tsi = tvr::Tsi::default();
+        let pdol = self.cx.store.get(Tag(0x9F38));
         let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
+            terminal: &self.cx.terminal,
+            card: &self.cx.store,
         };
         let mut pdol_data = [0u8; 255];
         let length = match pdol.map(|p| dol::build(p, &sources, &mut pdol_data)) {
@@ -584,7 +563,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         self.pdol_data =
             Vec::from_slice(pdol_data.get(..length).unwrap_or(&[])).unwrap_or_default();
-        match initiate::build_gpo(pdol, &sources, &mut self.command) {
+        match initiate::build_gpo(pdol, &sources, &mut self.cx.command) {
             Ok(()) => self.state = State::InitiateApplicationProcessing,
             Err(reason) => self.terminate(reason),
         }
@@ -596,7 +575,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             // without this application.
             let action = self
                 .selection
-                .retry_without_selected(self.terminal_context.config, &mut self.command);
+                .retry_without_selected(self.cx.terminal_context.config, &mut self.cx.command);
             self.on_selection(action);
             return;
         }
@@ -607,7 +586,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             });
             return;
         }
-        match initiate::read_gpo_response(data, &mut self.store) {
+        match initiate::read_gpo_response(data, &mut self.cx.store) {
             Ok((aip, _)) => {
                 self.aip = aip;
                 self.read_next_record(None);
@@ -618,10 +597,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// Book 3, 10.2: the next READ RECORD, or the end of reading.
     fn read_next_record(&mut self, cursor: Option<RecordCursor>) {
-        let afl = self.store.get(Tag(0x94)).unwrap_or(&[]);
+        let afl = self.cx.store.get(Tag(0x94)).unwrap_or(&[]);
         match read::next_record(afl, cursor) {
             Some((next, entry)) => {
-                match read::build_read_record(entry.sfi, next.record, &mut self.command) {
+                match read::build_read_record(entry.sfi, next.record, &mut self.cx.command) {
                     Ok(()) => self.state = State::ReadApplicationData(next),
                     Err(reason) => self.terminate(reason),
                 }
@@ -638,7 +617,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             });
             return;
         }
-        let afl = self.store.get(Tag(0x94)).unwrap_or(&[]);
+        let afl = self.cx.store.get(Tag(0x94)).unwrap_or(&[]);
         let Some(entry) = initiate::afl_entries(afl).nth(cursor.entry) else {
             self.terminate(TerminationReason::InvalidAfl);
             return;
@@ -647,7 +626,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             &entry,
             cursor.record,
             data,
-            &mut self.store,
+            &mut self.cx.store,
             &mut self.oda_records,
         ) {
             Ok(()) => self.read_next_record(Some(cursor)),
@@ -656,7 +635,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     fn after_reading(&mut self) {
-        if let Err(reason) = read::check_mandatory(&self.store) {
+        if let Err(reason) = read::check_mandatory(&self.cx.store) {
             self.terminate(reason);
             return;
         }
@@ -666,7 +645,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- offline data authentication (Book 3, 10.3) -------------------------
 
     fn oda_date(&self) -> oda::Date {
-        oda::Date::from_bcd(&self.inputs.date).unwrap_or(oda::Date {
+        oda::Date::from_bcd(&self.cx.inputs.date).unwrap_or(oda::Date {
             year: 2000,
             month: 1,
             day: 1,
@@ -674,7 +653,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     fn card_oda_data(&self) -> CardData<'_> {
-        let store = &self.store;
+        let store = &self.cx.store;
         let mut rid = [0u8; 5];
         if let Some(aid) = store.get(Tag(0x84)).and_then(|a| a.get(..5)) {
             rid.copy_from_slice(aid);
@@ -699,7 +678,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn static_data(&self) -> StaticData<'_> {
         StaticData {
             records: self.oda_records.as_bytes(),
-            tag_list: self.store.get(Tag(0x9F4A)),
+            tag_list: self.cx.store.get(Tag(0x9F4A)),
             application_interchange_profile: self.aip.0,
         }
     }
@@ -707,7 +686,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Book 3, 10.3: selects CDA, then DDA, then SDA, as both card (AIP) and
     /// terminal (9F33 byte 3) support them, and performs it.
     fn offline_data_authentication(&mut self) {
-        let config = self.terminal_context.config;
+        let config = self.cx.terminal_context.config;
         let both = |aip_bit, capability| self.aip.has(aip_bit) && config.supports(capability);
         self.oda_method = if both(AIP_CDA, CAPABILITY_CDA) {
             OdaMethod::Cda
@@ -720,11 +699,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         match self.oda_method {
             OdaMethod::None => {
-                self.set_tvr(tvr::ODA_NOT_PERFORMED);
+                self.cx.set_tvr(tvr::ODA_NOT_PERFORMED);
                 self.processing_restrictions();
             }
             OdaMethod::Sda => {
-                self.set_tvr(tvr::SDA_SELECTED);
+                self.cx.set_tvr(tvr::SDA_SELECTED);
                 self.static_data_authentication();
                 self.processing_restrictions();
             }
@@ -749,17 +728,17 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             _ => oda::OdaMethod::Cda,
         };
         let (failed, missing) = failure.tvr_bits(method);
-        self.set_tvr(failed);
+        self.cx.set_tvr(failed);
         if let Some(bit) = missing {
-            self.set_tvr(bit);
+            self.cx.set_tvr(bit);
         }
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
+        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
         self.oda_result = OdaResult::Failed;
         self.oda_failure = Some(failure);
     }
 
     fn oda_succeeded(&mut self) {
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
+        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
         self.oda_result = OdaResult::Succeeded;
     }
 
@@ -777,8 +756,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             OdaMethod::Dda => tvr::DDA_FAILED,
             _ => tvr::CDA_FAILED,
         };
-        self.set_tvr(failed);
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
+        self.cx.set_tvr(failed);
+        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
         self.oda_result = OdaResult::Failed;
     }
 
@@ -788,7 +767,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return;
         }
         let result = {
-            let context = self.terminal_context;
+            let context = self.cx.terminal_context;
             let terminal = oda::Terminal {
                 ca_keys: context.ca_keys,
                 revocations: context.revocations,
@@ -804,6 +783,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         match result {
             Ok(outcome) => {
                 let _ = self
+                    .cx
                     .store
                     .replace(Tag(0x9F45), &outcome.data_authentication_code);
                 self.oda_succeeded();
@@ -816,7 +796,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Callers check [`Self::records_failed_oda`] first.
     fn recover_icc_key(&mut self) -> Result<(), oda::OdaFailure> {
         let key = {
-            let context = self.terminal_context;
+            let context = self.cx.terminal_context;
             let terminal = oda::Terminal {
                 ca_keys: context.ca_keys,
                 revocations: context.revocations,
@@ -847,12 +827,13 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return;
         }
         let default_ddol = self
+            .cx
             .app_config()
             .map(|a| a.default_ddol.as_slice())
             .unwrap_or(&[]);
         // Book 2, 6.5.1: the card's DDOL, else the terminal's default DDOL,
         // which must ask for the Unpredictable Number.
-        let ddol = match self.store.get(Tag(0x9F49)) {
+        let ddol = match self.cx.store.get(Tag(0x9F49)) {
             Some(ddol) => Ok(ddol),
             None if default_ddol.is_empty() => Err(true),
             None if has_unpredictable_number(default_ddol) => Ok(default_ddol),
@@ -872,8 +853,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         let mut ddol_data = [0u8; 255];
         let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
+            terminal: &self.cx.terminal,
+            card: &self.cx.store,
         };
         let built = dol::build(ddol, &sources, &mut ddol_data)
             .ok()
@@ -884,7 +865,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 // The DDOL data are kept for the signature check (Book 2, 6.5.2).
                 self.ddol_data =
                     Vec::from_slice(crate::apdu::command_data(&command)).unwrap_or_default();
-                self.command = command;
+                self.cx.command = command;
                 self.state = State::DynamicDataAuthentication;
             }
             None => {
@@ -912,7 +893,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         match result {
             Ok(outcome) => {
-                let _ = self.store.replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
+                let _ = self
+                    .cx
+                    .store
+                    .replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
                 self.oda_succeeded();
             }
             Err(failure) => self.oda_failed(failure),
@@ -923,30 +907,30 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- processing restrictions (Book 3, 10.4) -----------------------------
 
     fn processing_restrictions(&mut self) {
-        let config = self.terminal_context.config;
-        let Ok(today) = crate::date::Date::from_bcd(&self.inputs.date) else {
+        let config = self.cx.terminal_context.config;
+        let Ok(today) = crate::date::Date::from_bcd(&self.cx.inputs.date) else {
             self.terminate(TerminationReason::CardDataFormat);
             return;
         };
         let card = restrict::CardRestrictionData {
-            application_version: self.store.get(Tag(0x9F08)),
-            application_usage_control: self.store.get(Tag(0x9F07)),
-            issuer_country_code: self.store.get(Tag(0x5F28)),
-            effective_date: self.store.get(Tag(0x5F25)),
-            expiration_date: self.store.get(Tag(0x5F24)),
+            application_version: self.cx.store.get(Tag(0x9F08)),
+            application_usage_control: self.cx.store.get(Tag(0x9F07)),
+            issuer_country_code: self.cx.store.get(Tag(0x5F28)),
+            effective_date: self.cx.store.get(Tag(0x5F25)),
+            expiration_date: self.cx.store.get(Tag(0x5F24)),
         };
         let terminal = restrict::TerminalRestrictionData {
-            application_version: self.terminal.application_version,
+            application_version: self.cx.terminal.application_version,
             country_code: config.terminal_country_code,
             terminal_type: TerminalType(config.terminal_type),
             additional_capabilities: AdditionalTerminalCapabilities(
                 config.additional_terminal_capabilities,
             ),
-            transaction_type: TransactionType(self.inputs.transaction_type),
-            amount_other: self.inputs.amount_other,
+            transaction_type: TransactionType(self.cx.inputs.transaction_type),
+            amount_other: self.cx.inputs.amount_other,
             transaction_date: today,
         };
-        if restrict::processing_restrictions(&card, &terminal, &mut self.terminal.tvr).is_err() {
+        if restrict::processing_restrictions(&card, &terminal, &mut self.cx.terminal.tvr).is_err() {
             self.terminate(TerminationReason::CardDataFormat);
             return;
         }
@@ -956,14 +940,15 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- cardholder verification (Book 3, 10.5) ----------------------------
 
     fn cardholder_verification(&mut self) {
-        let config = self.terminal_context.config;
+        let config = self.cx.terminal_context.config;
         let context = CvmContext {
             terminal_capabilities: config.terminal_capabilities,
             terminal_type: TerminalType(config.terminal_type),
-            transaction_type: TransactionType(self.inputs.transaction_type),
-            amount_authorised: self.inputs.amount_authorised,
-            transaction_currency_code: self.inputs.currency_code,
+            transaction_type: TransactionType(self.cx.inputs.transaction_type),
+            amount_authorised: self.cx.inputs.amount_authorised,
+            transaction_currency_code: self.cx.inputs.currency_code,
             application_currency_code: self
+                .cx
                 .store
                 .get(Tag(0x9F42))
                 .and_then(|v| <[u8; 2]>::try_from(v).ok()),
@@ -972,10 +957,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         };
         let started = CardholderVerification::start(
             self.aip.0,
-            self.store.get(Tag(0x8E)),
+            self.cx.store.get(Tag(0x8E)),
             context,
-            &mut self.terminal.tvr,
-            &mut self.terminal.tsi,
+            &mut self.cx.terminal.tvr,
+            &mut self.cx.terminal.tsi,
         );
         match started {
             Ok((machine, step)) => {
@@ -989,7 +974,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn on_cvm_step(&mut self, step: CvmStep) {
         let kind = match step {
             CvmStep::Done(outcome) => {
-                self.terminal.cvm_results = outcome.cvm_results;
+                self.cx.terminal.cvm_results = outcome.cvm_results;
                 self.signature_required = outcome.signature_required;
                 self.terminal_risk_management();
                 return;
@@ -1020,7 +1005,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         // Book 3, 10.5.1: read the PIN Try Counter first (GET DATA 9F17).
         match crate::apdu::get_data(Tag(0x9F17)) {
             Ok(command) => {
-                self.command = command;
+                self.cx.command = command;
                 self.state = State::CardholderVerification {
                     kind,
                     stage: PinStage::ReadTryCounter,
@@ -1032,7 +1017,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn report_pin(&mut self, result: PinOutcome) {
         let step = match self.cvm.as_mut() {
-            Some(machine) => machine.report(result, &mut self.terminal.tvr),
+            Some(machine) => machine.report(result, &mut self.cx.terminal.tvr),
             None => Err(cvm::NoPendingPinStep),
         };
         match step {
@@ -1044,7 +1029,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn send_verify_plaintext(&mut self, block: [u8; 8]) {
         match crate::apdu::verify(&block, crate::apdu::PinFormat::Plaintext) {
             Ok(command) => {
-                self.command = command;
+                self.cx.command = command;
                 if let State::CardholderVerification { kind, .. } = self.state {
                     self.state = State::CardholderVerification {
                         kind,
@@ -1114,7 +1099,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         if self.records_failed_oda() {
             return None;
         }
-        let context = self.terminal_context;
+        let context = self.cx.terminal_context;
         let terminal = oda::Terminal {
             ca_keys: context.ca_keys,
             revocations: context.revocations,
@@ -1145,7 +1130,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             .and_then(|data| crate::apdu::verify(data, crate::apdu::PinFormat::Enciphered).ok());
         match command {
             Some(command) => {
-                self.command = command;
+                self.cx.command = command;
                 self.state = State::CardholderVerification {
                     kind: PinKind::OfflineEnciphered,
                     stage: PinStage::Verify,
@@ -1158,16 +1143,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- terminal risk management (Book 3, 10.6) ---------------------------
 
     fn terminal_risk_management(&mut self) {
-        if self.inputs.merchant_forced_online {
-            self.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
+        if self.cx.inputs.merchant_forced_online {
+            self.cx.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
         }
         if !self.aip.has(AIP_TERMINAL_RISK_MANAGEMENT) {
             // Book 3, 10.6: whatever the AIP says about terminal risk
             // management, a terminal with an exception file checks the PAN
             // against it (with the AIP bit set, the risk step does it).
-            let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
-            if risk::on_exception_file(pan, self.terminal_context.exception_file) {
-                self.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
+            let pan = self.cx.store.get(Tag(0x5A)).unwrap_or(&[]);
+            if risk::on_exception_file(pan, self.cx.terminal_context.exception_file) {
+                self.cx.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
             }
             self.terminal_action_analysis();
             return;
@@ -1180,8 +1165,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Book 3, 10.6.3: reads the ATC and Last Online ATC Register when the
     /// card has both consecutive offline limits, then finishes the checks.
     fn velocity_checking(&mut self) {
-        let lower = self.store.get(Tag(0x9F14)).and_then(|v| v.first().copied());
-        let upper = self.store.get(Tag(0x9F23)).and_then(|v| v.first().copied());
+        let lower = self
+            .cx
+            .store
+            .get(Tag(0x9F14))
+            .and_then(|v| v.first().copied());
+        let upper = self
+            .cx
+            .store
+            .get(Tag(0x9F23))
+            .and_then(|v| v.first().copied());
         if risk::velocity_checking_applies(lower, upper) {
             self.get_data(Tag(0x9F36), false);
         } else {
@@ -1192,7 +1185,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn get_data(&mut self, tag: Tag, last_online: bool) {
         match crate::apdu::get_data(tag) {
             Ok(command) => {
-                self.command = command;
+                self.cx.command = command;
                 self.state = State::VelocityChecking { last_online };
             }
             Err(_) => self.finish_risk_management(),
@@ -1222,18 +1215,18 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     fn finish_risk_management(&mut self) {
-        let Some(app) = self.app_config() else {
+        let Some(app) = self.cx.app_config() else {
             self.terminate(TerminationReason::NoApplication);
             return;
         };
-        let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
+        let pan = self.cx.store.get(Tag(0x5A)).unwrap_or(&[]);
         let input = RiskInput {
-            amount_authorised: self.inputs.amount_authorised,
+            amount_authorised: self.cx.inputs.amount_authorised,
             recent_same_pan_total: self.recent_amount_same_card,
             floor_limit: app.floor_limit,
             // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
             // capability selects transactions randomly for online processing.
-            random_selection: if self.online_capable() {
+            random_selection: if restrict::online_capable(self.cx.terminal_context.config) {
                 RandomSelection {
                     threshold: app.random_selection_threshold,
                     target_percentage: app.random_selection_target_percentage,
@@ -1242,23 +1235,28 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             } else {
                 RandomSelection::NEVER
             },
-            random: self.inputs.random_selection_number,
+            random: self.cx.inputs.random_selection_number,
             lower_consecutive_offline_limit: self
+                .cx
                 .store
                 .get(Tag(0x9F14))
                 .and_then(|v| v.first().copied()),
             upper_consecutive_offline_limit: self
+                .cx
                 .store
                 .get(Tag(0x9F23))
                 .and_then(|v| v.first().copied()),
             counters: self.velocity,
             pan,
-            exception_file: self.terminal_context.exception_file,
+            exception_file: self.cx.terminal_context.exception_file,
         };
         // Out-of-range percentages are a configuration error: the checks
         // that could run did; TAA still decides.
-        let _ =
-            risk::terminal_risk_management(&input, &mut self.terminal.tvr, &mut self.terminal.tsi);
+        let _ = risk::terminal_risk_management(
+            &input,
+            &mut self.cx.terminal.tvr,
+            &mut self.cx.terminal.tsi,
+        );
         self.terminal_action_analysis();
     }
 
@@ -1266,12 +1264,13 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn action_codes(&self) -> (ActionCodes, ActionCodes) {
         let code = |tag| {
-            self.store
+            self.cx
+                .store
                 .get(Tag(tag))
                 .and_then(|v| <[u8; 5]>::try_from(v).ok())
         };
         let issuer = ActionCodes::issuer(code(0x9F0E), code(0x9F0F), code(0x9F0D));
-        let terminal = match self.app_config() {
+        let terminal = match self.cx.app_config() {
             Some(app) => ActionCodes {
                 denial: app.terminal_action_code_denial,
                 online: app.terminal_action_code_online,
@@ -1288,16 +1287,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn terminal_action_analysis(&mut self) {
         let (issuer, terminal) = self.action_codes();
-        let online_capable = self.online_capable();
+        let online_capable = restrict::online_capable(self.cx.terminal_context.config);
         let requested = action::terminal_action_analysis(
-            &self.terminal.tvr,
+            &self.cx.terminal.tvr,
             &issuer,
             &terminal,
             online_capable,
         );
         let cda = action::cda_requested(
             self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
-            &self.terminal.tvr,
+            &self.cx.terminal.tvr,
             requested,
         );
         if self.send_generate_ac(requested, cda, false) {
@@ -1305,23 +1304,18 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
-    fn online_capable(&self) -> bool {
-        let config = self.terminal_context.config;
-        config.online_capable && !TerminalType(config.terminal_type).is_offline_only()
-    }
-
     /// Book 3, 5.4 and 6.5.5: builds GENERATE AC with the CDOL1 (8C) or
     /// CDOL2 (8D) data, computing the TC hash value (98) first when asked.
     fn send_generate_ac(&mut self, requested: CryptogramType, cda: bool, second: bool) -> bool {
         let cdol_tag = if second { Tag(0x8D) } else { Tag(0x8C) };
-        let cdol = self.store.get(cdol_tag).unwrap_or(&[]);
+        let cdol = self.cx.store.get(cdol_tag).unwrap_or(&[]);
         if dol::entries(cdol).any(|e| e.is_ok_and(|e| e.tag == Tag(0x98))) {
             self.compute_tc_hash(cdol_tag);
         }
-        let cdol = self.store.get(cdol_tag).unwrap_or(&[]);
+        let cdol = self.cx.store.get(cdol_tag).unwrap_or(&[]);
         let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
+            terminal: &self.cx.terminal,
+            card: &self.cx.store,
         };
         let mut data = [0u8; 255];
         let built = dol::build(cdol, &sources, &mut data)
@@ -1340,7 +1334,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
         match command {
             Ok(command) => {
-                self.command = command;
+                self.cx.command = command;
                 true
             }
             Err(_) => {
@@ -1354,23 +1348,24 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// (card TDOL 97, else the terminal default TDOL, TVR "Default TDOL used").
     fn compute_tc_hash(&mut self, _cdol: Tag) {
         let default_tdol = self
+            .cx
             .app_config()
             .map(|a| a.default_tdol.as_slice())
             .unwrap_or(&[]);
-        let (tdol, default_used) = match self.store.get(Tag(0x97)) {
+        let (tdol, default_used) = match self.cx.store.get(Tag(0x97)) {
             Some(tdol) => (tdol, false),
             None => (default_tdol, !default_tdol.is_empty()),
         };
         let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
+            terminal: &self.cx.terminal,
+            card: &self.cx.store,
         };
         let mut data = [0u8; 255];
         let length = dol::build(tdol, &sources, &mut data).unwrap_or(0);
         let hash = self.crypto.sha1(&[data.get(..length).unwrap_or(&[])]);
-        self.terminal.tc_hash_value = Some(hash);
+        self.cx.terminal.tc_hash_value = Some(hash);
         if default_used {
-            self.set_tvr(tvr::DEFAULT_TDOL_USED);
+            self.cx.set_tvr(tvr::DEFAULT_TDOL_USED);
         }
     }
 
@@ -1405,11 +1400,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 let (cid, rest) = template.value.split_first()?;
                 let (atc, rest) = rest.split_at_checked(2)?;
                 let (cryptogram, iad) = rest.split_at_checked(8)?;
-                self.store.replace(Tag(0x9F27), &[*cid]).ok()?;
-                self.store.replace(Tag(0x9F36), atc).ok()?;
-                self.store.replace(Tag(0x9F26), cryptogram).ok()?;
+                self.cx.store.replace(Tag(0x9F27), &[*cid]).ok()?;
+                self.cx.store.replace(Tag(0x9F36), atc).ok()?;
+                self.cx.store.replace(Tag(0x9F26), cryptogram).ok()?;
                 if !iad.is_empty() {
-                    self.store.replace(Tag(0x9F10), iad).ok()?;
+                    self.cx.store.replace(Tag(0x9F10), iad).ok()?;
                 }
                 Some((*cid, template.value, false))
             }
@@ -1417,7 +1412,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 for object in tlv::iter(template.value) {
                     let object = object.ok()?;
                     if !object.tag.is_constructed() {
-                        self.store.replace(object.tag, object.value).ok()?;
+                        self.cx.store.replace(object.tag, object.value).ok()?;
                     }
                 }
                 let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
@@ -1443,15 +1438,19 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return false;
         }
         let request = oda::cda::CdaRequest {
-            unpredictable_number: &self.terminal.unpredictable_number,
+            unpredictable_number: &self.cx.terminal.unpredictable_number,
             pdol_data: &self.pdol_data,
             cdol1_data: &self.cdol1_data,
             cdol2_data: if second { Some(&self.cdol2_data) } else { None },
         };
         match oda::cda::verify(&self.crypto, key, &request, template) {
             Ok(outcome) => {
-                let _ = self.store.replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
                 let _ = self
+                    .cx
+                    .store
+                    .replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
+                let _ = self
+                    .cx
                     .store
                     .replace(Tag(0x9F26), &outcome.application_cryptogram);
                 self.oda_succeeded();
@@ -1477,7 +1476,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let decision = match action::first_card_action_analysis(
             requested,
             Cid { raw: cid },
-            self.online_capable(),
+            restrict::online_capable(self.cx.terminal_context.config),
         ) {
             Ok(decision) => decision,
             Err(_) => {
@@ -1485,7 +1484,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 return;
             }
         };
-        self.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
+        self.cx.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
         // Book 2, 6.6.2 and Book 3, 10.8: with CDA requested, a TC or ARQC
         // whose signature fails is treated as an AAC: declined offline. The
         // card that asked to go online is closed with a second GENERATE AC
@@ -1495,7 +1494,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             && !self.verify_cda(template, format2, false)
         {
             if decision.returned == CryptogramType::Arqc {
-                self.terminal.authorisation_response_code =
+                self.cx.terminal.authorisation_response_code =
                     Some(action::response_code::OFFLINE_DECLINED);
                 self.second_generate_ac(CryptogramType::Aac, SecondGenerateAcContext::Online);
                 return;
@@ -1529,8 +1528,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Book 3, 10.7 default action: the issuer cannot be reached.
     fn unable_to_go_online(&mut self) {
         let (issuer, terminal) = self.action_codes();
-        let requested = action::unable_to_go_online(&self.terminal.tvr, &issuer, &terminal);
-        self.terminal.authorisation_response_code =
+        let requested = action::unable_to_go_online(&self.cx.terminal.tvr, &issuer, &terminal);
+        self.cx.terminal.authorisation_response_code =
             Some(action::unable_online_response_code(requested));
         self.second_generate_ac(requested, SecondGenerateAcContext::UnableToGoOnline);
     }
@@ -1538,7 +1537,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn second_generate_ac(&mut self, requested: CryptogramType, context: SecondGenerateAcContext) {
         let cda = action::cda_requested(
             self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
-            &self.terminal.tvr,
+            &self.cx.terminal.tvr,
             requested,
         );
         if self.send_generate_ac(requested, cda, true) {
@@ -1556,9 +1555,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// through CDOL2 (AIP without issuer authentication) is checked by the
     /// card itself and sets neither bit.
     fn on_external_authenticate(&mut self, status: u16) {
-        self.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
+        self.cx.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
         if status != 0x9000 {
-            self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+            self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
         }
         self.scripts_then(false);
     }
@@ -1584,16 +1583,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             let (template, sequence, identifier) =
                 (command.template, command.sequence, command.identifier);
             let apdu = script_apdu(command.apdu);
-            self.set_tsi(tvr::TSI_SCRIPT_PROCESSING_PERFORMED);
+            self.cx.set_tsi(tvr::TSI_SCRIPT_PROCESSING_PERFORMED);
             if let Some(apdu) = apdu {
-                self.command = apdu;
+                self.cx.command = apdu;
                 self.state = State::IssuerScriptProcessing { after_final, index };
                 return;
             }
             // Book 3, 10.10: a command that cannot be sent fails its script.
             self.scripts.record_result(sequence, identifier, false);
             self.script_failed_template = Some(template);
-            self.set_tvr(if after_final {
+            self.cx.set_tvr(if after_final {
                 tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
             } else {
                 tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
@@ -1629,7 +1628,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         self.scripts.record_result(sequence, identifier, succeeded);
         if !succeeded {
             self.script_failed_template = Some(template);
-            self.set_tvr(if after_final {
+            self.cx.set_tvr(if after_final {
                 tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
             } else {
                 tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
@@ -1662,7 +1661,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             approved = false;
         }
         if let Some(code) = decision.next.authorisation_response_code {
-            self.terminal.authorisation_response_code = Some(code);
+            self.cx.terminal.authorisation_response_code = Some(code);
         }
         let final_decision = if approved {
             Decision::Approved
@@ -1682,7 +1681,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn complete(&mut self, decision: Decision, cryptogram: CryptogramType, code: Option<[u8; 2]>) {
         if let Some(code) = code {
-            self.terminal.authorisation_response_code = Some(code);
+            self.cx.terminal.authorisation_response_code = Some(code);
         }
         self.outcome.decision = decision;
         self.outcome.cryptogram_type = Some(cryptogram);
@@ -1706,19 +1705,19 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn base_outcome(&self, decision: Decision) -> Outcome {
         let mut outcome = Outcome::empty(decision);
-        let store = &self.store;
+        let store = &self.cx.store;
         outcome.online = self.online;
-        outcome.authorisation_response_code = self.terminal.authorisation_response_code;
+        outcome.authorisation_response_code = self.cx.terminal.authorisation_response_code;
         outcome.cryptogram = store
             .get(Tag(0x9F26))
             .and_then(|v| <[u8; 8]>::try_from(v).ok());
         outcome.atc = store
             .get(Tag(0x9F36))
             .and_then(|v| <[u8; 2]>::try_from(v).ok());
-        outcome.tvr = self.terminal.tvr;
-        outcome.tsi = self.terminal.tsi;
-        outcome.cvm_results = self.terminal.cvm_results;
-        if self.application.is_some() || store.contains(Tag(0x84)) {
+        outcome.tvr = self.cx.terminal.tvr;
+        outcome.tsi = self.cx.terminal.tsi;
+        outcome.cvm_results = self.cx.terminal.cvm_results;
+        if self.cx.application.is_some() || store.contains(Tag(0x84)) {
             outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
         }
         let label = store
@@ -1751,8 +1750,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let mut buffer = [0u8; CLEARING_DATA_BYTES];
         let mut writer = tlv::Writer::new(&mut buffer);
         let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
+            terminal: &self.cx.terminal,
+            card: &self.cx.store,
         };
         for tag in TAGS {
             if let Some(value) = dol::DataSource::get(&sources, Tag(tag)) {
@@ -1768,29 +1767,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     // ---- helpers -------------------------------------------------------------
 
-    fn app_config(&self) -> Option<&'k ApplicationConfig> {
-        self.terminal_context
-            .config
-            .applications
-            .get(self.application?)
-    }
-
     /// Overwrites the VERIFY command (it holds the plaintext PIN block)
     /// with zeros once the card has answered.
     fn wipe_pin_command(&mut self) {
-        let length = self.command.as_bytes().len().saturating_sub(5).min(255);
+        let length = self.cx.command.as_bytes().len().saturating_sub(5).min(255);
         let zeros = [0u8; 255];
         let data = zeros.get(..length).unwrap_or(&[]);
-        build_command(&mut self.command, [0; 4], Some(data), false);
-        build_command(&mut self.command, [0; 4], None, false);
-    }
-
-    fn set_tvr(&mut self, bit: Bit) {
-        self.terminal.tvr.set(bit);
-    }
-
-    fn set_tsi(&mut self, bit: Bit) {
-        self.terminal.tsi.set(bit);
+        build_command(&mut self.cx.command, [0; 4], Some(data), false);
+        build_command(&mut self.cx.command, [0; 4], None, false);
     }
 }
 
