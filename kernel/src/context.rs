@@ -5,13 +5,15 @@
 //! terminal's configuration and keys, the transaction inputs, the card's and
 //! the terminal's data objects, the selected application and the command
 //! buffer the next command is written into. What only one step needs stays
-//! with that step.
+//! with that step: a step that waits for an answer returns its own state in
+//! a [`Step`], and the dispatcher keeps it until the answer comes.
 
 use crate::apdu::Command;
 use crate::config::{ApplicationConfig, TerminalConfig, TransactionInputs};
 use crate::data::{DataStore, TerminalData};
 use crate::oda::capk::CaKeyStore;
 use crate::oda::revocation::RevocationList;
+use crate::outcome::TerminationReason;
 use crate::tvr::Bit;
 
 /// What the terminal brings besides its configuration: CA keys, revoked
@@ -79,4 +81,16 @@ impl<'k> Context<'k> {
     pub(crate) fn set_tsi(&mut self, bit: Bit) {
         self.terminal.tsi.set(bit);
     }
+}
+
+/// What a step asks the dispatcher to do once it has done its part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step<S, D = ()> {
+    /// Wait in state `S`: a command is written into [`Context::command`], or
+    /// the caller is asked.
+    Wait(S),
+    /// The step is over; `D` is what the next step needs.
+    Done(D),
+    /// The transaction ends.
+    Terminate(TerminationReason),
 }

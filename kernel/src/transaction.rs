@@ -23,13 +23,14 @@ use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcCon
 use crate::apdu::RequestedCryptogram as CryptogramType;
 use crate::apdu::{build_command, split_status, CommandApdu};
 use crate::config::{TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA, CAPABILITY_SDA};
-use crate::context::Context;
+use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
 use crate::cvm::{self, CardholderVerification, CvmContext, CvmStep, PinOutcome};
 use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
 use crate::initiate::{
-    self, Aip, AIP_CDA, AIP_DDA, AIP_ISSUER_AUTHENTICATION, AIP_SDA, AIP_TERMINAL_RISK_MANAGEMENT,
+    self, Aip, GpoAnswer, AIP_CDA, AIP_DDA, AIP_ISSUER_AUTHENTICATION, AIP_SDA,
+    AIP_TERMINAL_RISK_MANAGEMENT,
 };
 use crate::limits::CLEARING_DATA_BYTES;
 use crate::oda::{self, CardData, PublicKey, StaticData};
@@ -373,7 +374,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 self.on_selection(action);
             }
             State::InitiateApplicationProcessing => self.on_gpo(data, status),
-            State::ReadApplicationData(cursor) => self.on_record(cursor, data, status),
+            State::ReadApplicationData(cursor) => {
+                let step =
+                    read::on_record(&mut self.cx, &mut self.oda_records, cursor, data, status);
+                self.read_application_data(step);
+            }
             State::DynamicDataAuthentication => self.on_internal_authenticate(data, status),
             State::CardholderVerification { kind, stage } => {
                 self.on_pin_response(kind, stage, data, status)
@@ -528,118 +533,41 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
-    /// Book 3, 10.1: GET PROCESSING OPTIONS with the PDOL data.
+    /// Book 3, 10.1: GET PROCESSING OPTIONS.
     fn initiate_application_processing(&mut self) {
-        let config = self.cx.terminal_context.config;
-        let df_name = self.cx.store.get(Tag(0x84)).unwrap_or(&[]);
-        self.cx.application = config.application_for(df_name).and_then(|found| {
-            config
-                .applications
-                .iter()
-                .position(|a| core::ptr::eq(a, found))
-        });
-        if let Some(app) = self.cx.app_config() {
-            self.cx.terminal.application_version = app.application_version;
-            self.cx.terminal.floor_limit = u32::try_from(app.floor_limit)
-                .unwrap_or(u32::MAX)
-                .to_be_bytes();
-        }
-        // Book 3, 10.1: TVR and TSI start at zero for the selected application.
-        self.cx.terminal.tvr = tvr::Tvr::default();
-        self.cx.terminal.tsi = tvr::Tsi::default();
-        let pdol = self.cx.store.get(Tag(0x9F38));
-        let sources = Sources {
-            terminal: &self.cx.terminal,
-            card: &self.cx.store,
-        };
-        let mut pdol_data = [0u8; 255];
-        let length = match pdol.map(|p| dol::build(p, &sources, &mut pdol_data)) {
-            None => Ok(0),
-            Some(result) => result,
-        };
-        let Ok(length) = length else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
-        };
-        self.pdol_data =
-            Vec::from_slice(pdol_data.get(..length).unwrap_or(&[])).unwrap_or_default();
-        match initiate::build_gpo(pdol, &sources, &mut self.cx.command) {
-            Ok(()) => self.state = State::InitiateApplicationProcessing,
+        match initiate::initiate_application_processing(&mut self.cx) {
+            Ok(pdol_data) => {
+                self.pdol_data = pdol_data;
+                self.state = State::InitiateApplicationProcessing;
+            }
             Err(reason) => self.terminate(reason),
         }
     }
 
     fn on_gpo(&mut self, data: &[u8], status: u16) {
-        if status == 0x6985 {
-            // Book 3, 10.1: conditions of use not satisfied: back to selection
-            // without this application.
-            let action = self
-                .selection
-                .retry_without_selected(self.cx.terminal_context.config, &mut self.cx.command);
-            self.on_selection(action);
-            return;
-        }
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xA8,
-                status,
-            });
-            return;
-        }
-        match initiate::read_gpo_response(data, &mut self.cx.store) {
-            Ok((aip, _)) => {
+        match initiate::on_gpo_response(&mut self.cx, data, status) {
+            Ok(GpoAnswer::Accepted(aip)) => {
                 self.aip = aip;
-                self.read_next_record(None);
+                let step = read::read_next_record(&mut self.cx, None);
+                self.read_application_data(step);
+            }
+            Ok(GpoAnswer::ConditionsNotSatisfied) => {
+                let action = self
+                    .selection
+                    .retry_without_selected(self.cx.terminal_context.config, &mut self.cx.command);
+                self.on_selection(action);
             }
             Err(reason) => self.terminate(reason),
         }
     }
 
     /// Book 3, 10.2: the next READ RECORD, or the end of reading.
-    fn read_next_record(&mut self, cursor: Option<RecordCursor>) {
-        let afl = self.cx.store.get(Tag(0x94)).unwrap_or(&[]);
-        match read::next_record(afl, cursor) {
-            Some((next, entry)) => {
-                match read::build_read_record(entry.sfi, next.record, &mut self.cx.command) {
-                    Ok(()) => self.state = State::ReadApplicationData(next),
-                    Err(reason) => self.terminate(reason),
-                }
-            }
-            None => self.after_reading(),
+    fn read_application_data(&mut self, step: Step<RecordCursor>) {
+        match step {
+            Step::Wait(cursor) => self.state = State::ReadApplicationData(cursor),
+            Step::Done(()) => self.offline_data_authentication(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
-    }
-
-    fn on_record(&mut self, cursor: RecordCursor, data: &[u8], status: u16) {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xB2,
-                status,
-            });
-            return;
-        }
-        let afl = self.cx.store.get(Tag(0x94)).unwrap_or(&[]);
-        let Some(entry) = initiate::afl_entries(afl).nth(cursor.entry) else {
-            self.terminate(TerminationReason::InvalidAfl);
-            return;
-        };
-        match read::process_record(
-            &entry,
-            cursor.record,
-            data,
-            &mut self.cx.store,
-            &mut self.oda_records,
-        ) {
-            Ok(()) => self.read_next_record(Some(cursor)),
-            Err(reason) => self.terminate(reason),
-        }
-    }
-
-    fn after_reading(&mut self) {
-        if let Err(reason) = read::check_mandatory(&self.cx.store) {
-            self.terminate(reason);
-            return;
-        }
-        self.offline_data_authentication();
     }
 
     // ---- offline data authentication (Book 3, 10.3) -------------------------
