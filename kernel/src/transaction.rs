@@ -22,24 +22,24 @@
 use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
 use crate::apdu::RequestedCryptogram as CryptogramType;
 use crate::apdu::{build_command, split_status, CommandApdu};
-use crate::config::{TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA, CAPABILITY_SDA};
+use crate::config::TransactionInputs;
 use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
 use crate::cvm::{self, CardholderVerification, CvmContext, CvmStep, PinOutcome};
 use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
 use crate::initiate::{
-    self, Aip, GpoAnswer, AIP_CDA, AIP_DDA, AIP_ISSUER_AUTHENTICATION, AIP_SDA,
-    AIP_TERMINAL_RISK_MANAGEMENT,
+    self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION, AIP_TERMINAL_RISK_MANAGEMENT,
 };
 use crate::limits::CLEARING_DATA_BYTES;
-use crate::oda::{self, CardData, PublicKey, StaticData};
+use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
+use crate::oda::{self, PublicKey};
 use crate::online::{
     self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
     SCRIPT_BEFORE_FINAL_GENERATE_AC,
 };
-use crate::outcome::{mask_pan, Decision, OdaMethod, OdaResult, Outcome, TerminationReason};
-use crate::read::{self, OdaRecords, RecordCursor};
+use crate::outcome::{mask_pan, Decision, OdaMethod, Outcome, TerminationReason};
+use crate::read::{self, RecordCursor};
 use crate::render::Cid;
 use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, TransactionType};
 use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
@@ -151,7 +151,11 @@ enum PinStage {
 }
 
 /// The steps of Book 3, each owning what it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// One `State` lives in the transaction and is never boxed (no heap): the
+/// largest step's data is its size, as it would be as a field.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     /// Book 1, 12: SELECT and directory reading; the command is pending.
     ApplicationSelection,
@@ -162,7 +166,7 @@ enum State {
     /// Book 3, 10.2: READ RECORD sent.
     ReadApplicationData(RecordCursor),
     /// Book 2, 6.5: INTERNAL AUTHENTICATE sent for DDA.
-    DynamicDataAuthentication,
+    DynamicDataAuthentication(InternalAuthenticate),
     /// Book 3, 10.5: a PIN method in progress.
     CardholderVerification { kind: PinKind, stage: PinStage },
     /// Book 3, 10.6.1: waiting for the caller's transaction log lookup
@@ -198,17 +202,12 @@ pub struct Transaction<'k, C: CryptoProvider> {
     state: State,
     exchanges: u16,
     selection: Selection,
-    oda_records: OdaRecords,
+    oda: OfflineAuthentication,
     aip: Aip,
     pdol_data: Vec<u8, 255>,
     cdol1_data: Vec<u8, 255>,
     cdol2_data: Vec<u8, 255>,
-    ddol_data: Vec<u8, 255>,
-    oda_method: OdaMethod,
-    oda_result: OdaResult,
-    oda_failure: Option<oda::OdaFailure>,
     signature_required: bool,
-    icc_key: Option<PublicKey>,
     pin_key: Option<PublicKey>,
     cvm: Option<CardholderVerification>,
     pin_block: Option<[u8; 8]>,
@@ -254,17 +253,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             state: State::ApplicationSelection,
             exchanges: 0,
             selection,
-            oda_records: OdaRecords::new(),
+            oda: OfflineAuthentication::new(),
             aip: Aip::default(),
             pdol_data: Vec::new(),
             cdol1_data: Vec::new(),
             cdol2_data: Vec::new(),
-            ddol_data: Vec::new(),
-            oda_method: OdaMethod::None,
-            oda_result: OdaResult::NotPerformed,
-            oda_failure: None,
             signature_required: false,
-            icc_key: None,
             pin_key: None,
             cvm: None,
             pin_block: None,
@@ -286,12 +280,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// A log-friendly name of the current step, after Book 3.
     pub fn step(&self) -> &'static str {
-        match self.state {
+        match &self.state {
             State::ApplicationSelection => self.selection.step(),
             State::CardholderSelection(_) => "cardholder application selection",
             State::InitiateApplicationProcessing => "initiate application processing",
             State::ReadApplicationData(_) => "read application data",
-            State::DynamicDataAuthentication => "dynamic data authentication",
+            State::DynamicDataAuthentication(_) => "dynamic data authentication",
             State::CardholderVerification { .. } => "cardholder verification",
             State::TransactionLogLookup | State::VelocityChecking { .. } => {
                 "terminal risk management"
@@ -307,16 +301,19 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// What the transaction needs now.
     pub fn request(&self) -> Request<'_> {
-        match self.state {
+        match &self.state {
             State::Completed => Request::Done(&self.outcome),
             State::CardholderSelection(question) => Request::ChooseApplication {
                 candidates: self.selection.candidates(),
-                confirm_only: question == CardholderQuestion::Confirm,
+                confirm_only: *question == CardholderQuestion::Confirm,
             },
             State::CardholderVerification {
                 kind,
                 stage: PinStage::AwaitEntry { tries_left },
-            } => Request::EnterPin { kind, tries_left },
+            } => Request::EnterPin {
+                kind: *kind,
+                tries_left: *tries_left,
+            },
             State::TransactionLogLookup => Request::RecentAmount {
                 pan: self.cx.store.get(Tag(0x5A)).unwrap_or(&[]),
                 pan_sequence_number: self
@@ -332,7 +329,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The outcome, once the transaction is over.
     pub fn outcome(&self) -> Option<&Outcome> {
-        (self.state == State::Completed).then_some(&self.outcome)
+        matches!(self.state, State::Completed).then_some(&self.outcome)
     }
 
     /// The card's data objects read so far.
@@ -347,7 +344,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The exchange with the card failed (card removed, reader error).
     pub fn on_transport_error(&mut self) {
-        if self.state != State::Completed {
+        if !matches!(self.state, State::Completed) {
             self.terminate(TerminationReason::TransportFailed);
         }
     }
@@ -363,7 +360,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         let (data, status) = split_status(response);
-        match self.state {
+        // The step that owns the state takes it; every step leaves a new one.
+        match core::mem::replace(&mut self.state, State::Completed) {
             State::ApplicationSelection => {
                 let action = self.selection.on_response(
                     self.cx.terminal_context.config,
@@ -376,10 +374,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::InitiateApplicationProcessing => self.on_gpo(data, status),
             State::ReadApplicationData(cursor) => {
                 let step =
-                    read::on_record(&mut self.cx, &mut self.oda_records, cursor, data, status);
+                    read::on_record(&mut self.cx, &mut self.oda.records, cursor, data, status);
                 self.read_application_data(step);
             }
-            State::DynamicDataAuthentication => self.on_internal_authenticate(data, status),
+            State::DynamicDataAuthentication(sent) => {
+                self.oda
+                    .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
+                self.processing_restrictions();
+            }
             State::CardholderVerification { kind, stage } => {
                 self.on_pin_response(kind, stage, data, status)
             }
@@ -398,10 +400,13 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 cda,
                 context,
             } => self.on_second_generate_ac(requested, cda, context, data, status),
-            State::CardholderSelection(_)
+            state @ (State::CardholderSelection(_)
             | State::TransactionLogLookup
             | State::OnlineProcessing
-            | State::Completed => return Err(UsageError::NotExpected),
+            | State::Completed) => {
+                self.state = state;
+                return Err(UsageError::NotExpected);
+            }
         }
         Ok(())
     }
@@ -473,7 +478,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// most recent approved transaction of the same card in the terminal's
     /// log, minor units; 0 when there is none.
     pub fn on_recent_amount(&mut self, amount_minor_units: u64) -> Result<(), UsageError> {
-        if self.state != State::TransactionLogLookup {
+        if !matches!(self.state, State::TransactionLogLookup) {
             return Err(UsageError::NotExpected);
         }
         self.recent_amount_same_card = amount_minor_units;
@@ -483,7 +488,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The host's answer to [`Request::GoOnline`].
     pub fn on_host(&mut self, response: HostResponse<'_>) -> Result<(), UsageError> {
-        if self.state != State::OnlineProcessing {
+        if !matches!(self.state, State::OnlineProcessing) {
             return Err(UsageError::NotExpected);
         }
         if !response.reachable {
@@ -572,264 +577,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     // ---- offline data authentication (Book 3, 10.3) -------------------------
 
-    fn oda_date(&self) -> oda::Date {
-        oda::Date::from_bcd(&self.cx.inputs.date).unwrap_or(oda::Date {
-            year: 2000,
-            month: 1,
-            day: 1,
-        })
-    }
-
-    fn card_oda_data(&self) -> CardData<'_> {
-        let store = &self.cx.store;
-        let mut rid = [0u8; 5];
-        if let Some(aid) = store.get(Tag(0x84)).and_then(|a| a.get(..5)) {
-            rid.copy_from_slice(aid);
-        }
-        CardData {
-            rid,
-            ca_public_key_index: store.get(Tag(0x8F)).and_then(|v| v.first().copied()),
-            issuer_public_key_certificate: store.get(Tag(0x90)),
-            issuer_public_key_remainder: store.get(Tag(0x92)),
-            issuer_public_key_exponent: store.get(Tag(0x9F32)),
-            application_pan: store.get(Tag(0x5A)),
-            signed_static_application_data: store.get(Tag(0x93)),
-            icc_public_key_certificate: store.get(Tag(0x9F46)),
-            icc_public_key_exponent: store.get(Tag(0x9F47)),
-            icc_public_key_remainder: store.get(Tag(0x9F48)),
-            icc_pin_encipherment_public_key_certificate: store.get(Tag(0x9F2D)),
-            icc_pin_encipherment_public_key_exponent: store.get(Tag(0x9F2E)),
-            icc_pin_encipherment_public_key_remainder: store.get(Tag(0x9F2F)),
-        }
-    }
-
-    fn static_data(&self) -> StaticData<'_> {
-        StaticData {
-            records: self.oda_records.as_bytes(),
-            tag_list: self.cx.store.get(Tag(0x9F4A)),
-            application_interchange_profile: self.aip.0,
-        }
-    }
-
-    /// Book 3, 10.3: selects CDA, then DDA, then SDA, as both card (AIP) and
-    /// terminal (9F33 byte 3) support them, and performs it.
     fn offline_data_authentication(&mut self) {
-        let config = self.cx.terminal_context.config;
-        let both = |aip_bit, capability| self.aip.has(aip_bit) && config.supports(capability);
-        self.oda_method = if both(AIP_CDA, CAPABILITY_CDA) {
-            OdaMethod::Cda
-        } else if both(AIP_DDA, CAPABILITY_DDA) {
-            OdaMethod::Dda
-        } else if both(AIP_SDA, CAPABILITY_SDA) {
-            OdaMethod::Sda
-        } else {
-            OdaMethod::None
-        };
-        match self.oda_method {
-            OdaMethod::None => {
-                self.cx.set_tvr(tvr::ODA_NOT_PERFORMED);
-                self.processing_restrictions();
-            }
-            OdaMethod::Sda => {
-                self.cx.set_tvr(tvr::SDA_SELECTED);
-                self.static_data_authentication();
-                self.processing_restrictions();
-            }
-            OdaMethod::Dda => self.start_dynamic_data_authentication(),
-            OdaMethod::Cda => {
-                // Book 2, 6.6: the ICC key is recovered now; the signature is
-                // checked on the GENERATE AC response.
-                if self.records_failed_oda() {
-                    self.oda_failed_here();
-                } else if let Err(failure) = self.recover_icc_key() {
-                    self.oda_failed(failure);
-                }
-                self.processing_restrictions();
-            }
+        match self.oda.start(&mut self.cx, &self.crypto, self.aip) {
+            Some(sent) => self.state = State::DynamicDataAuthentication(sent),
+            None => self.processing_restrictions(),
         }
-    }
-
-    fn oda_failed(&mut self, failure: oda::OdaFailure) {
-        let method = match self.oda_method {
-            OdaMethod::Sda => oda::OdaMethod::Sda,
-            OdaMethod::Dda => oda::OdaMethod::Dda,
-            _ => oda::OdaMethod::Cda,
-        };
-        let (failed, missing) = failure.tvr_bits(method);
-        self.cx.set_tvr(failed);
-        if let Some(bit) = missing {
-            self.cx.set_tvr(bit);
-        }
-        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Failed;
-        self.oda_failure = Some(failure);
-    }
-
-    fn oda_succeeded(&mut self) {
-        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Succeeded;
-    }
-
-    fn records_failed_oda(&self) -> bool {
-        self.oda_records.failed
-    }
-
-    /// The selected method fails for a reason outside Book 2's checks (an
-    /// ODA record not in template 70, the records beyond
-    /// [`crate::limits::ODA_DATA_BYTES`], a default DDOL without 9F37): only
-    /// the method's own TVR bit (Book 3, 10.3).
-    fn oda_failed_here(&mut self) {
-        let failed = match self.oda_method {
-            OdaMethod::Sda => tvr::SDA_FAILED,
-            OdaMethod::Dda => tvr::DDA_FAILED,
-            _ => tvr::CDA_FAILED,
-        };
-        self.cx.set_tvr(failed);
-        self.cx.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Failed;
-    }
-
-    fn static_data_authentication(&mut self) {
-        if self.records_failed_oda() {
-            self.oda_failed_here();
-            return;
-        }
-        let result = {
-            let context = self.cx.terminal_context;
-            let terminal = oda::Terminal {
-                ca_keys: context.ca_keys,
-                revocations: context.revocations,
-                transaction_date: self.oda_date(),
-            };
-            oda::sda::authenticate(
-                &self.crypto,
-                &terminal,
-                &self.card_oda_data(),
-                &self.static_data(),
-            )
-        };
-        match result {
-            Ok(outcome) => {
-                let _ = self
-                    .cx
-                    .store
-                    .replace(Tag(0x9F45), &outcome.data_authentication_code);
-                self.oda_succeeded();
-            }
-            Err(failure) => self.oda_failed(failure),
-        }
-    }
-
-    /// Book 2, 6.1-6.4: the ICC Public Key for DDA, CDA (and enciphered PIN).
-    /// Callers check [`Self::records_failed_oda`] first.
-    fn recover_icc_key(&mut self) -> Result<(), oda::OdaFailure> {
-        let key = {
-            let context = self.cx.terminal_context;
-            let terminal = oda::Terminal {
-                ca_keys: context.ca_keys,
-                revocations: context.revocations,
-                transaction_date: self.oda_date(),
-            };
-            oda::recover::icc_key_for_card(
-                &self.crypto,
-                &terminal,
-                &self.card_oda_data(),
-                &self.static_data(),
-            )?
-        };
-        self.icc_key = Some(key.key);
-        Ok(())
-    }
-
-    /// Book 2, 6.5.1: INTERNAL AUTHENTICATE with the card's DDOL, or the
-    /// terminal's default DDOL (which must contain 9F37).
-    fn start_dynamic_data_authentication(&mut self) {
-        if self.records_failed_oda() {
-            self.oda_failed_here();
-            self.processing_restrictions();
-            return;
-        }
-        if let Err(failure) = self.recover_icc_key() {
-            self.oda_failed(failure);
-            self.processing_restrictions();
-            return;
-        }
-        let default_ddol = self
-            .cx
-            .app_config()
-            .map(|a| a.default_ddol.as_slice())
-            .unwrap_or(&[]);
-        // Book 2, 6.5.1: the card's DDOL, else the terminal's default DDOL,
-        // which must ask for the Unpredictable Number.
-        let ddol = match self.cx.store.get(Tag(0x9F49)) {
-            Some(ddol) => Ok(ddol),
-            None if default_ddol.is_empty() => Err(true),
-            None if has_unpredictable_number(default_ddol) => Ok(default_ddol),
-            None => Err(false),
-        };
-        let ddol = match ddol {
-            Ok(ddol) => ddol,
-            Err(no_ddol_at_all) => {
-                if no_ddol_at_all {
-                    self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
-                } else {
-                    self.oda_failed_here();
-                }
-                self.processing_restrictions();
-                return;
-            }
-        };
-        let mut ddol_data = [0u8; 255];
-        let sources = Sources {
-            terminal: &self.cx.terminal,
-            card: &self.cx.store,
-        };
-        let built = dol::build(ddol, &sources, &mut ddol_data)
-            .ok()
-            .and_then(|n| ddol_data.get(..n))
-            .and_then(|data| crate::apdu::internal_authenticate(data).ok());
-        match built {
-            Some(command) => {
-                // The DDOL data are kept for the signature check (Book 2, 6.5.2).
-                self.ddol_data =
-                    Vec::from_slice(crate::apdu::command_data(&command)).unwrap_or_default();
-                self.cx.command = command;
-                self.state = State::DynamicDataAuthentication;
-            }
-            None => {
-                self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
-                self.processing_restrictions();
-            }
-        }
-    }
-
-    fn on_internal_authenticate(&mut self, data: &[u8], status: u16) {
-        let signed = if status == 0x9000 {
-            tlv::parse_single(data).ok().and_then(|t| match t.tag {
-                Tag(0x80) => Some(t.value),
-                Tag(0x77) => tlv::find(t.value, Tag(0x9F4B)),
-                _ => None,
-            })
-        } else {
-            None
-        };
-        let result = match (signed, &self.icc_key) {
-            (Some(signed), Some(key)) => {
-                oda::dda::verify(&self.crypto, key, signed, &self.ddol_data)
-            }
-            _ => Err(oda::OdaFailure::Missing(Tag(0x9F4B))),
-        };
-        match result {
-            Ok(outcome) => {
-                let _ = self
-                    .cx
-                    .store
-                    .replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
-                self.oda_succeeded();
-            }
-            Err(failure) => self.oda_failed(failure),
-        }
-        self.processing_restrictions();
     }
 
     // ---- processing restrictions (Book 3, 10.4) -----------------------------
@@ -919,7 +671,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 // Book 2, 7.1: without a recoverable PIN key the method fails
                 // before the cardholder is asked.
                 if self.pin_key.is_none() {
-                    match self.recover_pin_key() {
+                    match self.oda.pin_key(&self.cx, &self.crypto, self.aip) {
                         Some(key) => self.pin_key = Some(key),
                         None => {
                             self.report_pin(PinOutcome::Failed);
@@ -1022,27 +774,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// Book 2, 7.2: encipher the PIN block with the ICC PIN key (or ICC key)
     /// and send VERIFY with P2 = `88`.
-    /// Book 2, 7.1: the ICC PIN Encipherment key, else the ICC key.
-    fn recover_pin_key(&self) -> Option<PublicKey> {
-        if self.records_failed_oda() {
-            return None;
-        }
-        let context = self.cx.terminal_context;
-        let terminal = oda::Terminal {
-            ca_keys: context.ca_keys,
-            revocations: context.revocations,
-            transaction_date: self.oda_date(),
-        };
-        oda::pin::pin_key_for_card(
-            &self.crypto,
-            &terminal,
-            &self.card_oda_data(),
-            &self.static_data(),
-        )
-        .ok()
-        .map(|(key, _)| key.key)
-    }
-
     fn send_verify_enciphered(&mut self, mut block: [u8; 8], challenge: [u8; 8]) {
         let mut enciphered = [0u8; crate::limits::MAX_RSA_MODULUS_BYTES];
         let length = match &self.pin_key {
@@ -1223,7 +954,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             online_capable,
         );
         let cda = action::cda_requested(
-            self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
+            self.oda.method == OdaMethod::Cda && self.oda.icc_key.is_some(),
             &self.cx.terminal.tvr,
             requested,
         );
@@ -1358,11 +1089,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// Book 2, 6.6.2: verifies the CDA signature of a GENERATE AC response.
     fn verify_cda(&mut self, template: &[u8], format2: bool, second: bool) -> bool {
-        let Some(key) = self.icc_key.as_ref() else {
+        let Some(key) = self.oda.icc_key.as_ref() else {
             return false;
         };
         if !format2 {
-            self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F4B)));
+            self.oda
+                .failed(&mut self.cx, oda::OdaFailure::Missing(Tag(0x9F4B)));
             return false;
         }
         let request = oda::cda::CdaRequest {
@@ -1381,11 +1113,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     .cx
                     .store
                     .replace(Tag(0x9F26), &outcome.application_cryptogram);
-                self.oda_succeeded();
+                self.oda.succeeded(&mut self.cx);
                 true
             }
             Err(failure) => {
-                self.oda_failed(failure);
+                self.oda.failed(&mut self.cx, failure);
                 false
             }
         }
@@ -1464,7 +1196,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn second_generate_ac(&mut self, requested: CryptogramType, context: SecondGenerateAcContext) {
         let cda = action::cda_requested(
-            self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
+            self.oda.method == OdaMethod::Cda && self.oda.icc_key.is_some(),
             &self.cx.terminal.tvr,
             requested,
         );
@@ -1656,9 +1388,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             let _ = outcome.application_label.push(*byte);
         }
         outcome.masked_pan = mask_pan(store.get(Tag(0x5A)).unwrap_or(&[]));
-        outcome.oda_method = self.oda_method;
-        outcome.oda_result = self.oda_result;
-        outcome.oda_failure = self.oda_failure;
+        outcome.oda_method = self.oda.method;
+        outcome.oda_result = self.oda.result;
+        outcome.oda_failure = self.oda.failure;
         outcome.signature_required = self.signature_required;
         let _ = outcome
             .script_results
@@ -1724,11 +1456,6 @@ fn script_apdu(raw: &[u8]) -> Option<Command> {
         }
     };
     CommandApdu::new(cla, ins, p1, p2, data, le).ok()
-}
-
-/// Whether a DOL asks for the Unpredictable Number (9F37).
-fn has_unpredictable_number(dol_bytes: &[u8]) -> bool {
-    dol::entries(dol_bytes).any(|e| e.is_ok_and(|e| e.tag == Tag(0x9F37)))
 }
 
 #[cfg(test)]
