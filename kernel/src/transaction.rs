@@ -41,7 +41,7 @@ use crate::online::{
 use crate::outcome::{mask_pan, Decision, OdaMethod, Outcome, TerminationReason};
 use crate::read::{self, RecordCursor};
 use crate::render::Cid;
-use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, TransactionType};
+use crate::restrict::{self, TerminalType, TransactionType};
 use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::{self, Tag};
@@ -587,34 +587,10 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- processing restrictions (Book 3, 10.4) -----------------------------
 
     fn processing_restrictions(&mut self) {
-        let config = self.cx.terminal_context.config;
-        let Ok(today) = crate::date::Date::from_bcd(&self.cx.inputs.date) else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
-        };
-        let card = restrict::CardRestrictionData {
-            application_version: self.cx.store.get(Tag(0x9F08)),
-            application_usage_control: self.cx.store.get(Tag(0x9F07)),
-            issuer_country_code: self.cx.store.get(Tag(0x5F28)),
-            effective_date: self.cx.store.get(Tag(0x5F25)),
-            expiration_date: self.cx.store.get(Tag(0x5F24)),
-        };
-        let terminal = restrict::TerminalRestrictionData {
-            application_version: self.cx.terminal.application_version,
-            country_code: config.terminal_country_code,
-            terminal_type: TerminalType(config.terminal_type),
-            additional_capabilities: AdditionalTerminalCapabilities(
-                config.additional_terminal_capabilities,
-            ),
-            transaction_type: TransactionType(self.cx.inputs.transaction_type),
-            amount_other: self.cx.inputs.amount_other,
-            transaction_date: today,
-        };
-        if restrict::processing_restrictions(&card, &terminal, &mut self.cx.terminal.tvr).is_err() {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
+        match restrict::apply(&mut self.cx) {
+            Ok(()) => self.cardholder_verification(),
+            Err(reason) => self.terminate(reason),
         }
-        self.cardholder_verification();
     }
 
     // ---- cardholder verification (Book 3, 10.5) ----------------------------
