@@ -21,19 +21,20 @@
 
 use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
 use crate::apdu::RequestedCryptogram as CryptogramType;
-use crate::apdu::{build_command, split_status, CommandApdu};
+use crate::apdu::{split_status, CommandApdu};
 use crate::config::TransactionInputs;
 use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
-use crate::cvm::{self, CardholderVerification, CvmContext, CvmStep, PinOutcome};
+use crate::cvm::pin::{PinEntryError, PinKeys, PinVerification};
+use crate::cvm::{self, CvmResult};
 use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
 use crate::initiate::{
     self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION, AIP_TERMINAL_RISK_MANAGEMENT,
 };
 use crate::limits::CLEARING_DATA_BYTES;
+use crate::oda;
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
-use crate::oda::{self, PublicKey};
 use crate::online::{
     self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
     SCRIPT_BEFORE_FINAL_GENERATE_AC,
@@ -41,7 +42,7 @@ use crate::online::{
 use crate::outcome::{mask_pan, Decision, OdaMethod, Outcome, TerminationReason};
 use crate::read::{self, RecordCursor};
 use crate::render::Cid;
-use crate::restrict::{self, TerminalType, TransactionType};
+use crate::restrict;
 use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::{self, Tag};
@@ -50,6 +51,7 @@ use heapless::Vec;
 
 pub use crate::apdu::Command;
 pub use crate::context::TerminalContext;
+pub use crate::cvm::{PinEntry, PinKind};
 
 /// Most command/response exchanges in one transaction. A real contact
 /// transaction takes 10-40; a card that keeps the kernel busy beyond this
@@ -68,31 +70,6 @@ pub enum UsageError {
     InvalidDate,
     /// A PIN of fewer than 4 or more than 12 digits, or a non-digit.
     InvalidPin,
-}
-
-/// Which PIN the kernel asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinKind {
-    /// Verified by the card in plaintext.
-    OfflinePlaintext,
-    /// Verified by the card, enciphered with its key.
-    OfflineEnciphered,
-    /// Verified by the issuer; the caller enciphers and sends it itself.
-    Online,
-}
-
-/// The cardholder's answer to a PIN request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinEntry<'p> {
-    /// The PIN digits (values 0-9 or ASCII `'0'..='9'`), 4 to 12 of them.
-    /// The kernel uses them only to build the PIN block and wipes its copy.
-    Digits(&'p [u8]),
-    /// Online PIN: the caller captured and enciphered the PIN itself.
-    OnlineCaptured,
-    /// The cardholder (or attendant) bypassed PIN entry.
-    Bypassed,
-    /// The PIN pad is absent or not working.
-    PinPadNotWorking,
 }
 
 /// What the transaction needs from the caller now.
@@ -137,25 +114,11 @@ pub enum Request<'t> {
     Done(&'t Outcome),
 }
 
-/// Why a PIN try was asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PinStage {
-    /// The kernel is reading the PIN Try Counter before asking.
-    ReadTryCounter,
-    /// Waiting for the cardholder.
-    AwaitEntry { tries_left: Option<u8> },
-    /// GET CHALLENGE sent for enciphered PIN.
-    Challenge,
-    /// VERIFY sent.
-    Verify,
-}
-
 /// The steps of Book 3, each owning what it needs.
 ///
 /// One `State` lives in the transaction and is never boxed (no heap): the
 /// largest step's data is its size, as it would be as a field.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     /// Book 1, 12: SELECT and directory reading; the command is pending.
     ApplicationSelection,
@@ -168,7 +131,7 @@ enum State {
     /// Book 2, 6.5: INTERNAL AUTHENTICATE sent for DDA.
     DynamicDataAuthentication(InternalAuthenticate),
     /// Book 3, 10.5: a PIN method in progress.
-    CardholderVerification { kind: PinKind, stage: PinStage },
+    CardholderVerification(PinVerification),
     /// Book 3, 10.6.1: waiting for the caller's transaction log lookup
     /// (split sales), before the checks of terminal risk management.
     TransactionLogLookup,
@@ -208,9 +171,6 @@ pub struct Transaction<'k, C: CryptoProvider> {
     cdol1_data: Vec<u8, 255>,
     cdol2_data: Vec<u8, 255>,
     signature_required: bool,
-    pin_key: Option<PublicKey>,
-    cvm: Option<CardholderVerification>,
-    pin_block: Option<[u8; 8]>,
     velocity: VelocityCounters,
     recent_amount_same_card: u64,
     scripts: IssuerScripts,
@@ -259,9 +219,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             cdol1_data: Vec::new(),
             cdol2_data: Vec::new(),
             signature_required: false,
-            pin_key: None,
-            cvm: None,
-            pin_block: None,
             velocity: VelocityCounters {
                 atc: None,
                 last_online_atc: None,
@@ -286,7 +243,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::InitiateApplicationProcessing => "initiate application processing",
             State::ReadApplicationData(_) => "read application data",
             State::DynamicDataAuthentication(_) => "dynamic data authentication",
-            State::CardholderVerification { .. } => "cardholder verification",
+            State::CardholderVerification(_) => "cardholder verification",
             State::TransactionLogLookup | State::VelocityChecking { .. } => {
                 "terminal risk management"
             }
@@ -307,12 +264,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 candidates: self.selection.candidates(),
                 confirm_only: *question == CardholderQuestion::Confirm,
             },
-            State::CardholderVerification {
-                kind,
-                stage: PinStage::AwaitEntry { tries_left },
-            } => Request::EnterPin {
-                kind: *kind,
-                tries_left: *tries_left,
+            State::CardholderVerification(pin) => match pin.entry_request() {
+                Some((kind, tries_left)) => Request::EnterPin { kind, tries_left },
+                None => Request::Transmit(self.cx.command.as_bytes()),
             },
             State::TransactionLogLookup => Request::RecentAmount {
                 pan: self.cx.store.get(Tag(0x5A)).unwrap_or(&[]),
@@ -382,8 +336,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
                 self.processing_restrictions();
             }
-            State::CardholderVerification { kind, stage } => {
-                self.on_pin_response(kind, stage, data, status)
+            State::CardholderVerification(pin) => {
+                let keys = PinKeys {
+                    crypto: &self.crypto,
+                    aip: self.aip,
+                    oda: &self.oda,
+                };
+                let step = pin.on_response(&mut self.cx, &keys, data, status);
+                self.on_cardholder_verification(step);
             }
             State::VelocityChecking { last_online } => {
                 self.on_velocity_data(last_online, data, status)
@@ -424,54 +384,29 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The cardholder's PIN entry.
     pub fn on_pin(&mut self, entry: PinEntry<'_>) -> Result<(), UsageError> {
-        let State::CardholderVerification {
-            kind,
-            stage: PinStage::AwaitEntry { .. },
-        } = self.state
-        else {
+        let State::CardholderVerification(pin) = &self.state else {
             return Err(UsageError::NotExpected);
         };
-        match entry {
-            PinEntry::Bypassed => self.report_pin(PinOutcome::Bypassed),
-            PinEntry::PinPadNotWorking => self.report_pin(PinOutcome::PinPadNotWorking),
-            PinEntry::OnlineCaptured if kind == PinKind::Online => {
-                self.report_pin(PinOutcome::Verified)
-            }
-            PinEntry::OnlineCaptured => return Err(UsageError::NotExpected),
-            PinEntry::Digits(digits) => {
-                let mut values = [0u8; 12];
-                if !(4..=12).contains(&digits.len()) {
-                    return Err(UsageError::InvalidPin);
-                }
-                for (value, digit) in values.iter_mut().zip(digits) {
-                    *value = match digit {
-                        0..=9 => *digit,
-                        b'0'..=b'9' => digit - b'0',
-                        _ => return Err(UsageError::InvalidPin),
-                    };
-                }
-                let block =
-                    oda::pin::plaintext_pin_block(values.get(..digits.len()).unwrap_or(&[]));
-                values.fill(0);
-                let Some(block) = block else {
-                    return Err(UsageError::InvalidPin);
+        let entered = pin.read_entry(entry).map_err(|error| match error {
+            PinEntryError::NotExpected => UsageError::NotExpected,
+            PinEntryError::InvalidPin => UsageError::InvalidPin,
+        })?;
+        match core::mem::replace(&mut self.state, State::Completed) {
+            State::CardholderVerification(pin) => {
+                let keys = PinKeys {
+                    crypto: &self.crypto,
+                    aip: self.aip,
+                    oda: &self.oda,
                 };
-                match kind {
-                    PinKind::Online => self.report_pin(PinOutcome::Verified),
-                    PinKind::OfflinePlaintext => self.send_verify_plaintext(block),
-                    PinKind::OfflineEnciphered => {
-                        // Book 2, 7.2: the PIN block waits for the ICC challenge.
-                        self.pin_block = Some(block);
-                        self.cx.command = crate::apdu::get_challenge();
-                        self.state = State::CardholderVerification {
-                            kind,
-                            stage: PinStage::Challenge,
-                        };
-                    }
-                }
+                let step = pin.on_entry(&mut self.cx, &keys, entered);
+                self.on_cardholder_verification(step);
+                Ok(())
+            }
+            state => {
+                self.state = state;
+                Err(UsageError::NotExpected)
             }
         }
-        Ok(())
     }
 
     /// The answer to [`Request::RecentAmount`]: the Amount, Authorised of the
@@ -596,182 +531,23 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- cardholder verification (Book 3, 10.5) ----------------------------
 
     fn cardholder_verification(&mut self) {
-        let config = self.cx.terminal_context.config;
-        let context = CvmContext {
-            terminal_capabilities: config.terminal_capabilities,
-            terminal_type: TerminalType(config.terminal_type),
-            transaction_type: TransactionType(self.cx.inputs.transaction_type),
-            amount_authorised: self.cx.inputs.amount_authorised,
-            transaction_currency_code: self.cx.inputs.currency_code,
-            application_currency_code: self
-                .cx
-                .store
-                .get(Tag(0x9F42))
-                .and_then(|v| <[u8; 2]>::try_from(v).ok()),
-            pin_pad_working: config.pin_pad_working,
-            subsequent_pin_bypass: config.subsequent_pin_bypass,
+        let keys = PinKeys {
+            crypto: &self.crypto,
+            aip: self.aip,
+            oda: &self.oda,
         };
-        let started = CardholderVerification::start(
-            self.aip.0,
-            self.cx.store.get(Tag(0x8E)),
-            context,
-            &mut self.cx.terminal.tvr,
-            &mut self.cx.terminal.tsi,
-        );
-        match started {
-            Ok((machine, step)) => {
-                self.cvm = Some(machine);
-                self.on_cvm_step(step);
-            }
-            Err(_) => self.terminate(TerminationReason::CardDataFormat),
-        }
+        let step = cvm::pin::cardholder_verification(&mut self.cx, &keys);
+        self.on_cardholder_verification(step);
     }
 
-    fn on_cvm_step(&mut self, step: CvmStep) {
-        let kind = match step {
-            CvmStep::Done(outcome) => {
-                self.cx.terminal.cvm_results = outcome.cvm_results;
-                self.signature_required = outcome.signature_required;
-                self.terminal_risk_management();
-                return;
-            }
-            CvmStep::OnlinePin => {
-                self.state = State::CardholderVerification {
-                    kind: PinKind::Online,
-                    stage: PinStage::AwaitEntry { tries_left: None },
-                };
-                return;
-            }
-            CvmStep::OfflinePlaintextPin => PinKind::OfflinePlaintext,
-            CvmStep::OfflineEncipheredPin => {
-                // Book 2, 7.1: without a recoverable PIN key the method fails
-                // before the cardholder is asked.
-                if self.pin_key.is_none() {
-                    match self.oda.pin_key(&self.cx, &self.crypto, self.aip) {
-                        Some(key) => self.pin_key = Some(key),
-                        None => {
-                            self.report_pin(PinOutcome::Failed);
-                            return;
-                        }
-                    }
-                }
-                PinKind::OfflineEnciphered
-            }
-        };
-        // Book 3, 10.5.1: read the PIN Try Counter first (GET DATA 9F17).
-        match crate::apdu::get_data(Tag(0x9F17)) {
-            Ok(command) => {
-                self.cx.command = command;
-                self.state = State::CardholderVerification {
-                    kind,
-                    stage: PinStage::ReadTryCounter,
-                };
-            }
-            Err(_) => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    fn report_pin(&mut self, result: PinOutcome) {
-        let step = match self.cvm.as_mut() {
-            Some(machine) => machine.report(result, &mut self.cx.terminal.tvr),
-            None => Err(cvm::NoPendingPinStep),
-        };
+    fn on_cardholder_verification(&mut self, step: Step<PinVerification, CvmResult>) {
         match step {
-            Ok(step) => self.on_cvm_step(step),
-            Err(_) => self.terminate(TerminationReason::CardDataFormat),
-        }
-    }
-
-    fn send_verify_plaintext(&mut self, block: [u8; 8]) {
-        match crate::apdu::verify(&block, crate::apdu::PinFormat::Plaintext) {
-            Ok(command) => {
-                self.cx.command = command;
-                if let State::CardholderVerification { kind, .. } = self.state {
-                    self.state = State::CardholderVerification {
-                        kind,
-                        stage: PinStage::Verify,
-                    };
-                }
+            Step::Wait(pin) => self.state = State::CardholderVerification(pin),
+            Step::Done(result) => {
+                self.signature_required = result.signature_required;
+                self.terminal_risk_management();
             }
-            Err(_) => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    fn on_pin_response(&mut self, kind: PinKind, stage: PinStage, data: &[u8], status: u16) {
-        match stage {
-            PinStage::ReadTryCounter => {
-                let counter = if status == 0x9000 {
-                    tlv::find(data, Tag(0x9F17)).and_then(|v| v.first().copied())
-                } else {
-                    None
-                };
-                if counter == Some(0) {
-                    self.report_pin(PinOutcome::TryLimitExceeded);
-                    return;
-                }
-                self.state = State::CardholderVerification {
-                    kind,
-                    stage: PinStage::AwaitEntry {
-                        tries_left: counter,
-                    },
-                };
-            }
-            PinStage::Challenge => {
-                let challenge = if status == 0x9000 {
-                    <[u8; 8]>::try_from(data).ok()
-                } else {
-                    None
-                };
-                let block = self.pin_block.take();
-                match (challenge, block) {
-                    (Some(challenge), Some(block)) => self.send_verify_enciphered(block, challenge),
-                    _ => self.report_pin(PinOutcome::Failed),
-                }
-            }
-            PinStage::Verify => {
-                self.wipe_pin_command();
-                match status {
-                    0x9000 => self.report_pin(PinOutcome::Verified),
-                    0x63C0 | 0x6983 | 0x6984 => self.report_pin(PinOutcome::TryLimitExceeded),
-                    sw if sw & 0xFFF0 == 0x63C0 => {
-                        self.state = State::CardholderVerification {
-                            kind,
-                            stage: PinStage::AwaitEntry {
-                                tries_left: Some((sw & 0x0F) as u8), // ok: masked to 4 bits
-                            },
-                        };
-                    }
-                    _ => self.report_pin(PinOutcome::Failed),
-                }
-            }
-            PinStage::AwaitEntry { .. } => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    /// Book 2, 7.2: encipher the PIN block with the ICC PIN key (or ICC key)
-    /// and send VERIFY with P2 = `88`.
-    fn send_verify_enciphered(&mut self, mut block: [u8; 8], challenge: [u8; 8]) {
-        let mut enciphered = [0u8; crate::limits::MAX_RSA_MODULUS_BYTES];
-        let length = match &self.pin_key {
-            Some(key) => {
-                oda::pin::encipher_pin_block(&self.crypto, key, &block, &challenge, &mut enciphered)
-                    .ok()
-            }
-            None => None,
-        };
-        block.fill(0);
-        let command = length
-            .and_then(|n| enciphered.get(..n))
-            .and_then(|data| crate::apdu::verify(data, crate::apdu::PinFormat::Enciphered).ok());
-        match command {
-            Some(command) => {
-                self.cx.command = command;
-                self.state = State::CardholderVerification {
-                    kind: PinKind::OfflineEnciphered,
-                    stage: PinStage::Verify,
-                };
-            }
-            None => self.report_pin(PinOutcome::Failed),
+            Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
@@ -1335,7 +1111,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn terminate(&mut self, reason: TerminationReason) {
         self.outcome = self.base_outcome(Decision::Terminated(reason));
-        self.pin_block = None;
         self.state = State::Completed;
     }
 
@@ -1399,18 +1174,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             let _ = writer.push(Tag(0x9F5B), self.scripts.results());
         }
         Vec::from_slice(writer.as_bytes()).unwrap_or_default()
-    }
-
-    // ---- helpers -------------------------------------------------------------
-
-    /// Overwrites the VERIFY command (it holds the plaintext PIN block)
-    /// with zeros once the card has answered.
-    fn wipe_pin_command(&mut self) {
-        let length = self.cx.command.as_bytes().len().saturating_sub(5).min(255);
-        let zeros = [0u8; 255];
-        let data = zeros.get(..length).unwrap_or(&[]);
-        build_command(&mut self.cx.command, [0; 4], Some(data), false);
-        build_command(&mut self.cx.command, [0; 4], None, false);
     }
 }
 
