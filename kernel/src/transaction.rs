@@ -29,9 +29,7 @@ use crate::cvm::pin::{PinEntryError, PinKeys, PinVerification};
 use crate::cvm::{self, CvmResult};
 use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
-use crate::initiate::{
-    self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION, AIP_TERMINAL_RISK_MANAGEMENT,
-};
+use crate::initiate::{self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION};
 use crate::limits::CLEARING_DATA_BYTES;
 use crate::oda;
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
@@ -43,7 +41,7 @@ use crate::outcome::{mask_pan, Decision, OdaMethod, Outcome, TerminationReason};
 use crate::read::{self, RecordCursor};
 use crate::render::Cid;
 use crate::restrict;
-use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
+use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::{self, Tag};
 use crate::tvr;
@@ -136,7 +134,7 @@ enum State {
     /// (split sales), before the checks of terminal risk management.
     TransactionLogLookup,
     /// Book 3, 10.6.3: GET DATA of the ATC (first) or Last Online ATC Register.
-    VelocityChecking { last_online: bool },
+    VelocityChecking(VelocityChecking),
     /// Book 3, 10.8: first GENERATE AC sent.
     FirstGenerateAc {
         requested: CryptogramType,
@@ -171,8 +169,6 @@ pub struct Transaction<'k, C: CryptoProvider> {
     cdol1_data: Vec<u8, 255>,
     cdol2_data: Vec<u8, 255>,
     signature_required: bool,
-    velocity: VelocityCounters,
-    recent_amount_same_card: u64,
     scripts: IssuerScripts,
     script_failed_template: Option<usize>,
     host_approved: bool,
@@ -219,11 +215,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             cdol1_data: Vec::new(),
             cdol2_data: Vec::new(),
             signature_required: false,
-            velocity: VelocityCounters {
-                atc: None,
-                last_online_atc: None,
-            },
-            recent_amount_same_card: 0,
             scripts: IssuerScripts::default(),
             script_failed_template: None,
             host_approved: false,
@@ -244,9 +235,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::ReadApplicationData(_) => "read application data",
             State::DynamicDataAuthentication(_) => "dynamic data authentication",
             State::CardholderVerification(_) => "cardholder verification",
-            State::TransactionLogLookup | State::VelocityChecking { .. } => {
-                "terminal risk management"
-            }
+            State::TransactionLogLookup | State::VelocityChecking(_) => "terminal risk management",
             State::FirstGenerateAc { .. } => "first GENERATE AC",
             State::OnlineProcessing => "online processing",
             State::IssuerAuthentication => "issuer authentication",
@@ -345,8 +334,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 let step = pin.on_response(&mut self.cx, &keys, data, status);
                 self.on_cardholder_verification(step);
             }
-            State::VelocityChecking { last_online } => {
-                self.on_velocity_data(last_online, data, status)
+            State::VelocityChecking(checking) => {
+                let step = checking.on_response(&mut self.cx, data, status);
+                self.velocity_checking(step);
             }
             State::FirstGenerateAc { requested, cda } => {
                 self.on_first_generate_ac(requested, cda, data, status)
@@ -416,8 +406,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         if !matches!(self.state, State::TransactionLogLookup) {
             return Err(UsageError::NotExpected);
         }
-        self.recent_amount_same_card = amount_minor_units;
-        self.velocity_checking();
+        let step = risk::on_recent_amount(&mut self.cx, amount_minor_units);
+        self.velocity_checking(step);
         Ok(())
     }
 
@@ -554,121 +544,20 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     // ---- terminal risk management (Book 3, 10.6) ---------------------------
 
     fn terminal_risk_management(&mut self) {
-        if self.cx.inputs.merchant_forced_online {
-            self.cx.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
-        }
-        if !self.aip.has(AIP_TERMINAL_RISK_MANAGEMENT) {
-            // Book 3, 10.6: whatever the AIP says about terminal risk
-            // management, a terminal with an exception file checks the PAN
-            // against it (with the AIP bit set, the risk step does it).
-            let pan = self.cx.store.get(Tag(0x5A)).unwrap_or(&[]);
-            if risk::on_exception_file(pan, self.cx.terminal_context.exception_file) {
-                self.cx.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
-            }
-            self.terminal_action_analysis();
-            return;
-        }
-        // Book 3, 10.6.1: the floor limit check may add the amount of the
-        // card's most recent logged transaction; the caller owns the log.
-        self.state = State::TransactionLogLookup;
-    }
-
-    /// Book 3, 10.6.3: reads the ATC and Last Online ATC Register when the
-    /// card has both consecutive offline limits, then finishes the checks.
-    fn velocity_checking(&mut self) {
-        let lower = self
-            .cx
-            .store
-            .get(Tag(0x9F14))
-            .and_then(|v| v.first().copied());
-        let upper = self
-            .cx
-            .store
-            .get(Tag(0x9F23))
-            .and_then(|v| v.first().copied());
-        if risk::velocity_checking_applies(lower, upper) {
-            self.get_data(Tag(0x9F36), false);
-        } else {
-            self.finish_risk_management();
+        match risk::start(&mut self.cx, self.aip) {
+            // Book 3, 10.6.1: the caller's transaction log is asked first.
+            Step::Wait(()) => self.state = State::TransactionLogLookup,
+            Step::Done(()) => self.terminal_action_analysis(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
-    fn get_data(&mut self, tag: Tag, last_online: bool) {
-        match crate::apdu::get_data(tag) {
-            Ok(command) => {
-                self.cx.command = command;
-                self.state = State::VelocityChecking { last_online };
-            }
-            Err(_) => self.finish_risk_management(),
+    fn velocity_checking(&mut self, step: Step<VelocityChecking>) {
+        match step {
+            Step::Wait(checking) => self.state = State::VelocityChecking(checking),
+            Step::Done(()) => self.terminal_action_analysis(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
-    }
-
-    fn on_velocity_data(&mut self, last_online: bool, data: &[u8], status: u16) {
-        let tag = if last_online {
-            Tag(0x9F13)
-        } else {
-            Tag(0x9F36)
-        };
-        let value = if status == 0x9000 {
-            tlv::find(data, tag)
-                .and_then(|v| <[u8; 2]>::try_from(v).ok())
-                .map(u16::from_be_bytes)
-        } else {
-            None
-        };
-        if last_online {
-            self.velocity.last_online_atc = value;
-            self.finish_risk_management();
-        } else {
-            self.velocity.atc = value;
-            self.get_data(Tag(0x9F13), true);
-        }
-    }
-
-    fn finish_risk_management(&mut self) {
-        let Some(app) = self.cx.app_config() else {
-            self.terminate(TerminationReason::NoApplication);
-            return;
-        };
-        let pan = self.cx.store.get(Tag(0x5A)).unwrap_or(&[]);
-        let input = RiskInput {
-            amount_authorised: self.cx.inputs.amount_authorised,
-            recent_same_pan_total: self.recent_amount_same_card,
-            floor_limit: app.floor_limit,
-            // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
-            // capability selects transactions randomly for online processing.
-            random_selection: if restrict::online_capable(self.cx.terminal_context.config) {
-                RandomSelection {
-                    threshold: app.random_selection_threshold,
-                    target_percentage: app.random_selection_target_percentage,
-                    max_target_percentage: app.random_selection_max_target_percentage,
-                }
-            } else {
-                RandomSelection::NEVER
-            },
-            random: self.cx.inputs.random_selection_number,
-            lower_consecutive_offline_limit: self
-                .cx
-                .store
-                .get(Tag(0x9F14))
-                .and_then(|v| v.first().copied()),
-            upper_consecutive_offline_limit: self
-                .cx
-                .store
-                .get(Tag(0x9F23))
-                .and_then(|v| v.first().copied()),
-            counters: self.velocity,
-            pan,
-            exception_file: self.cx.terminal_context.exception_file,
-        };
-        // Out-of-range percentages are a configuration error: the checks
-        // that could run did; TAA still decides.
-        let _ = risk::terminal_risk_management(
-            &input,
-            &mut self.cx.terminal.tvr,
-            &mut self.cx.terminal.tsi,
-        );
-        self.terminal_action_analysis();
     }
 
     // ---- terminal action analysis and GENERATE AC (Book 3, 10.7, 10.8) -----
