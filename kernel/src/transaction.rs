@@ -19,7 +19,9 @@
 //! analysis (10.7), first GENERATE AC and card action analysis (10.8),
 //! online processing (10.9), issuer scripts (10.10), completion (10.11).
 
-use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
+use crate::action::{
+    self, AfterFirstAnswer, FirstGenerateAc, SecondGenerateAc, SecondGenerateAcContext,
+};
 use crate::apdu::RequestedCryptogram as CryptogramType;
 use crate::apdu::{split_status, CommandApdu};
 use crate::config::TransactionInputs;
@@ -31,15 +33,13 @@ use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
 use crate::initiate::{self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION};
 use crate::limits::CLEARING_DATA_BYTES;
-use crate::oda;
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
 use crate::online::{
     self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
     SCRIPT_BEFORE_FINAL_GENERATE_AC,
 };
-use crate::outcome::{mask_pan, Decision, OdaMethod, Outcome, TerminationReason};
+use crate::outcome::{mask_pan, Decision, Outcome, TerminationReason};
 use crate::read::{self, RecordCursor};
-use crate::render::Cid;
 use crate::restrict;
 use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
@@ -136,10 +136,7 @@ enum State {
     /// Book 3, 10.6.3: GET DATA of the ATC (first) or Last Online ATC Register.
     VelocityChecking(VelocityChecking),
     /// Book 3, 10.8: first GENERATE AC sent.
-    FirstGenerateAc {
-        requested: CryptogramType,
-        cda: bool,
-    },
+    FirstGenerateAc(FirstGenerateAc),
     /// Book 3, 10.9: waiting for the issuer.
     OnlineProcessing,
     /// Book 3, 10.9: EXTERNAL AUTHENTICATE sent.
@@ -147,11 +144,7 @@ enum State {
     /// Book 3, 10.10: a script command sent.
     IssuerScriptProcessing { after_final: bool, index: usize },
     /// Book 3, 10.11: second GENERATE AC sent.
-    SecondGenerateAc {
-        requested: CryptogramType,
-        cda: bool,
-        context: SecondGenerateAcContext,
-    },
+    SecondGenerateAc(SecondGenerateAc),
     /// The outcome is ready.
     Completed,
 }
@@ -165,9 +158,6 @@ pub struct Transaction<'k, C: CryptoProvider> {
     selection: Selection,
     oda: OfflineAuthentication,
     aip: Aip,
-    pdol_data: Vec<u8, 255>,
-    cdol1_data: Vec<u8, 255>,
-    cdol2_data: Vec<u8, 255>,
     signature_required: bool,
     scripts: IssuerScripts,
     script_failed_template: Option<usize>,
@@ -211,9 +201,6 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             selection,
             oda: OfflineAuthentication::new(),
             aip: Aip::default(),
-            pdol_data: Vec::new(),
-            cdol1_data: Vec::new(),
-            cdol2_data: Vec::new(),
             signature_required: false,
             scripts: IssuerScripts::default(),
             script_failed_template: None,
@@ -236,11 +223,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::DynamicDataAuthentication(_) => "dynamic data authentication",
             State::CardholderVerification(_) => "cardholder verification",
             State::TransactionLogLookup | State::VelocityChecking(_) => "terminal risk management",
-            State::FirstGenerateAc { .. } => "first GENERATE AC",
+            State::FirstGenerateAc(_) => "first GENERATE AC",
             State::OnlineProcessing => "online processing",
             State::IssuerAuthentication => "issuer authentication",
             State::IssuerScriptProcessing { .. } => "issuer script processing",
-            State::SecondGenerateAc { .. } => "second GENERATE AC",
+            State::SecondGenerateAc(_) => "second GENERATE AC",
             State::Completed => "completion",
         }
     }
@@ -338,18 +325,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 let step = checking.on_response(&mut self.cx, data, status);
                 self.velocity_checking(step);
             }
-            State::FirstGenerateAc { requested, cda } => {
-                self.on_first_generate_ac(requested, cda, data, status)
-            }
+            State::FirstGenerateAc(sent) => self.on_first_generate_ac(sent, data, status),
             State::IssuerAuthentication => self.on_external_authenticate(status),
             State::IssuerScriptProcessing { after_final, index } => {
                 self.on_script_response(after_final, index, status)
             }
-            State::SecondGenerateAc {
-                requested,
-                cda,
-                context,
-            } => self.on_second_generate_ac(requested, cda, context, data, status),
+            State::SecondGenerateAc(sent) => self.on_second_generate_ac(sent, data, status),
             state @ (State::CardholderSelection(_)
             | State::TransactionLogLookup
             | State::OnlineProcessing
@@ -467,7 +448,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn initiate_application_processing(&mut self) {
         match initiate::initiate_application_processing(&mut self.cx) {
             Ok(pdol_data) => {
-                self.pdol_data = pdol_data;
+                self.oda.pdol_data = pdol_data;
                 self.state = State::InitiateApplicationProcessing;
             }
             Err(reason) => self.terminate(reason),
@@ -562,291 +543,47 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     // ---- terminal action analysis and GENERATE AC (Book 3, 10.7, 10.8) -----
 
-    fn action_codes(&self) -> (ActionCodes, ActionCodes) {
-        let code = |tag| {
-            self.cx
-                .store
-                .get(Tag(tag))
-                .and_then(|v| <[u8; 5]>::try_from(v).ok())
-        };
-        let issuer = ActionCodes::issuer(code(0x9F0E), code(0x9F0F), code(0x9F0D));
-        let terminal = match self.cx.app_config() {
-            Some(app) => ActionCodes {
-                denial: app.terminal_action_code_denial,
-                online: app.terminal_action_code_online,
-                default: app.terminal_action_code_default,
-            },
-            None => ActionCodes {
-                denial: [0xFF; 5],
-                online: [0xFF; 5],
-                default: [0xFF; 5],
-            },
-        };
-        (issuer, terminal)
-    }
-
     fn terminal_action_analysis(&mut self) {
-        let (issuer, terminal) = self.action_codes();
-        let online_capable = restrict::online_capable(self.cx.terminal_context.config);
-        let requested = action::terminal_action_analysis(
-            &self.cx.terminal.tvr,
-            &issuer,
-            &terminal,
-            online_capable,
-        );
-        let cda = action::cda_requested(
-            self.oda.method == OdaMethod::Cda && self.oda.icc_key.is_some(),
-            &self.cx.terminal.tvr,
-            requested,
-        );
-        if self.send_generate_ac(requested, cda, false) {
-            self.state = State::FirstGenerateAc { requested, cda };
+        match action::first_generate_ac(&mut self.cx, &self.crypto, &mut self.oda) {
+            Ok(sent) => self.state = State::FirstGenerateAc(sent),
+            Err(reason) => self.terminate(reason),
         }
     }
 
-    /// Book 3, 5.4 and 6.5.5: builds GENERATE AC with the CDOL1 (8C) or
-    /// CDOL2 (8D) data, computing the TC hash value (98) first when asked.
-    fn send_generate_ac(&mut self, requested: CryptogramType, cda: bool, second: bool) -> bool {
-        let cdol_tag = if second { Tag(0x8D) } else { Tag(0x8C) };
-        let cdol = self.cx.store.get(cdol_tag).unwrap_or(&[]);
-        if dol::entries(cdol).any(|e| e.is_ok_and(|e| e.tag == Tag(0x98))) {
-            self.compute_tc_hash(cdol_tag);
-        }
-        let cdol = self.cx.store.get(cdol_tag).unwrap_or(&[]);
-        let sources = Sources {
-            terminal: &self.cx.terminal,
-            card: &self.cx.store,
-        };
-        let mut data = [0u8; 255];
-        let built = dol::build(cdol, &sources, &mut data)
-            .ok()
-            .and_then(|n| data.get(..n));
-        let Some(cdol_data) = built else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return false;
-        };
-        let kept = Vec::from_slice(cdol_data).unwrap_or_default();
-        let command = crate::apdu::generate_ac(requested, cda, cdol_data);
-        if second {
-            self.cdol2_data = kept;
-        } else {
-            self.cdol1_data = kept;
-        }
-        match command {
-            Ok(command) => {
-                self.cx.command = command;
-                true
-            }
-            Err(_) => {
-                self.terminate(TerminationReason::CardDataFormat);
-                false
-            }
-        }
-    }
-
-    /// Book 3, 5.4 / 9.2.2: the TC hash value is SHA-1 over the TDOL data
-    /// (card TDOL 97, else the terminal default TDOL, TVR "Default TDOL used").
-    fn compute_tc_hash(&mut self, _cdol: Tag) {
-        let default_tdol = self
-            .cx
-            .app_config()
-            .map(|a| a.default_tdol.as_slice())
-            .unwrap_or(&[]);
-        let (tdol, default_used) = match self.cx.store.get(Tag(0x97)) {
-            Some(tdol) => (tdol, false),
-            None => (default_tdol, !default_tdol.is_empty()),
-        };
-        let sources = Sources {
-            terminal: &self.cx.terminal,
-            card: &self.cx.store,
-        };
-        let mut data = [0u8; 255];
-        let length = dol::build(tdol, &sources, &mut data).unwrap_or(0);
-        let hash = self.crypto.sha1(&[data.get(..length).unwrap_or(&[])]);
-        self.cx.terminal.tc_hash_value = Some(hash);
-        if default_used {
-            self.cx.set_tvr(tvr::DEFAULT_TDOL_USED);
-        }
-    }
-
-    /// Checks the status of a GENERATE AC response and reads it; terminates
-    /// the transaction (card error, or bad format) and returns `None` when
-    /// either fails (Book 3, 9.3).
-    fn accept_generate_ac_response<'d>(
-        &mut self,
-        data: &'d [u8],
-        status: u16,
-    ) -> Option<(u8, &'d [u8], bool)> {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xAE,
-                status,
-            });
-            return None;
-        }
-        let response = self.read_generate_ac_response(data);
-        if response.is_none() {
-            self.terminate(TerminationReason::CardDataFormat);
-        }
-        response
-    }
-
-    /// Reads a GENERATE AC response (format 1 or 2) into the data store;
-    /// returns the CID and the template value (for CDA).
-    fn read_generate_ac_response<'d>(&mut self, data: &'d [u8]) -> Option<(u8, &'d [u8], bool)> {
-        let template = tlv::parse_single(data).ok()?;
-        match template.tag {
-            Tag(0x80) => {
-                let (cid, rest) = template.value.split_first()?;
-                let (atc, rest) = rest.split_at_checked(2)?;
-                let (cryptogram, iad) = rest.split_at_checked(8)?;
-                self.cx.store.replace(Tag(0x9F27), &[*cid]).ok()?;
-                self.cx.store.replace(Tag(0x9F36), atc).ok()?;
-                self.cx.store.replace(Tag(0x9F26), cryptogram).ok()?;
-                if !iad.is_empty() {
-                    self.cx.store.replace(Tag(0x9F10), iad).ok()?;
-                }
-                Some((*cid, template.value, false))
-            }
-            Tag(0x77) => {
-                for object in tlv::iter(template.value) {
-                    let object = object.ok()?;
-                    if !object.tag.is_constructed() {
-                        self.cx.store.replace(object.tag, object.value).ok()?;
-                    }
-                }
-                let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
-                let atc_ok = tlv::find(template.value, Tag(0x9F36)).is_some_and(|v| v.len() == 2);
-                // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
-                let ac_ok = tlv::find(template.value, Tag(0x9F26)).map_or_else(
-                    || tlv::find(template.value, Tag(0x9F4B)).is_some(),
-                    |v| v.len() == 8,
-                );
-                (atc_ok && ac_ok).then_some((cid, template.value, true))
-            }
-            _ => None,
-        }
-    }
-
-    /// Book 2, 6.6.2: verifies the CDA signature of a GENERATE AC response.
-    fn verify_cda(&mut self, template: &[u8], format2: bool, second: bool) -> bool {
-        let Some(key) = self.oda.icc_key.as_ref() else {
-            return false;
-        };
-        if !format2 {
-            self.oda
-                .failed(&mut self.cx, oda::OdaFailure::Missing(Tag(0x9F4B)));
-            return false;
-        }
-        let request = oda::cda::CdaRequest {
-            unpredictable_number: &self.cx.terminal.unpredictable_number,
-            pdol_data: &self.pdol_data,
-            cdol1_data: &self.cdol1_data,
-            cdol2_data: if second { Some(&self.cdol2_data) } else { None },
-        };
-        match oda::cda::verify(&self.crypto, key, &request, template) {
-            Ok(outcome) => {
-                let _ = self
-                    .cx
-                    .store
-                    .replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
-                let _ = self
-                    .cx
-                    .store
-                    .replace(Tag(0x9F26), &outcome.application_cryptogram);
-                self.oda.succeeded(&mut self.cx);
-                true
-            }
-            Err(failure) => {
-                self.oda.failed(&mut self.cx, failure);
-                false
-            }
-        }
-    }
-
-    fn on_first_generate_ac(
-        &mut self,
-        requested: CryptogramType,
-        cda: bool,
-        data: &[u8],
-        status: u16,
-    ) {
-        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
-            return;
-        };
-        let decision = match action::first_card_action_analysis(
-            requested,
-            Cid { raw: cid },
-            restrict::online_capable(self.cx.terminal_context.config),
-        ) {
-            Ok(decision) => decision,
-            Err(_) => {
-                self.terminate(TerminationReason::InvalidCryptogram);
-                return;
-            }
-        };
-        self.cx.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
-        // Book 2, 6.6.2 and Book 3, 10.8: with CDA requested, a TC or ARQC
-        // whose signature fails is treated as an AAC: declined offline. The
-        // card that asked to go online is closed with a second GENERATE AC
-        // requesting an AAC.
-        if cda
-            && decision.returned != CryptogramType::Aac
-            && !self.verify_cda(template, format2, false)
-        {
-            if decision.returned == CryptogramType::Arqc {
-                self.cx.terminal.authorisation_response_code =
-                    Some(action::response_code::OFFLINE_DECLINED);
-                self.second_generate_ac(CryptogramType::Aac, SecondGenerateAcContext::Online);
-                return;
-            }
-            self.complete(
-                Decision::Declined,
-                decision.returned,
-                Some(action::response_code::OFFLINE_DECLINED),
-            );
-            return;
-        }
-        match decision.next {
-            AfterFirstGenerateAc::OfflineApproved => self.complete(
-                Decision::Approved,
-                decision.returned,
-                Some(action::response_code::OFFLINE_APPROVED),
-            ),
-            AfterFirstGenerateAc::OfflineDeclined => self.complete(
-                Decision::Declined,
-                decision.returned,
-                Some(action::response_code::OFFLINE_DECLINED),
-            ),
-            AfterFirstGenerateAc::GoOnline => {
+    fn on_first_generate_ac(&mut self, sent: FirstGenerateAc, data: &[u8], status: u16) {
+        match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
+            AfterFirstAnswer::Complete {
+                decision,
+                cryptogram,
+            } => self.complete(decision, cryptogram),
+            AfterFirstAnswer::GoOnline => {
                 self.authorisation_request = self.icc_data();
                 self.state = State::OnlineProcessing;
             }
-            AfterFirstGenerateAc::UnableToGoOnline => self.unable_to_go_online(),
+            AfterFirstAnswer::UnableToGoOnline => self.unable_to_go_online(),
+            AfterFirstAnswer::SecondGenerateAc { requested, context } => {
+                self.second_generate_ac(requested, context)
+            }
+            AfterFirstAnswer::Terminate(reason) => self.terminate(reason),
         }
     }
 
     /// Book 3, 10.7 default action: the issuer cannot be reached.
     fn unable_to_go_online(&mut self) {
-        let (issuer, terminal) = self.action_codes();
-        let requested = action::unable_to_go_online(&self.cx.terminal.tvr, &issuer, &terminal);
-        self.cx.terminal.authorisation_response_code =
-            Some(action::unable_online_response_code(requested));
-        self.second_generate_ac(requested, SecondGenerateAcContext::UnableToGoOnline);
+        let sent = action::issuer_unreachable(&mut self.cx, &self.crypto, &self.oda);
+        self.second_generate_ac_sent(sent);
     }
 
     fn second_generate_ac(&mut self, requested: CryptogramType, context: SecondGenerateAcContext) {
-        let cda = action::cda_requested(
-            self.oda.method == OdaMethod::Cda && self.oda.icc_key.is_some(),
-            &self.cx.terminal.tvr,
-            requested,
-        );
-        if self.send_generate_ac(requested, cda, true) {
-            self.state = State::SecondGenerateAc {
-                requested,
-                cda,
-                context,
-            };
+        let sent =
+            action::second_generate_ac(&mut self.cx, &self.crypto, &self.oda, requested, context);
+        self.second_generate_ac_sent(sent);
+    }
+
+    fn second_generate_ac_sent(&mut self, sent: Result<SecondGenerateAc, TerminationReason>) {
+        match sent {
+            Ok(sent) => self.state = State::SecondGenerateAc(sent),
+            Err(reason) => self.terminate(reason),
         }
     }
 
@@ -938,52 +675,24 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         self.send_script_command(after_final, index.saturating_add(1));
     }
 
-    fn on_second_generate_ac(
-        &mut self,
-        requested: CryptogramType,
-        cda: bool,
-        context: SecondGenerateAcContext,
-        data: &[u8],
-        status: u16,
-    ) {
-        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
-            return;
-        };
-        let decision =
-            match action::second_card_action_analysis(requested, Cid { raw: cid }, context) {
-                Ok(decision) => decision,
-                Err(_) => {
-                    self.terminate(TerminationReason::InvalidCryptogram);
-                    return;
+    fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
+        match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
+            Ok((decision, cryptogram)) => {
+                self.outcome.decision = decision;
+                self.outcome.cryptogram_type = Some(cryptogram);
+                if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
+                    self.send_script_command(true, 0);
+                } else {
+                    self.finish_completed();
                 }
-            };
-        let mut approved = decision.next.approved;
-        if cda && approved && !self.verify_cda(template, format2, true) {
-            approved = false;
-        }
-        if let Some(code) = decision.next.authorisation_response_code {
-            self.cx.terminal.authorisation_response_code = Some(code);
-        }
-        let final_decision = if approved {
-            Decision::Approved
-        } else {
-            Decision::Declined
-        };
-        self.outcome.decision = final_decision;
-        self.outcome.cryptogram_type = Some(decision.returned);
-        if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
-            self.send_script_command(true, 0);
-        } else {
-            self.finish_completed();
+            }
+            Err(reason) => self.terminate(reason),
         }
     }
 
     // ---- completion (Book 3, 10.11) -----------------------------------------
 
-    fn complete(&mut self, decision: Decision, cryptogram: CryptogramType, code: Option<[u8; 2]>) {
-        if let Some(code) = code {
-            self.cx.terminal.authorisation_response_code = Some(code);
-        }
+    fn complete(&mut self, decision: Decision, cryptogram: CryptogramType) {
         self.outcome.decision = decision;
         self.outcome.cryptogram_type = Some(cryptogram);
         self.finish_completed();

@@ -23,8 +23,8 @@ use crate::tvr;
 use heapless::Vec;
 
 /// What offline data authentication keeps for the whole transaction: the
-/// records collected for it, the method selected, its result, and the ICC
-/// key that CDA needs again at GENERATE AC.
+/// records collected for it, the method selected, its result, and what CDA
+/// needs again at GENERATE AC (the ICC key, the PDOL and CDOL1 data).
 #[derive(Clone, Debug)]
 pub(crate) struct OfflineAuthentication {
     /// The records flagged for ODA, collected while reading (Book 3, 10.3).
@@ -37,6 +37,11 @@ pub(crate) struct OfflineAuthentication {
     pub(crate) failure: Option<oda::OdaFailure>,
     /// The ICC Public Key, once recovered (Book 2, 6.1-6.4).
     pub(crate) icc_key: Option<PublicKey>,
+    /// The PDOL data of GET PROCESSING OPTIONS and the CDOL1 data of the
+    /// first GENERATE AC, which a CDA signature covers (Book 2, 6.6.1).
+    pub(crate) pdol_data: Vec<u8, 255>,
+    /// See `pdol_data`.
+    pub(crate) cdol1_data: Vec<u8, 255>,
 }
 
 /// Book 2, 6.5: INTERNAL AUTHENTICATE sent; the DDOL data wait for the
@@ -55,6 +60,8 @@ impl OfflineAuthentication {
             result: OdaResult::NotPerformed,
             failure: None,
             icc_key: None,
+            pdol_data: Vec::new(),
+            cdol1_data: Vec::new(),
         }
     }
 
