@@ -22,8 +22,8 @@
 use crate::action::{
     self, AfterFirstAnswer, FirstGenerateAc, SecondGenerateAc, SecondGenerateAcContext,
 };
+use crate::apdu::split_status;
 use crate::apdu::RequestedCryptogram as CryptogramType;
-use crate::apdu::{split_status, CommandApdu};
 use crate::config::TransactionInputs;
 use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
@@ -31,12 +31,12 @@ use crate::cvm::pin::{PinEntryError, PinKeys, PinVerification};
 use crate::cvm::{self, CvmResult};
 use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
-use crate::initiate::{self, Aip, GpoAnswer, AIP_ISSUER_AUTHENTICATION};
+use crate::initiate::{self, Aip, GpoAnswer};
 use crate::limits::CLEARING_DATA_BYTES;
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
 use crate::online::{
-    self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
-    SCRIPT_BEFORE_FINAL_GENERATE_AC,
+    self, AfterScripts, HostResponse, IssuerAuthentication, IssuerScripts, OnlineWait, ScriptPhase,
+    ScriptProcessing, SCRIPT_AFTER_FINAL_GENERATE_AC,
 };
 use crate::outcome::{mask_pan, Decision, Outcome, TerminationReason};
 use crate::read::{self, RecordCursor};
@@ -44,7 +44,6 @@ use crate::restrict;
 use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::{self, Tag};
-use crate::tvr;
 use heapless::Vec;
 
 pub use crate::apdu::Command;
@@ -137,12 +136,14 @@ enum State {
     VelocityChecking(VelocityChecking),
     /// Book 3, 10.8: first GENERATE AC sent.
     FirstGenerateAc(FirstGenerateAc),
-    /// Book 3, 10.9: waiting for the issuer.
-    OnlineProcessing,
+    /// Book 3, 10.9: waiting for the issuer, with the authorisation request.
+    OnlineProcessing {
+        authorisation_request: Vec<u8, CLEARING_DATA_BYTES>,
+    },
     /// Book 3, 10.9: EXTERNAL AUTHENTICATE sent.
-    IssuerAuthentication,
+    IssuerAuthentication(IssuerAuthentication),
     /// Book 3, 10.10: a script command sent.
-    IssuerScriptProcessing { after_final: bool, index: usize },
+    IssuerScriptProcessing(ScriptProcessing),
     /// Book 3, 10.11: second GENERATE AC sent.
     SecondGenerateAc(SecondGenerateAc),
     /// The outcome is ready.
@@ -160,10 +161,7 @@ pub struct Transaction<'k, C: CryptoProvider> {
     aip: Aip,
     signature_required: bool,
     scripts: IssuerScripts,
-    script_failed_template: Option<usize>,
-    host_approved: bool,
     online: bool,
-    authorisation_request: Vec<u8, CLEARING_DATA_BYTES>,
     outcome: Outcome,
 }
 
@@ -203,10 +201,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             aip: Aip::default(),
             signature_required: false,
             scripts: IssuerScripts::default(),
-            script_failed_template: None,
-            host_approved: false,
             online: false,
-            authorisation_request: Vec::new(),
             outcome: Outcome::empty(Decision::Terminated(TerminationReason::NoApplication)),
         };
         transaction.on_selection(action);
@@ -224,9 +219,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::CardholderVerification(_) => "cardholder verification",
             State::TransactionLogLookup | State::VelocityChecking(_) => "terminal risk management",
             State::FirstGenerateAc(_) => "first GENERATE AC",
-            State::OnlineProcessing => "online processing",
-            State::IssuerAuthentication => "issuer authentication",
-            State::IssuerScriptProcessing { .. } => "issuer script processing",
+            State::OnlineProcessing { .. } => "online processing",
+            State::IssuerAuthentication(_) => "issuer authentication",
+            State::IssuerScriptProcessing(_) => "issuer script processing",
             State::SecondGenerateAc(_) => "second GENERATE AC",
             State::Completed => "completion",
         }
@@ -252,7 +247,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     .get(Tag(0x5F34))
                     .and_then(|v| v.first().copied()),
             },
-            State::OnlineProcessing => Request::GoOnline(&self.authorisation_request),
+            State::OnlineProcessing {
+                authorisation_request,
+            } => Request::GoOnline(authorisation_request),
             _ => Request::Transmit(self.cx.command.as_bytes()),
         }
     }
@@ -326,14 +323,18 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 self.velocity_checking(step);
             }
             State::FirstGenerateAc(sent) => self.on_first_generate_ac(sent, data, status),
-            State::IssuerAuthentication => self.on_external_authenticate(status),
-            State::IssuerScriptProcessing { after_final, index } => {
-                self.on_script_response(after_final, index, status)
+            State::IssuerAuthentication(sent) => {
+                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+                self.online_processing(step);
+            }
+            State::IssuerScriptProcessing(sent) => {
+                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+                self.online_processing(step);
             }
             State::SecondGenerateAc(sent) => self.on_second_generate_ac(sent, data, status),
             state @ (State::CardholderSelection(_)
             | State::TransactionLogLookup
-            | State::OnlineProcessing
+            | State::OnlineProcessing { .. }
             | State::Completed) => {
                 self.state = state;
                 return Err(UsageError::NotExpected);
@@ -394,7 +395,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// The host's answer to [`Request::GoOnline`].
     pub fn on_host(&mut self, response: HostResponse<'_>) -> Result<(), UsageError> {
-        if !matches!(self.state, State::OnlineProcessing) {
+        if !matches!(self.state, State::OnlineProcessing { .. }) {
             return Err(UsageError::NotExpected);
         }
         if !response.reachable {
@@ -402,32 +403,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         self.online = true;
-        self.host_approved = response.approved;
-        self.cx.terminal.authorisation_response_code = Some(response.authorisation_response_code);
-        self.scripts = IssuerScripts::from_host(response.scripts);
-        if self.scripts.discarded > 0 {
-            // Book 3, 10.10: scripts that cannot be processed count as failed.
-            self.cx.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
-        }
-        let mut authenticate = false;
-        if let Some(data) = response.issuer_authentication_data {
-            // Kept for CDOL2, which may ask for 91.
-            if self.cx.store.replace(Tag(0x91), data).is_err() {
-                self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-            }
-            authenticate = self.aip.has(AIP_ISSUER_AUTHENTICATION);
-        }
-        if authenticate {
-            let mut command = Command::default();
-            let data = self.cx.store.get(Tag(0x91)).unwrap_or(&[]);
-            if online::build_external_authenticate(data, &mut command) {
-                self.cx.command = command;
-                self.state = State::IssuerAuthentication;
-                return Ok(());
-            }
-            self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-        }
-        self.scripts_then(false);
+        let step = online::on_host(&mut self.cx, self.aip, &mut self.scripts, &response);
+        self.online_processing(step);
         Ok(())
     }
 
@@ -557,8 +534,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 cryptogram,
             } => self.complete(decision, cryptogram),
             AfterFirstAnswer::GoOnline => {
-                self.authorisation_request = self.icc_data();
-                self.state = State::OnlineProcessing;
+                self.state = State::OnlineProcessing {
+                    authorisation_request: self.icc_data(),
+                };
             }
             AfterFirstAnswer::UnableToGoOnline => self.unable_to_go_online(),
             AfterFirstAnswer::SecondGenerateAc { requested, context } => {
@@ -587,92 +565,22 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
-    /// Book 3, 10.9: EXTERNAL AUTHENTICATE was answered: TSI "Issuer
-    /// authentication was performed", and TVR "Issuer authentication failed"
-    /// unless `9000`. Issuer Authentication Data that only reaches the card
-    /// through CDOL2 (AIP without issuer authentication) is checked by the
-    /// card itself and sets neither bit.
-    fn on_external_authenticate(&mut self, status: u16) {
-        self.cx.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
-        if status != 0x9000 {
-            self.cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-        }
-        self.scripts_then(false);
-    }
+    // ---- online processing and issuer scripts (Book 3, 10.9, 10.10) --------
 
-    /// Book 3, 10.10: runs the scripts of one phase, then continues with the
-    /// second GENERATE AC (before) or completion (after).
-    fn scripts_then(&mut self, after_final: bool) {
-        self.send_script_command(after_final, 0);
-    }
-
-    fn send_script_command(&mut self, after_final: bool, index: usize) {
-        let phase = if after_final {
-            SCRIPT_AFTER_FINAL_GENERATE_AC
-        } else {
-            SCRIPT_BEFORE_FINAL_GENERATE_AC
-        };
-        let mut index = index;
-        while let Some(command) = self.scripts.command(phase, index) {
-            if self.script_failed_template == Some(command.template) {
-                index += 1;
-                continue;
+    fn online_processing(&mut self, step: Step<OnlineWait, AfterScripts>) {
+        match step {
+            Step::Wait(OnlineWait::IssuerAuthentication(sent)) => {
+                self.state = State::IssuerAuthentication(sent)
             }
-            let (template, sequence, identifier) =
-                (command.template, command.sequence, command.identifier);
-            let apdu = script_apdu(command.apdu);
-            self.cx.set_tsi(tvr::TSI_SCRIPT_PROCESSING_PERFORMED);
-            if let Some(apdu) = apdu {
-                self.cx.command = apdu;
-                self.state = State::IssuerScriptProcessing { after_final, index };
-                return;
+            Step::Wait(OnlineWait::Script(sent)) => {
+                self.state = State::IssuerScriptProcessing(sent)
             }
-            // Book 3, 10.10: a command that cannot be sent fails its script.
-            self.scripts.record_result(sequence, identifier, false);
-            self.script_failed_template = Some(template);
-            self.cx.set_tvr(if after_final {
-                tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
-            } else {
-                tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
-            });
-            index += 1;
+            Step::Done(AfterScripts::SecondGenerateAc(requested)) => {
+                self.second_generate_ac(requested, SecondGenerateAcContext::Online)
+            }
+            Step::Done(AfterScripts::Completion) => self.finish_completed(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
-        self.script_failed_template = None;
-        if after_final {
-            self.finish_completed();
-        } else {
-            let requested = if self.host_approved {
-                CryptogramType::Tc
-            } else {
-                CryptogramType::Aac
-            };
-            self.second_generate_ac(requested, SecondGenerateAcContext::Online);
-        }
-    }
-
-    fn on_script_response(&mut self, after_final: bool, index: usize, status: u16) {
-        let phase = if after_final {
-            SCRIPT_AFTER_FINAL_GENERATE_AC
-        } else {
-            SCRIPT_BEFORE_FINAL_GENERATE_AC
-        };
-        let Some(command) = self.scripts.command(phase, index) else {
-            self.send_script_command(after_final, index.saturating_add(1));
-            return;
-        };
-        let succeeded = online::script_command_succeeded(status);
-        let (template, sequence, identifier) =
-            (command.template, command.sequence, command.identifier);
-        self.scripts.record_result(sequence, identifier, succeeded);
-        if !succeeded {
-            self.script_failed_template = Some(template);
-            self.cx.set_tvr(if after_final {
-                tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
-            } else {
-                tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
-            });
-        }
-        self.send_script_command(after_final, index.saturating_add(1));
     }
 
     fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
@@ -681,7 +589,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 self.outcome.decision = decision;
                 self.outcome.cryptogram_type = Some(cryptogram);
                 if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
-                    self.send_script_command(true, 0);
+                    let phase = ScriptPhase::AfterFinalGenerateAc;
+                    let step = online::run_scripts(&mut self.cx, &mut self.scripts, phase);
+                    self.online_processing(step);
                 } else {
                     self.finish_completed();
                 }
@@ -772,42 +682,5 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             let _ = writer.push(Tag(0x9F5B), self.scripts.results());
         }
         Vec::from_slice(writer.as_bytes()).unwrap_or_default()
-    }
-}
-
-/// An issuer script command (value of 86) as a short command APDU: header,
-/// then nothing, Le, or Lc + data (+ Le). `None` when it is not one.
-fn script_apdu(raw: &[u8]) -> Option<Command> {
-    let (header, body) = raw.split_first_chunk::<4>()?;
-    let [cla, ins, p1, p2] = *header;
-    let (data, le) = match body {
-        [] => (&[][..], None),
-        [le] => (&[][..], Some(*le)),
-        [lc, rest @ ..] => {
-            let (data, trailer) = rest.split_at_checked(usize::from(*lc))?;
-            match trailer {
-                [] => (data, None),
-                [le] => (data, Some(*le)),
-                _ => return None,
-            }
-        }
-    };
-    CommandApdu::new(cla, ins, p1, p2, data, le).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn script_apdus_are_split_into_their_cases() {
-        assert_eq!(
-            script_apdu(&[0x84, 0x1E, 0x00, 0x00]).unwrap().as_bytes(),
-            &[0x84, 0x1E, 0x00, 0x00]
-        );
-        let with_data = [0x84, 0x24, 0x00, 0x00, 0x02, 0xAA, 0xBB];
-        assert_eq!(script_apdu(&with_data).unwrap().as_bytes(), &with_data);
-        assert!(script_apdu(&[0x84, 0x24, 0x00, 0x00, 0x05, 0xAA]).is_none());
-        assert!(script_apdu(&[0x84, 0x24]).is_none());
     }
 }
