@@ -29,8 +29,7 @@ use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
 use crate::cvm::pin::{PinEntryError, PinKeys, PinVerification};
 use crate::cvm::{self, CvmResult};
-use crate::data::{DataStore, Sources, TerminalData};
-use crate::dol;
+use crate::data::{DataStore, TerminalData};
 use crate::initiate::{self, Aip, GpoAnswer};
 use crate::limits::CLEARING_DATA_BYTES;
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
@@ -38,12 +37,12 @@ use crate::online::{
     self, AfterScripts, HostResponse, IssuerAuthentication, IssuerScripts, OnlineWait, ScriptPhase,
     ScriptProcessing, SCRIPT_AFTER_FINAL_GENERATE_AC,
 };
-use crate::outcome::{mask_pan, Decision, Outcome, TerminationReason};
+use crate::outcome::{self, Decision, Outcome, Report, TerminationReason};
 use crate::read::{self, RecordCursor};
 use crate::restrict;
 use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
-use crate::tlv::{self, Tag};
+use crate::tlv::Tag;
 use heapless::Vec;
 
 pub use crate::apdu::Command;
@@ -623,64 +622,19 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     fn base_outcome(&self, decision: Decision) -> Outcome {
-        let mut outcome = Outcome::empty(decision);
-        let store = &self.cx.store;
-        outcome.online = self.online;
-        outcome.authorisation_response_code = self.cx.terminal.authorisation_response_code;
-        outcome.cryptogram = store
-            .get(Tag(0x9F26))
-            .and_then(|v| <[u8; 8]>::try_from(v).ok());
-        outcome.atc = store
-            .get(Tag(0x9F36))
-            .and_then(|v| <[u8; 2]>::try_from(v).ok());
-        outcome.tvr = self.cx.terminal.tvr;
-        outcome.tsi = self.cx.terminal.tsi;
-        outcome.cvm_results = self.cx.terminal.cvm_results;
-        if self.cx.application.is_some() || store.contains(Tag(0x84)) {
-            outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
-        }
-        let label = store
-            .get(Tag(0x9F12))
-            .or_else(|| store.get(Tag(0x50)))
-            .unwrap_or(&[]);
-        for byte in label.iter().take(outcome.application_label.capacity()) {
-            let _ = outcome.application_label.push(*byte);
-        }
-        outcome.masked_pan = mask_pan(store.get(Tag(0x5A)).unwrap_or(&[]));
-        outcome.oda_method = self.oda.method;
-        outcome.oda_result = self.oda.result;
-        outcome.oda_failure = self.oda.failure;
-        outcome.signature_required = self.signature_required;
-        let _ = outcome
-            .script_results
-            .extend_from_slice(self.scripts.results());
-        outcome
+        let report = Report {
+            online: self.online,
+            application_selected: self.cx.application.is_some(),
+            oda_method: self.oda.method,
+            oda_result: self.oda.result,
+            oda_failure: self.oda.failure,
+            signature_required: self.signature_required,
+            script_results: self.scripts.results(),
+        };
+        Outcome::build(decision, &self.cx.store, &self.cx.terminal, &report)
     }
 
-    /// The ICC data for authorisation and clearing (ISO 8583 field 55): the
-    /// set acquirers expect in this order: 9F26 9F27 9F10 9F37 9F36 95 9A 9C
-    /// 9F02 5F2A 82 9F1A 9F03 9F33 9F34 9F35 9F1E 84 9F09 9F41 5F34, and
-    /// 9F5B when scripts ran. Absent objects are left out.
     fn icc_data(&self) -> Vec<u8, CLEARING_DATA_BYTES> {
-        const TAGS: [u32; 21] = [
-            0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A,
-            0x9F03, 0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41, 0x5F34,
-        ];
-        let mut buffer = [0u8; CLEARING_DATA_BYTES];
-        let mut writer = tlv::Writer::new(&mut buffer);
-        let sources = Sources {
-            terminal: &self.cx.terminal,
-            card: &self.cx.store,
-        };
-        for tag in TAGS {
-            if let Some(value) = dol::DataSource::get(&sources, Tag(tag)) {
-                // A full buffer leaves the rest out; the capacity holds the set.
-                let _ = writer.push(Tag(tag), value);
-            }
-        }
-        if !self.scripts.results().is_empty() {
-            let _ = writer.push(Tag(0x9F5B), self.scripts.results());
-        }
-        Vec::from_slice(writer.as_bytes()).unwrap_or_default()
+        outcome::icc_data(&self.cx.store, &self.cx.terminal, self.scripts.results())
     }
 }
