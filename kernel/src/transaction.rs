@@ -18,6 +18,16 @@
 //! verification (10.5), terminal risk management (10.6), terminal action
 //! analysis (10.7), first GENERATE AC and card action analysis (10.8),
 //! online processing (10.9), issuer scripts (10.10), completion (10.11).
+//!
+//! This module is the dispatcher: it holds the [`Transaction`], its entry
+//! points and the `State` of the step that waits for an answer, and routes
+//! each answer to the step that owns it. Each step's state and handling
+//! live in the step's module: [`crate::select`], [`crate::initiate`],
+//! [`crate::read`], `oda::flow`, [`crate::restrict`], `cvm::pin`,
+//! [`crate::risk`], [`crate::action`], [`crate::online`] and
+//! [`crate::outcome`]. A step reads and writes the shared `Context` (card
+//! and terminal data, command buffer) and answers with a `Step`: wait in its
+//! own state, go on with the next step, or terminate.
 
 use crate::action::{
     self, AfterFirstAnswer, FirstGenerateAc, SecondGenerateAc, SecondGenerateAcContext,
@@ -407,7 +417,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         Ok(())
     }
 
-    // ---- steps -------------------------------------------------------------
+    // ---- routing: selection and initiate application processing -----------
 
     fn on_selection(&mut self, action: SelectionAction) {
         match action {
