@@ -72,7 +72,8 @@ pub(crate) struct PinKeys<'a, C> {
     pub(crate) oda: &'a OfflineAuthentication,
 }
 
-/// Why a PIN try was asked for.
+/// Why a PIN try was asked for. (No `Debug`: the PIN block must not reach a
+/// log.)
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum PinStage {
     /// The kernel is reading the PIN Try Counter before asking.
