@@ -11,10 +11,23 @@
 //! [`cda_requested`], [`first_card_action_analysis`],
 //! [`second_card_action_analysis`]. The GENERATE AC command itself is built
 //! by [`crate::apdu::generate_ac`]; the CID is decoded by [`render::Cid`].
+//! The transaction's step (terminal action analysis, both GENERATE AC
+//! commands, their answers and the CDA signature check) is at the end.
 
-use crate::apdu::RequestedCryptogram;
+use crate::apdu::{self, RequestedCryptogram};
+use crate::context::Context;
+use crate::crypto::CryptoProvider;
+use crate::data::{DataStore, Sources};
+use crate::dol;
+use crate::oda::cda::CdaRequest;
+use crate::oda::flow::OfflineAuthentication;
+use crate::oda::{self, OdaFailure};
+use crate::outcome::{Decision, OdaMethod, TerminationReason};
 use crate::render::{self, Cid};
+use crate::restrict;
+use crate::tlv::{self, Tag};
 use crate::tvr::{self, Tvr};
+use heapless::Vec;
 
 /// Book 3, 6.5.5.4: the order of cryptogram types, AAC < ARQC < TC. A card
 /// may answer with a lower type than requested, never a higher one.
@@ -320,5 +333,386 @@ pub fn offline_response_code(next: AfterFirstGenerateAc) -> Option<[u8; 2]> {
         AfterFirstGenerateAc::OfflineApproved => Some(response_code::OFFLINE_APPROVED),
         AfterFirstGenerateAc::OfflineDeclined => Some(response_code::OFFLINE_DECLINED),
         AfterFirstGenerateAc::GoOnline | AfterFirstGenerateAc::UnableToGoOnline => None,
+    }
+}
+
+// ---- the transaction's step: GENERATE AC and its answers ------------------
+
+/// Book 3, 10.8: the first GENERATE AC sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FirstGenerateAc {
+    requested: RequestedCryptogram,
+    cda: bool,
+}
+
+/// Book 3, 10.8 / 10.9: the second GENERATE AC sent, with the CDOL2 data
+/// its CDA signature covers (Book 2, 6.6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SecondGenerateAc {
+    requested: RequestedCryptogram,
+    cda: bool,
+    context: SecondGenerateAcContext,
+    cdol2_data: Vec<u8, 255>,
+}
+
+/// Where the transaction goes after the answer to the first GENERATE AC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AfterFirstAnswer {
+    /// Decided offline; the Authorisation Response Code is set.
+    Complete {
+        /// Approved or declined.
+        decision: Decision,
+        /// The cryptogram the card returned.
+        cryptogram: RequestedCryptogram,
+    },
+    /// Online authorisation (Book 3, 10.9).
+    GoOnline,
+    /// An ARQC at a terminal that cannot go online: [`issuer_unreachable`].
+    UnableToGoOnline,
+    /// The second GENERATE AC at once: CDA failed on an ARQC, the terminal
+    /// asks for an AAC (the Authorisation Response Code is set).
+    SecondGenerateAc {
+        /// The cryptogram to ask for.
+        requested: RequestedCryptogram,
+        /// Why it is asked for.
+        context: SecondGenerateAcContext,
+    },
+    /// The transaction ends.
+    Terminate(TerminationReason),
+}
+
+/// The issuer's and the selected application's action codes.
+fn action_codes(cx: &Context<'_>) -> (ActionCodes, ActionCodes) {
+    let code = |tag| {
+        cx.store
+            .get(Tag(tag))
+            .and_then(|v| <[u8; 5]>::try_from(v).ok())
+    };
+    let issuer = ActionCodes::issuer(code(0x9F0E), code(0x9F0F), code(0x9F0D));
+    let terminal = match cx.app_config() {
+        Some(app) => ActionCodes {
+            denial: app.terminal_action_code_denial,
+            online: app.terminal_action_code_online,
+            default: app.terminal_action_code_default,
+        },
+        None => ActionCodes {
+            denial: [0xFF; 5],
+            online: [0xFF; 5],
+            default: [0xFF; 5],
+        },
+    };
+    (issuer, terminal)
+}
+
+/// Whether CDA was selected and the ICC key for it recovered.
+fn cda_selected(oda: &OfflineAuthentication) -> bool {
+    oda.method == OdaMethod::Cda && oda.icc_key.is_some()
+}
+
+/// Book 3, 10.7: terminal action analysis, then the first GENERATE AC with
+/// the CDOL1 data (kept in `oda` for CDA).
+pub(crate) fn first_generate_ac<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    oda: &mut OfflineAuthentication,
+) -> Result<FirstGenerateAc, TerminationReason> {
+    let (issuer, terminal) = action_codes(cx);
+    let online_capable = restrict::online_capable(cx.terminal_context.config);
+    let requested = terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, online_capable);
+    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested);
+    oda.cdol1_data = send_generate_ac(cx, crypto, requested, cda, false)?;
+    Ok(FirstGenerateAc { requested, cda })
+}
+
+/// Book 3, 10.7 default action: the issuer cannot be reached. The
+/// Authorisation Response Code (Y3 or Z3) is set and the second GENERATE AC
+/// asks for what the default action codes decide.
+pub(crate) fn issuer_unreachable<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    oda: &OfflineAuthentication,
+) -> Result<SecondGenerateAc, TerminationReason> {
+    let (issuer, terminal) = action_codes(cx);
+    let requested = unable_to_go_online(&cx.terminal.tvr, &issuer, &terminal);
+    cx.terminal.authorisation_response_code = Some(unable_online_response_code(requested));
+    second_generate_ac(
+        cx,
+        crypto,
+        oda,
+        requested,
+        SecondGenerateAcContext::UnableToGoOnline,
+    )
+}
+
+/// The second GENERATE AC with the CDOL2 data.
+pub(crate) fn second_generate_ac<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    oda: &OfflineAuthentication,
+    requested: RequestedCryptogram,
+    context: SecondGenerateAcContext,
+) -> Result<SecondGenerateAc, TerminationReason> {
+    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested);
+    let cdol2_data = send_generate_ac(cx, crypto, requested, cda, true)?;
+    Ok(SecondGenerateAc {
+        requested,
+        cda,
+        context,
+        cdol2_data,
+    })
+}
+
+/// Book 3, 5.4 and 6.5.5: builds GENERATE AC with the CDOL1 (8C) or
+/// CDOL2 (8D) data, computing the TC hash value (98) first when asked.
+/// Returns the CDOL data sent.
+fn send_generate_ac<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    requested: RequestedCryptogram,
+    cda: bool,
+    second: bool,
+) -> Result<Vec<u8, 255>, TerminationReason> {
+    let cdol_tag = if second { Tag(0x8D) } else { Tag(0x8C) };
+    let cdol = cx.store.get(cdol_tag).unwrap_or(&[]);
+    if dol::entries(cdol).any(|e| e.is_ok_and(|e| e.tag == Tag(0x98))) {
+        compute_tc_hash(cx, crypto, cdol_tag);
+    }
+    let cdol = cx.store.get(cdol_tag).unwrap_or(&[]);
+    let sources = Sources {
+        terminal: &cx.terminal,
+        card: &cx.store,
+    };
+    let mut data = [0u8; 255];
+    let built = dol::build(cdol, &sources, &mut data)
+        .ok()
+        .and_then(|n| data.get(..n));
+    let Some(cdol_data) = built else {
+        return Err(TerminationReason::CardDataFormat);
+    };
+    let kept = Vec::from_slice(cdol_data).unwrap_or_default();
+    match apdu::generate_ac(requested, cda, cdol_data) {
+        Ok(command) => {
+            cx.command = command;
+            Ok(kept)
+        }
+        Err(_) => Err(TerminationReason::CardDataFormat),
+    }
+}
+
+/// Book 3, 5.4 / 9.2.2: the TC hash value is SHA-1 over the TDOL data
+/// (card TDOL 97, else the terminal default TDOL, TVR "Default TDOL used").
+fn compute_tc_hash<C: CryptoProvider>(cx: &mut Context<'_>, crypto: &C, _cdol: Tag) {
+    let default_tdol = cx
+        .app_config()
+        .map(|a| a.default_tdol.as_slice())
+        .unwrap_or(&[]);
+    let (tdol, default_used) = match cx.store.get(Tag(0x97)) {
+        Some(tdol) => (tdol, false),
+        None => (default_tdol, !default_tdol.is_empty()),
+    };
+    let sources = Sources {
+        terminal: &cx.terminal,
+        card: &cx.store,
+    };
+    let mut data = [0u8; 255];
+    let length = dol::build(tdol, &sources, &mut data).unwrap_or(0);
+    let hash = crypto.sha1(&[data.get(..length).unwrap_or(&[])]);
+    cx.terminal.tc_hash_value = Some(hash);
+    if default_used {
+        cx.set_tvr(tvr::DEFAULT_TDOL_USED);
+    }
+}
+
+/// Checks the status of a GENERATE AC response and reads it; the
+/// transaction terminates (card error, or bad format) when either fails
+/// (Book 3, 9.3).
+fn accept_generate_ac_response<'d>(
+    cx: &mut Context<'_>,
+    data: &'d [u8],
+    status: u16,
+) -> Result<(u8, &'d [u8], bool), TerminationReason> {
+    if status != 0x9000 {
+        return Err(TerminationReason::CardError {
+            instruction: 0xAE,
+            status,
+        });
+    }
+    read_generate_ac_response(&mut cx.store, data).ok_or(TerminationReason::CardDataFormat)
+}
+
+/// Reads a GENERATE AC response (format 1 or 2) into the data store;
+/// returns the CID and the template value (for CDA).
+fn read_generate_ac_response<'d>(
+    store: &mut DataStore,
+    data: &'d [u8],
+) -> Option<(u8, &'d [u8], bool)> {
+    let template = tlv::parse_single(data).ok()?;
+    match template.tag {
+        Tag(0x80) => {
+            let (cid, rest) = template.value.split_first()?;
+            let (atc, rest) = rest.split_at_checked(2)?;
+            let (cryptogram, iad) = rest.split_at_checked(8)?;
+            store.replace(Tag(0x9F27), &[*cid]).ok()?;
+            store.replace(Tag(0x9F36), atc).ok()?;
+            store.replace(Tag(0x9F26), cryptogram).ok()?;
+            if !iad.is_empty() {
+                store.replace(Tag(0x9F10), iad).ok()?;
+            }
+            Some((*cid, template.value, false))
+        }
+        Tag(0x77) => {
+            for object in tlv::iter(template.value) {
+                let object = object.ok()?;
+                if !object.tag.is_constructed() {
+                    store.replace(object.tag, object.value).ok()?;
+                }
+            }
+            let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
+            let atc_ok = tlv::find(template.value, Tag(0x9F36)).is_some_and(|v| v.len() == 2);
+            // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
+            let ac_ok = tlv::find(template.value, Tag(0x9F26)).map_or_else(
+                || tlv::find(template.value, Tag(0x9F4B)).is_some(),
+                |v| v.len() == 8,
+            );
+            (atc_ok && ac_ok).then_some((cid, template.value, true))
+        }
+        _ => None,
+    }
+}
+
+/// Book 2, 6.6.2: verifies the CDA signature of a GENERATE AC response
+/// (`cdol2_data` for the second GENERATE AC).
+fn verify_cda<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    oda: &mut OfflineAuthentication,
+    template: &[u8],
+    format2: bool,
+    cdol2_data: Option<&[u8]>,
+) -> bool {
+    let Some(key) = oda.icc_key.as_ref() else {
+        return false;
+    };
+    if !format2 {
+        oda.failed(cx, OdaFailure::Missing(Tag(0x9F4B)));
+        return false;
+    }
+    let request = CdaRequest {
+        unpredictable_number: &cx.terminal.unpredictable_number,
+        pdol_data: &oda.pdol_data,
+        cdol1_data: &oda.cdol1_data,
+        cdol2_data,
+    };
+    match oda::cda::verify(crypto, key, &request, template) {
+        Ok(outcome) => {
+            let _ = cx.store.replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
+            let _ = cx
+                .store
+                .replace(Tag(0x9F26), &outcome.application_cryptogram);
+            oda.succeeded(cx);
+            true
+        }
+        Err(failure) => {
+            oda.failed(cx, failure);
+            false
+        }
+    }
+}
+
+impl FirstGenerateAc {
+    /// Book 3, 10.8: card action analysis of the answer to the first
+    /// GENERATE AC, with the CDA signature check when one was asked for.
+    pub(crate) fn on_response<C: CryptoProvider>(
+        self,
+        cx: &mut Context<'_>,
+        crypto: &C,
+        oda: &mut OfflineAuthentication,
+        data: &[u8],
+        status: u16,
+    ) -> AfterFirstAnswer {
+        let (cid, template, format2) = match accept_generate_ac_response(cx, data, status) {
+            Ok(response) => response,
+            Err(reason) => return AfterFirstAnswer::Terminate(reason),
+        };
+        let decision = match first_card_action_analysis(
+            self.requested,
+            Cid { raw: cid },
+            restrict::online_capable(cx.terminal_context.config),
+        ) {
+            Ok(decision) => decision,
+            Err(_) => return AfterFirstAnswer::Terminate(TerminationReason::InvalidCryptogram),
+        };
+        cx.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
+        // Book 2, 6.6.2 and Book 3, 10.8: with CDA requested, a TC or ARQC
+        // whose signature fails is treated as an AAC: declined offline. The
+        // card that asked to go online is closed with a second GENERATE AC
+        // requesting an AAC.
+        if self.cda
+            && decision.returned != RequestedCryptogram::Aac
+            && !verify_cda(cx, crypto, oda, template, format2, None)
+        {
+            cx.terminal.authorisation_response_code = Some(response_code::OFFLINE_DECLINED);
+            if decision.returned == RequestedCryptogram::Arqc {
+                return AfterFirstAnswer::SecondGenerateAc {
+                    requested: RequestedCryptogram::Aac,
+                    context: SecondGenerateAcContext::Online,
+                };
+            }
+            return AfterFirstAnswer::Complete {
+                decision: Decision::Declined,
+                cryptogram: decision.returned,
+            };
+        }
+        let (offline, code) = match decision.next {
+            AfterFirstGenerateAc::OfflineApproved => {
+                (Decision::Approved, response_code::OFFLINE_APPROVED)
+            }
+            AfterFirstGenerateAc::OfflineDeclined => {
+                (Decision::Declined, response_code::OFFLINE_DECLINED)
+            }
+            AfterFirstGenerateAc::GoOnline => return AfterFirstAnswer::GoOnline,
+            AfterFirstGenerateAc::UnableToGoOnline => return AfterFirstAnswer::UnableToGoOnline,
+        };
+        cx.terminal.authorisation_response_code = Some(code);
+        AfterFirstAnswer::Complete {
+            decision: offline,
+            cryptogram: decision.returned,
+        }
+    }
+}
+
+impl SecondGenerateAc {
+    /// Book 3, 10.8 and 10.9: card action analysis of the answer to the
+    /// second GENERATE AC, with the CDA signature check of an approval when
+    /// one was asked for. Returns the final decision and the cryptogram the
+    /// card returned; the Authorisation Response Code is set when the
+    /// terminal decided it (Y3, Z3).
+    pub(crate) fn on_response<C: CryptoProvider>(
+        self,
+        cx: &mut Context<'_>,
+        crypto: &C,
+        oda: &mut OfflineAuthentication,
+        data: &[u8],
+        status: u16,
+    ) -> Result<(Decision, RequestedCryptogram), TerminationReason> {
+        let (cid, template, format2) = accept_generate_ac_response(cx, data, status)?;
+        let decision = second_card_action_analysis(self.requested, Cid { raw: cid }, self.context)
+            .map_err(|_| TerminationReason::InvalidCryptogram)?;
+        let mut approved = decision.next.approved;
+        if self.cda
+            && approved
+            && !verify_cda(cx, crypto, oda, template, format2, Some(&self.cdol2_data))
+        {
+            approved = false;
+        }
+        if let Some(code) = decision.next.authorisation_response_code {
+            cx.terminal.authorisation_response_code = Some(code);
+        }
+        let final_decision = if approved {
+            Decision::Approved
+        } else {
+            Decision::Declined
+        };
+        Ok((final_decision, decision.returned))
     }
 }

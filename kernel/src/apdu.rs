@@ -66,6 +66,35 @@ impl AsRef<[u8]> for CommandApdu {
     }
 }
 
+/// A command APDU being built or sent.
+pub type Command = CommandApdu;
+
+/// Writes a command `header [Lc data] [Le=00]` into `command`; `false` when
+/// the data does not fit a short APDU.
+pub(crate) fn build_command(
+    command: &mut Command,
+    header: [u8; 4],
+    data: Option<&[u8]>,
+    le: bool,
+) -> bool {
+    let [cla, ins, p1, p2] = header;
+    match CommandApdu::new(cla, ins, p1, p2, data.unwrap_or(&[]), le.then_some(0x00)) {
+        Ok(built) => {
+            *command = built;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The data field of a command built with Lc (bytes after the Lc byte,
+/// without Le).
+pub(crate) fn command_data(command: &Command) -> &[u8] {
+    let bytes = command.as_bytes();
+    let length = bytes.get(4).copied().map_or(0, usize::from);
+    bytes.get(5..5 + length).unwrap_or(&[])
+}
+
 /// Why a command could not be built (caller misuse, not card behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ApduError {
@@ -352,6 +381,15 @@ impl<'a> Response<'a> {
             data,
             sw: StatusWord::from_bytes(sw[0], sw[1]),
         })
+    }
+}
+
+/// Splits a response APDU into data and status word; a response shorter
+/// than two bytes reads as status `0000` (no valid status).
+pub(crate) fn split_status(response: &[u8]) -> (&[u8], u16) {
+    match response.split_last_chunk::<2>() {
+        Some((data, [sw1, sw2])) => (data, u16::from_be_bytes([*sw1, *sw2])),
+        None => (&[], 0x0000),
     }
 }
 

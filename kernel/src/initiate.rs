@@ -5,12 +5,15 @@
 //! The Application Interchange Profile and the Application File Locator are
 //! checked here; a bad AFL terminates (Book 3, 10.2).
 
-use crate::data::DataStore;
+use crate::apdu::{build_command, Command};
+use crate::context::Context;
+use crate::data::{DataStore, Sources};
 use crate::dol::{self, DataSource};
 use crate::limits::MAX_AFL_BYTES;
 use crate::outcome::TerminationReason;
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
+use crate::tvr::{Tsi, Tvr};
+use heapless::Vec;
 
 /// AIP byte 1 b7: SDA supported.
 pub const AIP_SDA: u8 = 0x40;
@@ -151,6 +154,81 @@ fn store_unique(store: &mut DataStore, tag: Tag, value: &[u8]) -> Result<(), Ter
         crate::data::StoreError::Duplicate(_) => TerminationReason::DuplicateData,
         crate::data::StoreError::Full => TerminationReason::CapacityExceeded,
     })
+}
+
+/// What the card answered to GET PROCESSING OPTIONS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GpoAnswer {
+    /// The AIP and the AFL are read and stored; the records come next.
+    Accepted(Aip),
+    /// `6985`, conditions of use not satisfied: selection goes on without
+    /// this application (Book 3, 10.1).
+    ConditionsNotSatisfied,
+}
+
+/// Book 3, 10.1: GET PROCESSING OPTIONS with the PDOL data, for the
+/// application just selected: its terminal data (application version, floor
+/// limit) are set and TVR and TSI start at zero. Returns the PDOL data (CDA
+/// signs them, Book 2, 6.6.1).
+pub(crate) fn initiate_application_processing(
+    cx: &mut Context<'_>,
+) -> Result<Vec<u8, 255>, TerminationReason> {
+    let config = cx.terminal_context.config;
+    let df_name = cx.store.get(Tag(0x84)).unwrap_or(&[]);
+    cx.application = config.application_for(df_name).and_then(|found| {
+        config
+            .applications
+            .iter()
+            .position(|a| core::ptr::eq(a, found))
+    });
+    if let Some(app) = cx.app_config() {
+        cx.terminal.application_version = app.application_version;
+        cx.terminal.floor_limit = u32::try_from(app.floor_limit)
+            .unwrap_or(u32::MAX)
+            .to_be_bytes();
+    }
+    // Book 3, 10.1: TVR and TSI start at zero for the selected application.
+    cx.terminal.tvr = Tvr::default();
+    cx.terminal.tsi = Tsi::default();
+    let pdol = cx.store.get(Tag(0x9F38));
+    let sources = Sources {
+        terminal: &cx.terminal,
+        card: &cx.store,
+    };
+    let mut pdol_data = [0u8; 255];
+    let length = match pdol.map(|p| dol::build(p, &sources, &mut pdol_data)) {
+        None => Ok(0),
+        Some(result) => result,
+    };
+    let Ok(length) = length else {
+        return Err(TerminationReason::CardDataFormat);
+    };
+    let pdol_data = Vec::from_slice(pdol_data.get(..length).unwrap_or(&[])).unwrap_or_default();
+    build_gpo(pdol, &sources, &mut cx.command)?;
+    Ok(pdol_data)
+}
+
+/// The card's answer to GET PROCESSING OPTIONS: `6985` sends selection on
+/// without the application, another error terminates, a good response is
+/// read with [`read_gpo_response`].
+pub(crate) fn on_gpo_response(
+    cx: &mut Context<'_>,
+    data: &[u8],
+    status: u16,
+) -> Result<GpoAnswer, TerminationReason> {
+    if status == 0x6985 {
+        // Book 3, 10.1: conditions of use not satisfied: back to selection
+        // without this application.
+        return Ok(GpoAnswer::ConditionsNotSatisfied);
+    }
+    if status != 0x9000 {
+        return Err(TerminationReason::CardError {
+            instruction: 0xA8,
+            status,
+        });
+    }
+    let (aip, _) = read_gpo_response(data, &mut cx.store)?;
+    Ok(GpoAnswer::Accepted(aip))
 }
 
 #[cfg(test)]

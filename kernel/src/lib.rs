@@ -17,12 +17,20 @@
 //! [`tlv`] (Annex B), [`dol`] (5.4), [`apdu`] (6), [`dictionary`] (Annex A),
 //! [`render`] (decoders for bit fields and lists), [`tvr`] (Annex C5, C6) and
 //! [`limits`] (every capacity of the kernel).
+//!
+//! Each step module also holds, crate-internal, its part of the transaction:
+//! the state it waits in and the handling of its commands and answers (ODA's
+//! in `oda/flow.rs`, the PIN methods' in `cvm/pin.rs`). [`transaction`] is the
+//! dispatcher that routes each answer to the step that owns it; the data the
+//! steps share (card and terminal data objects, command buffer) are in
+//! `context.rs`. Step modules never import [`transaction`].
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod action;
 pub mod apdu;
 pub mod config;
+mod context;
 pub mod crypto;
 pub mod cvm;
 pub mod data;

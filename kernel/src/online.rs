@@ -4,10 +4,16 @@
 //! The host's answer is copied into fixed buffers (the kernel keeps it across
 //! several command exchanges); scripts are walked one command at a time, and
 //! each command's result goes into the Issuer Script Results (9F5B).
+//!
+//! The transaction's step (the host's answer, EXTERNAL AUTHENTICATE, the
+//! script commands of each phase) comes after the script data types.
 
+use crate::apdu::{build_command, Command, CommandApdu, RequestedCryptogram};
+use crate::context::{Context, Step};
+use crate::initiate::{Aip, AIP_ISSUER_AUTHENTICATION};
 use crate::limits::{ISSUER_SCRIPT_BYTES, SCRIPT_RESULTS_BYTES};
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
+use crate::tvr::{self, Bit};
 use heapless::Vec;
 
 /// Issuer Script Template 1 (71): performed before the final GENERATE AC.
@@ -163,6 +169,243 @@ pub fn script_command_succeeded(status: u16) -> bool {
     matches!(status >> 8, 0x90 | 0x62 | 0x63)
 }
 
+/// An issuer script command (value of 86) as a short command APDU: header,
+/// then nothing, Le, or Lc + data (+ Le). `None` when it is not one.
+fn script_apdu(raw: &[u8]) -> Option<Command> {
+    let (header, body) = raw.split_first_chunk::<4>()?;
+    let [cla, ins, p1, p2] = *header;
+    let (data, le) = match body {
+        [] => (&[][..], None),
+        [le] => (&[][..], Some(*le)),
+        [lc, rest @ ..] => {
+            let (data, trailer) = rest.split_at_checked(usize::from(*lc))?;
+            match trailer {
+                [] => (data, None),
+                [le] => (data, Some(*le)),
+                _ => return None,
+            }
+        }
+    };
+    CommandApdu::new(cla, ins, p1, p2, data, le).ok()
+}
+
+// ---- the transaction's step: issuer authentication and scripts ------------
+
+/// Book 3, 10.10: which scripts run, and what follows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScriptPhase {
+    /// Template 71, before the final GENERATE AC; whether the issuer
+    /// approved decides what that GENERATE AC asks for.
+    BeforeFinalGenerateAc {
+        /// The issuer approved the transaction.
+        host_approved: bool,
+    },
+    /// Template 72, after the final GENERATE AC; completion follows.
+    AfterFinalGenerateAc,
+}
+
+impl ScriptPhase {
+    fn template(self) -> Tag {
+        match self {
+            ScriptPhase::BeforeFinalGenerateAc { .. } => SCRIPT_BEFORE_FINAL_GENERATE_AC,
+            ScriptPhase::AfterFinalGenerateAc => SCRIPT_AFTER_FINAL_GENERATE_AC,
+        }
+    }
+
+    fn failed_bit(self) -> Bit {
+        match self {
+            ScriptPhase::BeforeFinalGenerateAc { .. } => tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC,
+            ScriptPhase::AfterFinalGenerateAc => tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC,
+        }
+    }
+}
+
+/// What follows the scripts of a phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterScripts {
+    /// Book 3, 10.9: the second GENERATE AC, asking for a TC when the issuer
+    /// approved, an AAC when it declined.
+    SecondGenerateAc(RequestedCryptogram),
+    /// Book 3, 10.11: completion.
+    Completion,
+}
+
+/// Book 3, 10.9: EXTERNAL AUTHENTICATE sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IssuerAuthentication {
+    host_approved: bool,
+}
+
+/// Book 3, 10.10: a script command sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ScriptProcessing {
+    phase: ScriptPhase,
+    /// The command's index among the phase's commands.
+    index: usize,
+    /// The template one of whose commands failed: its other commands are
+    /// not sent.
+    failed_template: Option<usize>,
+}
+
+/// What online processing waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OnlineWait {
+    /// The card's answer to EXTERNAL AUTHENTICATE.
+    IssuerAuthentication(IssuerAuthentication),
+    /// The card's answer to a script command.
+    Script(ScriptProcessing),
+}
+
+/// Book 3, 10.9: the issuer's answer (it was reached): its Authorisation
+/// Response Code, its scripts kept in `scripts`, EXTERNAL AUTHENTICATE when
+/// it sent Issuer Authentication Data and the card supports issuer
+/// authentication (AIP byte 1 b3), then the scripts before the final
+/// GENERATE AC.
+pub(crate) fn on_host(
+    cx: &mut Context<'_>,
+    aip: Aip,
+    scripts: &mut IssuerScripts,
+    response: &HostResponse<'_>,
+) -> Step<OnlineWait, AfterScripts> {
+    let host_approved = response.approved;
+    cx.terminal.authorisation_response_code = Some(response.authorisation_response_code);
+    *scripts = IssuerScripts::from_host(response.scripts);
+    if scripts.discarded > 0 {
+        // Book 3, 10.10: scripts that cannot be processed count as failed.
+        cx.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
+    }
+    let mut authenticate = false;
+    if let Some(data) = response.issuer_authentication_data {
+        // Kept for CDOL2, which may ask for 91.
+        if cx.store.replace(Tag(0x91), data).is_err() {
+            cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+        }
+        authenticate = aip.has(AIP_ISSUER_AUTHENTICATION);
+    }
+    if authenticate {
+        let mut command = Command::default();
+        let data = cx.store.get(Tag(0x91)).unwrap_or(&[]);
+        if build_external_authenticate(data, &mut command) {
+            cx.command = command;
+            return Step::Wait(OnlineWait::IssuerAuthentication(IssuerAuthentication {
+                host_approved,
+            }));
+        }
+        cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+    }
+    run_scripts(
+        cx,
+        scripts,
+        ScriptPhase::BeforeFinalGenerateAc { host_approved },
+    )
+}
+
+impl IssuerAuthentication {
+    /// Book 3, 10.9: EXTERNAL AUTHENTICATE was answered: TSI "Issuer
+    /// authentication was performed", and TVR "Issuer authentication failed"
+    /// unless `9000`. Issuer Authentication Data that only reaches the card
+    /// through CDOL2 (AIP without issuer authentication) is checked by the
+    /// card itself and sets neither bit.
+    pub(crate) fn on_response(
+        self,
+        cx: &mut Context<'_>,
+        scripts: &mut IssuerScripts,
+        status: u16,
+    ) -> Step<OnlineWait, AfterScripts> {
+        cx.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
+        if status != 0x9000 {
+            cx.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
+        }
+        run_scripts(
+            cx,
+            scripts,
+            ScriptPhase::BeforeFinalGenerateAc {
+                host_approved: self.host_approved,
+            },
+        )
+    }
+}
+
+/// Book 3, 10.10: runs the scripts of one phase, then continues with the
+/// second GENERATE AC (before) or completion (after).
+pub(crate) fn run_scripts(
+    cx: &mut Context<'_>,
+    scripts: &mut IssuerScripts,
+    phase: ScriptPhase,
+) -> Step<OnlineWait, AfterScripts> {
+    send_script_command(cx, scripts, phase, 0, None)
+}
+
+fn send_script_command(
+    cx: &mut Context<'_>,
+    scripts: &mut IssuerScripts,
+    phase: ScriptPhase,
+    index: usize,
+    failed_template: Option<usize>,
+) -> Step<OnlineWait, AfterScripts> {
+    let mut index = index;
+    let mut failed_template = failed_template;
+    while let Some(command) = scripts.command(phase.template(), index) {
+        if failed_template == Some(command.template) {
+            index += 1;
+            continue;
+        }
+        let (template, sequence, identifier) =
+            (command.template, command.sequence, command.identifier);
+        let apdu = script_apdu(command.apdu);
+        cx.set_tsi(tvr::TSI_SCRIPT_PROCESSING_PERFORMED);
+        if let Some(apdu) = apdu {
+            cx.command = apdu;
+            return Step::Wait(OnlineWait::Script(ScriptProcessing {
+                phase,
+                index,
+                failed_template,
+            }));
+        }
+        // Book 3, 10.10: a command that cannot be sent fails its script.
+        scripts.record_result(sequence, identifier, false);
+        failed_template = Some(template);
+        cx.set_tvr(phase.failed_bit());
+        index += 1;
+    }
+    Step::Done(match phase {
+        ScriptPhase::BeforeFinalGenerateAc { host_approved } => {
+            AfterScripts::SecondGenerateAc(if host_approved {
+                RequestedCryptogram::Tc
+            } else {
+                RequestedCryptogram::Aac
+            })
+        }
+        ScriptPhase::AfterFinalGenerateAc => AfterScripts::Completion,
+    })
+}
+
+impl ScriptProcessing {
+    /// The card's answer to the script command: its result is recorded,
+    /// and the phase goes on with the next command.
+    pub(crate) fn on_response(
+        self,
+        cx: &mut Context<'_>,
+        scripts: &mut IssuerScripts,
+        status: u16,
+    ) -> Step<OnlineWait, AfterScripts> {
+        let next = self.index.saturating_add(1);
+        let Some(command) = scripts.command(self.phase.template(), self.index) else {
+            return send_script_command(cx, scripts, self.phase, next, self.failed_template);
+        };
+        let succeeded = script_command_succeeded(status);
+        let (template, sequence, identifier) =
+            (command.template, command.sequence, command.identifier);
+        scripts.record_result(sequence, identifier, succeeded);
+        let mut failed_template = self.failed_template;
+        if !succeeded {
+            failed_template = Some(template);
+            cx.set_tvr(self.phase.failed_bit());
+        }
+        send_script_command(cx, scripts, self.phase, next, failed_template)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +449,17 @@ mod tests {
         let kept = IssuerScripts::from_host(&big[..600]);
         assert_eq!(kept.discarded, 1);
         assert!(!kept.has(SCRIPT_BEFORE_FINAL_GENERATE_AC));
+    }
+
+    #[test]
+    fn script_apdus_are_split_into_their_cases() {
+        assert_eq!(
+            script_apdu(&[0x84, 0x1E, 0x00, 0x00]).unwrap().as_bytes(),
+            &[0x84, 0x1E, 0x00, 0x00]
+        );
+        let with_data = [0x84, 0x24, 0x00, 0x00, 0x02, 0xAA, 0xBB];
+        assert_eq!(script_apdu(&with_data).unwrap().as_bytes(), &with_data);
+        assert!(script_apdu(&[0x84, 0x24, 0x00, 0x00, 0x05, 0xAA]).is_none());
+        assert!(script_apdu(&[0x84, 0x24]).is_none());
     }
 }

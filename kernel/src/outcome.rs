@@ -4,7 +4,11 @@
 //! for clearing): the decision, how it was reached, and the data objects an
 //! acquirer needs.
 
+use crate::data::{DataStore, Sources, TerminalData};
+use crate::dol;
 use crate::limits::{CLEARING_DATA_BYTES, MAX_AID_BYTES, MAX_LABEL_BYTES, SCRIPT_RESULTS_BYTES};
+use crate::oda::OdaFailure;
+use crate::tlv::{self, Tag};
 use crate::tvr::{Tsi, Tvr};
 use heapless::Vec;
 
@@ -119,7 +123,7 @@ pub struct Outcome {
     /// The ODA result.
     pub oda_result: OdaResult,
     /// Why ODA failed, when it did (the exact Book 2 check).
-    pub oda_failure: Option<crate::oda::OdaFailure>,
+    pub oda_failure: Option<OdaFailure>,
     /// The receipt needs a signature line (signature CVM performed).
     pub signature_required: bool,
     /// ICC data for clearing (ISO 8583 field 55), BER-TLV.
@@ -157,6 +161,100 @@ impl Outcome {
     pub fn is_approved(&self) -> bool {
         self.decision == Decision::Approved
     }
+}
+
+/// What the outcome reports besides the data objects: how the transaction
+/// got where it ended.
+pub(crate) struct Report<'a> {
+    /// The issuer answered.
+    pub(crate) online: bool,
+    /// An application was selected.
+    pub(crate) application_selected: bool,
+    /// The ODA method selected.
+    pub(crate) oda_method: OdaMethod,
+    /// The ODA result.
+    pub(crate) oda_result: OdaResult,
+    /// Why ODA failed, when a Book 2 check did.
+    pub(crate) oda_failure: Option<OdaFailure>,
+    /// The signature CVM was performed.
+    pub(crate) signature_required: bool,
+    /// Issuer Script Results (9F5B) so far.
+    pub(crate) script_results: &'a [u8],
+}
+
+impl Outcome {
+    /// Book 3, 10.11: the outcome for `decision`, from the card's and the
+    /// terminal's data objects as they stand; no cryptogram type and no
+    /// clearing data yet.
+    pub(crate) fn build(
+        decision: Decision,
+        store: &DataStore,
+        terminal: &TerminalData,
+        report: &Report<'_>,
+    ) -> Self {
+        let mut outcome = Outcome::empty(decision);
+        outcome.online = report.online;
+        outcome.authorisation_response_code = terminal.authorisation_response_code;
+        outcome.cryptogram = store
+            .get(Tag(0x9F26))
+            .and_then(|v| <[u8; 8]>::try_from(v).ok());
+        outcome.atc = store
+            .get(Tag(0x9F36))
+            .and_then(|v| <[u8; 2]>::try_from(v).ok());
+        outcome.tvr = terminal.tvr;
+        outcome.tsi = terminal.tsi;
+        outcome.cvm_results = terminal.cvm_results;
+        if report.application_selected || store.contains(Tag(0x84)) {
+            outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
+        }
+        let label = store
+            .get(Tag(0x9F12))
+            .or_else(|| store.get(Tag(0x50)))
+            .unwrap_or(&[]);
+        for byte in label.iter().take(outcome.application_label.capacity()) {
+            let _ = outcome.application_label.push(*byte);
+        }
+        outcome.masked_pan = mask_pan(store.get(Tag(0x5A)).unwrap_or(&[]));
+        outcome.oda_method = report.oda_method;
+        outcome.oda_result = report.oda_result;
+        outcome.oda_failure = report.oda_failure;
+        outcome.signature_required = report.signature_required;
+        let _ = outcome
+            .script_results
+            .extend_from_slice(report.script_results);
+        outcome
+    }
+}
+
+/// The ICC data for authorisation and clearing (ISO 8583 field 55): the
+/// set acquirers expect in this order: 9F26 9F27 9F10 9F37 9F36 95 9A 9C
+/// 9F02 5F2A 82 9F1A 9F03 9F33 9F34 9F35 9F1E 84 9F09 9F41 5F34, and
+/// 9F5B when scripts ran. Absent objects are left out.
+pub(crate) fn icc_data(
+    store: &DataStore,
+    terminal: &TerminalData,
+    script_results: &[u8],
+) -> Vec<u8, CLEARING_DATA_BYTES> {
+    const TAGS: [u32; 21] = [
+        0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A,
+        0x9F03, 0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41, 0x5F34,
+    ];
+    let mut buffer = [0u8; CLEARING_DATA_BYTES];
+    let mut writer = tlv::Writer::new(&mut buffer);
+    let sources = Sources {
+        terminal,
+        card: store,
+    };
+    for tag in TAGS {
+        if let Some(value) = dol::DataSource::get(&sources, Tag(tag)) {
+            // A full buffer leaves the rest out; the capacity holds the set.
+            let _ = writer.push(Tag(tag), value);
+        }
+    }
+    if !script_results.is_empty() {
+        let _ = writer.push(Tag(0x9F5B), script_results);
+    }
+    Vec::from_slice(writer.as_bytes()).unwrap_or_default()
 }
 
 /// Writes the PAN (5A, BCD padded with `F`) masked for display: the first 6

@@ -5,12 +5,13 @@
 //! to be authenticated collected exactly as Book 3, 10.3 defines, and the
 //! check of the mandatory data objects.
 
+use crate::apdu::{build_command, Command};
+use crate::context::{Context, Step};
 use crate::data::{DataStore, StoreError};
 use crate::initiate::{afl_entries, AflEntry};
 use crate::limits::ODA_DATA_BYTES;
 use crate::outcome::TerminationReason;
 use crate::tlv::{self, Tag};
-use crate::transaction::{build_command, Command};
 
 /// The records flagged for offline data authentication, concatenated
 /// (Book 3, 10.3), and whether collecting them already failed ODA.
@@ -165,6 +166,51 @@ pub fn check_mandatory(store: &DataStore) -> Result<(), TerminationReason> {
         Ok(())
     } else {
         Err(TerminationReason::MissingMandatoryData)
+    }
+}
+
+/// Book 3, 10.2: writes the READ RECORD after `cursor` (the first one with
+/// `None`) and waits for it; when every record is read, checks the mandatory
+/// data objects.
+pub(crate) fn read_next_record(
+    cx: &mut Context<'_>,
+    cursor: Option<RecordCursor>,
+) -> Step<RecordCursor> {
+    let afl = cx.store.get(Tag(0x94)).unwrap_or(&[]);
+    match next_record(afl, cursor) {
+        Some((next, entry)) => match build_read_record(entry.sfi, next.record, &mut cx.command) {
+            Ok(()) => Step::Wait(next),
+            Err(reason) => Step::Terminate(reason),
+        },
+        None => match check_mandatory(&cx.store) {
+            Ok(()) => Step::Done(()),
+            Err(reason) => Step::Terminate(reason),
+        },
+    }
+}
+
+/// The card's answer to the READ RECORD at `cursor`: the record is taken in
+/// ([`process_record`]) and the next one is asked for.
+pub(crate) fn on_record(
+    cx: &mut Context<'_>,
+    oda_records: &mut OdaRecords,
+    cursor: RecordCursor,
+    data: &[u8],
+    status: u16,
+) -> Step<RecordCursor> {
+    if status != 0x9000 {
+        return Step::Terminate(TerminationReason::CardError {
+            instruction: 0xB2,
+            status,
+        });
+    }
+    let afl = cx.store.get(Tag(0x94)).unwrap_or(&[]);
+    let Some(entry) = afl_entries(afl).nth(cursor.entry) else {
+        return Step::Terminate(TerminationReason::InvalidAfl);
+    };
+    match process_record(&entry, cursor.record, data, &mut cx.store, oda_records) {
+        Ok(()) => read_next_record(cx, Some(cursor)),
+        Err(reason) => Step::Terminate(reason),
     }
 }
 

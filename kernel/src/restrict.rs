@@ -5,9 +5,14 @@
 //! never stops the transaction itself: terminal action analysis (10.7) turns
 //! the bits into a decision through the action codes.
 //!
-//! Entry point: [`processing_restrictions`].
+//! Entry point: [`processing_restrictions`]; the transaction calls it with
+//! the card's and the terminal's data through `apply`.
 
+use crate::config::TerminalConfig;
+use crate::context::Context;
 use crate::date::Date;
+use crate::outcome::TerminationReason;
+use crate::tlv::Tag;
 use crate::tvr::{self, Tvr};
 
 /// Transaction Type (9C): the first two digits of the ISO 8583:1987
@@ -73,6 +78,12 @@ impl TerminalType {
     pub fn is_atm(self, additional_capabilities: &AdditionalTerminalCapabilities) -> bool {
         matches!(self.0, 0x14..=0x16) && additional_capabilities.cash()
     }
+}
+
+/// Whether the terminal can go online: configured so, and not of an
+/// offline-only type (Book 4, A1).
+pub(crate) fn online_capable(config: &TerminalConfig) -> bool {
+    config.online_capable && !TerminalType(config.terminal_type).is_offline_only()
 }
 
 /// Additional Terminal Capabilities (9F40), 5 bytes. Book 4, Annex A3.
@@ -206,6 +217,37 @@ pub fn processing_restrictions(
         tvr.set(tvr::EXPIRED_APPLICATION);
     }
     Ok(())
+}
+
+/// Book 3, 10.4 in the transaction: the checks of
+/// [`processing_restrictions`] on the card's data objects and the selected
+/// application's terminal data. A malformed card value (or transaction
+/// date) terminates with a card data format error.
+pub(crate) fn apply(cx: &mut Context<'_>) -> Result<(), TerminationReason> {
+    let config = cx.terminal_context.config;
+    let Ok(today) = Date::from_bcd(&cx.inputs.date) else {
+        return Err(TerminationReason::CardDataFormat);
+    };
+    let card = CardRestrictionData {
+        application_version: cx.store.get(Tag(0x9F08)),
+        application_usage_control: cx.store.get(Tag(0x9F07)),
+        issuer_country_code: cx.store.get(Tag(0x5F28)),
+        effective_date: cx.store.get(Tag(0x5F25)),
+        expiration_date: cx.store.get(Tag(0x5F24)),
+    };
+    let terminal = TerminalRestrictionData {
+        application_version: cx.terminal.application_version,
+        country_code: config.terminal_country_code,
+        terminal_type: TerminalType(config.terminal_type),
+        additional_capabilities: AdditionalTerminalCapabilities(
+            config.additional_terminal_capabilities,
+        ),
+        transaction_type: TransactionType(cx.inputs.transaction_type),
+        amount_other: cx.inputs.amount_other,
+        transaction_date: today,
+    };
+    processing_restrictions(&card, &terminal, &mut cx.terminal.tvr)
+        .map_err(|_| TerminationReason::CardDataFormat)
 }
 
 /// Book 3, 10.4.1: the card's Application Version Number (9F08), when

@@ -10,8 +10,16 @@
 //! Online ATC Register (9F13) with GET DATA when [`velocity_checking_applies`]
 //! says so, and passes what it got.
 //!
-//! Entry point: [`terminal_risk_management`].
+//! Entry point: [`terminal_risk_management`]. In the transaction, `start`
+//! and `on_recent_amount` (crate-internal) gather its inputs: the caller's
+//! transaction log, then GET DATA of the counters.
 
+use crate::apdu;
+use crate::context::{Context, Step};
+use crate::initiate::{Aip, AIP_TERMINAL_RISK_MANAGEMENT};
+use crate::outcome::TerminationReason;
+use crate::restrict;
+use crate::tlv::{self, Tag};
 use crate::tvr::{self, Tsi, Tvr};
 
 /// Random transaction selection parameters (Book 3, 10.6.2), from the
@@ -278,4 +286,145 @@ pub fn terminal_risk_management(
         tvr.set(tvr::RANDOMLY_SELECTED_ONLINE);
     }
     Ok(())
+}
+
+/// Book 3, 10.6.3: GET DATA sent for velocity checking, with what the checks
+/// carry to the end: the caller's recent amount for the card and the
+/// counters read so far.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct VelocityChecking {
+    recent_amount_same_card: u64,
+    counters: VelocityCounters,
+    /// The Last Online ATC Register is asked for (second GET DATA), not the ATC.
+    last_online: bool,
+}
+
+/// Book 3, 10.6 in the transaction: "merchant forced online", then, when the
+/// AIP asks for terminal risk management (byte 1 b4), waits for the
+/// caller's transaction log (10.6.1); otherwise only the exception file is
+/// checked and the step is over.
+pub(crate) fn start(cx: &mut Context<'_>, aip: Aip) -> Step<()> {
+    if cx.inputs.merchant_forced_online {
+        cx.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
+    }
+    if !aip.has(AIP_TERMINAL_RISK_MANAGEMENT) {
+        // Book 3, 10.6: whatever the AIP says about terminal risk
+        // management, a terminal with an exception file checks the PAN
+        // against it (with the AIP bit set, the risk step does it).
+        let pan = cx.store.get(Tag(0x5A)).unwrap_or(&[]);
+        if on_exception_file(pan, cx.terminal_context.exception_file) {
+            cx.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
+        }
+        return Step::Done(());
+    }
+    // Book 3, 10.6.1: the floor limit check may add the amount of the
+    // card's most recent logged transaction; the caller owns the log.
+    Step::Wait(())
+}
+
+/// The caller's answer from its transaction log (Book 3, 10.6.1); then
+/// velocity checking (Book 3, 10.6.3): reads the ATC and Last Online ATC
+/// Register when the card has both consecutive offline limits, then
+/// finishes the checks.
+pub(crate) fn on_recent_amount(
+    cx: &mut Context<'_>,
+    recent_amount_same_card: u64,
+) -> Step<VelocityChecking> {
+    let lower = cx.store.get(Tag(0x9F14)).and_then(|v| v.first().copied());
+    let upper = cx.store.get(Tag(0x9F23)).and_then(|v| v.first().copied());
+    let checking = VelocityChecking {
+        recent_amount_same_card,
+        counters: VelocityCounters {
+            atc: None,
+            last_online_atc: None,
+        },
+        last_online: false,
+    };
+    if velocity_checking_applies(lower, upper) {
+        checking.get_data(cx, Tag(0x9F36))
+    } else {
+        checking.finish(cx)
+    }
+}
+
+impl VelocityChecking {
+    fn get_data(self, cx: &mut Context<'_>, tag: Tag) -> Step<Self> {
+        match apdu::get_data(tag) {
+            Ok(command) => {
+                cx.command = command;
+                Step::Wait(self)
+            }
+            Err(_) => self.finish(cx),
+        }
+    }
+
+    /// The card's answer to GET DATA of the ATC or the Last Online ATC
+    /// Register.
+    pub(crate) fn on_response(
+        mut self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+        status: u16,
+    ) -> Step<Self> {
+        let tag = if self.last_online {
+            Tag(0x9F13)
+        } else {
+            Tag(0x9F36)
+        };
+        let value = if status == 0x9000 {
+            tlv::find(data, tag)
+                .and_then(|v| <[u8; 2]>::try_from(v).ok())
+                .map(u16::from_be_bytes)
+        } else {
+            None
+        };
+        if self.last_online {
+            self.counters.last_online_atc = value;
+            self.finish(cx)
+        } else {
+            self.counters.atc = value;
+            self.last_online = true;
+            self.get_data(cx, Tag(0x9F13))
+        }
+    }
+
+    /// Runs [`terminal_risk_management`] with everything gathered.
+    fn finish(self, cx: &mut Context<'_>) -> Step<Self> {
+        let Some(app) = cx.app_config() else {
+            return Step::Terminate(TerminationReason::NoApplication);
+        };
+        let pan = cx.store.get(Tag(0x5A)).unwrap_or(&[]);
+        let input = RiskInput {
+            amount_authorised: cx.inputs.amount_authorised,
+            recent_same_pan_total: self.recent_amount_same_card,
+            floor_limit: app.floor_limit,
+            // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
+            // capability selects transactions randomly for online processing.
+            random_selection: if restrict::online_capable(cx.terminal_context.config) {
+                RandomSelection {
+                    threshold: app.random_selection_threshold,
+                    target_percentage: app.random_selection_target_percentage,
+                    max_target_percentage: app.random_selection_max_target_percentage,
+                }
+            } else {
+                RandomSelection::NEVER
+            },
+            random: cx.inputs.random_selection_number,
+            lower_consecutive_offline_limit: cx
+                .store
+                .get(Tag(0x9F14))
+                .and_then(|v| v.first().copied()),
+            upper_consecutive_offline_limit: cx
+                .store
+                .get(Tag(0x9F23))
+                .and_then(|v| v.first().copied()),
+            counters: self.counters,
+            pan,
+            exception_file: cx.terminal_context.exception_file,
+        };
+        // Out-of-range percentages are a configuration error: the checks
+        // that could run did; TAA still decides.
+        let _ = terminal_risk_management(&input, &mut cx.terminal.tvr, &mut cx.terminal.tsi);
+        Step::Done(())
+    }
 }

@@ -9,12 +9,12 @@
 //!
 //! Entry point: [`Selection::on_response`], driven by the transaction.
 
+use crate::apdu::{build_command, split_status, Command};
 use crate::config::TerminalConfig;
 use crate::data::DataStore;
 use crate::limits::{CANDIDATE_LIST_CAPACITY, MAX_AID_BYTES, MAX_LABEL_BYTES, PSE_DDF_CAPACITY};
 use crate::outcome::TerminationReason;
 use crate::tlv::{self, Tag, Tlv};
-use crate::transaction::{build_command, split_status, Command};
 use heapless::Vec;
 
 /// `1PAY.SYS.DDF01`: the contact Payment System Environment (Book 1, 12.2.2).

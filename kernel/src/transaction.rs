@@ -18,85 +18,51 @@
 //! verification (10.5), terminal risk management (10.6), terminal action
 //! analysis (10.7), first GENERATE AC and card action analysis (10.8),
 //! online processing (10.9), issuer scripts (10.10), completion (10.11).
+//!
+//! This module is the dispatcher: it holds the [`Transaction`], its entry
+//! points and the `State` of the step that waits for an answer, and routes
+//! each answer to the step that owns it. Each step's state and handling
+//! live in the step's module: [`crate::select`], [`crate::initiate`],
+//! [`crate::read`], `oda::flow`, [`crate::restrict`], `cvm::pin`,
+//! [`crate::risk`], [`crate::action`], [`crate::online`] and
+//! [`crate::outcome`]. A step reads and writes the shared `Context` (card
+//! and terminal data, command buffer) and answers with a `Step`: wait in its
+//! own state, go on with the next step, or terminate.
 
-use crate::action::{self, ActionCodes, AfterFirstGenerateAc, SecondGenerateAcContext};
-use crate::apdu::CommandApdu;
+use crate::action::{
+    self, AfterFirstAnswer, FirstGenerateAc, SecondGenerateAc, SecondGenerateAcContext,
+};
+use crate::apdu::split_status;
 use crate::apdu::RequestedCryptogram as CryptogramType;
-use crate::config::{
-    ApplicationConfig, TerminalConfig, TransactionInputs, CAPABILITY_CDA, CAPABILITY_DDA,
-    CAPABILITY_SDA,
-};
+use crate::config::TransactionInputs;
+use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
-use crate::cvm::{self, CardholderVerification, CvmContext, CvmStep, PinOutcome};
-use crate::data::{DataStore, Sources, TerminalData};
-use crate::dol;
-use crate::initiate::{
-    self, Aip, AIP_CDA, AIP_DDA, AIP_ISSUER_AUTHENTICATION, AIP_SDA, AIP_TERMINAL_RISK_MANAGEMENT,
-};
+use crate::cvm::pin::{PinEntryError, PinKeys, PinVerification};
+use crate::cvm::{self, CvmResult};
+use crate::data::{DataStore, TerminalData};
+use crate::initiate::{self, Aip, GpoAnswer};
 use crate::limits::CLEARING_DATA_BYTES;
-use crate::oda::{self, CaKeyStore, CardData, PublicKey, RevocationList, StaticData};
+use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
 use crate::online::{
-    self, HostResponse, IssuerScripts, SCRIPT_AFTER_FINAL_GENERATE_AC,
-    SCRIPT_BEFORE_FINAL_GENERATE_AC,
+    self, AfterScripts, HostResponse, IssuerAuthentication, IssuerScripts, OnlineWait, ScriptPhase,
+    ScriptProcessing, SCRIPT_AFTER_FINAL_GENERATE_AC,
 };
-use crate::outcome::{mask_pan, Decision, OdaMethod, OdaResult, Outcome, TerminationReason};
-use crate::read::{self, OdaRecords, RecordCursor};
-use crate::render::Cid;
-use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, TransactionType};
-use crate::risk::{self, RandomSelection, RiskInput, VelocityCounters};
+use crate::outcome::{self, Decision, Outcome, Report, TerminationReason};
+use crate::read::{self, RecordCursor};
+use crate::restrict;
+use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
-use crate::tlv::{self, Tag};
-use crate::tvr::{self, Bit};
+use crate::tlv::Tag;
 use heapless::Vec;
 
-/// A command APDU being built or sent.
-pub type Command = CommandApdu;
+pub use crate::apdu::Command;
+pub use crate::context::TerminalContext;
+pub use crate::cvm::{PinEntry, PinKind};
 
 /// Most command/response exchanges in one transaction. A real contact
 /// transaction takes 10-40; a card that keeps the kernel busy beyond this
 /// ends with [`TerminationReason::StepLimit`].
 pub const MAX_EXCHANGES: u16 = 600;
-
-/// Writes a command `header [Lc data] [Le=00]` into `command`; `false` when
-/// the data does not fit a short APDU.
-pub(crate) fn build_command(
-    command: &mut Command,
-    header: [u8; 4],
-    data: Option<&[u8]>,
-    le: bool,
-) -> bool {
-    let [cla, ins, p1, p2] = header;
-    match CommandApdu::new(cla, ins, p1, p2, data.unwrap_or(&[]), le.then_some(0x00)) {
-        Ok(built) => {
-            *command = built;
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// Splits a response APDU into data and status word; a response shorter
-/// than two bytes reads as status `0000` (no valid status).
-pub(crate) fn split_status(response: &[u8]) -> (&[u8], u16) {
-    match response.split_last_chunk::<2>() {
-        Some((data, [sw1, sw2])) => (data, u16::from_be_bytes([*sw1, *sw2])),
-        None => (&[], 0x0000),
-    }
-}
-
-/// What the terminal brings besides its configuration: CA keys, revoked
-/// certificates, the exception file.
-#[derive(Clone, Copy, Debug)]
-pub struct TerminalContext<'k> {
-    /// The terminal configuration.
-    pub config: &'k TerminalConfig,
-    /// CA public keys (Book 2, 5.2).
-    pub ca_keys: &'k CaKeyStore,
-    /// Revoked issuer certificates (Book 2, 5.3 step 10).
-    pub revocations: &'k RevocationList,
-    /// Terminal exception file: PANs (5A format) (Book 3, 10.6).
-    pub exception_file: &'k [&'k [u8]],
-}
 
 /// Caller misuse of the transaction API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,31 +76,6 @@ pub enum UsageError {
     InvalidDate,
     /// A PIN of fewer than 4 or more than 12 digits, or a non-digit.
     InvalidPin,
-}
-
-/// Which PIN the kernel asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinKind {
-    /// Verified by the card in plaintext.
-    OfflinePlaintext,
-    /// Verified by the card, enciphered with its key.
-    OfflineEnciphered,
-    /// Verified by the issuer; the caller enciphers and sends it itself.
-    Online,
-}
-
-/// The cardholder's answer to a PIN request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinEntry<'p> {
-    /// The PIN digits (values 0-9 or ASCII `'0'..='9'`), 4 to 12 of them.
-    /// The kernel uses them only to build the PIN block and wipes its copy.
-    Digits(&'p [u8]),
-    /// Online PIN: the caller captured and enciphered the PIN itself.
-    OnlineCaptured,
-    /// The cardholder (or attendant) bypassed PIN entry.
-    Bypassed,
-    /// The PIN pad is absent or not working.
-    PinPadNotWorking,
 }
 
 /// What the transaction needs from the caller now.
@@ -179,21 +120,11 @@ pub enum Request<'t> {
     Done(&'t Outcome),
 }
 
-/// Why a PIN try was asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum PinStage {
-    /// The kernel is reading the PIN Try Counter before asking.
-    ReadTryCounter,
-    /// Waiting for the cardholder.
-    AwaitEntry { tries_left: Option<u8> },
-    /// GET CHALLENGE sent for enciphered PIN.
-    Challenge,
-    /// VERIFY sent.
-    Verify,
-}
-
 /// The steps of Book 3, each owning what it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// One `State` lives in the transaction and is never boxed (no heap): the
+/// largest step's data is its size, as it would be as a field.
+#[allow(clippy::large_enum_variant)]
 enum State {
     /// Book 1, 12: SELECT and directory reading; the command is pending.
     ApplicationSelection,
@@ -204,68 +135,42 @@ enum State {
     /// Book 3, 10.2: READ RECORD sent.
     ReadApplicationData(RecordCursor),
     /// Book 2, 6.5: INTERNAL AUTHENTICATE sent for DDA.
-    DynamicDataAuthentication,
+    DynamicDataAuthentication(InternalAuthenticate),
     /// Book 3, 10.5: a PIN method in progress.
-    CardholderVerification { kind: PinKind, stage: PinStage },
+    CardholderVerification(PinVerification),
     /// Book 3, 10.6.1: waiting for the caller's transaction log lookup
     /// (split sales), before the checks of terminal risk management.
     TransactionLogLookup,
     /// Book 3, 10.6.3: GET DATA of the ATC (first) or Last Online ATC Register.
-    VelocityChecking { last_online: bool },
+    VelocityChecking(VelocityChecking),
     /// Book 3, 10.8: first GENERATE AC sent.
-    FirstGenerateAc {
-        requested: CryptogramType,
-        cda: bool,
+    FirstGenerateAc(FirstGenerateAc),
+    /// Book 3, 10.9: waiting for the issuer, with the authorisation request.
+    OnlineProcessing {
+        authorisation_request: Vec<u8, CLEARING_DATA_BYTES>,
     },
-    /// Book 3, 10.9: waiting for the issuer.
-    OnlineProcessing,
     /// Book 3, 10.9: EXTERNAL AUTHENTICATE sent.
-    IssuerAuthentication,
+    IssuerAuthentication(IssuerAuthentication),
     /// Book 3, 10.10: a script command sent.
-    IssuerScriptProcessing { after_final: bool, index: usize },
+    IssuerScriptProcessing(ScriptProcessing),
     /// Book 3, 10.11: second GENERATE AC sent.
-    SecondGenerateAc {
-        requested: CryptogramType,
-        cda: bool,
-        context: SecondGenerateAcContext,
-    },
+    SecondGenerateAc(SecondGenerateAc),
     /// The outcome is ready.
     Completed,
 }
 
 /// One EMV contact transaction.
 pub struct Transaction<'k, C: CryptoProvider> {
-    terminal_context: TerminalContext<'k>,
+    cx: Context<'k>,
     crypto: C,
-    inputs: TransactionInputs,
     state: State,
     exchanges: u16,
     selection: Selection,
-    store: DataStore,
-    terminal: TerminalData,
-    oda_records: OdaRecords,
-    command: Command,
-    application: Option<usize>,
+    oda: OfflineAuthentication,
     aip: Aip,
-    pdol_data: Vec<u8, 255>,
-    cdol1_data: Vec<u8, 255>,
-    cdol2_data: Vec<u8, 255>,
-    ddol_data: Vec<u8, 255>,
-    oda_method: OdaMethod,
-    oda_result: OdaResult,
-    oda_failure: Option<oda::OdaFailure>,
     signature_required: bool,
-    icc_key: Option<PublicKey>,
-    pin_key: Option<PublicKey>,
-    cvm: Option<CardholderVerification>,
-    pin_block: Option<[u8; 8]>,
-    velocity: VelocityCounters,
-    recent_amount_same_card: u64,
     scripts: IssuerScripts,
-    script_failed_template: Option<usize>,
-    host_approved: bool,
     online: bool,
-    authorisation_request: Vec<u8, CLEARING_DATA_BYTES>,
     outcome: Outcome,
 }
 
@@ -273,8 +178,8 @@ impl<C: CryptoProvider> core::fmt::Debug for Transaction<'_, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Transaction")
             .field("step", &self.step())
-            .field("tvr", &self.terminal.tvr)
-            .field("tsi", &self.terminal.tsi)
+            .field("tvr", &self.cx.terminal.tvr)
+            .field("tsi", &self.cx.terminal.tsi)
             .finish_non_exhaustive()
     }
 }
@@ -296,40 +201,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let mut command = Command::default();
         let (selection, action) = Selection::start(config, &mut command);
         let mut transaction = Transaction {
-            terminal_context,
+            cx: Context::new(terminal_context, inputs, command),
             crypto,
-            inputs,
             state: State::ApplicationSelection,
             exchanges: 0,
             selection,
-            store: DataStore::new(),
-            terminal: TerminalData::new(config, &inputs),
-            oda_records: OdaRecords::new(),
-            command,
-            application: None,
+            oda: OfflineAuthentication::new(),
             aip: Aip::default(),
-            pdol_data: Vec::new(),
-            cdol1_data: Vec::new(),
-            cdol2_data: Vec::new(),
-            ddol_data: Vec::new(),
-            oda_method: OdaMethod::None,
-            oda_result: OdaResult::NotPerformed,
-            oda_failure: None,
             signature_required: false,
-            icc_key: None,
-            pin_key: None,
-            cvm: None,
-            pin_block: None,
-            velocity: VelocityCounters {
-                atc: None,
-                last_online_atc: None,
-            },
-            recent_amount_same_card: 0,
             scripts: IssuerScripts::default(),
-            script_failed_template: None,
-            host_approved: false,
             online: false,
-            authorisation_request: Vec::new(),
             outcome: Outcome::empty(Decision::Terminated(TerminationReason::NoApplication)),
         };
         transaction.on_selection(action);
@@ -338,64 +219,68 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     /// A log-friendly name of the current step, after Book 3.
     pub fn step(&self) -> &'static str {
-        match self.state {
+        match &self.state {
             State::ApplicationSelection => self.selection.step(),
             State::CardholderSelection(_) => "cardholder application selection",
             State::InitiateApplicationProcessing => "initiate application processing",
             State::ReadApplicationData(_) => "read application data",
-            State::DynamicDataAuthentication => "dynamic data authentication",
-            State::CardholderVerification { .. } => "cardholder verification",
-            State::TransactionLogLookup | State::VelocityChecking { .. } => {
-                "terminal risk management"
-            }
-            State::FirstGenerateAc { .. } => "first GENERATE AC",
-            State::OnlineProcessing => "online processing",
-            State::IssuerAuthentication => "issuer authentication",
-            State::IssuerScriptProcessing { .. } => "issuer script processing",
-            State::SecondGenerateAc { .. } => "second GENERATE AC",
+            State::DynamicDataAuthentication(_) => "dynamic data authentication",
+            State::CardholderVerification(_) => "cardholder verification",
+            State::TransactionLogLookup | State::VelocityChecking(_) => "terminal risk management",
+            State::FirstGenerateAc(_) => "first GENERATE AC",
+            State::OnlineProcessing { .. } => "online processing",
+            State::IssuerAuthentication(_) => "issuer authentication",
+            State::IssuerScriptProcessing(_) => "issuer script processing",
+            State::SecondGenerateAc(_) => "second GENERATE AC",
             State::Completed => "completion",
         }
     }
 
     /// What the transaction needs now.
     pub fn request(&self) -> Request<'_> {
-        match self.state {
+        match &self.state {
             State::Completed => Request::Done(&self.outcome),
             State::CardholderSelection(question) => Request::ChooseApplication {
                 candidates: self.selection.candidates(),
-                confirm_only: question == CardholderQuestion::Confirm,
+                confirm_only: *question == CardholderQuestion::Confirm,
             },
-            State::CardholderVerification {
-                kind,
-                stage: PinStage::AwaitEntry { tries_left },
-            } => Request::EnterPin { kind, tries_left },
+            State::CardholderVerification(pin) => match pin.entry_request() {
+                Some((kind, tries_left)) => Request::EnterPin { kind, tries_left },
+                None => Request::Transmit(self.cx.command.as_bytes()),
+            },
             State::TransactionLogLookup => Request::RecentAmount {
-                pan: self.store.get(Tag(0x5A)).unwrap_or(&[]),
-                pan_sequence_number: self.store.get(Tag(0x5F34)).and_then(|v| v.first().copied()),
+                pan: self.cx.store.get(Tag(0x5A)).unwrap_or(&[]),
+                pan_sequence_number: self
+                    .cx
+                    .store
+                    .get(Tag(0x5F34))
+                    .and_then(|v| v.first().copied()),
             },
-            State::OnlineProcessing => Request::GoOnline(&self.authorisation_request),
-            _ => Request::Transmit(self.command.as_bytes()),
+            State::OnlineProcessing {
+                authorisation_request,
+            } => Request::GoOnline(authorisation_request),
+            _ => Request::Transmit(self.cx.command.as_bytes()),
         }
     }
 
     /// The outcome, once the transaction is over.
     pub fn outcome(&self) -> Option<&Outcome> {
-        (self.state == State::Completed).then_some(&self.outcome)
+        matches!(self.state, State::Completed).then_some(&self.outcome)
     }
 
     /// The card's data objects read so far.
     pub fn card_data(&self) -> &DataStore {
-        &self.store
+        &self.cx.store
     }
 
     /// The terminal's data objects (TVR, TSI, amounts...).
     pub fn terminal_data(&self) -> &TerminalData {
-        &self.terminal
+        &self.cx.terminal
     }
 
     /// The exchange with the card failed (card removed, reader error).
     pub fn on_transport_error(&mut self) {
-        if self.state != State::Completed {
+        if !matches!(self.state, State::Completed) {
             self.terminate(TerminationReason::TransportFailed);
         }
     }
@@ -411,41 +296,58 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         let (data, status) = split_status(response);
-        match self.state {
+        // The step that owns the state takes it; every step leaves a new one.
+        match core::mem::replace(&mut self.state, State::Completed) {
             State::ApplicationSelection => {
                 let action = self.selection.on_response(
-                    self.terminal_context.config,
+                    self.cx.terminal_context.config,
                     response,
-                    &mut self.store,
-                    &mut self.command,
+                    &mut self.cx.store,
+                    &mut self.cx.command,
                 );
                 self.on_selection(action);
             }
             State::InitiateApplicationProcessing => self.on_gpo(data, status),
-            State::ReadApplicationData(cursor) => self.on_record(cursor, data, status),
-            State::DynamicDataAuthentication => self.on_internal_authenticate(data, status),
-            State::CardholderVerification { kind, stage } => {
-                self.on_pin_response(kind, stage, data, status)
+            State::ReadApplicationData(cursor) => {
+                let step =
+                    read::on_record(&mut self.cx, &mut self.oda.records, cursor, data, status);
+                self.read_application_data(step);
             }
-            State::VelocityChecking { last_online } => {
-                self.on_velocity_data(last_online, data, status)
+            State::DynamicDataAuthentication(sent) => {
+                self.oda
+                    .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
+                self.processing_restrictions();
             }
-            State::FirstGenerateAc { requested, cda } => {
-                self.on_first_generate_ac(requested, cda, data, status)
+            State::CardholderVerification(pin) => {
+                let keys = PinKeys {
+                    crypto: &self.crypto,
+                    aip: self.aip,
+                    oda: &self.oda,
+                };
+                let step = pin.on_response(&mut self.cx, &keys, data, status);
+                self.on_cardholder_verification(step);
             }
-            State::IssuerAuthentication => self.on_external_authenticate(status),
-            State::IssuerScriptProcessing { after_final, index } => {
-                self.on_script_response(after_final, index, status)
+            State::VelocityChecking(checking) => {
+                let step = checking.on_response(&mut self.cx, data, status);
+                self.velocity_checking(step);
             }
-            State::SecondGenerateAc {
-                requested,
-                cda,
-                context,
-            } => self.on_second_generate_ac(requested, cda, context, data, status),
-            State::CardholderSelection(_)
+            State::FirstGenerateAc(sent) => self.on_first_generate_ac(sent, data, status),
+            State::IssuerAuthentication(sent) => {
+                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+                self.online_processing(step);
+            }
+            State::IssuerScriptProcessing(sent) => {
+                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+                self.online_processing(step);
+            }
+            State::SecondGenerateAc(sent) => self.on_second_generate_ac(sent, data, status),
+            state @ (State::CardholderSelection(_)
             | State::TransactionLogLookup
-            | State::OnlineProcessing
-            | State::Completed => return Err(UsageError::NotExpected),
+            | State::OnlineProcessing { .. }
+            | State::Completed) => {
+                self.state = state;
+                return Err(UsageError::NotExpected);
+            }
         }
         Ok(())
     }
@@ -456,78 +358,53 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         if !matches!(self.state, State::CardholderSelection(_)) {
             return Err(UsageError::NotExpected);
         }
-        let action = self.selection.on_cardholder(choice, &mut self.command);
+        let action = self.selection.on_cardholder(choice, &mut self.cx.command);
         self.on_selection(action);
         Ok(())
     }
 
     /// The cardholder's PIN entry.
     pub fn on_pin(&mut self, entry: PinEntry<'_>) -> Result<(), UsageError> {
-        let State::CardholderVerification {
-            kind,
-            stage: PinStage::AwaitEntry { .. },
-        } = self.state
-        else {
+        let State::CardholderVerification(pin) = &self.state else {
             return Err(UsageError::NotExpected);
         };
-        match entry {
-            PinEntry::Bypassed => self.report_pin(PinOutcome::Bypassed),
-            PinEntry::PinPadNotWorking => self.report_pin(PinOutcome::PinPadNotWorking),
-            PinEntry::OnlineCaptured if kind == PinKind::Online => {
-                self.report_pin(PinOutcome::Verified)
-            }
-            PinEntry::OnlineCaptured => return Err(UsageError::NotExpected),
-            PinEntry::Digits(digits) => {
-                let mut values = [0u8; 12];
-                if !(4..=12).contains(&digits.len()) {
-                    return Err(UsageError::InvalidPin);
-                }
-                for (value, digit) in values.iter_mut().zip(digits) {
-                    *value = match digit {
-                        0..=9 => *digit,
-                        b'0'..=b'9' => digit - b'0',
-                        _ => return Err(UsageError::InvalidPin),
-                    };
-                }
-                let block =
-                    oda::pin::plaintext_pin_block(values.get(..digits.len()).unwrap_or(&[]));
-                values.fill(0);
-                let Some(block) = block else {
-                    return Err(UsageError::InvalidPin);
+        let entered = pin.read_entry(entry).map_err(|error| match error {
+            PinEntryError::NotExpected => UsageError::NotExpected,
+            PinEntryError::InvalidPin => UsageError::InvalidPin,
+        })?;
+        match core::mem::replace(&mut self.state, State::Completed) {
+            State::CardholderVerification(pin) => {
+                let keys = PinKeys {
+                    crypto: &self.crypto,
+                    aip: self.aip,
+                    oda: &self.oda,
                 };
-                match kind {
-                    PinKind::Online => self.report_pin(PinOutcome::Verified),
-                    PinKind::OfflinePlaintext => self.send_verify_plaintext(block),
-                    PinKind::OfflineEnciphered => {
-                        // Book 2, 7.2: the PIN block waits for the ICC challenge.
-                        self.pin_block = Some(block);
-                        self.command = crate::apdu::get_challenge();
-                        self.state = State::CardholderVerification {
-                            kind,
-                            stage: PinStage::Challenge,
-                        };
-                    }
-                }
+                let step = pin.on_entry(&mut self.cx, &keys, entered);
+                self.on_cardholder_verification(step);
+                Ok(())
+            }
+            state => {
+                self.state = state;
+                Err(UsageError::NotExpected)
             }
         }
-        Ok(())
     }
 
     /// The answer to [`Request::RecentAmount`]: the Amount, Authorised of the
     /// most recent approved transaction of the same card in the terminal's
     /// log, minor units; 0 when there is none.
     pub fn on_recent_amount(&mut self, amount_minor_units: u64) -> Result<(), UsageError> {
-        if self.state != State::TransactionLogLookup {
+        if !matches!(self.state, State::TransactionLogLookup) {
             return Err(UsageError::NotExpected);
         }
-        self.recent_amount_same_card = amount_minor_units;
-        self.velocity_checking();
+        let step = risk::on_recent_amount(&mut self.cx, amount_minor_units);
+        self.velocity_checking(step);
         Ok(())
     }
 
     /// The host's answer to [`Request::GoOnline`].
     pub fn on_host(&mut self, response: HostResponse<'_>) -> Result<(), UsageError> {
-        if self.state != State::OnlineProcessing {
+        if !matches!(self.state, State::OnlineProcessing { .. }) {
             return Err(UsageError::NotExpected);
         }
         if !response.reachable {
@@ -535,36 +412,12 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         self.online = true;
-        self.host_approved = response.approved;
-        self.terminal.authorisation_response_code = Some(response.authorisation_response_code);
-        self.scripts = IssuerScripts::from_host(response.scripts);
-        if self.scripts.discarded > 0 {
-            // Book 3, 10.10: scripts that cannot be processed count as failed.
-            self.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
-        }
-        let mut authenticate = false;
-        if let Some(data) = response.issuer_authentication_data {
-            // Kept for CDOL2, which may ask for 91.
-            if self.store.replace(Tag(0x91), data).is_err() {
-                self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-            }
-            authenticate = self.aip.has(AIP_ISSUER_AUTHENTICATION);
-        }
-        if authenticate {
-            let mut command = Command::default();
-            let data = self.store.get(Tag(0x91)).unwrap_or(&[]);
-            if online::build_external_authenticate(data, &mut command) {
-                self.command = command;
-                self.state = State::IssuerAuthentication;
-                return Ok(());
-            }
-            self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-        }
-        self.scripts_then(false);
+        let step = online::on_host(&mut self.cx, self.aip, &mut self.scripts, &response);
+        self.online_processing(step);
         Ok(())
     }
 
-    // ---- steps -------------------------------------------------------------
+    // ---- routing: selection and initiate application processing -----------
 
     fn on_selection(&mut self, action: SelectionAction) {
         match action {
@@ -577,1140 +430,188 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
-    /// Book 3, 10.1: GET PROCESSING OPTIONS with the PDOL data.
+    /// Book 3, 10.1: GET PROCESSING OPTIONS.
     fn initiate_application_processing(&mut self) {
-        let config = self.terminal_context.config;
-        let df_name = self.store.get(Tag(0x84)).unwrap_or(&[]);
-        self.application = config.application_for(df_name).and_then(|found| {
-            config
-                .applications
-                .iter()
-                .position(|a| core::ptr::eq(a, found))
-        });
-        if let Some(app) = self.app_config() {
-            self.terminal.application_version = app.application_version;
-            self.terminal.floor_limit = u32::try_from(app.floor_limit)
-                .unwrap_or(u32::MAX)
-                .to_be_bytes();
-        }
-        // Book 3, 10.1: TVR and TSI start at zero for the selected application.
-        self.terminal.tvr = tvr::Tvr::default();
-        self.terminal.tsi = tvr::Tsi::default();
-        let pdol = self.store.get(Tag(0x9F38));
-        let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
-        };
-        let mut pdol_data = [0u8; 255];
-        let length = match pdol.map(|p| dol::build(p, &sources, &mut pdol_data)) {
-            None => Ok(0),
-            Some(result) => result,
-        };
-        let Ok(length) = length else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
-        };
-        self.pdol_data =
-            Vec::from_slice(pdol_data.get(..length).unwrap_or(&[])).unwrap_or_default();
-        match initiate::build_gpo(pdol, &sources, &mut self.command) {
-            Ok(()) => self.state = State::InitiateApplicationProcessing,
+        match initiate::initiate_application_processing(&mut self.cx) {
+            Ok(pdol_data) => {
+                self.oda.pdol_data = pdol_data;
+                self.state = State::InitiateApplicationProcessing;
+            }
             Err(reason) => self.terminate(reason),
         }
     }
 
     fn on_gpo(&mut self, data: &[u8], status: u16) {
-        if status == 0x6985 {
-            // Book 3, 10.1: conditions of use not satisfied: back to selection
-            // without this application.
-            let action = self
-                .selection
-                .retry_without_selected(self.terminal_context.config, &mut self.command);
-            self.on_selection(action);
-            return;
-        }
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xA8,
-                status,
-            });
-            return;
-        }
-        match initiate::read_gpo_response(data, &mut self.store) {
-            Ok((aip, _)) => {
+        match initiate::on_gpo_response(&mut self.cx, data, status) {
+            Ok(GpoAnswer::Accepted(aip)) => {
                 self.aip = aip;
-                self.read_next_record(None);
+                let step = read::read_next_record(&mut self.cx, None);
+                self.read_application_data(step);
+            }
+            Ok(GpoAnswer::ConditionsNotSatisfied) => {
+                let action = self
+                    .selection
+                    .retry_without_selected(self.cx.terminal_context.config, &mut self.cx.command);
+                self.on_selection(action);
             }
             Err(reason) => self.terminate(reason),
         }
     }
 
     /// Book 3, 10.2: the next READ RECORD, or the end of reading.
-    fn read_next_record(&mut self, cursor: Option<RecordCursor>) {
-        let afl = self.store.get(Tag(0x94)).unwrap_or(&[]);
-        match read::next_record(afl, cursor) {
-            Some((next, entry)) => {
-                match read::build_read_record(entry.sfi, next.record, &mut self.command) {
-                    Ok(()) => self.state = State::ReadApplicationData(next),
-                    Err(reason) => self.terminate(reason),
-                }
-            }
-            None => self.after_reading(),
+    fn read_application_data(&mut self, step: Step<RecordCursor>) {
+        match step {
+            Step::Wait(cursor) => self.state = State::ReadApplicationData(cursor),
+            Step::Done(()) => self.offline_data_authentication(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
-    }
-
-    fn on_record(&mut self, cursor: RecordCursor, data: &[u8], status: u16) {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xB2,
-                status,
-            });
-            return;
-        }
-        let afl = self.store.get(Tag(0x94)).unwrap_or(&[]);
-        let Some(entry) = initiate::afl_entries(afl).nth(cursor.entry) else {
-            self.terminate(TerminationReason::InvalidAfl);
-            return;
-        };
-        match read::process_record(
-            &entry,
-            cursor.record,
-            data,
-            &mut self.store,
-            &mut self.oda_records,
-        ) {
-            Ok(()) => self.read_next_record(Some(cursor)),
-            Err(reason) => self.terminate(reason),
-        }
-    }
-
-    fn after_reading(&mut self) {
-        if let Err(reason) = read::check_mandatory(&self.store) {
-            self.terminate(reason);
-            return;
-        }
-        self.offline_data_authentication();
     }
 
     // ---- offline data authentication (Book 3, 10.3) -------------------------
 
-    fn oda_date(&self) -> oda::Date {
-        oda::Date::from_bcd(&self.inputs.date).unwrap_or(oda::Date {
-            year: 2000,
-            month: 1,
-            day: 1,
-        })
-    }
-
-    fn card_oda_data(&self) -> CardData<'_> {
-        let store = &self.store;
-        let mut rid = [0u8; 5];
-        if let Some(aid) = store.get(Tag(0x84)).and_then(|a| a.get(..5)) {
-            rid.copy_from_slice(aid);
-        }
-        CardData {
-            rid,
-            ca_public_key_index: store.get(Tag(0x8F)).and_then(|v| v.first().copied()),
-            issuer_public_key_certificate: store.get(Tag(0x90)),
-            issuer_public_key_remainder: store.get(Tag(0x92)),
-            issuer_public_key_exponent: store.get(Tag(0x9F32)),
-            application_pan: store.get(Tag(0x5A)),
-            signed_static_application_data: store.get(Tag(0x93)),
-            icc_public_key_certificate: store.get(Tag(0x9F46)),
-            icc_public_key_exponent: store.get(Tag(0x9F47)),
-            icc_public_key_remainder: store.get(Tag(0x9F48)),
-            icc_pin_encipherment_public_key_certificate: store.get(Tag(0x9F2D)),
-            icc_pin_encipherment_public_key_exponent: store.get(Tag(0x9F2E)),
-            icc_pin_encipherment_public_key_remainder: store.get(Tag(0x9F2F)),
-        }
-    }
-
-    fn static_data(&self) -> StaticData<'_> {
-        StaticData {
-            records: self.oda_records.as_bytes(),
-            tag_list: self.store.get(Tag(0x9F4A)),
-            application_interchange_profile: self.aip.0,
-        }
-    }
-
-    /// Book 3, 10.3: selects CDA, then DDA, then SDA, as both card (AIP) and
-    /// terminal (9F33 byte 3) support them, and performs it.
     fn offline_data_authentication(&mut self) {
-        let config = self.terminal_context.config;
-        let both = |aip_bit, capability| self.aip.has(aip_bit) && config.supports(capability);
-        self.oda_method = if both(AIP_CDA, CAPABILITY_CDA) {
-            OdaMethod::Cda
-        } else if both(AIP_DDA, CAPABILITY_DDA) {
-            OdaMethod::Dda
-        } else if both(AIP_SDA, CAPABILITY_SDA) {
-            OdaMethod::Sda
-        } else {
-            OdaMethod::None
-        };
-        match self.oda_method {
-            OdaMethod::None => {
-                self.set_tvr(tvr::ODA_NOT_PERFORMED);
-                self.processing_restrictions();
-            }
-            OdaMethod::Sda => {
-                self.set_tvr(tvr::SDA_SELECTED);
-                self.static_data_authentication();
-                self.processing_restrictions();
-            }
-            OdaMethod::Dda => self.start_dynamic_data_authentication(),
-            OdaMethod::Cda => {
-                // Book 2, 6.6: the ICC key is recovered now; the signature is
-                // checked on the GENERATE AC response.
-                if self.records_failed_oda() {
-                    self.oda_failed_here();
-                } else if let Err(failure) = self.recover_icc_key() {
-                    self.oda_failed(failure);
-                }
-                self.processing_restrictions();
-            }
+        match self.oda.start(&mut self.cx, &self.crypto, self.aip) {
+            Some(sent) => self.state = State::DynamicDataAuthentication(sent),
+            None => self.processing_restrictions(),
         }
-    }
-
-    fn oda_failed(&mut self, failure: oda::OdaFailure) {
-        let method = match self.oda_method {
-            OdaMethod::Sda => oda::OdaMethod::Sda,
-            OdaMethod::Dda => oda::OdaMethod::Dda,
-            _ => oda::OdaMethod::Cda,
-        };
-        let (failed, missing) = failure.tvr_bits(method);
-        self.set_tvr(failed);
-        if let Some(bit) = missing {
-            self.set_tvr(bit);
-        }
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Failed;
-        self.oda_failure = Some(failure);
-    }
-
-    fn oda_succeeded(&mut self) {
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Succeeded;
-    }
-
-    fn records_failed_oda(&self) -> bool {
-        self.oda_records.failed
-    }
-
-    /// The selected method fails for a reason outside Book 2's checks (an
-    /// ODA record not in template 70, the records beyond
-    /// [`crate::limits::ODA_DATA_BYTES`], a default DDOL without 9F37): only
-    /// the method's own TVR bit (Book 3, 10.3).
-    fn oda_failed_here(&mut self) {
-        let failed = match self.oda_method {
-            OdaMethod::Sda => tvr::SDA_FAILED,
-            OdaMethod::Dda => tvr::DDA_FAILED,
-            _ => tvr::CDA_FAILED,
-        };
-        self.set_tvr(failed);
-        self.set_tsi(tvr::TSI_ODA_PERFORMED);
-        self.oda_result = OdaResult::Failed;
-    }
-
-    fn static_data_authentication(&mut self) {
-        if self.records_failed_oda() {
-            self.oda_failed_here();
-            return;
-        }
-        let result = {
-            let context = self.terminal_context;
-            let terminal = oda::Terminal {
-                ca_keys: context.ca_keys,
-                revocations: context.revocations,
-                transaction_date: self.oda_date(),
-            };
-            oda::sda::authenticate(
-                &self.crypto,
-                &terminal,
-                &self.card_oda_data(),
-                &self.static_data(),
-            )
-        };
-        match result {
-            Ok(outcome) => {
-                let _ = self
-                    .store
-                    .replace(Tag(0x9F45), &outcome.data_authentication_code);
-                self.oda_succeeded();
-            }
-            Err(failure) => self.oda_failed(failure),
-        }
-    }
-
-    /// Book 2, 6.1-6.4: the ICC Public Key for DDA, CDA (and enciphered PIN).
-    /// Callers check [`Self::records_failed_oda`] first.
-    fn recover_icc_key(&mut self) -> Result<(), oda::OdaFailure> {
-        let key = {
-            let context = self.terminal_context;
-            let terminal = oda::Terminal {
-                ca_keys: context.ca_keys,
-                revocations: context.revocations,
-                transaction_date: self.oda_date(),
-            };
-            oda::recover::icc_key_for_card(
-                &self.crypto,
-                &terminal,
-                &self.card_oda_data(),
-                &self.static_data(),
-            )?
-        };
-        self.icc_key = Some(key.key);
-        Ok(())
-    }
-
-    /// Book 2, 6.5.1: INTERNAL AUTHENTICATE with the card's DDOL, or the
-    /// terminal's default DDOL (which must contain 9F37).
-    fn start_dynamic_data_authentication(&mut self) {
-        if self.records_failed_oda() {
-            self.oda_failed_here();
-            self.processing_restrictions();
-            return;
-        }
-        if let Err(failure) = self.recover_icc_key() {
-            self.oda_failed(failure);
-            self.processing_restrictions();
-            return;
-        }
-        let default_ddol = self
-            .app_config()
-            .map(|a| a.default_ddol.as_slice())
-            .unwrap_or(&[]);
-        // Book 2, 6.5.1: the card's DDOL, else the terminal's default DDOL,
-        // which must ask for the Unpredictable Number.
-        let ddol = match self.store.get(Tag(0x9F49)) {
-            Some(ddol) => Ok(ddol),
-            None if default_ddol.is_empty() => Err(true),
-            None if has_unpredictable_number(default_ddol) => Ok(default_ddol),
-            None => Err(false),
-        };
-        let ddol = match ddol {
-            Ok(ddol) => ddol,
-            Err(no_ddol_at_all) => {
-                if no_ddol_at_all {
-                    self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
-                } else {
-                    self.oda_failed_here();
-                }
-                self.processing_restrictions();
-                return;
-            }
-        };
-        let mut ddol_data = [0u8; 255];
-        let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
-        };
-        let built = dol::build(ddol, &sources, &mut ddol_data)
-            .ok()
-            .and_then(|n| ddol_data.get(..n))
-            .and_then(|data| crate::apdu::internal_authenticate(data).ok());
-        match built {
-            Some(command) => {
-                // The DDOL data are kept for the signature check (Book 2, 6.5.2).
-                self.ddol_data = Vec::from_slice(command_data(&command)).unwrap_or_default();
-                self.command = command;
-                self.state = State::DynamicDataAuthentication;
-            }
-            None => {
-                self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F49)));
-                self.processing_restrictions();
-            }
-        }
-    }
-
-    fn on_internal_authenticate(&mut self, data: &[u8], status: u16) {
-        let signed = if status == 0x9000 {
-            tlv::parse_single(data).ok().and_then(|t| match t.tag {
-                Tag(0x80) => Some(t.value),
-                Tag(0x77) => tlv::find(t.value, Tag(0x9F4B)),
-                _ => None,
-            })
-        } else {
-            None
-        };
-        let result = match (signed, &self.icc_key) {
-            (Some(signed), Some(key)) => {
-                oda::dda::verify(&self.crypto, key, signed, &self.ddol_data)
-            }
-            _ => Err(oda::OdaFailure::Missing(Tag(0x9F4B))),
-        };
-        match result {
-            Ok(outcome) => {
-                let _ = self.store.replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
-                self.oda_succeeded();
-            }
-            Err(failure) => self.oda_failed(failure),
-        }
-        self.processing_restrictions();
     }
 
     // ---- processing restrictions (Book 3, 10.4) -----------------------------
 
     fn processing_restrictions(&mut self) {
-        let config = self.terminal_context.config;
-        let Ok(today) = crate::date::Date::from_bcd(&self.inputs.date) else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
-        };
-        let card = restrict::CardRestrictionData {
-            application_version: self.store.get(Tag(0x9F08)),
-            application_usage_control: self.store.get(Tag(0x9F07)),
-            issuer_country_code: self.store.get(Tag(0x5F28)),
-            effective_date: self.store.get(Tag(0x5F25)),
-            expiration_date: self.store.get(Tag(0x5F24)),
-        };
-        let terminal = restrict::TerminalRestrictionData {
-            application_version: self.terminal.application_version,
-            country_code: config.terminal_country_code,
-            terminal_type: TerminalType(config.terminal_type),
-            additional_capabilities: AdditionalTerminalCapabilities(
-                config.additional_terminal_capabilities,
-            ),
-            transaction_type: TransactionType(self.inputs.transaction_type),
-            amount_other: self.inputs.amount_other,
-            transaction_date: today,
-        };
-        if restrict::processing_restrictions(&card, &terminal, &mut self.terminal.tvr).is_err() {
-            self.terminate(TerminationReason::CardDataFormat);
-            return;
+        match restrict::apply(&mut self.cx) {
+            Ok(()) => self.cardholder_verification(),
+            Err(reason) => self.terminate(reason),
         }
-        self.cardholder_verification();
     }
 
     // ---- cardholder verification (Book 3, 10.5) ----------------------------
 
     fn cardholder_verification(&mut self) {
-        let config = self.terminal_context.config;
-        let context = CvmContext {
-            terminal_capabilities: config.terminal_capabilities,
-            terminal_type: TerminalType(config.terminal_type),
-            transaction_type: TransactionType(self.inputs.transaction_type),
-            amount_authorised: self.inputs.amount_authorised,
-            transaction_currency_code: self.inputs.currency_code,
-            application_currency_code: self
-                .store
-                .get(Tag(0x9F42))
-                .and_then(|v| <[u8; 2]>::try_from(v).ok()),
-            pin_pad_working: config.pin_pad_working,
-            subsequent_pin_bypass: config.subsequent_pin_bypass,
+        let keys = PinKeys {
+            crypto: &self.crypto,
+            aip: self.aip,
+            oda: &self.oda,
         };
-        let started = CardholderVerification::start(
-            self.aip.0,
-            self.store.get(Tag(0x8E)),
-            context,
-            &mut self.terminal.tvr,
-            &mut self.terminal.tsi,
-        );
-        match started {
-            Ok((machine, step)) => {
-                self.cvm = Some(machine);
-                self.on_cvm_step(step);
-            }
-            Err(_) => self.terminate(TerminationReason::CardDataFormat),
-        }
+        let step = cvm::pin::cardholder_verification(&mut self.cx, &keys);
+        self.on_cardholder_verification(step);
     }
 
-    fn on_cvm_step(&mut self, step: CvmStep) {
-        let kind = match step {
-            CvmStep::Done(outcome) => {
-                self.terminal.cvm_results = outcome.cvm_results;
-                self.signature_required = outcome.signature_required;
-                self.terminal_risk_management();
-                return;
-            }
-            CvmStep::OnlinePin => {
-                self.state = State::CardholderVerification {
-                    kind: PinKind::Online,
-                    stage: PinStage::AwaitEntry { tries_left: None },
-                };
-                return;
-            }
-            CvmStep::OfflinePlaintextPin => PinKind::OfflinePlaintext,
-            CvmStep::OfflineEncipheredPin => {
-                // Book 2, 7.1: without a recoverable PIN key the method fails
-                // before the cardholder is asked.
-                if self.pin_key.is_none() {
-                    match self.recover_pin_key() {
-                        Some(key) => self.pin_key = Some(key),
-                        None => {
-                            self.report_pin(PinOutcome::Failed);
-                            return;
-                        }
-                    }
-                }
-                PinKind::OfflineEnciphered
-            }
-        };
-        // Book 3, 10.5.1: read the PIN Try Counter first (GET DATA 9F17).
-        match crate::apdu::get_data(Tag(0x9F17)) {
-            Ok(command) => {
-                self.command = command;
-                self.state = State::CardholderVerification {
-                    kind,
-                    stage: PinStage::ReadTryCounter,
-                };
-            }
-            Err(_) => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    fn report_pin(&mut self, result: PinOutcome) {
-        let step = match self.cvm.as_mut() {
-            Some(machine) => machine.report(result, &mut self.terminal.tvr),
-            None => Err(cvm::NoPendingPinStep),
-        };
+    fn on_cardholder_verification(&mut self, step: Step<PinVerification, CvmResult>) {
         match step {
-            Ok(step) => self.on_cvm_step(step),
-            Err(_) => self.terminate(TerminationReason::CardDataFormat),
-        }
-    }
-
-    fn send_verify_plaintext(&mut self, block: [u8; 8]) {
-        match crate::apdu::verify(&block, crate::apdu::PinFormat::Plaintext) {
-            Ok(command) => {
-                self.command = command;
-                if let State::CardholderVerification { kind, .. } = self.state {
-                    self.state = State::CardholderVerification {
-                        kind,
-                        stage: PinStage::Verify,
-                    };
-                }
+            Step::Wait(pin) => self.state = State::CardholderVerification(pin),
+            Step::Done(result) => {
+                self.signature_required = result.signature_required;
+                self.terminal_risk_management();
             }
-            Err(_) => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    fn on_pin_response(&mut self, kind: PinKind, stage: PinStage, data: &[u8], status: u16) {
-        match stage {
-            PinStage::ReadTryCounter => {
-                let counter = if status == 0x9000 {
-                    tlv::find(data, Tag(0x9F17)).and_then(|v| v.first().copied())
-                } else {
-                    None
-                };
-                if counter == Some(0) {
-                    self.report_pin(PinOutcome::TryLimitExceeded);
-                    return;
-                }
-                self.state = State::CardholderVerification {
-                    kind,
-                    stage: PinStage::AwaitEntry {
-                        tries_left: counter,
-                    },
-                };
-            }
-            PinStage::Challenge => {
-                let challenge = if status == 0x9000 {
-                    <[u8; 8]>::try_from(data).ok()
-                } else {
-                    None
-                };
-                let block = self.pin_block.take();
-                match (challenge, block) {
-                    (Some(challenge), Some(block)) => self.send_verify_enciphered(block, challenge),
-                    _ => self.report_pin(PinOutcome::Failed),
-                }
-            }
-            PinStage::Verify => {
-                self.wipe_pin_command();
-                match status {
-                    0x9000 => self.report_pin(PinOutcome::Verified),
-                    0x63C0 | 0x6983 | 0x6984 => self.report_pin(PinOutcome::TryLimitExceeded),
-                    sw if sw & 0xFFF0 == 0x63C0 => {
-                        self.state = State::CardholderVerification {
-                            kind,
-                            stage: PinStage::AwaitEntry {
-                                tries_left: Some((sw & 0x0F) as u8), // ok: masked to 4 bits
-                            },
-                        };
-                    }
-                    _ => self.report_pin(PinOutcome::Failed),
-                }
-            }
-            PinStage::AwaitEntry { .. } => self.report_pin(PinOutcome::Failed),
-        }
-    }
-
-    /// Book 2, 7.2: encipher the PIN block with the ICC PIN key (or ICC key)
-    /// and send VERIFY with P2 = `88`.
-    /// Book 2, 7.1: the ICC PIN Encipherment key, else the ICC key.
-    fn recover_pin_key(&self) -> Option<PublicKey> {
-        if self.records_failed_oda() {
-            return None;
-        }
-        let context = self.terminal_context;
-        let terminal = oda::Terminal {
-            ca_keys: context.ca_keys,
-            revocations: context.revocations,
-            transaction_date: self.oda_date(),
-        };
-        oda::pin::pin_key_for_card(
-            &self.crypto,
-            &terminal,
-            &self.card_oda_data(),
-            &self.static_data(),
-        )
-        .ok()
-        .map(|(key, _)| key.key)
-    }
-
-    fn send_verify_enciphered(&mut self, mut block: [u8; 8], challenge: [u8; 8]) {
-        let mut enciphered = [0u8; crate::limits::MAX_RSA_MODULUS_BYTES];
-        let length = match &self.pin_key {
-            Some(key) => {
-                oda::pin::encipher_pin_block(&self.crypto, key, &block, &challenge, &mut enciphered)
-                    .ok()
-            }
-            None => None,
-        };
-        block.fill(0);
-        let command = length
-            .and_then(|n| enciphered.get(..n))
-            .and_then(|data| crate::apdu::verify(data, crate::apdu::PinFormat::Enciphered).ok());
-        match command {
-            Some(command) => {
-                self.command = command;
-                self.state = State::CardholderVerification {
-                    kind: PinKind::OfflineEnciphered,
-                    stage: PinStage::Verify,
-                };
-            }
-            None => self.report_pin(PinOutcome::Failed),
+            Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
     // ---- terminal risk management (Book 3, 10.6) ---------------------------
 
     fn terminal_risk_management(&mut self) {
-        if self.inputs.merchant_forced_online {
-            self.set_tvr(tvr::MERCHANT_FORCED_ONLINE);
-        }
-        if !self.aip.has(AIP_TERMINAL_RISK_MANAGEMENT) {
-            // Book 3, 10.6: whatever the AIP says about terminal risk
-            // management, a terminal with an exception file checks the PAN
-            // against it (with the AIP bit set, the risk step does it).
-            let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
-            if risk::on_exception_file(pan, self.terminal_context.exception_file) {
-                self.set_tvr(tvr::CARD_ON_EXCEPTION_FILE);
-            }
-            self.terminal_action_analysis();
-            return;
-        }
-        // Book 3, 10.6.1: the floor limit check may add the amount of the
-        // card's most recent logged transaction; the caller owns the log.
-        self.state = State::TransactionLogLookup;
-    }
-
-    /// Book 3, 10.6.3: reads the ATC and Last Online ATC Register when the
-    /// card has both consecutive offline limits, then finishes the checks.
-    fn velocity_checking(&mut self) {
-        let lower = self.store.get(Tag(0x9F14)).and_then(|v| v.first().copied());
-        let upper = self.store.get(Tag(0x9F23)).and_then(|v| v.first().copied());
-        if risk::velocity_checking_applies(lower, upper) {
-            self.get_data(Tag(0x9F36), false);
-        } else {
-            self.finish_risk_management();
+        match risk::start(&mut self.cx, self.aip) {
+            // Book 3, 10.6.1: the caller's transaction log is asked first.
+            Step::Wait(()) => self.state = State::TransactionLogLookup,
+            Step::Done(()) => self.terminal_action_analysis(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
-    fn get_data(&mut self, tag: Tag, last_online: bool) {
-        match crate::apdu::get_data(tag) {
-            Ok(command) => {
-                self.command = command;
-                self.state = State::VelocityChecking { last_online };
-            }
-            Err(_) => self.finish_risk_management(),
+    fn velocity_checking(&mut self, step: Step<VelocityChecking>) {
+        match step {
+            Step::Wait(checking) => self.state = State::VelocityChecking(checking),
+            Step::Done(()) => self.terminal_action_analysis(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
-    }
-
-    fn on_velocity_data(&mut self, last_online: bool, data: &[u8], status: u16) {
-        let tag = if last_online {
-            Tag(0x9F13)
-        } else {
-            Tag(0x9F36)
-        };
-        let value = if status == 0x9000 {
-            tlv::find(data, tag)
-                .and_then(|v| <[u8; 2]>::try_from(v).ok())
-                .map(u16::from_be_bytes)
-        } else {
-            None
-        };
-        if last_online {
-            self.velocity.last_online_atc = value;
-            self.finish_risk_management();
-        } else {
-            self.velocity.atc = value;
-            self.get_data(Tag(0x9F13), true);
-        }
-    }
-
-    fn finish_risk_management(&mut self) {
-        let Some(app) = self.app_config() else {
-            self.terminate(TerminationReason::NoApplication);
-            return;
-        };
-        let pan = self.store.get(Tag(0x5A)).unwrap_or(&[]);
-        let input = RiskInput {
-            amount_authorised: self.inputs.amount_authorised,
-            recent_same_pan_total: self.recent_amount_same_card,
-            floor_limit: app.floor_limit,
-            // Book 3, 10.6.2 and Book 4, 6.3.5: only a terminal with online
-            // capability selects transactions randomly for online processing.
-            random_selection: if self.online_capable() {
-                RandomSelection {
-                    threshold: app.random_selection_threshold,
-                    target_percentage: app.random_selection_target_percentage,
-                    max_target_percentage: app.random_selection_max_target_percentage,
-                }
-            } else {
-                RandomSelection::NEVER
-            },
-            random: self.inputs.random_selection_number,
-            lower_consecutive_offline_limit: self
-                .store
-                .get(Tag(0x9F14))
-                .and_then(|v| v.first().copied()),
-            upper_consecutive_offline_limit: self
-                .store
-                .get(Tag(0x9F23))
-                .and_then(|v| v.first().copied()),
-            counters: self.velocity,
-            pan,
-            exception_file: self.terminal_context.exception_file,
-        };
-        // Out-of-range percentages are a configuration error: the checks
-        // that could run did; TAA still decides.
-        let _ =
-            risk::terminal_risk_management(&input, &mut self.terminal.tvr, &mut self.terminal.tsi);
-        self.terminal_action_analysis();
     }
 
     // ---- terminal action analysis and GENERATE AC (Book 3, 10.7, 10.8) -----
 
-    fn action_codes(&self) -> (ActionCodes, ActionCodes) {
-        let code = |tag| {
-            self.store
-                .get(Tag(tag))
-                .and_then(|v| <[u8; 5]>::try_from(v).ok())
-        };
-        let issuer = ActionCodes::issuer(code(0x9F0E), code(0x9F0F), code(0x9F0D));
-        let terminal = match self.app_config() {
-            Some(app) => ActionCodes {
-                denial: app.terminal_action_code_denial,
-                online: app.terminal_action_code_online,
-                default: app.terminal_action_code_default,
-            },
-            None => ActionCodes {
-                denial: [0xFF; 5],
-                online: [0xFF; 5],
-                default: [0xFF; 5],
-            },
-        };
-        (issuer, terminal)
-    }
-
     fn terminal_action_analysis(&mut self) {
-        let (issuer, terminal) = self.action_codes();
-        let online_capable = self.online_capable();
-        let requested = action::terminal_action_analysis(
-            &self.terminal.tvr,
-            &issuer,
-            &terminal,
-            online_capable,
-        );
-        let cda = action::cda_requested(
-            self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
-            &self.terminal.tvr,
-            requested,
-        );
-        if self.send_generate_ac(requested, cda, false) {
-            self.state = State::FirstGenerateAc { requested, cda };
+        match action::first_generate_ac(&mut self.cx, &self.crypto, &mut self.oda) {
+            Ok(sent) => self.state = State::FirstGenerateAc(sent),
+            Err(reason) => self.terminate(reason),
         }
     }
 
-    fn online_capable(&self) -> bool {
-        let config = self.terminal_context.config;
-        config.online_capable && !TerminalType(config.terminal_type).is_offline_only()
-    }
-
-    /// Book 3, 5.4 and 6.5.5: builds GENERATE AC with the CDOL1 (8C) or
-    /// CDOL2 (8D) data, computing the TC hash value (98) first when asked.
-    fn send_generate_ac(&mut self, requested: CryptogramType, cda: bool, second: bool) -> bool {
-        let cdol_tag = if second { Tag(0x8D) } else { Tag(0x8C) };
-        let cdol = self.store.get(cdol_tag).unwrap_or(&[]);
-        if dol::entries(cdol).any(|e| e.is_ok_and(|e| e.tag == Tag(0x98))) {
-            self.compute_tc_hash(cdol_tag);
-        }
-        let cdol = self.store.get(cdol_tag).unwrap_or(&[]);
-        let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
-        };
-        let mut data = [0u8; 255];
-        let built = dol::build(cdol, &sources, &mut data)
-            .ok()
-            .and_then(|n| data.get(..n));
-        let Some(cdol_data) = built else {
-            self.terminate(TerminationReason::CardDataFormat);
-            return false;
-        };
-        let kept = Vec::from_slice(cdol_data).unwrap_or_default();
-        let command = crate::apdu::generate_ac(requested, cda, cdol_data);
-        if second {
-            self.cdol2_data = kept;
-        } else {
-            self.cdol1_data = kept;
-        }
-        match command {
-            Ok(command) => {
-                self.command = command;
-                true
+    fn on_first_generate_ac(&mut self, sent: FirstGenerateAc, data: &[u8], status: u16) {
+        match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
+            AfterFirstAnswer::Complete {
+                decision,
+                cryptogram,
+            } => self.complete(decision, cryptogram),
+            AfterFirstAnswer::GoOnline => {
+                self.state = State::OnlineProcessing {
+                    authorisation_request: self.icc_data(),
+                };
             }
-            Err(_) => {
-                self.terminate(TerminationReason::CardDataFormat);
-                false
+            AfterFirstAnswer::UnableToGoOnline => self.unable_to_go_online(),
+            AfterFirstAnswer::SecondGenerateAc { requested, context } => {
+                self.second_generate_ac(requested, context)
             }
-        }
-    }
-
-    /// Book 3, 5.4 / 9.2.2: the TC hash value is SHA-1 over the TDOL data
-    /// (card TDOL 97, else the terminal default TDOL, TVR "Default TDOL used").
-    fn compute_tc_hash(&mut self, _cdol: Tag) {
-        let default_tdol = self
-            .app_config()
-            .map(|a| a.default_tdol.as_slice())
-            .unwrap_or(&[]);
-        let (tdol, default_used) = match self.store.get(Tag(0x97)) {
-            Some(tdol) => (tdol, false),
-            None => (default_tdol, !default_tdol.is_empty()),
-        };
-        let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
-        };
-        let mut data = [0u8; 255];
-        let length = dol::build(tdol, &sources, &mut data).unwrap_or(0);
-        let hash = self.crypto.sha1(&[data.get(..length).unwrap_or(&[])]);
-        self.terminal.tc_hash_value = Some(hash);
-        if default_used {
-            self.set_tvr(tvr::DEFAULT_TDOL_USED);
-        }
-    }
-
-    /// Checks the status of a GENERATE AC response and reads it; terminates
-    /// the transaction (card error, or bad format) and returns `None` when
-    /// either fails (Book 3, 9.3).
-    fn accept_generate_ac_response<'d>(
-        &mut self,
-        data: &'d [u8],
-        status: u16,
-    ) -> Option<(u8, &'d [u8], bool)> {
-        if status != 0x9000 {
-            self.terminate(TerminationReason::CardError {
-                instruction: 0xAE,
-                status,
-            });
-            return None;
-        }
-        let response = self.read_generate_ac_response(data);
-        if response.is_none() {
-            self.terminate(TerminationReason::CardDataFormat);
-        }
-        response
-    }
-
-    /// Reads a GENERATE AC response (format 1 or 2) into the data store;
-    /// returns the CID and the template value (for CDA).
-    fn read_generate_ac_response<'d>(&mut self, data: &'d [u8]) -> Option<(u8, &'d [u8], bool)> {
-        let template = tlv::parse_single(data).ok()?;
-        match template.tag {
-            Tag(0x80) => {
-                let (cid, rest) = template.value.split_first()?;
-                let (atc, rest) = rest.split_at_checked(2)?;
-                let (cryptogram, iad) = rest.split_at_checked(8)?;
-                self.store.replace(Tag(0x9F27), &[*cid]).ok()?;
-                self.store.replace(Tag(0x9F36), atc).ok()?;
-                self.store.replace(Tag(0x9F26), cryptogram).ok()?;
-                if !iad.is_empty() {
-                    self.store.replace(Tag(0x9F10), iad).ok()?;
-                }
-                Some((*cid, template.value, false))
-            }
-            Tag(0x77) => {
-                for object in tlv::iter(template.value) {
-                    let object = object.ok()?;
-                    if !object.tag.is_constructed() {
-                        self.store.replace(object.tag, object.value).ok()?;
-                    }
-                }
-                let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
-                let atc_ok = tlv::find(template.value, Tag(0x9F36)).is_some_and(|v| v.len() == 2);
-                // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
-                let ac_ok = tlv::find(template.value, Tag(0x9F26)).map_or_else(
-                    || tlv::find(template.value, Tag(0x9F4B)).is_some(),
-                    |v| v.len() == 8,
-                );
-                (atc_ok && ac_ok).then_some((cid, template.value, true))
-            }
-            _ => None,
-        }
-    }
-
-    /// Book 2, 6.6.2: verifies the CDA signature of a GENERATE AC response.
-    fn verify_cda(&mut self, template: &[u8], format2: bool, second: bool) -> bool {
-        let Some(key) = self.icc_key.as_ref() else {
-            return false;
-        };
-        if !format2 {
-            self.oda_failed(oda::OdaFailure::Missing(Tag(0x9F4B)));
-            return false;
-        }
-        let request = oda::cda::CdaRequest {
-            unpredictable_number: &self.terminal.unpredictable_number,
-            pdol_data: &self.pdol_data,
-            cdol1_data: &self.cdol1_data,
-            cdol2_data: if second { Some(&self.cdol2_data) } else { None },
-        };
-        match oda::cda::verify(&self.crypto, key, &request, template) {
-            Ok(outcome) => {
-                let _ = self.store.replace(Tag(0x9F4C), &outcome.icc_dynamic_number);
-                let _ = self
-                    .store
-                    .replace(Tag(0x9F26), &outcome.application_cryptogram);
-                self.oda_succeeded();
-                true
-            }
-            Err(failure) => {
-                self.oda_failed(failure);
-                false
-            }
-        }
-    }
-
-    fn on_first_generate_ac(
-        &mut self,
-        requested: CryptogramType,
-        cda: bool,
-        data: &[u8],
-        status: u16,
-    ) {
-        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
-            return;
-        };
-        let decision = match action::first_card_action_analysis(
-            requested,
-            Cid { raw: cid },
-            self.online_capable(),
-        ) {
-            Ok(decision) => decision,
-            Err(_) => {
-                self.terminate(TerminationReason::InvalidCryptogram);
-                return;
-            }
-        };
-        self.set_tsi(tvr::TSI_CARD_RISK_MANAGEMENT_PERFORMED);
-        // Book 2, 6.6.2 and Book 3, 10.8: with CDA requested, a TC or ARQC
-        // whose signature fails is treated as an AAC: declined offline. The
-        // card that asked to go online is closed with a second GENERATE AC
-        // requesting an AAC.
-        if cda
-            && decision.returned != CryptogramType::Aac
-            && !self.verify_cda(template, format2, false)
-        {
-            if decision.returned == CryptogramType::Arqc {
-                self.terminal.authorisation_response_code =
-                    Some(action::response_code::OFFLINE_DECLINED);
-                self.second_generate_ac(CryptogramType::Aac, SecondGenerateAcContext::Online);
-                return;
-            }
-            self.complete(
-                Decision::Declined,
-                decision.returned,
-                Some(action::response_code::OFFLINE_DECLINED),
-            );
-            return;
-        }
-        match decision.next {
-            AfterFirstGenerateAc::OfflineApproved => self.complete(
-                Decision::Approved,
-                decision.returned,
-                Some(action::response_code::OFFLINE_APPROVED),
-            ),
-            AfterFirstGenerateAc::OfflineDeclined => self.complete(
-                Decision::Declined,
-                decision.returned,
-                Some(action::response_code::OFFLINE_DECLINED),
-            ),
-            AfterFirstGenerateAc::GoOnline => {
-                self.authorisation_request = self.icc_data();
-                self.state = State::OnlineProcessing;
-            }
-            AfterFirstGenerateAc::UnableToGoOnline => self.unable_to_go_online(),
+            AfterFirstAnswer::Terminate(reason) => self.terminate(reason),
         }
     }
 
     /// Book 3, 10.7 default action: the issuer cannot be reached.
     fn unable_to_go_online(&mut self) {
-        let (issuer, terminal) = self.action_codes();
-        let requested = action::unable_to_go_online(&self.terminal.tvr, &issuer, &terminal);
-        self.terminal.authorisation_response_code =
-            Some(action::unable_online_response_code(requested));
-        self.second_generate_ac(requested, SecondGenerateAcContext::UnableToGoOnline);
+        let sent = action::issuer_unreachable(&mut self.cx, &self.crypto, &self.oda);
+        self.second_generate_ac_sent(sent);
     }
 
     fn second_generate_ac(&mut self, requested: CryptogramType, context: SecondGenerateAcContext) {
-        let cda = action::cda_requested(
-            self.oda_method == OdaMethod::Cda && self.icc_key.is_some(),
-            &self.terminal.tvr,
-            requested,
-        );
-        if self.send_generate_ac(requested, cda, true) {
-            self.state = State::SecondGenerateAc {
-                requested,
-                cda,
-                context,
-            };
+        let sent =
+            action::second_generate_ac(&mut self.cx, &self.crypto, &self.oda, requested, context);
+        self.second_generate_ac_sent(sent);
+    }
+
+    fn second_generate_ac_sent(&mut self, sent: Result<SecondGenerateAc, TerminationReason>) {
+        match sent {
+            Ok(sent) => self.state = State::SecondGenerateAc(sent),
+            Err(reason) => self.terminate(reason),
         }
     }
 
-    /// Book 3, 10.9: EXTERNAL AUTHENTICATE was answered: TSI "Issuer
-    /// authentication was performed", and TVR "Issuer authentication failed"
-    /// unless `9000`. Issuer Authentication Data that only reaches the card
-    /// through CDOL2 (AIP without issuer authentication) is checked by the
-    /// card itself and sets neither bit.
-    fn on_external_authenticate(&mut self, status: u16) {
-        self.set_tsi(tvr::TSI_ISSUER_AUTHENTICATION_PERFORMED);
-        if status != 0x9000 {
-            self.set_tvr(tvr::ISSUER_AUTHENTICATION_FAILED);
-        }
-        self.scripts_then(false);
-    }
+    // ---- online processing and issuer scripts (Book 3, 10.9, 10.10) --------
 
-    /// Book 3, 10.10: runs the scripts of one phase, then continues with the
-    /// second GENERATE AC (before) or completion (after).
-    fn scripts_then(&mut self, after_final: bool) {
-        self.send_script_command(after_final, 0);
-    }
-
-    fn send_script_command(&mut self, after_final: bool, index: usize) {
-        let phase = if after_final {
-            SCRIPT_AFTER_FINAL_GENERATE_AC
-        } else {
-            SCRIPT_BEFORE_FINAL_GENERATE_AC
-        };
-        let mut index = index;
-        while let Some(command) = self.scripts.command(phase, index) {
-            if self.script_failed_template == Some(command.template) {
-                index += 1;
-                continue;
+    fn online_processing(&mut self, step: Step<OnlineWait, AfterScripts>) {
+        match step {
+            Step::Wait(OnlineWait::IssuerAuthentication(sent)) => {
+                self.state = State::IssuerAuthentication(sent)
             }
-            let (template, sequence, identifier) =
-                (command.template, command.sequence, command.identifier);
-            let apdu = script_apdu(command.apdu);
-            self.set_tsi(tvr::TSI_SCRIPT_PROCESSING_PERFORMED);
-            if let Some(apdu) = apdu {
-                self.command = apdu;
-                self.state = State::IssuerScriptProcessing { after_final, index };
-                return;
+            Step::Wait(OnlineWait::Script(sent)) => {
+                self.state = State::IssuerScriptProcessing(sent)
             }
-            // Book 3, 10.10: a command that cannot be sent fails its script.
-            self.scripts.record_result(sequence, identifier, false);
-            self.script_failed_template = Some(template);
-            self.set_tvr(if after_final {
-                tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
-            } else {
-                tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
-            });
-            index += 1;
-        }
-        self.script_failed_template = None;
-        if after_final {
-            self.finish_completed();
-        } else {
-            let requested = if self.host_approved {
-                CryptogramType::Tc
-            } else {
-                CryptogramType::Aac
-            };
-            self.second_generate_ac(requested, SecondGenerateAcContext::Online);
+            Step::Done(AfterScripts::SecondGenerateAc(requested)) => {
+                self.second_generate_ac(requested, SecondGenerateAcContext::Online)
+            }
+            Step::Done(AfterScripts::Completion) => self.finish_completed(),
+            Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
-    fn on_script_response(&mut self, after_final: bool, index: usize, status: u16) {
-        let phase = if after_final {
-            SCRIPT_AFTER_FINAL_GENERATE_AC
-        } else {
-            SCRIPT_BEFORE_FINAL_GENERATE_AC
-        };
-        let Some(command) = self.scripts.command(phase, index) else {
-            self.send_script_command(after_final, index.saturating_add(1));
-            return;
-        };
-        let succeeded = online::script_command_succeeded(status);
-        let (template, sequence, identifier) =
-            (command.template, command.sequence, command.identifier);
-        self.scripts.record_result(sequence, identifier, succeeded);
-        if !succeeded {
-            self.script_failed_template = Some(template);
-            self.set_tvr(if after_final {
-                tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC
-            } else {
-                tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC
-            });
-        }
-        self.send_script_command(after_final, index.saturating_add(1));
-    }
-
-    fn on_second_generate_ac(
-        &mut self,
-        requested: CryptogramType,
-        cda: bool,
-        context: SecondGenerateAcContext,
-        data: &[u8],
-        status: u16,
-    ) {
-        let Some((cid, template, format2)) = self.accept_generate_ac_response(data, status) else {
-            return;
-        };
-        let decision =
-            match action::second_card_action_analysis(requested, Cid { raw: cid }, context) {
-                Ok(decision) => decision,
-                Err(_) => {
-                    self.terminate(TerminationReason::InvalidCryptogram);
-                    return;
+    fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
+        match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
+            Ok((decision, cryptogram)) => {
+                self.outcome.decision = decision;
+                self.outcome.cryptogram_type = Some(cryptogram);
+                if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
+                    let phase = ScriptPhase::AfterFinalGenerateAc;
+                    let step = online::run_scripts(&mut self.cx, &mut self.scripts, phase);
+                    self.online_processing(step);
+                } else {
+                    self.finish_completed();
                 }
-            };
-        let mut approved = decision.next.approved;
-        if cda && approved && !self.verify_cda(template, format2, true) {
-            approved = false;
-        }
-        if let Some(code) = decision.next.authorisation_response_code {
-            self.terminal.authorisation_response_code = Some(code);
-        }
-        let final_decision = if approved {
-            Decision::Approved
-        } else {
-            Decision::Declined
-        };
-        self.outcome.decision = final_decision;
-        self.outcome.cryptogram_type = Some(decision.returned);
-        if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
-            self.send_script_command(true, 0);
-        } else {
-            self.finish_completed();
+            }
+            Err(reason) => self.terminate(reason),
         }
     }
 
     // ---- completion (Book 3, 10.11) -----------------------------------------
 
-    fn complete(&mut self, decision: Decision, cryptogram: CryptogramType, code: Option<[u8; 2]>) {
-        if let Some(code) = code {
-            self.terminal.authorisation_response_code = Some(code);
-        }
+    fn complete(&mut self, decision: Decision, cryptogram: CryptogramType) {
         self.outcome.decision = decision;
         self.outcome.cryptogram_type = Some(cryptogram);
         self.finish_completed();
@@ -1727,498 +628,23 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     fn terminate(&mut self, reason: TerminationReason) {
         self.outcome = self.base_outcome(Decision::Terminated(reason));
-        self.pin_block = None;
         self.state = State::Completed;
     }
 
     fn base_outcome(&self, decision: Decision) -> Outcome {
-        let mut outcome = Outcome::empty(decision);
-        let store = &self.store;
-        outcome.online = self.online;
-        outcome.authorisation_response_code = self.terminal.authorisation_response_code;
-        outcome.cryptogram = store
-            .get(Tag(0x9F26))
-            .and_then(|v| <[u8; 8]>::try_from(v).ok());
-        outcome.atc = store
-            .get(Tag(0x9F36))
-            .and_then(|v| <[u8; 2]>::try_from(v).ok());
-        outcome.tvr = self.terminal.tvr;
-        outcome.tsi = self.terminal.tsi;
-        outcome.cvm_results = self.terminal.cvm_results;
-        if self.application.is_some() || store.contains(Tag(0x84)) {
-            outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
-        }
-        let label = store
-            .get(Tag(0x9F12))
-            .or_else(|| store.get(Tag(0x50)))
-            .unwrap_or(&[]);
-        for byte in label.iter().take(outcome.application_label.capacity()) {
-            let _ = outcome.application_label.push(*byte);
-        }
-        outcome.masked_pan = mask_pan(store.get(Tag(0x5A)).unwrap_or(&[]));
-        outcome.oda_method = self.oda_method;
-        outcome.oda_result = self.oda_result;
-        outcome.oda_failure = self.oda_failure;
-        outcome.signature_required = self.signature_required;
-        let _ = outcome
-            .script_results
-            .extend_from_slice(self.scripts.results());
-        outcome
+        let report = Report {
+            online: self.online,
+            application_selected: self.cx.application.is_some(),
+            oda_method: self.oda.method,
+            oda_result: self.oda.result,
+            oda_failure: self.oda.failure,
+            signature_required: self.signature_required,
+            script_results: self.scripts.results(),
+        };
+        Outcome::build(decision, &self.cx.store, &self.cx.terminal, &report)
     }
 
-    /// The ICC data for authorisation and clearing (ISO 8583 field 55): the
-    /// set acquirers expect in this order: 9F26 9F27 9F10 9F37 9F36 95 9A 9C
-    /// 9F02 5F2A 82 9F1A 9F03 9F33 9F34 9F35 9F1E 84 9F09 9F41 5F34, and
-    /// 9F5B when scripts ran. Absent objects are left out.
     fn icc_data(&self) -> Vec<u8, CLEARING_DATA_BYTES> {
-        const TAGS: [u32; 21] = [
-            0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A,
-            0x9F03, 0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41, 0x5F34,
-        ];
-        let mut buffer = [0u8; CLEARING_DATA_BYTES];
-        let mut writer = tlv::Writer::new(&mut buffer);
-        let sources = Sources {
-            terminal: &self.terminal,
-            card: &self.store,
-        };
-        for tag in TAGS {
-            if let Some(value) = dol::DataSource::get(&sources, Tag(tag)) {
-                // A full buffer leaves the rest out; the capacity holds the set.
-                let _ = writer.push(Tag(tag), value);
-            }
-        }
-        if !self.scripts.results().is_empty() {
-            let _ = writer.push(Tag(0x9F5B), self.scripts.results());
-        }
-        Vec::from_slice(writer.as_bytes()).unwrap_or_default()
-    }
-
-    // ---- helpers -------------------------------------------------------------
-
-    fn app_config(&self) -> Option<&'k ApplicationConfig> {
-        self.terminal_context
-            .config
-            .applications
-            .get(self.application?)
-    }
-
-    /// Overwrites the VERIFY command (it holds the plaintext PIN block)
-    /// with zeros once the card has answered.
-    fn wipe_pin_command(&mut self) {
-        let length = self.command.as_bytes().len().saturating_sub(5).min(255);
-        let zeros = [0u8; 255];
-        let data = zeros.get(..length).unwrap_or(&[]);
-        build_command(&mut self.command, [0; 4], Some(data), false);
-        build_command(&mut self.command, [0; 4], None, false);
-    }
-
-    fn set_tvr(&mut self, bit: Bit) {
-        self.terminal.tvr.set(bit);
-    }
-
-    fn set_tsi(&mut self, bit: Bit) {
-        self.terminal.tsi.set(bit);
-    }
-}
-
-/// The data field of a command built with Lc (bytes after the Lc byte,
-/// without Le).
-fn command_data(command: &Command) -> &[u8] {
-    let bytes = command.as_bytes();
-    let length = bytes.get(4).copied().map_or(0, usize::from);
-    bytes.get(5..5 + length).unwrap_or(&[])
-}
-
-/// An issuer script command (value of 86) as a short command APDU: header,
-/// then nothing, Le, or Lc + data (+ Le). `None` when it is not one.
-fn script_apdu(raw: &[u8]) -> Option<Command> {
-    let (header, body) = raw.split_first_chunk::<4>()?;
-    let [cla, ins, p1, p2] = *header;
-    let (data, le) = match body {
-        [] => (&[][..], None),
-        [le] => (&[][..], Some(*le)),
-        [lc, rest @ ..] => {
-            let (data, trailer) = rest.split_at_checked(usize::from(*lc))?;
-            match trailer {
-                [] => (data, None),
-                [le] => (data, Some(*le)),
-                _ => return None,
-            }
-        }
-    };
-    CommandApdu::new(cla, ins, p1, p2, data, le).ok()
-}
-
-/// Whether a DOL asks for the Unpredictable Number (9F37).
-fn has_unpredictable_number(dol_bytes: &[u8]) -> bool {
-    dol::entries(dol_bytes).any(|e| e.is_ok_and(|e| e.tag == Tag(0x9F37)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{TEST_AID_CREDIT, TEST_AID_DEBIT};
-    use crate::crypto::DefaultCrypto;
-
-    fn tlv(tag: u32, value: &[u8]) -> heapless::Vec<u8, 256> {
-        let mut buf = [0u8; 256];
-        let mut writer = tlv::Writer::new(&mut buf);
-        writer.push(Tag(tag), value).unwrap();
-        heapless::Vec::from_slice(writer.as_bytes()).unwrap()
-    }
-
-    fn cat(parts: &[&[u8]]) -> heapless::Vec<u8, 258> {
-        let mut out = heapless::Vec::new();
-        for part in parts {
-            out.extend_from_slice(part).unwrap();
-        }
-        out
-    }
-
-    fn fci(aid: &[u8]) -> heapless::Vec<u8, 258> {
-        let inner = cat(&[&tlv(0x84, aid), &tlv(0xA5, &tlv(0x50, b"TEST"))]);
-        cat(&[&tlv(0x6F, &inner), &[0x90, 0x00]])
-    }
-
-    /// Book 1, 12.3.3 and Book 3, 10.1: list of AIDs, cardholder choice, GPO
-    /// 6985 removes the application and the next candidate is selected; then
-    /// no ODA (TVR byte 1 b8), ARQC, host unreachable, default action AAC
-    /// with Z3 in the second GENERATE AC.
-    #[test]
-    fn gpo_6985_reselects_and_unreachable_host_declines_z3() {
-        let mut config = TerminalConfig::default();
-        config.selection.pse = false;
-        let keys = CaKeyStore::new();
-        let revocations = RevocationList::new();
-        let context = TerminalContext {
-            config: &config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
-        let mut t =
-            Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
-        let expect = |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
-            match t.request() {
-                Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
-                other => panic!("expected a command, got {other:?}"),
-            }
-            t.on_response(response).unwrap();
-        };
-        let select =
-            |aid: &[u8], p2: u8| cat(&[&[0x00, 0xA4, 0x04, p2, aid.len() as u8], aid, &[0x00]]);
-        expect(&mut t, &select(&TEST_AID_CREDIT, 0), &fci(&TEST_AID_CREDIT));
-        expect(&mut t, &select(&TEST_AID_DEBIT, 0), &fci(&TEST_AID_DEBIT));
-        expect(
-            &mut t,
-            &select(&crate::config::TEST_AID_PREPAID, 0),
-            &[0x6A, 0x82],
-        );
-        let Request::ChooseApplication {
-            candidates,
-            confirm_only,
-        } = t.request()
-        else {
-            panic!("expected a choice");
-        };
-        assert_eq!((candidates.len(), confirm_only), (2, false));
-        t.on_application_chosen(Some(0)).unwrap();
-        expect(&mut t, &select(&TEST_AID_CREDIT, 0), &fci(&TEST_AID_CREDIT));
-        expect(
-            &mut t,
-            &[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00],
-            &[0x69, 0x85],
-        );
-        // One candidate left, no confirmation needed: final selection at once.
-        expect(&mut t, &select(&TEST_AID_DEBIT, 0), &fci(&TEST_AID_DEBIT));
-        let gpo = [0x80, 0x06, 0x00, 0x00, 0x08, 0x01, 0x01, 0x00, 0x90, 0x00];
-        expect(
-            &mut t,
-            &[0x80, 0xA8, 0x00, 0x00, 0x02, 0x83, 0x00, 0x00],
-            &gpo,
-        );
-        let record = tlv(
-            0x70,
-            &cat(&[
-                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
-                &tlv(0x5A, &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]),
-                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x9F, 0x37, 0x04, 0x95, 0x05]),
-                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
-            ]),
-        );
-        expect(
-            &mut t,
-            &[0x00, 0xB2, 0x01, 0x0C, 0x00],
-            &cat(&[&record, &[0x90, 0x00]]),
-        );
-        let first_cdol = [
-            0x80, 0xAE, 0x80, 0x00, 0x0F, 0, 0, 0, 0, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x80, 0,
-            0, 0, 0, 0x00,
-        ];
-        let arqc = [
-            0x80, 0x0B, 0x80, 0x00, 0x05, 1, 2, 3, 4, 5, 6, 7, 8, 0x90, 0x00,
-        ];
-        expect(&mut t, &first_cdol, &arqc);
-        let Request::GoOnline(icc_data) = t.request() else {
-            panic!("expected online");
-        };
-        assert_eq!(
-            tlv::find(icc_data, Tag(0x9F26)),
-            Some(&[1, 2, 3, 4, 5, 6, 7, 8][..])
-        );
-        assert_eq!(
-            tlv::find(icc_data, Tag(0x95)),
-            Some(&[0x80, 0, 0, 0, 0][..])
-        );
-        t.on_host(HostResponse::UNREACHABLE).unwrap();
-        let second = [
-            0x80, 0xAE, 0x00, 0x00, 0x07, b'Z', b'3', 0x80, 0, 0, 0, 0, 0x00,
-        ];
-        let aac = [
-            0x80, 0x0B, 0x00, 0x00, 0x06, 8, 7, 6, 5, 4, 3, 2, 1, 0x90, 0x00,
-        ];
-        expect(&mut t, &second, &aac);
-        let Request::Done(outcome) = t.request() else {
-            panic!("expected the outcome");
-        };
-        assert_eq!(outcome.decision, Decision::Declined);
-        assert_eq!(outcome.authorisation_response_code, Some(*b"Z3"));
-        assert_eq!(outcome.tvr.0, [0x80, 0, 0, 0, 0]);
-        assert_eq!(outcome.aid.as_slice(), &TEST_AID_DEBIT);
-        assert_eq!(outcome.atc, Some([0x00, 0x06]));
-        assert!(!outcome.online);
-        // Answers that do not match the request are refused, not acted on.
-        assert_eq!(t.on_response(&[0x90, 0x00]), Err(UsageError::NotExpected));
-        assert_eq!(
-            t.on_application_chosen(Some(0)),
-            Err(UsageError::NotExpected)
-        );
-    }
-
-    /// The `RecentAmount` requests a transaction made: PAN and PAN Sequence Number.
-    type LogLookups = heapless::Vec<(heapless::Vec<u8, 10>, Option<u8>), 4>;
-
-    /// A transaction of `amount_authorised` on [`split_sales_card`],
-    /// answering every lookup with `recent_amount`. Returns the TVR of the
-    /// outcome and every `RecentAmount` request seen (PAN, PAN Sequence
-    /// Number).
-    fn run_with_recent_amount(
-        aip: [u8; 2],
-        amount_authorised: u64,
-        recent_amount: u64,
-    ) -> (tvr::Tvr, LogLookups) {
-        let mut config = TerminalConfig::default();
-        config.selection.pse = false;
-        let keys = CaKeyStore::new();
-        let revocations = RevocationList::new();
-        let context = TerminalContext {
-            config: &config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
-        let inputs = TransactionInputs {
-            amount_authorised,
-            ..TransactionInputs::default()
-        };
-        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
-        let mut asked = LogLookups::new();
-        for _ in 0..50 {
-            match t.request() {
-                Request::Done(outcome) => return (outcome.tvr, asked),
-                Request::Transmit(command) => {
-                    let response = split_sales_card(aip, command);
-                    t.on_response(&response).unwrap();
-                }
-                Request::RecentAmount {
-                    pan,
-                    pan_sequence_number,
-                } => {
-                    let pan = heapless::Vec::from_slice(pan).unwrap();
-                    asked.push((pan, pan_sequence_number)).unwrap();
-                    // Any other answer is refused while the lookup is pending.
-                    assert_eq!(t.on_response(&[0x90, 0x00]), Err(UsageError::NotExpected));
-                    t.on_recent_amount(recent_amount).unwrap();
-                }
-                other => panic!("unexpected request {other:?}"),
-            }
-        }
-        panic!("no outcome");
-    }
-
-    /// The split-sales test card: answers by instruction. The credit AID
-    /// only, GPO with `aip` and one record (PAN `6799990100000011`, PAN
-    /// Sequence Number 07, CDOLs), GET DATA not found, every GENERATE AC an
-    /// AAC.
-    fn split_sales_card(aip: [u8; 2], command: &[u8]) -> heapless::Vec<u8, 258> {
-        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
-        let record = tlv(
-            0x70,
-            &cat(&[
-                &tlv(0x5F24, &[0x30, 0x12, 0x31]),
-                &tlv(0x5A, &pan),
-                &tlv(0x5F34, &[0x07]),
-                &tlv(0x8C, &[0x9F, 0x02, 0x06, 0x95, 0x05]),
-                &tlv(0x8D, &[0x8A, 0x02, 0x95, 0x05]),
-            ]),
-        );
-        match command.get(1) {
-            Some(0xA4) if command.get(5..12) == Some(&TEST_AID_CREDIT[..]) => fci(&TEST_AID_CREDIT),
-            Some(0xA8) => {
-                let gpo = [0x80, 0x06, aip[0], aip[1], 0x08, 0x01, 0x01, 0x00];
-                cat(&[&gpo, &[0x90, 0x00]])
-            }
-            Some(0xB2) => cat(&[&record, &[0x90, 0x00]]),
-            Some(0xAE) => cat(&[
-                &[0x80, 0x0B, 0x00, 0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8],
-                &[0x90, 0x00],
-            ]),
-            _ => cat(&[&[0x6A, 0x82]]),
-        }
-    }
-
-    /// `driver::run_with_log` answers the lookup from the log it is given;
-    /// `driver::run` answers 0.
-    #[test]
-    fn driver_answers_the_lookup_from_the_transaction_log() {
-        use crate::driver::{self, Cardholder, Host, TransactionLog};
-        struct Card;
-        impl crate::transport::CardTransport for Card {
-            type Error = ();
-            fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, ()> {
-                let answer = split_sales_card([0x08, 0x00], command);
-                response
-                    .get_mut(..answer.len())
-                    .ok_or(())?
-                    .copy_from_slice(&answer);
-                Ok(answer.len())
-            }
-        }
-        struct Person;
-        impl Cardholder for Person {
-            fn choose_application(&mut self, _: &[Candidate], _: bool) -> Option<usize> {
-                Some(0)
-            }
-            fn enter_pin(&mut self, _: PinKind, _: Option<u8>) -> PinEntry<'_> {
-                PinEntry::Bypassed
-            }
-        }
-        struct Unreachable;
-        impl Host for Unreachable {
-            fn authorise(&mut self, _: &[u8]) -> HostResponse<'_> {
-                HostResponse::UNREACHABLE
-            }
-        }
-        /// A log holding one 40.00 approval of the test card's PAN.
-        struct Log {
-            asked: Option<(heapless::Vec<u8, 10>, Option<u8>)>,
-        }
-        impl TransactionLog for Log {
-            fn recent_amount_same_card(&mut self, pan: &[u8], sequence: Option<u8>) -> u64 {
-                self.asked = Some((heapless::Vec::from_slice(pan).unwrap(), sequence));
-                4_000
-            }
-        }
-        let mut config = TerminalConfig::default();
-        config.selection.pse = false;
-        let keys = CaKeyStore::new();
-        let revocations = RevocationList::new();
-        let context = TerminalContext {
-            config: &config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
-        let inputs = TransactionInputs {
-            amount_authorised: 6_000,
-            ..TransactionInputs::default()
-        };
-        let mut log = Log { asked: None };
-        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
-        let outcome =
-            driver::run_with_log(&mut t, &mut Card, &mut Person, &mut Unreachable, &mut log)
-                .unwrap();
-        assert!(outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-        let (pan, sequence) = log.asked.expect("the log was asked");
-        assert_eq!(
-            pan.as_slice(),
-            &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]
-        );
-        assert_eq!(sequence, Some(0x07));
-        let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
-        let outcome = driver::run(&mut t, &mut Card, &mut Person, &mut Unreachable).unwrap();
-        assert!(!outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-    }
-
-    /// Book 3, 10.6.1 (split sales): with terminal risk management asked for
-    /// by the AIP (byte 1 b4), the kernel asks once for the card's most
-    /// recent logged amount, with its PAN and PAN Sequence Number, and the
-    /// floor limit check (100.00) uses the sum.
-    #[test]
-    fn floor_limit_check_adds_the_recent_amount_of_the_same_card() {
-        let pan = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
-        let (tvr, asked) = run_with_recent_amount([0x08, 0x00], 6_000, 4_000);
-        assert_eq!(asked.len(), 1);
-        assert_eq!(asked[0].0.as_slice(), &pan);
-        assert_eq!(asked[0].1, Some(0x07));
-        assert!(tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-        let (tvr, asked) = run_with_recent_amount([0x08, 0x00], 6_000, 3_999);
-        assert_eq!(asked.len(), 1);
-        assert!(!tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-        let (tvr, _) = run_with_recent_amount([0x08, 0x00], 6_000, u64::MAX);
-        assert!(
-            tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT),
-            "a huge answer saturates"
-        );
-    }
-
-    /// Book 3, 10.6: without the AIP's terminal risk management bit there is
-    /// no floor limit check, so the log is not asked.
-    #[test]
-    fn no_log_lookup_without_terminal_risk_management() {
-        let (tvr, asked) = run_with_recent_amount([0x00, 0x00], 20_000, 4_000);
-        assert!(asked.is_empty());
-        assert!(!tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
-    }
-
-    #[test]
-    fn inputs_are_checked() {
-        let config = TerminalConfig::default();
-        let keys = CaKeyStore::new();
-        let revocations = RevocationList::new();
-        let context = TerminalContext {
-            config: &config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
-        let inputs = TransactionInputs {
-            random_selection_number: 0,
-            ..TransactionInputs::default()
-        };
-        assert_eq!(
-            Transaction::new(context, DefaultCrypto::new(), inputs).err(),
-            Some(UsageError::RandomSelection)
-        );
-        let inputs = TransactionInputs {
-            date: [0x25, 0x13, 0x01],
-            ..TransactionInputs::default()
-        };
-        assert_eq!(
-            Transaction::new(context, DefaultCrypto::new(), inputs).err(),
-            Some(UsageError::InvalidDate)
-        );
-    }
-
-    #[test]
-    fn script_apdus_are_split_into_their_cases() {
-        assert_eq!(
-            script_apdu(&[0x84, 0x1E, 0x00, 0x00]).unwrap().as_bytes(),
-            &[0x84, 0x1E, 0x00, 0x00]
-        );
-        let with_data = [0x84, 0x24, 0x00, 0x00, 0x02, 0xAA, 0xBB];
-        assert_eq!(script_apdu(&with_data).unwrap().as_bytes(), &with_data);
-        assert!(script_apdu(&[0x84, 0x24, 0x00, 0x00, 0x05, 0xAA]).is_none());
-        assert!(script_apdu(&[0x84, 0x24]).is_none());
+        outcome::icc_data(&self.cx.store, &self.cx.terminal, self.scripts.results())
     }
 }

@@ -14,11 +14,16 @@
 //! - [`cda`]: Signed Dynamic Application Data from GENERATE AC (6.6).
 //! - [`pin`]: offline enciphered PIN (Book 2, section 7).
 //!
+//! `flow` (crate-internal) is the ODA step of the transaction (Book 3,
+//! 10.3): method selection, SDA, INTERNAL AUTHENTICATE for DDA, the ICC and
+//! PIN keys, and the TVR and TSI bits of the result.
+//!
 //! [`CryptoProvider`]: crate::crypto::CryptoProvider
 
 pub mod capk;
 pub mod cda;
 pub mod dda;
+pub(crate) mod flow;
 pub mod pin;
 pub mod recover;
 pub mod revocation;

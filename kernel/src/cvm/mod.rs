@@ -22,7 +22,13 @@
 //! reports [`PinOutcome::Verified`] once it has it (the issuer verifies it).
 //!
 //! Entry point: [`CardholderVerification::start`], then
-//! [`CardholderVerification::report`] after each PIN step.
+//! [`CardholderVerification::report`] after each PIN step. The transaction's
+//! engine for the PIN methods is `pin` (crate-internal); the caller answers
+//! its PIN requests with a [`PinEntry`] for a [`PinKind`].
+
+pub(crate) mod pin;
+
+pub use pin::{PinEntry, PinKind};
 
 use crate::limits::CVM_LIST_MAX_RULES;
 use crate::render::{CvRule, CvmCondition, CvmList, CvmListError, CvmMethod};
