@@ -27,8 +27,10 @@
 //!
 //! [`Settings::load`] reads a file and names it in its errors.
 
+mod capk;
 mod limits;
 
+pub use capk::{load_ca_keys, CaKeys, CA_KEY_CAPACITY};
 pub use limits::OfflineLimits;
 
 use std::path::{Path, PathBuf};

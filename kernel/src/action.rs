@@ -194,6 +194,25 @@ pub enum CardActionError {
     ArqcInSecondGenerateAc,
 }
 
+impl core::fmt::Display for CardActionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CardActionError::RfuCryptogramType => {
+                f.write_str("the card's CID names an RFU cryptogram type (b8-b7 = 11)")
+            }
+            CardActionError::HigherThanRequested { requested, returned } => write!(
+                f,
+                "the card returned {returned:?} where the terminal asked for {requested:?} (a higher cryptogram)"
+            ),
+            CardActionError::ArqcInSecondGenerateAc => {
+                f.write_str("the card returned an ARQC to the second GENERATE AC (only TC or AAC allowed)")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CardActionError {}
+
 /// What the card decided, as read from its CID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CardDecision<T> {

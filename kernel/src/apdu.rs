@@ -119,6 +119,8 @@ impl fmt::Display for ApduError {
     }
 }
 
+impl core::error::Error for ApduError {}
+
 /// Book 1, 11.3.2: which occurrence of a partial name SELECT asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Occurrence {
@@ -372,6 +374,8 @@ impl fmt::Display for ResponseTooShort {
         f.write_str("response shorter than SW1 SW2")
     }
 }
+
+impl core::error::Error for ResponseTooShort {}
 
 impl<'a> Response<'a> {
     /// Splits a response into data and status word.

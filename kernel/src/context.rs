@@ -11,7 +11,9 @@
 use crate::apdu::Command;
 use crate::config::{ApplicationConfig, TerminalConfig, TransactionInputs};
 use crate::data::{DataStore, TerminalData};
+#[allow(unused_imports)] // doc link
 use crate::oda::capk::CaKeyStore;
+use crate::oda::capk::CaPublicKey;
 use crate::oda::revocation::RevocationList;
 use crate::outcome::TerminationReason;
 use crate::tvr::Bit;
@@ -22,8 +24,9 @@ use crate::tvr::Bit;
 pub struct TerminalContext<'k> {
     /// The terminal configuration.
     pub config: &'k TerminalConfig,
-    /// CA public keys (Book 2, 5.2).
-    pub ca_keys: &'k CaKeyStore,
+    /// CA public keys (Book 2, 5.2): `&store` for a [`CaKeyStore`] of any
+    /// capacity (it dereferences to its keys).
+    pub ca_keys: &'k [CaPublicKey],
     /// Revoked issuer certificates (Book 2, 5.3 step 10).
     pub revocations: &'k RevocationList,
     /// Terminal exception file: PANs (5A format) (Book 3, 10.6).

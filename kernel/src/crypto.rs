@@ -38,6 +38,24 @@ pub enum CryptoError {
     RandomUnavailable,
 }
 
+impl core::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CryptoError::InvalidModulus => write!(
+                f,
+                "RSA modulus empty, even, with a leading zero byte, or longer than {MAX_RSA_MODULUS_BYTES} bytes"
+            ),
+            CryptoError::InvalidExponent => f.write_str("RSA exponent empty, zero or even"),
+            CryptoError::InputLength => f.write_str("RSA input length differs from the modulus length"),
+            CryptoError::InputNotBelowModulus => f.write_str("RSA input is not below the modulus"),
+            CryptoError::OutputLength => f.write_str("RSA output buffer length differs from the modulus length"),
+            CryptoError::RandomUnavailable => f.write_str("the random source failed"),
+        }
+    }
+}
+
+impl core::error::Error for CryptoError {}
+
 /// The cryptography the kernel needs, supplied by the caller.
 ///
 /// Book 2, sections 5-7: hash function SHA-1 (Annex B3.1), RSA recovery

@@ -22,6 +22,20 @@ pub enum StoreError {
     Full,
 }
 
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StoreError::Duplicate(tag) => write!(f, "data object {tag} is already present"),
+            StoreError::Full => write!(
+                f,
+                "the card data store is full ({DATA_STORE_BYTES} bytes, {DATA_STORE_ENTRIES} objects)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for StoreError {}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     tag: Tag,

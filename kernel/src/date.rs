@@ -30,6 +30,18 @@ pub enum DateError {
     OutOfRange,
 }
 
+impl core::fmt::Display for DateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            DateError::Length => "a YYMMDD date is exactly 3 bytes",
+            DateError::NotBcd => "date digit is not decimal (BCD nibble A-F)",
+            DateError::OutOfRange => "month outside 01 to 12 or day outside 01 to 31",
+        })
+    }
+}
+
+impl core::error::Error for DateError {}
+
 /// Decodes one BCD byte (two decimal digits) to its value 0..=99.
 fn bcd_byte(byte: u8) -> Result<u8, DateError> {
     let high = byte >> 4;

@@ -21,6 +21,16 @@ pub enum DolErrorKind {
     MissingLength,
 }
 
+impl core::fmt::Display for DolErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            DolErrorKind::TruncatedTag => "DOL ends inside a tag",
+            DolErrorKind::TagTooLong => "DOL tag longer than three bytes",
+            DolErrorKind::MissingLength => "DOL entry without a length",
+        })
+    }
+}
+
 /// A malformed DOL: what was wrong and at which byte offset of the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct DolError {
@@ -32,14 +42,11 @@ pub struct DolError {
 
 impl core::fmt::Display for DolError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let what = match self.kind {
-            DolErrorKind::TruncatedTag => "DOL ends inside a tag",
-            DolErrorKind::TagTooLong => "DOL tag longer than three bytes",
-            DolErrorKind::MissingLength => "DOL entry without a length",
-        };
-        write!(f, "{what} at offset {}", self.offset)
+        write!(f, "{} at offset {}", self.kind, self.offset)
     }
 }
+
+impl core::error::Error for DolError {}
 
 /// One DOL entry: the tag the card asks for and how many bytes it wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -188,6 +195,15 @@ impl core::fmt::Display for BuildError {
         match self {
             BuildError::Dol(e) => e.fmt(f),
             BuildError::BufferTooSmall => f.write_str("DOL data does not fit the buffer"),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            BuildError::Dol(e) => Some(e),
+            BuildError::BufferTooSmall => None,
         }
     }
 }

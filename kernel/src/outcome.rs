@@ -52,6 +52,69 @@ pub enum TerminationReason {
     StepLimit,
 }
 
+impl TerminationReason {
+    /// A stable snake_case code for machine-readable output.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            TerminationReason::CardBlocked => "card_blocked",
+            TerminationReason::NoApplication => "no_application",
+            TerminationReason::ConfirmationNotSupported => "confirmation_not_supported",
+            TerminationReason::Cancelled => "cancelled",
+            TerminationReason::CardError { .. } => "card_error",
+            TerminationReason::CardDataFormat => "card_data_format",
+            TerminationReason::InvalidAfl => "invalid_afl",
+            TerminationReason::DuplicateData => "duplicate_data",
+            TerminationReason::MissingMandatoryData => "missing_mandatory_data",
+            TerminationReason::CapacityExceeded => "capacity_exceeded",
+            TerminationReason::InvalidCryptogram => "invalid_cryptogram",
+            TerminationReason::TransportFailed => "transport_failed",
+            TerminationReason::StepLimit => "step_limit",
+        }
+    }
+}
+
+impl core::fmt::Display for TerminationReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TerminationReason::CardBlocked => f.write_str("the card is blocked (SELECT answered 6A81)"),
+            TerminationReason::NoApplication => {
+                f.write_str("no application on the card is accepted by the terminal")
+            }
+            TerminationReason::ConfirmationNotSupported => f.write_str(
+                "the only application needs cardholder confirmation, which this terminal cannot ask",
+            ),
+            TerminationReason::Cancelled => f.write_str("the cardholder cancelled the application choice"),
+            TerminationReason::CardError {
+                instruction,
+                status,
+            } => write!(
+                f,
+                "the card answered the command with INS {instruction:02X} with status {status:04X}"
+            ),
+            TerminationReason::CardDataFormat => f.write_str("a card response is malformed"),
+            TerminationReason::InvalidAfl => f.write_str("the Application File Locator is invalid"),
+            TerminationReason::DuplicateData => {
+                f.write_str("a primitive data object appears twice in the card's records")
+            }
+            TerminationReason::MissingMandatoryData => f.write_str(
+                "mandatory card data is missing (expiration date, PAN, CDOL1 or CDOL2)",
+            ),
+            TerminationReason::CapacityExceeded => {
+                f.write_str("card data exceeds a capacity of the kernel")
+            }
+            TerminationReason::InvalidCryptogram => f.write_str(
+                "the card answered GENERATE AC with a cryptogram type not allowed there",
+            ),
+            TerminationReason::TransportFailed => {
+                f.write_str("the connection to the card failed (card removed or reader error)")
+            }
+            TerminationReason::StepLimit => {
+                f.write_str("the card kept the transaction going past the kernel's step bound")
+            }
+        }
+    }
+}
+
 /// The transaction's end decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Decision {

@@ -343,6 +343,8 @@ impl fmt::Display for CvmListError {
     }
 }
 
+impl core::error::Error for CvmListError {}
+
 /// Book 3, 10.5 and Annex C3: a Cardholder Verification Method List (8E).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CvmList<'a> {
@@ -542,6 +544,8 @@ impl fmt::Display for AflError {
         }
     }
 }
+
+impl core::error::Error for AflError {}
 
 /// Book 3, 10.2: one entry of the Application File Locator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -173,6 +173,14 @@ pub struct CardFormatError {
     pub tag: u16,
 }
 
+impl core::fmt::Display for CardFormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "card data object {:04X} is malformed", self.tag)
+    }
+}
+
+impl core::error::Error for CardFormatError {}
+
 /// Book 3, 10.4: runs the three processing-restriction checks and sets
 /// their TVR bits (byte 2: different application versions, expired,
 /// not yet effective, requested service not allowed).

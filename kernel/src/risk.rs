@@ -46,6 +46,19 @@ pub enum RiskConfigError {
     BadTargetPercentage,
 }
 
+impl core::fmt::Display for RiskConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RiskConfigError::RandomOutOfRange => "random selection number outside 1 to 99",
+            RiskConfigError::BadTargetPercentage => {
+                "target percentage above 99, or above the maximum target percentage"
+            }
+        })
+    }
+}
+
+impl core::error::Error for RiskConfigError {}
+
 impl RandomSelection {
     /// Parameters that select no transaction (target percentages 0): what an
     /// offline-only terminal uses, since Book 3, 10.6.2 and Book 4, 6.3.5

@@ -78,6 +78,23 @@ pub enum UsageError {
     InvalidPin,
 }
 
+impl core::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            UsageError::NotExpected => {
+                "this answer does not match the transaction's pending request (see Transaction::request)"
+            }
+            UsageError::RandomSelection => {
+                "random selection number outside 1 to 99, or a target percentage above 99 or above the maximum"
+            }
+            UsageError::InvalidDate => "transaction date is not a valid BCD YYMMDD date",
+            UsageError::InvalidPin => "a PIN has 4 to 12 decimal digits",
+        })
+    }
+}
+
+impl core::error::Error for UsageError {}
+
 /// What the transaction needs from the caller now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'t> {

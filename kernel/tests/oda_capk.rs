@@ -177,7 +177,12 @@ fn store_replaces_removes_and_fills_up() {
     for index in 0..CA_KEY_STORE_CAPACITY {
         store.insert(key(index as u8)).unwrap();
     }
-    assert_eq!(store.insert(key(0xFF)), Err(CaKeyError::StoreFull));
+    assert_eq!(
+        store.insert(key(0xFF)),
+        Err(CaKeyError::StoreFull {
+            capacity: CA_KEY_STORE_CAPACITY
+        })
+    );
     // Replacing a held key still works when full.
     assert!(store.insert(key(0)).is_ok());
 }
@@ -193,4 +198,118 @@ fn key_sizes_are_bounded() {
         CaPublicKey::new(&crypto, RID, 1, &[0xFF; 128], &[1, 0, 0, 1], None, None),
         Err(CaKeyError::KeySize)
     );
+}
+
+/// One `capk.txt` line for the test CA key under `index`, with its true check sum.
+fn capk_line(index: u8, expiry: &str) -> String {
+    let ca = ca_1024();
+    let crypto = DefaultCrypto::new();
+    let key = CaPublicKey::new(&crypto, RID, index, &ca.modulus, &ca.exponent, None, None).unwrap();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    format!(
+        "{} {:02x} {expiry} rsa {} {} sha1 {}",
+        hex(&RID),
+        index,
+        hex(&ca.exponent),
+        hex(&ca.modulus),
+        hex(&key.checksum(&crypto))
+    )
+}
+
+#[test]
+fn a_published_size_list_loads_into_a_store_of_chosen_capacity() {
+    // Published lists of test and live keys hold over 130 keys.
+    let text: String = (0..150u8)
+        .map(|index| capk_line(index, "000000") + "\n")
+        .collect();
+    let crypto = DefaultCrypto::new();
+    let mut store = CaKeyStore::<160>::empty();
+    let mut notices = Vec::new();
+    let loaded = store
+        .load_capk_txt(&crypto, &text, None, |n| notices.push(n))
+        .unwrap();
+    assert_eq!((loaded, store.len(), store.capacity()), (150, 150, 160));
+    assert!(notices.is_empty());
+    // The default store is smaller: the load stops at the line that does not
+    // fit, and the error names the line and the capacity.
+    let mut small = CaKeyStore::new();
+    let error = small
+        .load_capk_txt(&crypto, &text, None, |_| {})
+        .unwrap_err();
+    assert_eq!(error.line, CA_KEY_STORE_CAPACITY + 1);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "line {}: the CA key store is full: it holds at most {CA_KEY_STORE_CAPACITY} keys (choose a larger CaKeyStore<N>)",
+            CA_KEY_STORE_CAPACITY + 1
+        )
+    );
+}
+
+#[test]
+fn duplicates_and_expired_keys_are_reported_with_their_lines() {
+    let text = [
+        "# test keys".to_owned(),
+        capk_line(0x01, "000000"),
+        capk_line(0x02, "101231"),
+        String::new(),
+        capk_line(0x01, "301231"),
+    ]
+    .join("\n");
+    let crypto = DefaultCrypto::new();
+    let mut store = CaKeyStore::new();
+    let mut notices = Vec::new();
+    let today = Date {
+        year: 2026,
+        month: 12,
+        day: 2,
+    };
+    let loaded = store
+        .load_capk_txt(&crypto, &text, Some(today), |n| notices.push(n))
+        .unwrap();
+    assert_eq!((loaded, store.len()), (3, 2));
+    assert_eq!(
+        notices,
+        [
+            emv_kernel::oda::CapkNotice::Expired {
+                line: 3,
+                rid: RID,
+                index: 0x02,
+                expiry: Date {
+                    year: 2010,
+                    month: 12,
+                    day: 31
+                }
+            },
+            emv_kernel::oda::CapkNotice::Duplicate {
+                line: 5,
+                rid: RID,
+                index: 0x01
+            },
+        ]
+    );
+    assert_eq!(
+        notices[0].to_string(),
+        "line 3: RID A000000999 index 02 expired on 2010-12-31 and will not be used"
+    );
+    // The later line replaced the earlier key: its expiry is the one held.
+    assert!(store.find(&RID, 0x01).unwrap().expiry.is_some());
+}
+
+#[test]
+fn a_bad_line_stops_the_load_with_its_number_and_a_readable_reason() {
+    let mut bad = capk_line(0x03, "000000");
+    bad.replace_range(bad.len() - 2.., "00");
+    let text = format!("{}\n{bad}\n", capk_line(0x01, "000000"));
+    let crypto = DefaultCrypto::new();
+    let mut store = CaKeyStore::new();
+    let error = store
+        .load_capk_txt(&crypto, &text, None, |_| {})
+        .unwrap_err();
+    assert_eq!(error.line, 2);
+    assert_eq!(
+        error.to_string(),
+        "line 2: the check sum does not match SHA-1 over RID, index, modulus and exponent"
+    );
+    assert_eq!(store.len(), 1, "keys before the bad line stay loaded");
 }

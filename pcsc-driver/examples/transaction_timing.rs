@@ -19,14 +19,12 @@ use std::time::{Duration, Instant};
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
 use emv_kernel::crypto::DefaultCrypto;
-use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
 use emv_test_cards::issuer::Issuer;
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
@@ -49,17 +47,6 @@ struct Sample {
     total: Duration,
     kernel: Duration,
     commands: u32,
-}
-
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Ok(Some(key)) = parse_capk_line(&crypto, line) {
-            let _ = store.insert(key);
-        }
-    }
-    store
 }
 
 /// Runs one transaction on `card`, timing the kernel's calls apart.
@@ -199,7 +186,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(100);
-    let keys = ca_keys();
+    let keys = emv_test_cards::pki::ca_key_store();
     let pcsc = Pcsc::establish().ok();
     for (name, atr_override) in PROFILES {
         let profile = profiles::find(name).ok_or("no such profile")?;

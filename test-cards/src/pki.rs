@@ -189,6 +189,39 @@ const KEY_FILES: &[(&str, &str)] = key_files!(
 /// The committed terminal CA key file in the capk.txt layout.
 pub const CAPK_TXT: &str = include_str!("../keys/capk.txt");
 
+/// The terminal side of the test PKI: the CA keys of [`CAPK_TXT`], every
+/// check sum verified, in a kernel key store.
+pub fn ca_key_store() -> emv_kernel::oda::CaKeyStore {
+    let mut store = emv_kernel::oda::CaKeyStore::new();
+    let crypto = emv_kernel::crypto::DefaultCrypto::new();
+    if let Err(error) = store.load_capk_txt(&crypto, CAPK_TXT, None, |_| {}) {
+        // ok: the committed file is checked by this crate's tests.
+        panic!("test-cards/keys/capk.txt: {error}");
+    }
+    store
+}
+
+/// The issuer certificate the terminal must treat as revoked in the test
+/// PKI: RID [`TEST_RID`], CA index `01`, serial `123456` (the profile
+/// `revoked-issuer-cert` presents it).
+pub const REVOKED_ISSUER_CERTIFICATE: emv_kernel::oda::revocation::RevokedCertificate =
+    emv_kernel::oda::revocation::RevokedCertificate {
+        rid: TEST_RID,
+        ca_index: 0x01,
+        serial_number: [0x12, 0x34, 0x56],
+    };
+
+/// The terminal revocation list `PROFILES.md` assumes: only
+/// [`REVOKED_ISSUER_CERTIFICATE`].
+pub fn revocation_list() -> emv_kernel::oda::revocation::RevocationList {
+    let mut list = emv_kernel::oda::revocation::RevocationList::new();
+    if list.insert(REVOKED_ISSUER_CERTIFICATE).is_err() {
+        // ok: one entry in an empty list of fixed capacity.
+        unreachable!("an empty revocation list holds one entry");
+    }
+    list
+}
+
 /// Parses one key file: `key: value` lines with hex values for n, e, d, p, q.
 pub fn parse_key_file(name: &'static str, text: &str) -> Result<KeyPair, PkiError> {
     let mut fields: [Option<Vec<u8>>; 5] = Default::default();

@@ -21,19 +21,16 @@ use std::collections::HashMap;
 
 use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
 use emv_kernel::dol;
-use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::cda::{self, CdaRequest};
 use emv_kernel::oda::pin::{pin_key_for_card, PinKeySource};
 use emv_kernel::oda::recover::{icc_key_for_card, issuer_key_for_card};
-use emv_kernel::oda::revocation::RevokedCertificate;
 use emv_kernel::oda::{
-    dda, sda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, PublicKey, RevocationList,
-    SignatureCheck, StaticData, Terminal,
+    dda, sda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, PublicKey, SignatureCheck,
+    StaticData, Terminal,
 };
 use emv_kernel::tlv::{self, Tag};
 use emv_test_cards::card::Card;
 use emv_test_cards::issuer::{self, Issuer};
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles;
 use emv_test_cards::spec::{AppSpec, Faults, Oda};
 
@@ -88,29 +85,6 @@ const TODAY: Date = Date {
 };
 
 const UNPREDICTABLE_NUMBER: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
-
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk.txt parses") {
-            store.insert(key).expect("fits");
-        }
-    }
-    store
-}
-
-/// The terminal's revocation list of `PROFILES.md`.
-fn revocations() -> RevocationList {
-    let mut list = RevocationList::new();
-    list.insert(RevokedCertificate {
-        rid: [0xA0, 0x00, 0x00, 0x09, 0x99],
-        ca_index: 0x01,
-        serial_number: [0x12, 0x34, 0x56],
-    })
-    .expect("fits");
-    list
-}
 
 /// The terminal's value for a DOL entry: the default terminal of
 /// `PROFILES.md`, zeros for anything else.
@@ -260,8 +234,8 @@ fn read_application(card: &mut Card, aid: &[u8]) -> ReadData {
 /// card offers, to its end. Returns the first failure.
 fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
     let crypto = DefaultCrypto::new();
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let terminal = Terminal {
         ca_keys: &keys,
         revocations: &revoked,
@@ -420,8 +394,8 @@ fn kernel_oda_on_every_profile() {
 #[test]
 fn failures_are_at_the_documented_step() {
     let crypto = DefaultCrypto::new();
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let terminal = Terminal {
         ca_keys: &keys,
         revocations: &revoked,
@@ -456,8 +430,8 @@ fn failures_are_at_the_documented_step() {
 #[test]
 fn a_later_date_or_missing_ca_key_fails() {
     let crypto = DefaultCrypto::new();
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let profile = profiles::find("dda").expect("profile");
     let app = profile.spec().apps.remove(0);
     let mut card = profile.card();

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
 use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto};
 use emv_kernel::driver::{self, Cardholder, Host};
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::{CaKeyStore, RevocationList};
+use emv_kernel::oda::RevocationList;
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, OdaMethod, Outcome, TerminationReason};
 use emv_kernel::select::Candidate;
@@ -23,7 +22,6 @@ use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_pcsc::{ConnectOptions, Pcsc, PcscError, Protocol, ReaderSelector};
 use emv_test_cards::issuer::Issuer;
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
@@ -51,17 +49,6 @@ fn pcscd() -> Option<MutexGuard<'static, ()>> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     )
-}
-
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk.txt parses") {
-            store.insert(key).expect("fits");
-        }
-    }
-    store
 }
 
 /// The default provider with a replayable random source (enciphered PIN
@@ -185,7 +172,7 @@ where
 {
     let spec = profile.spec();
     let app = spec.apps.first().expect("an application");
-    let keys = ca_keys();
+    let keys = emv_test_cards::pki::ca_key_store();
     let revocations = RevocationList::new();
     let config = TerminalConfig::default();
     let context = TerminalContext {

@@ -33,9 +33,7 @@ use emv_kernel::config::{TerminalConfig, TransactionInputs};
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::dol;
 use emv_kernel::driver::{self, Cardholder, Host};
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::revocation::RevokedCertificate;
-use emv_kernel::oda::{CaKeyStore, CertificateCheck, OdaFailure, RevocationList, SignatureCheck};
+use emv_kernel::oda::{CertificateCheck, OdaFailure, SignatureCheck};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{
     CryptogramType, Decision, OdaMethod, OdaResult, Outcome, TerminationReason,
@@ -46,7 +44,6 @@ use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_test_cards::card::Card;
 use emv_test_cards::issuer::{self, Issuer};
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
 use emv_trace::{Event, Trace};
 
@@ -583,29 +580,6 @@ const EXPECTED: &[Expect] = &[
     },
 ];
 
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk.txt parses") {
-            store.insert(key).expect("fits");
-        }
-    }
-    store
-}
-
-/// The terminal's revocation list of `PROFILES.md`.
-fn revocations() -> RevocationList {
-    let mut list = RevocationList::new();
-    list.insert(RevokedCertificate {
-        rid: [0xA0, 0x00, 0x00, 0x09, 0x99],
-        ca_index: 0x01,
-        serial_number: [0x12, 0x34, 0x56],
-    })
-    .expect("fits");
-    list
-}
-
 /// A card wrapper that records every exchange.
 struct Recording {
     card: Card,
@@ -731,8 +705,8 @@ fn run(profile: &Profile, row: &Expect) -> Run {
         .or(spec.apps.first())
         .expect("an application");
     let pan = hex::decode(selected.pan).expect("PAN digits");
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let config = TerminalConfig::default();
     let context = TerminalContext {
         config: &config,

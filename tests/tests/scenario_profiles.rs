@@ -11,9 +11,6 @@
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::revocation::RevokedCertificate;
-use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, OdaMethod, OdaResult, Outcome, TerminationReason};
 use emv_kernel::select::Candidate;
@@ -21,30 +18,7 @@ use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_test_cards::card::Card;
 use emv_test_cards::issuer::Issuer;
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles;
-
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk.txt parses") {
-            store.insert(key).expect("fits");
-        }
-    }
-    store
-}
-
-fn revocations() -> RevocationList {
-    let mut list = RevocationList::new();
-    list.insert(RevokedCertificate {
-        rid: [0xA0, 0x00, 0x00, 0x09, 0x99],
-        ca_index: 0x01,
-        serial_number: [0x12, 0x34, 0x56],
-    })
-    .unwrap();
-    list
-}
 
 /// A card wrapper that records every command sent, in hex.
 struct Recording {
@@ -176,8 +150,8 @@ fn run_with_scripts(
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
     let app = spec.apps.first().expect("an application");
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let context = TerminalContext {
         config,
         ca_keys: &keys,
@@ -654,8 +628,8 @@ fn run_dda_with_context(
     reachable: bool,
 ) -> Run {
     let profile = profiles::find("dda").unwrap();
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let context = TerminalContext {
         config,
         ca_keys: &keys,
@@ -777,8 +751,8 @@ impl Cardholder for Forgetful {
 #[test]
 fn wrong_pin_then_right_pin() {
     let profile = profiles::find("cvm-offline-pin").unwrap();
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let config = TerminalConfig::default();
     let context = TerminalContext {
         config: &config,
@@ -837,8 +811,8 @@ fn valid_sda_card() -> Card {
 
 /// Runs a transaction against any card, host unreachable.
 fn run_card(card: Card) -> Run {
-    let keys = ca_keys();
-    let revoked = revocations();
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
     let config = TerminalConfig::default();
     let context = TerminalContext {
         config: &config,

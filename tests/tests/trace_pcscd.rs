@@ -27,14 +27,11 @@ use emv_config::Settings;
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::DefaultCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::CaKeyStore;
 use emv_kernel::online::HostResponse;
 use emv_kernel::select::Candidate;
 use emv_kernel::transaction::{PinEntry, PinKind, TerminalContext, Transaction};
 use emv_kernel::transport::CardTransport;
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
-use emv_test_cards::pki::CAPK_TXT;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;
@@ -62,17 +59,6 @@ fn inputs() -> TransactionInputs {
         random_selection_number: 99,
         ..TransactionInputs::default()
     }
-}
-
-fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
-    let mut store = CaKeyStore::new();
-    for line in CAPK_TXT.lines() {
-        if let Some(key) = parse_capk_line(&crypto, line).expect("capk.txt parses") {
-            store.insert(key).expect("fits");
-        }
-    }
-    store
 }
 
 /// First candidate; the test cards' PIN once, then bypass.
@@ -110,7 +96,7 @@ impl Host for Unreachable<'_> {
 /// Runs one transaction on `card` with the recorder in the loop and returns its trace.
 fn record<T: CardTransport>(card: &mut T, source: &str, masked: bool) -> Trace {
     let settings = Settings::default();
-    let keys = ca_keys();
+    let keys = emv_test_cards::pki::ca_key_store();
     let revocations = settings.revocation_list();
     let exception_file: Vec<&[u8]> = settings.exception_file.iter().map(Vec::as_slice).collect();
     let context = TerminalContext {

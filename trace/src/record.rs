@@ -12,7 +12,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
-use emv_kernel::oda::CaKeyStore;
+use emv_kernel::oda::{CaKeyLookup, CaPublicKey};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::tlv::{self, Tag};
@@ -197,7 +197,7 @@ impl Recorder {
         header: Header,
         inputs: emv_kernel::config::TransactionInputs,
         outcome: &Outcome,
-        ca_keys: &CaKeyStore,
+        ca_keys: &[CaPublicKey],
         masked: bool,
     ) -> Trace {
         let log = self.log.borrow();
@@ -267,7 +267,7 @@ fn parse_hex_field(value: &str) -> Option<Vec<u8>> {
 
 /// The CA key the card referred to (RID of the selected AID, index 8F), if
 /// the terminal holds it.
-fn ca_key_used(trace: &Trace, outcome: &Outcome, ca_keys: &CaKeyStore) -> Vec<CaKeyUse> {
+fn ca_key_used(trace: &Trace, outcome: &Outcome, ca_keys: &[CaPublicKey]) -> Vec<CaKeyUse> {
     let Some(rid) = outcome
         .aid
         .get(..5)
@@ -283,7 +283,7 @@ fn ca_key_used(trace: &Trace, outcome: &Outcome, ca_keys: &CaKeyStore) -> Vec<Ca
     });
     let crypto = DefaultCrypto::new();
     index
-        .and_then(|index| ca_keys.find(&rid, index))
+        .and_then(|index| ca_keys.find_key(&rid, index))
         .map(|key| CaKeyUse {
             rid: key.rid,
             index: key.index,

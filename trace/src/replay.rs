@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
 use emv_kernel::dictionary;
 use emv_kernel::dol;
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::CaKeyStore;
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Outcome;
 use emv_kernel::tlv::{self, Tag};
@@ -19,7 +17,7 @@ use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
 
 use super::format::{CapkSource, ConfigSource, Event, Expected, HostAnswer, PinResult, Trace};
 use super::record::expected_from;
-use emv_config::Settings;
+use emv_config::{CaKeys, Settings};
 
 /// What a replay needs besides the trace.
 #[derive(Clone, Debug, Default)]
@@ -197,7 +195,7 @@ pub const NO_TEST_KEYS: &str = "this trace uses the built-in test CA keys (`capk
      (`Environment::capk_override` from Rust)";
 
 /// The CA keys a trace names, checked against its `ca-key` lines.
-pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeyStore>, String> {
+pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeys>, String> {
     let (name, text) = match (&env.capk_override, &trace.capk) {
         (Some(text), _) => ("--capk".to_owned(), text.clone()),
         (None, CapkSource::Builtin) => builtin_capk()?,
@@ -224,16 +222,8 @@ pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeyStore>, 
         }
     };
     let crypto = DefaultCrypto::new();
-    let mut store = Box::new(CaKeyStore::new());
-    for (number, line) in text.lines().enumerate() {
-        let key = parse_capk_line(&crypto, line)
-            .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
-        if let Some(key) = key {
-            store
-                .insert(key)
-                .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
-        }
-    }
+    let (store, _notices) =
+        emv_config::load_ca_keys(&crypto, &text, None).map_err(|e| format!("{name}: {e}"))?;
     for used in &trace.ca_keys {
         match store.find(&used.rid, used.index) {
             Some(key) if key.checksum(&crypto) == used.checksum => {}
@@ -259,7 +249,7 @@ pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeyStore>, 
 /// Everything a replay needs prepared, so a benchmark can replay many times.
 pub struct Prepared {
     settings: Settings,
-    ca_keys: Box<CaKeyStore>,
+    ca_keys: Box<CaKeys>,
 }
 
 /// Reads the configuration and CA keys of `trace`.

@@ -115,6 +115,27 @@ pub enum CvmFormatError {
     TooManyRules,
 }
 
+impl core::fmt::Display for CvmFormatError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CvmFormatError::Malformed(e) => e.fmt(f),
+            CvmFormatError::TooManyRules => write!(
+                f,
+                "CVM List holds more than {CVM_LIST_MAX_RULES} rules (the 252-byte maximum of 8E)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for CvmFormatError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            CvmFormatError::Malformed(e) => Some(e),
+            CvmFormatError::TooManyRules => None,
+        }
+    }
+}
+
 /// The rules of a CVM List, copied so the state machine does not borrow the
 /// card's data while the engine keeps working with it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

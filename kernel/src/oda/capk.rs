@@ -1,7 +1,8 @@
 //! The terminal's Certification Authority public keys (Book 2, 5.2, 6.2 and 11.2).
 //!
-//! A [`CaKeyStore`] holds up to [`CA_KEY_STORE_CAPACITY`] keys addressed by RID
-//! and CA Public Key Index. Each key's check sum (SHA-1 over RID, index, modulus
+//! A [`CaKeyStore`] holds up to `N` keys (by default
+//! [`CA_KEY_STORE_CAPACITY`]) addressed by RID and CA Public Key Index;
+//! [`CaKeyStore::load_capk_txt`] fills it from a `capk.txt` file. Each key's check sum (SHA-1 over RID, index, modulus
 //! and exponent) is verified when it is loaded, and a key past its expiry date
 //! is not used.
 //!
@@ -35,8 +36,31 @@ pub enum CaKeyError {
     /// The check sum does not match SHA-1 over RID, index, modulus and exponent.
     Checksum,
     /// The store already holds its capacity of keys.
-    StoreFull,
+    StoreFull {
+        /// How many keys the store holds at most (its `N`).
+        capacity: usize,
+    },
 }
+
+impl core::fmt::Display for CaKeyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CaKeyError::KeySize => write!(
+                f,
+                "key size: the modulus must be 1 to {MAX_RSA_MODULUS_BYTES} bytes and the exponent 1 to {MAX_RSA_EXPONENT_BYTES} bytes"
+            ),
+            CaKeyError::Checksum => f.write_str(
+                "the check sum does not match SHA-1 over RID, index, modulus and exponent",
+            ),
+            CaKeyError::StoreFull { capacity } => write!(
+                f,
+                "the CA key store is full: it holds at most {capacity} keys (choose a larger CaKeyStore<N>)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for CaKeyError {}
 
 /// One Certification Authority public key (Book 2, 11.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,18 +120,71 @@ impl CaPublicKey {
     }
 }
 
-/// The terminal's CA public keys, addressed by RID and index.
+/// Looking up CA public keys by RID and index (Book 2, 5.2 and 6.2), on the
+/// keys a [`CaKeyStore`] holds. The kernel reads the terminal's keys as a
+/// slice ([`TerminalContext::ca_keys`](crate::transaction::TerminalContext)),
+/// so a store of any capacity serves.
+pub trait CaKeyLookup {
+    /// The key for `rid` and `index` usable on `date`.
+    ///
+    /// A key past its expiry date is not used: the result is `None`, as if the
+    /// terminal did not hold it.
+    fn key_for(&self, rid: &[u8; 5], index: u8, date: Date) -> Option<&CaPublicKey>;
+    /// The key for `rid` and `index`, whatever its expiry date.
+    fn find_key(&self, rid: &[u8; 5], index: u8) -> Option<&CaPublicKey>;
+}
+
+impl CaKeyLookup for [CaPublicKey] {
+    fn key_for(&self, rid: &[u8; 5], index: u8, date: Date) -> Option<&CaPublicKey> {
+        self.find_key(rid, index)
+            .filter(|key| key.is_valid_on(date))
+    }
+
+    fn find_key(&self, rid: &[u8; 5], index: u8) -> Option<&CaPublicKey> {
+        self.iter()
+            .find(|key| &key.rid == rid && key.index == index)
+    }
+}
+
+/// The terminal's CA public keys, addressed by RID and index, at most `N`
+/// of them ([`CA_KEY_STORE_CAPACITY`] by default). Each key takes about
+/// 270 bytes; choose `N` for the key lists the terminal must carry (published
+/// lists of test and live keys hold over 130).
+///
+/// It dereferences to the slice of keys it holds, which is what
+/// [`TerminalContext::ca_keys`](crate::transaction::TerminalContext) takes.
 #[derive(Clone, Debug, Default)]
-pub struct CaKeyStore {
-    keys: heapless::Vec<CaPublicKey, CA_KEY_STORE_CAPACITY>,
+pub struct CaKeyStore<const N: usize = CA_KEY_STORE_CAPACITY> {
+    keys: heapless::Vec<CaPublicKey, N>,
+}
+
+impl<const N: usize> core::ops::Deref for CaKeyStore<N> {
+    type Target = [CaPublicKey];
+
+    fn deref(&self) -> &[CaPublicKey] {
+        &self.keys
+    }
 }
 
 impl CaKeyStore {
-    /// An empty store.
+    /// An empty store of the default capacity ([`CA_KEY_STORE_CAPACITY`]).
+    /// For another capacity: `CaKeyStore::<160>::empty()`.
     pub const fn new() -> Self {
+        Self::empty()
+    }
+}
+
+impl<const N: usize> CaKeyStore<N> {
+    /// An empty store of capacity `N`.
+    pub const fn empty() -> Self {
         Self {
             keys: heapless::Vec::new(),
         }
+    }
+
+    /// How many keys the store can hold (`N`).
+    pub const fn capacity(&self) -> usize {
+        N
     }
 
     /// Add a key, replacing one with the same RID and index.
@@ -120,7 +197,9 @@ impl CaKeyStore {
             *slot = key;
             return Ok(());
         }
-        self.keys.push(key).map_err(|_| CaKeyError::StoreFull)
+        self.keys
+            .push(key)
+            .map_err(|_| CaKeyError::StoreFull { capacity: N })
     }
 
     /// The key for `rid` and `index` usable on `date` (Book 2, 5.2 and 6.2).
@@ -128,14 +207,12 @@ impl CaKeyStore {
     /// A key past its expiry date is not used: the result is `None`, as if the
     /// terminal did not hold it.
     pub fn get(&self, rid: &[u8; 5], index: u8, date: Date) -> Option<&CaPublicKey> {
-        self.find(rid, index).filter(|key| key.is_valid_on(date))
+        self.keys.as_slice().key_for(rid, index, date)
     }
 
     /// The key for `rid` and `index`, whatever its expiry date.
     pub fn find(&self, rid: &[u8; 5], index: u8) -> Option<&CaPublicKey> {
-        self.keys
-            .iter()
-            .find(|key| &key.rid == rid && key.index == index)
+        self.keys.as_slice().find_key(rid, index)
     }
 
     /// Remove the key for `rid` and `index`; whether one was held.
@@ -153,19 +230,155 @@ impl CaKeyStore {
         }
     }
 
-    /// All keys held, in insertion order (until a removal).
-    pub fn iter(&self) -> impl Iterator<Item = &CaPublicKey> {
-        self.keys.iter()
+    /// Load every key of a `capk.txt` file (the format of the
+    /// [module documentation](self)), line by line, verifying each check sum.
+    ///
+    /// `today`, when given, is used to report keys already expired on that
+    /// date: they are still loaded (the kernel never uses a key past its
+    /// expiry, Book 2, 5.2), but `notice` hears of them. A key whose RID and
+    /// index an earlier line of the same file already gave is reported as
+    /// [`CapkNotice::Duplicate`] and replaces the earlier one, as
+    /// [`CaKeyStore::insert`] does. The first bad line stops the load with
+    /// its line number; keys loaded before it stay in the store.
+    ///
+    /// Returns how many keys the file held.
+    pub fn load_capk_txt<C: CryptoProvider + ?Sized>(
+        &mut self,
+        crypto: &C,
+        text: &str,
+        today: Option<Date>,
+        mut notice: impl FnMut(CapkNotice),
+    ) -> Result<usize, CapkFileError> {
+        let first_new = self.keys.len();
+        let mut loaded = 0usize;
+        for (number, line) in text.lines().enumerate() {
+            let line_number = number + 1;
+            let key = match parse_capk_line(crypto, line) {
+                Ok(Some(key)) => key,
+                Ok(None) => continue,
+                Err(error) => {
+                    return Err(CapkFileError {
+                        line: line_number,
+                        error,
+                    })
+                }
+            };
+            let (rid, index) = (key.rid, key.index);
+            // Only keys this load added count as duplicates of the file.
+            let duplicate = self
+                .keys
+                .get(first_new..)
+                .is_some_and(|added| added.find_key(&rid, index).is_some());
+            if duplicate {
+                notice(CapkNotice::Duplicate {
+                    line: line_number,
+                    rid,
+                    index,
+                });
+            }
+            if let (Some(today), Some(expiry)) = (today, key.expiry) {
+                if !key.is_valid_on(today) {
+                    notice(CapkNotice::Expired {
+                        line: line_number,
+                        rid,
+                        index,
+                        expiry,
+                    });
+                }
+            }
+            self.insert(key).map_err(|error| CapkFileError {
+                line: line_number,
+                error: CapkLineError::Key(error),
+            })?;
+            loaded += 1;
+        }
+        Ok(loaded)
     }
+}
 
-    /// How many keys are held.
-    pub fn len(&self) -> usize {
-        self.keys.len()
+/// Something worth telling the user about a `capk.txt` file that still loads
+/// ([`CaKeyStore::load_capk_txt`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CapkNotice {
+    /// An earlier line of the file gave a key for the same RID and index;
+    /// this line's key replaces it.
+    Duplicate {
+        /// Line number (from 1).
+        line: usize,
+        /// The RID.
+        rid: [u8; 5],
+        /// The CA Public Key Index.
+        index: u8,
+    },
+    /// The key's expiry date is before the date given to the load; it will
+    /// never be used.
+    Expired {
+        /// Line number (from 1).
+        line: usize,
+        /// The RID.
+        rid: [u8; 5],
+        /// The CA Public Key Index.
+        index: u8,
+        /// Its expiry date.
+        expiry: Date,
+    },
+}
+
+impl core::fmt::Display for CapkNotice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CapkNotice::Duplicate { line, rid, index } => {
+                write!(f, "line {line}: ")?;
+                write_rid(f, rid)?;
+                write!(
+                    f,
+                    " index {index:02X} appears again; this line replaces the earlier key"
+                )
+            }
+            CapkNotice::Expired {
+                line,
+                rid,
+                index,
+                expiry,
+            } => {
+                write!(f, "line {line}: ")?;
+                write_rid(f, rid)?;
+                write!(
+                    f,
+                    " index {index:02X} expired on {:04}-{:02}-{:02} and will not be used",
+                    expiry.year, expiry.month, expiry.day
+                )
+            }
+        }
     }
+}
 
-    /// Whether no key is held.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+fn write_rid(f: &mut core::fmt::Formatter<'_>, rid: &[u8; 5]) -> core::fmt::Result {
+    f.write_str("RID ")?;
+    for byte in rid {
+        write!(f, "{byte:02X}")?;
+    }
+    Ok(())
+}
+
+/// A `capk.txt` line that could not be loaded, with its line number (from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CapkFileError {
+    /// Line number (from 1).
+    pub line: usize,
+    /// What was wrong with it.
+    pub error: CapkLineError,
+}
+
+impl core::fmt::Display for CapkFileError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.error)
+    }
+}
+
+impl core::error::Error for CapkFileError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 
@@ -202,6 +415,41 @@ pub enum CapkLineError {
     TrailingText,
     /// The key itself was rejected (bad check sum, size).
     Key(CaKeyError),
+}
+
+impl core::fmt::Display for CapkField {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CapkField::Rid => "RID (5 bytes of hex)",
+            CapkField::Index => "CA Public Key Index (1 byte of hex)",
+            CapkField::Expiry => "expiry date (YYMMDD, or 000000)",
+            CapkField::KeyAlgorithm => "key algorithm (rsa)",
+            CapkField::Exponent => "exponent (1 to 3 bytes of hex)",
+            CapkField::Modulus => "modulus (1 to 248 bytes of hex)",
+            CapkField::HashAlgorithm => "hash algorithm (sha1)",
+            CapkField::Checksum => "check sum (20 bytes of hex)",
+        })
+    }
+}
+
+impl core::fmt::Display for CapkLineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CapkLineError::MissingField(field) => write!(f, "the line ends before the {field}"),
+            CapkLineError::InvalidField(field) => write!(f, "invalid {field}"),
+            CapkLineError::TrailingText => f.write_str("text after the check sum"),
+            CapkLineError::Key(error) => error.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for CapkLineError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            CapkLineError::Key(error) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// Read one `capk.txt` line; `Ok(None)` for a blank or comment line.

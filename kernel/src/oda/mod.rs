@@ -34,7 +34,7 @@ use crate::limits::{MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
 use crate::tlv::Tag;
 use crate::tvr::{self, Bit};
 
-pub use capk::{CaKeyStore, CaPublicKey};
+pub use capk::{CaKeyLookup, CaKeyStore, CaPublicKey, CapkFileError, CapkNotice};
 pub use recover::CertifiedKey;
 pub use revocation::RevocationList;
 
@@ -137,6 +137,61 @@ pub enum CertificateCheck {
     ExponentLength,
 }
 
+impl CertificateCheck {
+    /// A stable snake_case name for the check, for machine-readable output.
+    pub const fn code(self) -> &'static str {
+        match self {
+            CertificateCheck::Length => "length",
+            CertificateCheck::Trailer => "trailer",
+            CertificateCheck::Header => "header",
+            CertificateCheck::Format => "format",
+            CertificateCheck::HashAlgorithm => "hash_algorithm",
+            CertificateCheck::Hash => "hash",
+            CertificateCheck::IssuerIdentifier => "issuer_identifier",
+            CertificateCheck::ApplicationPan => "application_pan",
+            CertificateCheck::InvalidExpirationDate => "invalid_expiration_date",
+            CertificateCheck::Expired => "expired",
+            CertificateCheck::Revoked => "revoked",
+            CertificateCheck::PublicKeyAlgorithm => "public_key_algorithm",
+            CertificateCheck::PublicKeyLength => "public_key_length",
+            CertificateCheck::RemainderLength => "remainder_length",
+            CertificateCheck::ExponentLength => "exponent_length",
+        }
+    }
+}
+
+impl core::fmt::Display for CertificateCheck {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CertificateCheck::Length => "its length differs from the signer's modulus length",
+            CertificateCheck::Trailer => "the recovered data trailer is not BC",
+            CertificateCheck::Header => "the recovered data header is not 6A",
+            CertificateCheck::Format => "the certificate format is wrong",
+            CertificateCheck::HashAlgorithm => "the hash algorithm indicator is not 01 (SHA-1)",
+            CertificateCheck::Hash => "the recomputed hash differs from the recovered one",
+            CertificateCheck::IssuerIdentifier => {
+                "the issuer identifier does not match the leftmost PAN digits"
+            }
+            CertificateCheck::ApplicationPan => "the certified PAN differs from the card's PAN",
+            CertificateCheck::InvalidExpirationDate => "the expiration date is not a valid MMYY",
+            CertificateCheck::Expired => "the certificate expired before the transaction date",
+            CertificateCheck::Revoked => "the certificate is on the terminal's revocation list",
+            CertificateCheck::PublicKeyAlgorithm => {
+                "the public key algorithm indicator is not 01 (RSA)"
+            }
+            CertificateCheck::PublicKeyLength => {
+                "the certified key length is zero or longer than the signer's modulus"
+            }
+            CertificateCheck::RemainderLength => {
+                "the remainder does not complete the certified key"
+            }
+            CertificateCheck::ExponentLength => {
+                "the certified exponent length differs from the exponent's"
+            }
+        })
+    }
+}
+
 /// Which check of Signed Static or Dynamic Application Data failed
 /// (Book 2, 5.4, 6.5.2, 6.6.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -169,6 +224,51 @@ pub enum SignatureCheck {
     ResponseFormat,
 }
 
+impl SignatureCheck {
+    /// A stable snake_case name for the check, for machine-readable output.
+    pub const fn code(self) -> &'static str {
+        match self {
+            SignatureCheck::Length => "length",
+            SignatureCheck::Trailer => "trailer",
+            SignatureCheck::Header => "header",
+            SignatureCheck::Format => "format",
+            SignatureCheck::HashAlgorithm => "hash_algorithm",
+            SignatureCheck::Hash => "hash",
+            SignatureCheck::DynamicDataLength => "dynamic_data_length",
+            SignatureCheck::DynamicNumberLength => "dynamic_number_length",
+            SignatureCheck::CryptogramInformationData => "cryptogram_information_data",
+            SignatureCheck::TransactionDataHash => "transaction_data_hash",
+            SignatureCheck::ResponseFormat => "response_format",
+        }
+    }
+}
+
+impl core::fmt::Display for SignatureCheck {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SignatureCheck::Length => "its length differs from the key's modulus length",
+            SignatureCheck::Trailer => "the recovered data trailer is not BC",
+            SignatureCheck::Header => "the recovered data header is not 6A",
+            SignatureCheck::Format => "the signed data format is wrong",
+            SignatureCheck::HashAlgorithm => "the hash algorithm indicator is not 01 (SHA-1)",
+            SignatureCheck::Hash => "the recomputed hash differs from the recovered one",
+            SignatureCheck::DynamicDataLength => {
+                "the ICC Dynamic Data length does not fit the signed data"
+            }
+            SignatureCheck::DynamicNumberLength => {
+                "the ICC Dynamic Number is not 2 to 8 bytes long"
+            }
+            SignatureCheck::CryptogramInformationData => {
+                "the signed CID differs from the CID of the GENERATE AC response"
+            }
+            SignatureCheck::TransactionDataHash => {
+                "the signed Transaction Data Hash Code differs from the transaction data"
+            }
+            SignatureCheck::ResponseFormat => "the GENERATE AC response is not well-formed BER-TLV",
+        })
+    }
+}
+
 /// Why offline data authentication failed. Each variant names the exact check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OdaFailure {
@@ -197,6 +297,90 @@ pub enum OdaFailure {
 }
 
 impl OdaFailure {
+    /// A stable snake_case code naming the object and the check, for
+    /// machine-readable output (`issuer_certificate.expired`,
+    /// `dynamic_signature.hash`, `missing.9F46`, ...).
+    pub fn code(&self) -> OdaFailureCode {
+        let (object, check) = match self {
+            OdaFailure::Missing(tag) => return OdaFailureCode::Missing(*tag),
+            OdaFailure::CaKeyNotFound => ("ca_key_not_found", None),
+            OdaFailure::IssuerCertificate(c) => ("issuer_certificate", Some(c.code())),
+            OdaFailure::IccCertificate(c) => ("icc_certificate", Some(c.code())),
+            OdaFailure::PinCertificate(c) => ("pin_certificate", Some(c.code())),
+            OdaFailure::StaticSignature(c) => ("static_signature", Some(c.code())),
+            OdaFailure::DynamicSignature(c) => ("dynamic_signature", Some(c.code())),
+            OdaFailure::StaticDataTagList => ("static_data_tag_list", None),
+            OdaFailure::Crypto(_) => ("crypto", None),
+        };
+        OdaFailureCode::Check { object, check }
+    }
+}
+
+/// The stable code of an [`OdaFailure`]; displays as `object` or
+/// `object.check` (`missing.9F46` for a missing data object).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OdaFailureCode {
+    /// A required data object is missing.
+    Missing(Tag),
+    /// An object failed, with the check when there is one.
+    Check {
+        /// What failed (`issuer_certificate`, `static_signature`, ...).
+        object: &'static str,
+        /// Which check (`hash`, `expired`, ...).
+        check: Option<&'static str>,
+    },
+}
+
+impl core::fmt::Display for OdaFailureCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OdaFailureCode::Missing(tag) => write!(f, "missing.{tag}"),
+            OdaFailureCode::Check {
+                object,
+                check: None,
+            } => f.write_str(object),
+            OdaFailureCode::Check {
+                object,
+                check: Some(check),
+            } => write!(f, "{object}.{check}"),
+        }
+    }
+}
+
+impl core::fmt::Display for OdaFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OdaFailure::Missing(tag) => write!(f, "the card did not return data object {tag}"),
+            OdaFailure::CaKeyNotFound => {
+                f.write_str("the terminal holds no valid CA public key for this RID and index")
+            }
+            OdaFailure::IssuerCertificate(c) => write!(f, "Issuer Public Key Certificate (90): {c}"),
+            OdaFailure::IccCertificate(c) => write!(f, "ICC Public Key Certificate (9F46): {c}"),
+            OdaFailure::PinCertificate(c) => {
+                write!(f, "ICC PIN Encipherment Public Key Certificate (9F2D): {c}")
+            }
+            OdaFailure::StaticSignature(c) => write!(f, "Signed Static Application Data (93): {c}"),
+            OdaFailure::DynamicSignature(c) => {
+                write!(f, "Signed Dynamic Application Data (9F4B): {c}")
+            }
+            OdaFailure::StaticDataTagList => f.write_str(
+                "the Static Data Authentication Tag List (9F4A) names a tag other than the AIP (82)",
+            ),
+            OdaFailure::Crypto(e) => write!(f, "the crypto provider refused the key: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for OdaFailure {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            OdaFailure::Crypto(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl OdaFailure {
     /// The TVR bits to set when `method` fails this way.
     ///
     /// Book 3, 10.3: a failed method sets its own bit ("SDA failed", "DDA
@@ -220,7 +404,7 @@ impl OdaFailure {
 #[derive(Clone, Copy, Debug)]
 pub struct Terminal<'a> {
     /// The CA public keys the terminal holds.
-    pub ca_keys: &'a CaKeyStore,
+    pub ca_keys: &'a [CaPublicKey],
     /// Revoked issuer certificates.
     pub revocations: &'a RevocationList,
     /// Transaction Date (9A), for certificate and CA key expiry.

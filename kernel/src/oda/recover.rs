@@ -5,6 +5,7 @@
 //! follow the numbered steps of Book 2 in order, and the first one that fails
 //! is reported as its own [`CertificateCheck`] variant.
 
+use super::capk::CaKeyLookup;
 use super::{
     bcd, full_year, tags, CaPublicKey, CardData, CertificateCheck, Date, OdaFailure, PublicKey,
     RevocationList, StaticData, Terminal, HASH_ALGORITHM_SHA1, PUBLIC_KEY_ALGORITHM_RSA,
@@ -458,7 +459,7 @@ pub fn ca_key<'t>(
         .ok_or(OdaFailure::Missing(tags::CA_PUBLIC_KEY_INDEX))?;
     terminal
         .ca_keys
-        .get(&card.rid, index, terminal.transaction_date)
+        .key_for(&card.rid, index, terminal.transaction_date)
         .ok_or(OdaFailure::CaKeyNotFound)
 }
 

@@ -21,6 +21,17 @@ pub struct RevokedCertificate {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RevocationListFull;
 
+impl core::fmt::Display for RevocationListFull {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the revocation list is full: it holds at most {REVOCATION_LIST_CAPACITY} certificates"
+        )
+    }
+}
+
+impl core::error::Error for RevocationListFull {}
+
 /// The terminal's list of revoked issuer certificates, fixed capacity.
 #[derive(Clone, Debug, Default)]
 pub struct RevocationList {

@@ -113,6 +113,8 @@ impl core::fmt::Display for Error {
     }
 }
 
+impl core::error::Error for Error {}
+
 /// The nom error of our parsers: our kind, and the input where it arose.
 #[derive(Debug)]
 struct Fail<'a> {
@@ -472,6 +474,8 @@ impl core::fmt::Display for WriteError {
         f.write_str("TLV output does not fit the buffer")
     }
 }
+
+impl core::error::Error for WriteError {}
 
 /// Encodes a tag; returns the bytes written.
 pub fn encode_tag(tag: Tag, out: &mut [u8]) -> Result<usize, WriteError> {
