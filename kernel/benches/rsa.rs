@@ -4,8 +4,18 @@
 //! Run: `cargo bench -p emv-kernel --bench rsa`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto};
 use emv_kernel::oda::{dda, recover, sda};
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 #[path = "../tests/oda_support/mod.rs"]
 mod oda_support;
@@ -29,7 +39,7 @@ fn public_key(text: &str) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn recovery(c: &mut Criterion) {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let keys = [
         (
             "1984-bit e=3",
@@ -79,7 +89,7 @@ fn recovery(c: &mut Criterion) {
 /// chain as DDA and CDA need it, SDA from the card data, and one DDA signature.
 fn oda_steps(c: &mut Criterion) {
     use oda_support::*;
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let ca = ca_1984();
     let issuer = issuer_1984();
     let icc = icc_1984();

@@ -3,7 +3,7 @@
 //! The card is a replay of a recorded exchange with an `emv-test-cards`
 //! profile (`benches/transcripts`), so the figure is the kernel's alone.
 //! Each transaction is measured twice:
-//! - `full`: with [`DefaultCrypto`] (RSA recoveries, SHA-1);
+//! - `full`: with [`TestCrypto`] (RSA recoveries, SHA-1);
 //! - `logic`: with the crypto results replayed from a recording of the same
 //!   transaction, so crypto costs nothing and the time left is the kernel's
 //!   own logic (parsing, DOLs, state machine).
@@ -14,12 +14,22 @@ use std::cell::{Cell, RefCell};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto, SHA1_LEN, SHA256_LEN};
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Decision;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 fn transcript(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut pairs = Vec::new();
@@ -36,7 +46,7 @@ fn transcript(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// Records every crypto result of a real provider.
 struct Recording {
-    inner: DefaultCrypto,
+    inner: TestCrypto,
     log: RefCell<Vec<Vec<u8>>>,
 }
 
@@ -113,7 +123,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut keys = CaKeyStore::new();
     for line in include_str!("../../test-cards/keys/capk.txt").lines() {
         if let Some(key) = parse_capk_line(&crypto, line).unwrap() {
@@ -195,7 +205,7 @@ fn bench(c: &mut Criterion) {
             .map(|(c, _)| c[5..].to_vec())
             .unwrap_or_default();
         let recording = Recording {
-            inner: DefaultCrypto::new(),
+            inner: test_crypto(),
             log: RefCell::new(Vec::new()),
         };
         assert_eq!(
@@ -204,7 +214,7 @@ fn bench(c: &mut Criterion) {
         );
         let log = recording.log.into_inner();
         group.bench_function(format!("{name}/full"), |b| {
-            b.iter(|| transaction(&setup, DefaultCrypto::new(), &exchanges, &issuer_data))
+            b.iter(|| transaction(&setup, test_crypto(), &exchanges, &issuer_data))
         });
         group.bench_function(format!("{name}/logic"), |b| {
             b.iter(|| {

@@ -11,7 +11,7 @@
 //!   changed, the transaction is never approved offline.
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::initiate::afl_entries;
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
@@ -21,6 +21,16 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use proptest::prelude::*;
 use std::sync::OnceLock;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 const TRANSCRIPTS: [&str; 6] = [
     include_str!("../benches/transcripts/dda.txt"),
@@ -53,7 +63,7 @@ fn transcript(text: &str) -> Exchanges {
 fn ca_keys() -> &'static CaKeyStore {
     static KEYS: OnceLock<CaKeyStore> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let crypto = DefaultCrypto::new();
+        let crypto = test_crypto();
         let mut store = CaKeyStore::new();
         for line in include_str!("../../test-cards/keys/capk.txt").lines() {
             if let Some(key) = parse_capk_line(&crypto, line).unwrap() {
@@ -147,7 +157,7 @@ fn run(
         exception_file: &[],
     };
     let mut transaction =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
     let mut exchange = 0;
     for _ in 0..MAX_REQUESTS {
         match transaction.request() {

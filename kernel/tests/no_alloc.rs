@@ -11,12 +11,22 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Decision;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 struct Counting;
 
@@ -61,7 +71,7 @@ fn kernel<T>(f: impl FnOnce() -> T) -> T {
 }
 
 fn ca_keys() -> CaKeyStore {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut store = CaKeyStore::new();
     for line in include_str!("../../test-cards/keys/capk.txt").lines() {
         if let Some(key) = parse_capk_line(&crypto, line).unwrap() {
@@ -104,7 +114,7 @@ fn run_without_allocating(text: &str) -> Decision {
     let pin = [1u8, 2, 3, 4];
     ALLOCATIONS.with(|a| a.set(0));
     let mut transaction =
-        kernel(|| Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()))
+        kernel(|| Transaction::new(context, test_crypto(), TransactionInputs::default()))
             .unwrap();
     let mut next = 0;
     let decision = loop {

@@ -2,11 +2,21 @@
 
 mod oda_support;
 
-use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto};
 use emv_kernel::limits::CA_KEY_STORE_CAPACITY;
 use emv_kernel::oda::capk::{parse_capk_line, CaKeyError, CapkField, CapkLineError};
 use emv_kernel::oda::{CaKeyStore, CaPublicKey, Date};
 use oda_support::*;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 fn colon_hex(bytes: &[u8]) -> String {
     bytes
@@ -18,7 +28,7 @@ fn colon_hex(bytes: &[u8]) -> String {
 
 /// A capk.txt line for the 1024-bit test CA key, with its true check sum.
 fn line_for(key: &Key, expiry: &str) -> String {
-    let checksum = DefaultCrypto::new().sha1(&[&RID, &[CA_INDEX], &key.modulus, &key.exponent]);
+    let checksum = test_crypto().sha1(&[&RID, &[CA_INDEX], &key.modulus, &key.exponent]);
     format!(
         "{} {:02x} {} rsa {} {} sha1 {}",
         colon_hex(&RID),
@@ -33,7 +43,7 @@ fn line_for(key: &Key, expiry: &str) -> String {
 #[test]
 fn good_line_in_colon_hex() {
     let ca = ca_1024();
-    let key = parse_capk_line(&DefaultCrypto::new(), &line_for(&ca, "301231"))
+    let key = parse_capk_line(&test_crypto(), &line_for(&ca, "301231"))
         .unwrap()
         .unwrap();
     assert_eq!(key.rid, RID);
@@ -54,7 +64,7 @@ fn good_line_in_plain_upper_case_hex_with_exponent_65537() {
     let ca = ca_1984_f4();
     let line = line_for(&ca, "000000").replace(':', "").to_uppercase();
     let line = line.replace("RSA", "rsa").replace("SHA1", "sha1");
-    let key = parse_capk_line(&DefaultCrypto::new(), &line)
+    let key = parse_capk_line(&test_crypto(), &line)
         .unwrap()
         .unwrap();
     assert_eq!(key.key.exponent[..], [0x01, 0x00, 0x01]);
@@ -64,7 +74,7 @@ fn good_line_in_plain_upper_case_hex_with_exponent_65537() {
 
 #[test]
 fn comments_and_blank_lines_are_skipped() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     assert_eq!(parse_capk_line(&crypto, ""), Ok(None));
     assert_eq!(parse_capk_line(&crypto, "   \t "), Ok(None));
     assert_eq!(parse_capk_line(&crypto, "# test keys"), Ok(None));
@@ -80,14 +90,14 @@ fn wrong_check_sum_is_refused() {
     let last = bad.pop().unwrap();
     bad.push(if last == '0' { '1' } else { '0' });
     assert_eq!(
-        parse_capk_line(&DefaultCrypto::new(), &bad),
+        parse_capk_line(&test_crypto(), &bad),
         Err(CapkLineError::Key(CaKeyError::Checksum))
     );
 }
 
 #[test]
 fn bad_fields_are_named() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let line = line_for(&ca_1024(), "301231");
     let fields: Vec<&str> = line.split(' ').collect();
     let with = |index: usize, value: &str| {
@@ -144,7 +154,7 @@ fn bad_fields_are_named() {
 
 #[test]
 fn expired_key_is_held_but_not_used() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut store = CaKeyStore::new();
     let key = parse_capk_line(&crypto, &line_for(&ca_1024(), "261124"))
         .unwrap()
@@ -163,7 +173,7 @@ fn expired_key_is_held_but_not_used() {
 
 #[test]
 fn store_replaces_removes_and_fills_up() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let ca = ca_1024();
     let mut store = CaKeyStore::new();
     let key = |index: u8| {
@@ -189,7 +199,7 @@ fn store_replaces_removes_and_fills_up() {
 
 #[test]
 fn key_sizes_are_bounded() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     assert_eq!(
         CaPublicKey::new(&crypto, RID, 1, &[0xFF; 249], &[3], None, None),
         Err(CaKeyError::KeySize)
@@ -203,7 +213,7 @@ fn key_sizes_are_bounded() {
 /// One `capk.txt` line for the test CA key under `index`, with its true check sum.
 fn capk_line(index: u8, expiry: &str) -> String {
     let ca = ca_1024();
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let key = CaPublicKey::new(&crypto, RID, index, &ca.modulus, &ca.exponent, None, None).unwrap();
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     format!(
@@ -222,7 +232,7 @@ fn a_published_size_list_loads_into_a_store_of_chosen_capacity() {
     let text: String = (0..150u8)
         .map(|index| capk_line(index, "000000") + "\n")
         .collect();
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut store = CaKeyStore::<160>::empty();
     let mut notices = Vec::new();
     let loaded = store
@@ -256,7 +266,7 @@ fn duplicates_and_expired_keys_are_reported_with_their_lines() {
         capk_line(0x01, "301231"),
     ]
     .join("\n");
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut store = CaKeyStore::new();
     let mut notices = Vec::new();
     let today = Date {
@@ -301,7 +311,7 @@ fn a_bad_line_stops_the_load_with_its_number_and_a_readable_reason() {
     let mut bad = capk_line(0x03, "000000");
     bad.replace_range(bad.len() - 2.., "00");
     let text = format!("{}\n{bad}\n", capk_line(0x01, "000000"));
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut store = CaKeyStore::new();
     let error = store
         .load_capk_txt(&crypto, &text, None, |_| {})

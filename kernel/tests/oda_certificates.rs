@@ -3,13 +3,23 @@
 
 mod oda_support;
 
-use emv_kernel::crypto::{CryptoError, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::recover::{
     icc_key_for_card, issuer_key_for_card, recover_icc_key, recover_issuer_key, KeyCertificate,
 };
 use emv_kernel::oda::revocation::RevokedCertificate;
 use emv_kernel::oda::{pin, tags, CaPublicKey, CertificateCheck, CertifiedKey, Date, OdaFailure};
 use oda_support::*;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 fn key_certificate(certificate: &Certificate) -> KeyCertificate<'_> {
     KeyCertificate {
@@ -29,7 +39,7 @@ fn recover_issuer(
     let certificate = certify(&ca, &issuer_1024(), fields);
     let ca_key = terminal.ca_keys.find(&RID, CA_INDEX).unwrap();
     recover_issuer_key(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         ca_key,
         &key_certificate(&certificate),
         &PAN,
@@ -64,7 +74,7 @@ fn issuer_key_shorter_than_the_certificate_field_needs_no_remainder() {
     assert!(certificate.remainder.is_none());
     let terminal = TerminalFixture::new(&ca);
     let recovered = recover_issuer_key(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         terminal.ca_keys.find(&RID, CA_INDEX).unwrap(),
         &key_certificate(&certificate),
         &PAN,
@@ -200,7 +210,7 @@ fn issuer_certificate_length_must_equal_the_ca_modulus_length() {
     certificate.certificate.pop();
     let terminal = TerminalFixture::new(&ca);
     let result = recover_issuer_key(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         terminal.ca_keys.find(&RID, CA_INDEX).unwrap(),
         &key_certificate(&certificate),
         &PAN,
@@ -216,7 +226,7 @@ fn issuer_certificate_not_below_the_ca_modulus_is_refused() {
     let terminal = TerminalFixture::new(&ca);
     let certificate = vec![0xFF; ca.len()];
     let result = recover_issuer_key(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         terminal.ca_keys.find(&RID, CA_INDEX).unwrap(),
         &KeyCertificate {
             certificate: &certificate,
@@ -241,7 +251,7 @@ fn missing_issuer_remainder_is_missing_data() {
     card.issuer.as_mut().unwrap().remainder = None;
     assert_eq!(
         issuer_key_for_card(
-            &DefaultCrypto::new(),
+            &test_crypto(),
             &terminal.terminal(),
             &card.card_data()
         ),
@@ -255,7 +265,7 @@ fn unknown_or_expired_ca_key_is_not_found() {
     let mut terminal = TerminalFixture::new(&ca);
     let mut card = card(&ca, &issuer_1024(), &icc_768());
     card.ca_index = Some(0x01);
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     assert_eq!(
         issuer_key_for_card(&crypto, &terminal.terminal(), &card.card_data()),
         Err(OdaFailure::CaKeyNotFound)
@@ -297,7 +307,7 @@ fn missing_ca_index_is_missing_data() {
     card.ca_index = None;
     assert_eq!(
         issuer_key_for_card(
-            &DefaultCrypto::new(),
+            &test_crypto(),
             &terminal.terminal(),
             &card.card_data()
         ),
@@ -314,7 +324,7 @@ fn icc_with(change: impl FnOnce(&mut CertificateFields)) -> Result<CertifiedKey,
     let certificate = certify(&issuer, &icc_768(), &fields);
     let card = card(&ca_1024(), &issuer, &icc_768());
     recover_icc_key(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &issuer.public(),
         &key_certificate(&certificate),
         &PAN,
@@ -333,7 +343,7 @@ fn icc_key_is_recovered_through_the_chain() {
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer_1024(), &icc_768());
     let recovered = icc_key_for_card(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
         &card.static_data(),
@@ -410,7 +420,7 @@ fn missing_icc_remainder_is_missing_data() {
     card.icc.as_mut().unwrap().remainder = None;
     assert_eq!(
         icc_key_for_card(
-            &DefaultCrypto::new(),
+            &test_crypto(),
             &terminal.terminal(),
             &card.card_data(),
             &card.static_data()
@@ -425,7 +435,7 @@ fn pin_encipherment_key_is_certified_without_static_data() {
     let issuer = issuer_1024();
     let terminal = TerminalFixture::new(&ca);
     let mut card = card(&ca, &issuer, &icc_768());
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
 
     // No 9F2D: the ICC key enciphers the PIN.
     let (key, source) = pin::pin_key_for_card(
@@ -473,7 +483,7 @@ fn largest_keys_chain_1984_bits() {
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer, &icc);
     let recovered = icc_key_for_card(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
         &card.static_data(),
@@ -489,7 +499,7 @@ fn ca_key_with_exponent_65537() {
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer_1024(), &icc_768());
     let recovered = issuer_key_for_card(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
     )

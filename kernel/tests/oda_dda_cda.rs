@@ -3,12 +3,22 @@
 
 mod oda_support;
 
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::cda::{self, CdaRequest};
 use emv_kernel::oda::recover::icc_key_for_card;
 use emv_kernel::oda::{dda, tags, OdaFailure, OdaMethod, PublicKey, SignatureCheck};
 use emv_kernel::tvr;
 use oda_support::*;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 const DDOL_DATA: [u8; 4] = [0x01, 0x23, 0x45, 0x67];
 
@@ -18,7 +28,7 @@ fn icc_key() -> PublicKey {
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer_1024(), &icc_768());
     icc_key_for_card(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
         &card.static_data(),
@@ -32,7 +42,7 @@ fn dda_with(change: impl FnOnce(&mut SignedDataFields)) -> Result<dda::DdaOutcom
         SignedDataFields::dynamic_data(vec![0x04, 0xCA, 0xFE, 0xBA, 0xBE], DDOL_DATA.to_vec());
     change(&mut fields);
     let signed = sign_data(&icc_768(), &fields, true);
-    dda::verify(&DefaultCrypto::new(), &icc_key(), &signed, &DDOL_DATA)
+    dda::verify(&test_crypto(), &icc_key(), &signed, &DDOL_DATA)
 }
 
 fn dda_fails(check: SignatureCheck) -> Result<dda::DdaOutcome, OdaFailure> {
@@ -90,7 +100,7 @@ fn dda_signature_length_must_equal_the_icc_modulus_length() {
     let mut signed = sign_data(&icc_768(), &fields, true);
     signed.push(0);
     assert_eq!(
-        dda::verify(&DefaultCrypto::new(), &icc_key(), &signed, &DDOL_DATA),
+        dda::verify(&test_crypto(), &icc_key(), &signed, &DDOL_DATA),
         dda_fails(SignatureCheck::Length)
     );
 }
@@ -102,7 +112,7 @@ fn dda_with_1984_bit_keys() {
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer_1984(), &icc);
     let key = icc_key_for_card(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
         &card.static_data(),
@@ -112,7 +122,7 @@ fn dda_with_1984_bit_keys() {
     let fields =
         SignedDataFields::dynamic_data(vec![0x08, 1, 2, 3, 4, 5, 6, 7, 8], DDOL_DATA.to_vec());
     let signed = sign_data(&icc, &fields, true);
-    let outcome = dda::verify(&DefaultCrypto::new(), &key, &signed, &DDOL_DATA).unwrap();
+    let outcome = dda::verify(&test_crypto(), &key, &signed, &DDOL_DATA).unwrap();
     assert_eq!(outcome.icc_dynamic_number[..], [1, 2, 3, 4, 5, 6, 7, 8]);
 }
 
@@ -209,7 +219,7 @@ fn verify_response(case: &CdaCase, response: &[u8]) -> Result<cda::CdaOutcome, O
         cdol1_data: &CDOL1_DATA,
         cdol2_data: case.cdol2.as_deref(),
     };
-    cda::verify(&DefaultCrypto::new(), &icc_key(), &request, response)
+    cda::verify(&test_crypto(), &icc_key(), &request, response)
 }
 
 #[test]
@@ -297,7 +307,7 @@ fn cda_signature_hash_covers_the_unpredictable_number() {
         cdol2_data: None,
     };
     assert_eq!(
-        cda::verify(&DefaultCrypto::new(), &icc_key(), &request, &response),
+        cda::verify(&test_crypto(), &icc_key(), &request, &response),
         Err(OdaFailure::DynamicSignature(SignatureCheck::Hash))
     );
 }

@@ -2,10 +2,23 @@
 
 mod oda_support;
 
-use emv_kernel::crypto::{CryptoError, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::pin::{encipher_pin_block, plaintext_pin_block};
 use emv_kernel::oda::PublicKey;
 use oda_support::*;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The default provider with a test random source: a counter, so that two
+/// encipherments differ (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    static DRAWS: AtomicU8 = AtomicU8::new(0);
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(DRAWS.fetch_add(1, Ordering::Relaxed));
+        Ok(())
+    })
+}
 
 const ICC_UNPREDICTABLE_NUMBER: [u8; 8] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
 
@@ -28,7 +41,7 @@ fn plaintext_pin_block_layout() {
 fn enciphered_pin_deciphers_to_the_book_2_layout() {
     let key = icc_768();
     let pin_block = plaintext_pin_block(&[1, 2, 3, 4]).unwrap();
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let mut first = [0u8; 248];
     let len = encipher_pin_block(
         &crypto,
@@ -61,7 +74,7 @@ fn enciphered_pin_deciphers_to_the_book_2_layout() {
 
 #[test]
 fn encipherment_refuses_small_keys_and_buffers() {
-    let crypto = DefaultCrypto::new();
+    let crypto = test_crypto();
     let pin_block = plaintext_pin_block(&[1, 2, 3, 4]).unwrap();
     let small = PublicKey::new(&[0xFF; 16], &[3]).unwrap();
     assert_eq!(

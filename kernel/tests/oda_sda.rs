@@ -3,15 +3,25 @@
 
 mod oda_support;
 
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::{sda, tags, OdaFailure, OdaMethod, SignatureCheck};
 use emv_kernel::tvr::{self, Tvr};
 use oda_support::*;
 
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
+
 fn authenticate(card: &CardFixture) -> Result<sda::SdaOutcome, OdaFailure> {
     let terminal = TerminalFixture::new(&ca_1024());
     sda::authenticate(
-        &DefaultCrypto::new(),
+        &test_crypto(),
         &terminal.terminal(),
         &card.card_data(),
         &card.static_data(),

@@ -7,12 +7,22 @@
 //! cryptogram type the test picks. Everything else is the real kernel.
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs, TEST_AID_CREDIT};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 mod oda_support;
 
@@ -165,7 +175,7 @@ fn run_with_keys(
         revocations: &revocations,
         exception_file,
     };
-    let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let mut went_online = false;
     let mut pin_prompts = 0;
     for _ in 0..100 {
@@ -681,7 +691,7 @@ fn select_aid_6a81_after_pse_terminates() {
         exception_file: &[],
     };
     let mut t =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
     let mut sent = 0;
     for answer in [[0x6A, 0x82], [0x6A, 0x81]] {
         let Request::Transmit(command) = t.request() else {

@@ -5,7 +5,7 @@
 use emv_kernel::config::{
     TerminalConfig, TransactionInputs, TEST_AID_CREDIT, TEST_AID_DEBIT, TEST_AID_PREPAID,
 };
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Decision;
@@ -15,6 +15,16 @@ use emv_kernel::transaction::{
     PinEntry, PinKind, Request, TerminalContext, Transaction, UsageError,
 };
 use emv_kernel::tvr;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 fn tlv(tag: u32, value: &[u8]) -> heapless::Vec<u8, 256> {
     let mut buf = [0u8; 256];
@@ -53,8 +63,8 @@ fn gpo_6985_reselects_and_unreachable_host_declines_z3() {
         exception_file: &[],
     };
     let mut t =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
-    let expect = |t: &mut Transaction<'_, DefaultCrypto>, command: &[u8], response: &[u8]| {
+        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
+    let expect = |t: &mut Transaction<'_, TestCrypto>, command: &[u8], response: &[u8]| {
         match t.request() {
             Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
             other => panic!("expected a command, got {other:?}"),
@@ -173,7 +183,7 @@ fn run_with_recent_amount(
         amount_authorised,
         ..TransactionInputs::default()
     };
-    let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let mut asked = LogLookups::new();
     for _ in 0..50 {
         match t.request() {
@@ -286,7 +296,7 @@ fn driver_answers_the_lookup_from_the_transaction_log() {
         ..TransactionInputs::default()
     };
     let mut log = Log { asked: None };
-    let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let outcome =
         driver::run_with_log(&mut t, &mut Card, &mut Person, &mut Unreachable, &mut log).unwrap();
     assert!(outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
@@ -296,7 +306,7 @@ fn driver_answers_the_lookup_from_the_transaction_log() {
         &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11]
     );
     assert_eq!(sequence, Some(0x07));
-    let mut t = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let outcome = driver::run(&mut t, &mut Card, &mut Person, &mut Unreachable).unwrap();
     assert!(!outcome.tvr.is_set(tvr::EXCEEDS_FLOOR_LIMIT));
 }
@@ -348,7 +358,7 @@ fn inputs_are_checked() {
         ..TransactionInputs::default()
     };
     assert_eq!(
-        Transaction::new(context, DefaultCrypto::new(), inputs).err(),
+        Transaction::new(context, test_crypto(), inputs).err(),
         Some(UsageError::RandomSelection)
     );
     let inputs = TransactionInputs {
@@ -356,7 +366,7 @@ fn inputs_are_checked() {
         ..TransactionInputs::default()
     };
     assert_eq!(
-        Transaction::new(context, DefaultCrypto::new(), inputs).err(),
+        Transaction::new(context, test_crypto(), inputs).err(),
         Some(UsageError::InvalidDate)
     );
 }

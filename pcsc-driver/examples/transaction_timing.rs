@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::RingCrypto;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
@@ -68,7 +68,7 @@ fn transaction(profile: &Profile, card: &mut impl CardTransport, keys: &CaKeySto
     let mut commands = 0;
     let started = Instant::now();
     let mut transaction =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
     kernel += started.elapsed();
     let mut response = [0u8; 258];
     let mut issuer_data: Vec<u8>;

@@ -439,7 +439,7 @@ pub fn save_recording(
 fn capk_reference(path: &Path) -> Result<(CapkSource, String), Box<dyn Error>> {
     let bytes = std::fs::read(path).map_err(|e| format!("--capk {}: {e}", path.display()))?;
     let sha256 = emv_kernel::crypto::CryptoProvider::sha256(
-        &emv_kernel::crypto::DefaultCrypto::new(),
+        &emv_kernel::crypto::RingCrypto::new(),
         &[&bytes],
     );
     let source = CapkSource::File {

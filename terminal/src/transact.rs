@@ -24,7 +24,7 @@ use emv_journal::{
     self as journal, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
 };
 use emv_kernel::config::TransactionInputs;
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::RingCrypto;
 use emv_kernel::data::DataStore;
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::CaKeyStore;
@@ -199,7 +199,7 @@ pub fn run(args: Args) -> CmdResult {
         Some(path) => Settings::load(path)?,
         None => Settings::default(),
     };
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto)?;
     let mut inputs = transaction_inputs(&args, &settings)?;
     let pin = match &args.pin {
@@ -262,7 +262,7 @@ fn run_on_reader(
     settings: &Settings,
     ca_keys: &CaKeyStore,
     inputs: &mut TransactionInputs,
-    crypto: DefaultCrypto,
+    crypto: RingCrypto,
 ) -> CmdResult {
     let mut card = open_reader(reader, args)?;
     let source = format!("reader {}", card.reader());
@@ -273,7 +273,7 @@ fn run_on_reader(
 /// The CA keys: the capk.txt file given, else the committed test CA keys.
 fn load_ca_keys(
     path: Option<&Path>,
-    crypto: &DefaultCrypto,
+    crypto: &RingCrypto,
 ) -> Result<Box<CaKeyStore>, Box<dyn Error>> {
     let (name, text) = match path {
         Some(path) => (
@@ -567,7 +567,7 @@ impl<'a> Session<'a> {
         settings: &Settings,
         ca_keys: &CaKeyStore,
         inputs: &mut TransactionInputs,
-        crypto: DefaultCrypto,
+        crypto: RingCrypto,
     ) -> CmdResult
     where
         T::Error: std::fmt::Display,

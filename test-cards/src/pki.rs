@@ -193,7 +193,7 @@ pub const CAPK_TXT: &str = include_str!("../keys/capk.txt");
 /// check sum verified, in a kernel key store.
 pub fn ca_key_store() -> emv_kernel::oda::CaKeyStore {
     let mut store = emv_kernel::oda::CaKeyStore::new();
-    let crypto = emv_kernel::crypto::DefaultCrypto::new();
+    let crypto = emv_kernel::crypto::RingCrypto::new();
     if let Err(error) = store.load_capk_txt(&crypto, CAPK_TXT, None, |_| {}) {
         // ok: the committed file is checked by this crate's tests.
         panic!("test-cards/keys/capk.txt: {error}");

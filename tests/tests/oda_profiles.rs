@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::crypto::{CryptoProvider, RingCrypto};
 use emv_kernel::dol;
 use emv_kernel::oda::cda::{self, CdaRequest};
 use emv_kernel::oda::pin::{pin_key_for_card, PinKeySource};
@@ -233,7 +233,7 @@ fn read_application(card: &mut Card, aid: &[u8]) -> ReadData {
 /// Runs the kernel's ODA for one application of a profile: the method the
 /// card offers, to its end. Returns the first failure.
 fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     let keys = emv_test_cards::pki::ca_key_store();
     let revoked = emv_test_cards::pki::revocation_list();
     let terminal = Terminal {
@@ -303,7 +303,7 @@ fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
 /// Table 18/19: header 6A, format 05, hash algorithm, Ldd, then the ICC
 /// Dynamic Data: Ldn, ICC Dynamic Number, CID, cryptogram, hash code),
 /// whether or not the signature's hash checks pass.
-fn signed_cryptogram(crypto: &DefaultCrypto, icc_key: &PublicKey, response: &[u8]) -> [u8; 8] {
+fn signed_cryptogram(crypto: &RingCrypto, icc_key: &PublicKey, response: &[u8]) -> [u8; 8] {
     let signed = value(response, 0x9F4B).expect("9F4B");
     let mut recovered = vec![0u8; signed.len()];
     crypto
@@ -321,7 +321,7 @@ fn signed_cryptogram(crypto: &DefaultCrypto, icc_key: &PublicKey, response: &[u8
 /// Book 2, 7.1: the PIN encipherment key recovers too (the ICC PIN key when
 /// the card has one, else the ICC key).
 fn check_pin_key(
-    crypto: &DefaultCrypto,
+    crypto: &RingCrypto,
     terminal: &Terminal<'_>,
     card_data: &CardData<'_>,
     static_data: &StaticData<'_>,
@@ -393,7 +393,7 @@ fn kernel_oda_on_every_profile() {
 /// the ICC key recovers for DDA and CDA signature defects).
 #[test]
 fn failures_are_at_the_documented_step() {
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     let keys = emv_test_cards::pki::ca_key_store();
     let revoked = emv_test_cards::pki::revocation_list();
     let terminal = Terminal {
@@ -429,7 +429,7 @@ fn failures_are_at_the_documented_step() {
 /// to fail.
 #[test]
 fn a_later_date_or_missing_ca_key_fails() {
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     let keys = emv_test_cards::pki::ca_key_store();
     let revoked = emv_test_cards::pki::revocation_list();
     let profile = profiles::find("dda").expect("profile");

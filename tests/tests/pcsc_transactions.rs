@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto};
 use emv_kernel::driver::{self, Cardholder, Host};
 use emv_kernel::oda::RevocationList;
 use emv_kernel::online::HostResponse;
@@ -53,7 +53,7 @@ fn pcscd() -> Option<MutexGuard<'static, ()>> {
 
 /// The default provider with a replayable random source (enciphered PIN
 /// padding), so the two runs of a transaction send the same bytes.
-struct ReplayCrypto(DefaultCrypto);
+struct ReplayCrypto(RingCrypto);
 
 impl CryptoProvider for ReplayCrypto {
     fn sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
@@ -183,7 +183,7 @@ where
     };
     let mut transaction = Transaction::new(
         context,
-        ReplayCrypto(DefaultCrypto::new()),
+        ReplayCrypto(RingCrypto::new()),
         TransactionInputs::default(),
     )
     .unwrap();

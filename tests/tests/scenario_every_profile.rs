@@ -30,7 +30,7 @@
 use std::collections::BTreeSet;
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::RingCrypto;
 use emv_kernel::dol;
 use emv_kernel::driver::{self, Cardholder, Host};
 use emv_kernel::oda::{CertificateCheck, OdaFailure, SignatureCheck};
@@ -715,7 +715,7 @@ fn run(profile: &Profile, row: &Expect) -> Run {
         exception_file: &[],
     };
     let mut transaction =
-        Transaction::new(context, DefaultCrypto::new(), (row.inputs)()).expect("valid inputs");
+        Transaction::new(context, RingCrypto::new(), (row.inputs)()).expect("valid inputs");
     let mut card = Recording {
         card: profile.card(),
         exchanges: Vec::new(),

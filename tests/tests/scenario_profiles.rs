@@ -9,7 +9,7 @@
 //! in `scenario_every_profile.rs`; the tests here look closer at single paths.
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs};
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::RingCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, OdaMethod, OdaResult, Outcome, TerminationReason};
@@ -158,7 +158,7 @@ fn run_with_scripts(
         revocations: &revoked,
         exception_file: &[],
     };
-    let mut transaction = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), inputs).unwrap();
     let mut card = Recording {
         card: profile.card(),
         commands: Vec::new(),
@@ -443,8 +443,8 @@ fn two_hundred_records_end_at_a_limit_or_without_oda() {
 /// The transaction's state fits the budget: under 16 KiB on the stack.
 #[test]
 fn transaction_size() {
-    let size = std::mem::size_of::<Transaction<'static, DefaultCrypto>>();
-    println!("size_of::<Transaction<DefaultCrypto>>() = {size}");
+    let size = std::mem::size_of::<Transaction<'static, RingCrypto>>();
+    println!("size_of::<Transaction<RingCrypto>>() = {size}");
     assert!(size < 16 * 1024, "{size}");
 }
 
@@ -636,7 +636,7 @@ fn run_dda_with_context(
         revocations: &revoked,
         exception_file,
     };
-    let mut transaction = Transaction::new(context, DefaultCrypto::new(), inputs).unwrap();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), inputs).unwrap();
     let mut card = Recording {
         card: profile.card(),
         commands: Vec::new(),
@@ -761,7 +761,7 @@ fn wrong_pin_then_right_pin() {
         exception_file: &[],
     };
     let mut transaction =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
     let mut card = Recording {
         card: profile.card(),
         commands: Vec::new(),
@@ -821,7 +821,7 @@ fn run_card(card: Card) -> Run {
         exception_file: &[],
     };
     let mut transaction =
-        Transaction::new(context, DefaultCrypto::new(), TransactionInputs::default()).unwrap();
+        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
     let mut card = Recording {
         card,
         commands: Vec::new(),

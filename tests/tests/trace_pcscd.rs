@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use emv_config::Settings;
 use emv_kernel::config::TransactionInputs;
-use emv_kernel::crypto::DefaultCrypto;
+use emv_kernel::crypto::RingCrypto;
 use emv_kernel::driver::{self, Cardholder, Host};
 use emv_kernel::online::HostResponse;
 use emv_kernel::select::Candidate;
@@ -107,7 +107,7 @@ fn record<T: CardTransport>(card: &mut T, source: &str, masked: bool) -> Trace {
     };
     let recorder = Recorder::new();
     let mut transaction = Box::new(
-        Transaction::new(context, recorder.crypto(DefaultCrypto::new()), inputs()).expect("inputs"),
+        Transaction::new(context, recorder.crypto(RingCrypto::new()), inputs()).expect("inputs"),
     );
     let mut person = Person {
         recorder: &recorder,

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto, SHA1_LEN, SHA256_LEN};
 use emv_kernel::oda::{CaKeyLookup, CaPublicKey};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
@@ -220,7 +220,7 @@ impl Recorder {
     pub fn mask(&self, trace: &mut Trace) {
         let log = self.log.borrow();
         let responses: Vec<&[u8]> = trace.responses().collect();
-        let crypto = DefaultCrypto::new();
+        let crypto = RingCrypto::new();
         let masking = mask::plan(
             &responses,
             &log.calls,
@@ -281,7 +281,7 @@ fn ca_key_used(trace: &Trace, outcome: &Outcome, ca_keys: &[CaPublicKey]) -> Vec
             .unwrap_or(&[]);
         tlv::find(data, Tag(0x8F)).and_then(|v| v.first().copied())
     });
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     index
         .and_then(|index| ca_keys.find_key(&rid, index))
         .map(|key| CaKeyUse {

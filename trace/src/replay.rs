@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use emv_kernel::crypto::{CryptoError, CryptoProvider, DefaultCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto, SHA1_LEN, SHA256_LEN};
 use emv_kernel::dictionary;
 use emv_kernel::dol;
 use emv_kernel::online::HostResponse;
@@ -96,7 +96,7 @@ impl Replayed {
 /// pattern (the only random bytes, the enciphered PIN padding, go into
 /// VERIFY data, which traces never hold).
 pub struct ReplayCrypto {
-    inner: DefaultCrypto,
+    inner: RingCrypto,
     stand_ins: Vec<[u8; 32]>,
 }
 
@@ -104,7 +104,7 @@ impl ReplayCrypto {
     /// A provider that serves `stand_ins` (SHA-256 digests).
     pub fn new(stand_ins: Vec<[u8; 32]>) -> Self {
         ReplayCrypto {
-            inner: DefaultCrypto::new(),
+            inner: RingCrypto::new(),
             stand_ins,
         }
     }
@@ -144,7 +144,7 @@ impl CryptoProvider for ReplayCrypto {
 }
 
 fn sha256_hex(bytes: &[u8]) -> [u8; 32] {
-    DefaultCrypto::new().sha256(&[bytes])
+    RingCrypto::new().sha256(&[bytes])
 }
 
 /// The terminal settings a trace names.
@@ -221,7 +221,7 @@ pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeys>, Stri
             )
         }
     };
-    let crypto = DefaultCrypto::new();
+    let crypto = RingCrypto::new();
     let (store, _notices) =
         emv_config::load_ca_keys(&crypto, &text, None).map_err(|e| format!("{name}: {e}"))?;
     for used in &trace.ca_keys {

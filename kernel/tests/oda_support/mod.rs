@@ -3,11 +3,21 @@
 //! certificates and signed data of EMV Book 2 with any one field altered.
 #![allow(dead_code)]
 
-use emv_kernel::crypto::{CryptoProvider, DefaultCrypto};
+use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto};
 use emv_kernel::oda::{
     CaKeyStore, CaPublicKey, CardData, Date, PublicKey, RevocationList, StaticData, Terminal,
 };
 use num_bigint::BigUint;
+
+/// The default provider with a fixed random source (PIN padding in tests only).
+type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn test_crypto() -> TestCrypto {
+    PortableCrypto::new(|out: &mut [u8]| {
+        out.fill(0xA5);
+        Ok(())
+    })
+}
 
 /// A test RSA key pair.
 pub struct Key {
@@ -100,7 +110,7 @@ pub fn icc_1984() -> Key {
 }
 
 pub fn sha1(parts: &[&[u8]]) -> [u8; 20] {
-    DefaultCrypto::new().sha1(parts)
+    test_crypto().sha1(parts)
 }
 
 /// The fields of a key certificate (Book 2, Tables 6 and 14), each settable.
@@ -314,7 +324,7 @@ impl TerminalFixture {
         ca_keys
             .insert(
                 CaPublicKey::new(
-                    &DefaultCrypto::new(),
+                    &test_crypto(),
                     RID,
                     CA_INDEX,
                     &ca.modulus,

@@ -1,0 +1,70 @@
+//! The `ring` provider, for targets with an operating system (feature
+//! `ring-crypto`): `ring`'s SHA-1 and SHA-256, the operating system's random
+//! source through `ring`, and RSA from [`super::rsa`] (`ring` has no raw RSA
+//! public operation).
+
+use super::{rsa, CryptoError, CryptoProvider, SHA1_LEN, SHA256_LEN};
+use ring::digest;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// The `ring` provider: `ring` digests, system randomness, our RSA.
+#[derive(Clone, Debug)]
+pub struct RingCrypto {
+    random: SystemRandom,
+}
+
+impl RingCrypto {
+    /// A provider drawing randomness from the operating system.
+    pub fn new() -> Self {
+        Self {
+            random: SystemRandom::new(),
+        }
+    }
+}
+
+impl Default for RingCrypto {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn digest_parts(algorithm: &'static digest::Algorithm, parts: &[&[u8]], out: &mut [u8]) {
+    let mut context = digest::Context::new(algorithm);
+    for part in parts {
+        context.update(part);
+    }
+    let result = context.finish();
+    for (target, source) in out.iter_mut().zip(result.as_ref()) {
+        *target = *source;
+    }
+}
+
+impl CryptoProvider for RingCrypto {
+    fn sha1(&self, parts: &[&[u8]]) -> [u8; SHA1_LEN] {
+        let mut out = [0u8; SHA1_LEN];
+        digest_parts(&digest::SHA1_FOR_LEGACY_USE_ONLY, parts, &mut out);
+        out
+    }
+
+    fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+        let mut out = [0u8; SHA256_LEN];
+        digest_parts(&digest::SHA256, parts, &mut out);
+        out
+    }
+
+    fn rsa_public(
+        &self,
+        modulus: &[u8],
+        exponent: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        rsa::public_operation(modulus, exponent, input, output)
+    }
+
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        self.random
+            .fill(out)
+            .map_err(|_| CryptoError::RandomUnavailable)
+    }
+}
