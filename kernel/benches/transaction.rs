@@ -10,16 +10,20 @@
 //!
 //! Crypto time per transaction = `full` - `logic`.
 
+#[path = "../tests/inputs/mod.rs"]
+mod inputs;
+
 use std::cell::{Cell, RefCell};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use emv_kernel::config::{TerminalConfig, TransactionInputs};
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto, SHA1_LEN, SHA256_LEN};
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Decision;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+use inputs::TEST_INPUTS;
 
 /// The default provider with a fixed random source (PIN padding in tests only).
 type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
@@ -150,7 +154,7 @@ fn transaction<C: CryptoProvider>(
         revocations: &setup.revocations,
         exception_file: &[],
     };
-    let mut transaction = Transaction::new(context, crypto, TransactionInputs::default()).unwrap();
+    let mut transaction = Transaction::new(context, crypto, TEST_INPUTS).unwrap();
     let mut next = 0;
     loop {
         match transaction.request() {

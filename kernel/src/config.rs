@@ -243,21 +243,91 @@ pub struct TransactionInputs {
     pub merchant_forced_online: bool,
 }
 
-impl Default for TransactionInputs {
-    /// A 10.00 purchase in EUR (`0978`, exponent 2) on 2025-06-15 12:00:00.
-    fn default() -> Self {
+/// A transaction currency (5F2A, 5F36): ISO 4217 numeric code in two BCD
+/// bytes and its exponent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Currency {
+    /// Transaction Currency Code (5F2A), n3 in 2 bytes: `[0x09, 0x78]` for 978.
+    pub code: [u8; 2],
+    /// Transaction Currency Exponent (5F36): digits after the decimal point.
+    pub exponent: u8,
+}
+
+impl Currency {
+    /// Euro, ISO 4217 978, exponent 2.
+    pub const EUR: Currency = Currency {
+        code: [0x09, 0x78],
+        exponent: 2,
+    };
+    /// US dollar, ISO 4217 840, exponent 2.
+    pub const USD: Currency = Currency {
+        code: [0x08, 0x40],
+        exponent: 2,
+    };
+    /// Pound sterling, ISO 4217 826, exponent 2.
+    pub const GBP: Currency = Currency {
+        code: [0x08, 0x26],
+        exponent: 2,
+    };
+}
+
+impl TransactionInputs {
+    /// A purchase (9C `00`) of `amount_authorised` minor units, without
+    /// cashback, not forced online.
+    ///
+    /// There is no `Default`: the date, the time, the Unpredictable Number
+    /// (9F37, Book 4, 6.5.6: a new one per transaction) and the random
+    /// selection number (Book 3, 10.6.2) are the terminal's to supply, and a
+    /// constant one would be sent to every card. The other fields are public
+    /// for cash, cashback and refunds:
+    ///
+    /// ```
+    /// use emv_kernel::config::{Currency, TransactionInputs};
+    ///
+    /// let cashback = TransactionInputs {
+    ///     transaction_type: 0x09,
+    ///     amount_other: 2_000,
+    ///     ..TransactionInputs::new(
+    ///         5_000,
+    ///         Currency::EUR,
+    ///         [0x26, 0x12, 0x02], // 2026-12-02
+    ///         [0x17, 0x30, 0x00], // 17:30:00
+    ///         [0x9B, 0x1F, 0x04, 0xE2], // from the terminal's random source
+    ///         37,
+    ///         1_204,
+    ///     )
+    /// };
+    /// assert_eq!(cashback.currency_code, [0x09, 0x78]);
+    /// ```
+    pub const fn new(
+        amount_authorised: u64,
+        currency: Currency,
+        date: [u8; 3],
+        time: [u8; 3],
+        unpredictable_number: [u8; 4],
+        random_selection_number: u8,
+        transaction_sequence_counter: u32,
+    ) -> Self {
         TransactionInputs {
-            amount_authorised: 1_000,
+            amount_authorised,
             amount_other: 0,
             transaction_type: 0x00,
-            currency_code: [0x09, 0x78],
-            currency_exponent: 2,
-            date: [0x25, 0x06, 0x15],
-            time: [0x12, 0x00, 0x00],
-            unpredictable_number: [0x11, 0x22, 0x33, 0x44],
-            random_selection_number: 50,
-            transaction_sequence_counter: 1,
+            currency_code: currency.code,
+            currency_exponent: currency.exponent,
+            date,
+            time,
+            unpredictable_number,
+            random_selection_number,
+            transaction_sequence_counter,
             merchant_forced_online: false,
+        }
+    }
+
+    /// The transaction currency.
+    pub const fn currency(&self) -> Currency {
+        Currency {
+            code: self.currency_code,
+            exponent: self.currency_exponent,
         }
     }
 }

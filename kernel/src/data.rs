@@ -434,7 +434,15 @@ mod tests {
         assert_eq!(amount_bcd(123_456), [0, 0, 0, 0x12, 0x34, 0x56]);
         assert_eq!(amount_bcd(u64::MAX), [0x99; 6]);
         assert_eq!(counter_bcd(1), [0, 0, 0, 1]);
-        let inputs = TransactionInputs::default();
+        let inputs = TransactionInputs::new(
+            1_000,
+            crate::config::Currency::EUR,
+            [0x25, 0x06, 0x15],
+            [0x12, 0x00, 0x00],
+            [0x11, 0x22, 0x33, 0x44],
+            50,
+            1,
+        );
         let data = TerminalData::new(&TerminalConfig::default(), &inputs);
         assert_eq!(data.value(Tag(0x9F02)), Some(&[0, 0, 0, 0, 0x10, 0x00][..]));
         assert_eq!(data.value(Tag(0x81)), Some(&[0, 0, 0x03, 0xE8][..]));

@@ -10,7 +10,9 @@
 //! - when a byte of a record flagged for offline data authentication was
 //!   changed, the transaction is never approved offline.
 
-use emv_kernel::config::{TerminalConfig, TransactionInputs};
+mod inputs;
+
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::initiate::afl_entries;
 use emv_kernel::oda::capk::parse_capk_line;
@@ -19,6 +21,7 @@ use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+use inputs::TEST_INPUTS;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -156,8 +159,7 @@ fn run(
         revocations: &revocations,
         exception_file: &[],
     };
-    let mut transaction =
-        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
+    let mut transaction = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
     let mut exchange = 0;
     for _ in 0..MAX_REQUESTS {
         match transaction.request() {

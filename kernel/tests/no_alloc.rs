@@ -7,16 +7,19 @@
 //! exchanges with the `emv-test-cards` profiles (written by
 //! `tests/tests/scenario_profiles.rs::write_transcripts`).
 
+mod inputs;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use emv_kernel::config::{TerminalConfig, TransactionInputs};
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::Decision;
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
+use inputs::TEST_INPUTS;
 
 /// The default provider with a fixed random source (PIN padding in tests only).
 type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
@@ -113,9 +116,7 @@ fn run_without_allocating(text: &str) -> Decision {
     };
     let pin = [1u8, 2, 3, 4];
     ALLOCATIONS.with(|a| a.set(0));
-    let mut transaction =
-        kernel(|| Transaction::new(context, test_crypto(), TransactionInputs::default()))
-            .unwrap();
+    let mut transaction = kernel(|| Transaction::new(context, test_crypto(), TEST_INPUTS)).unwrap();
     let mut next = 0;
     let decision = loop {
         // A copy on the stack: boxing it would allocate inside the counted region.

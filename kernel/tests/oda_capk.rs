@@ -64,9 +64,7 @@ fn good_line_in_plain_upper_case_hex_with_exponent_65537() {
     let ca = ca_1984_f4();
     let line = line_for(&ca, "000000").replace(':', "").to_uppercase();
     let line = line.replace("RSA", "rsa").replace("SHA1", "sha1");
-    let key = parse_capk_line(&test_crypto(), &line)
-        .unwrap()
-        .unwrap();
+    let key = parse_capk_line(&test_crypto(), &line).unwrap().unwrap();
     assert_eq!(key.key.exponent[..], [0x01, 0x00, 0x01]);
     assert_eq!(key.key.len(), 248);
     assert_eq!(key.expiry, None);

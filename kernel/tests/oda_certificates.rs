@@ -250,11 +250,7 @@ fn missing_issuer_remainder_is_missing_data() {
     let mut card = card(&ca, &issuer_1024(), &icc_768());
     card.issuer.as_mut().unwrap().remainder = None;
     assert_eq!(
-        issuer_key_for_card(
-            &test_crypto(),
-            &terminal.terminal(),
-            &card.card_data()
-        ),
+        issuer_key_for_card(&test_crypto(), &terminal.terminal(), &card.card_data()),
         Err(OdaFailure::Missing(tags::ISSUER_PUBLIC_KEY_REMAINDER))
     );
 }
@@ -306,11 +302,7 @@ fn missing_ca_index_is_missing_data() {
     let mut card = card(&ca, &issuer_1024(), &icc_768());
     card.ca_index = None;
     assert_eq!(
-        issuer_key_for_card(
-            &test_crypto(),
-            &terminal.terminal(),
-            &card.card_data()
-        ),
+        issuer_key_for_card(&test_crypto(), &terminal.terminal(), &card.card_data()),
         Err(OdaFailure::Missing(tags::CA_PUBLIC_KEY_INDEX))
     );
 }
@@ -498,11 +490,7 @@ fn ca_key_with_exponent_65537() {
     let ca = ca_1984_f4();
     let terminal = TerminalFixture::new(&ca);
     let card = card(&ca, &issuer_1024(), &icc_768());
-    let recovered = issuer_key_for_card(
-        &test_crypto(),
-        &terminal.terminal(),
-        &card.card_data(),
-    )
-    .unwrap();
+    let recovered =
+        issuer_key_for_card(&test_crypto(), &terminal.terminal(), &card.card_data()).unwrap();
     assert_eq!(recovered.key, issuer_1024().public());
 }

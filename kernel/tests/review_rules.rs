@@ -6,6 +6,8 @@
 //! record the test gives, GET DATA from a table, and GENERATE AC with the
 //! cryptogram type the test picks. Everything else is the real kernel.
 
+mod inputs;
+
 use emv_kernel::config::{TerminalConfig, TransactionInputs, TEST_AID_CREDIT};
 use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::{CaKeyStore, RevocationList};
@@ -13,6 +15,7 @@ use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
+use inputs::TEST_INPUTS;
 
 /// The default provider with a fixed random source (PIN padding in tests only).
 type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
@@ -254,7 +257,7 @@ fn offline_only_terminal_performs_no_random_selection() {
     let mut card = Card::new(AIP_TRM_ONLY, record);
     let inputs = TransactionInputs {
         random_selection_number: 1,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run(
         &config,
@@ -287,7 +290,7 @@ fn online_capable_terminal_performs_random_selection() {
     let mut card = Card::new(AIP_TRM_ONLY, base_record());
     let inputs = TransactionInputs {
         random_selection_number: 1,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run(
         &config,
@@ -349,7 +352,7 @@ fn velocity_without_counters_sets_both_limits_only() {
     let mut card = Card::new(AIP_TRM_ONLY, velocity_record());
     let r = run(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -372,7 +375,7 @@ fn velocity_with_atc_not_above_last_online_sets_both_limits() {
     ];
     let r = run(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -392,7 +395,7 @@ fn velocity_new_card_and_lower_limit() {
     ];
     let r = run(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -419,7 +422,7 @@ fn cvm_run(config: &TerminalConfig, record: Vec<u8>) -> Run {
     let mut card = Card::new(AIP_CVM_TRM, record);
     run(
         config,
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -525,7 +528,7 @@ fn cda_failed_before_generate_ac_is_not_requested() {
     let mut card = Card::new([0x09, 0x00], base_record());
     let r = run(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -578,7 +581,7 @@ fn cda_failure_on_arqc_declines_with_second_generate_ac_aac() {
     // Merchant forced online (TVR byte 4 b4, in TAC-Online): ARQC.
     let inputs = TransactionInputs {
         merchant_forced_online: true,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run_with_keys(
         &terminal(),
@@ -613,7 +616,7 @@ fn cda_failure_on_tc_declines_without_second_generate_ac() {
     }
     let r = run_with_keys(
         &config,
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -639,7 +642,7 @@ fn exception_file_checked_without_aip_risk_management() {
     let pan: &[u8] = &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
     let r = run_with_keys(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -664,7 +667,7 @@ fn sfi_1_record_not_template_70_terminates() {
     card.raw_record = Some(tlv(0x77, &base_record()));
     let r = run(
         &terminal(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         &mut card,
         HostPlan::Approve,
         PinPlan::Bypass,
@@ -690,8 +693,7 @@ fn select_aid_6a81_after_pse_terminates() {
         revocations: &revocations,
         exception_file: &[],
     };
-    let mut t =
-        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
     let mut sent = 0;
     for answer in [[0x6A, 0x82], [0x6A, 0x81]] {
         let Request::Transmit(command) = t.request() else {

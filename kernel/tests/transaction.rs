@@ -2,6 +2,8 @@
 //! small scripted cards: reselection after GPO `6985`, the unreachable host,
 //! the split-sales lookup of the transaction log, the checks of the inputs.
 
+mod inputs;
+
 use emv_kernel::config::{
     TerminalConfig, TransactionInputs, TEST_AID_CREDIT, TEST_AID_DEBIT, TEST_AID_PREPAID,
 };
@@ -15,6 +17,7 @@ use emv_kernel::transaction::{
     PinEntry, PinKind, Request, TerminalContext, Transaction, UsageError,
 };
 use emv_kernel::tvr;
+use inputs::TEST_INPUTS;
 
 /// The default provider with a fixed random source (PIN padding in tests only).
 type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
@@ -62,8 +65,7 @@ fn gpo_6985_reselects_and_unreachable_host_declines_z3() {
         revocations: &revocations,
         exception_file: &[],
     };
-    let mut t =
-        Transaction::new(context, test_crypto(), TransactionInputs::default()).unwrap();
+    let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
     let expect = |t: &mut Transaction<'_, TestCrypto>, command: &[u8], response: &[u8]| {
         match t.request() {
             Request::Transmit(sent) => assert_eq!(sent, command, "at step {}", t.step()),
@@ -181,7 +183,7 @@ fn run_with_recent_amount(
     };
     let inputs = TransactionInputs {
         amount_authorised,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let mut asked = LogLookups::new();
@@ -293,7 +295,7 @@ fn driver_answers_the_lookup_from_the_transaction_log() {
     };
     let inputs = TransactionInputs {
         amount_authorised: 6_000,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let mut log = Log { asked: None };
     let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
@@ -355,7 +357,7 @@ fn inputs_are_checked() {
     };
     let inputs = TransactionInputs {
         random_selection_number: 0,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     assert_eq!(
         Transaction::new(context, test_crypto(), inputs).err(),
@@ -363,7 +365,7 @@ fn inputs_are_checked() {
     );
     let inputs = TransactionInputs {
         date: [0x25, 0x13, 0x01],
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     assert_eq!(
         Transaction::new(context, test_crypto(), inputs).err(),

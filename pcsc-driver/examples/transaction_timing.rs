@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use emv_kernel::config::{TerminalConfig, TransactionInputs};
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::crypto::RingCrypto;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
@@ -28,6 +28,7 @@ use emv_test_cards::issuer::Issuer;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
+use emv_test_cards::TEST_INPUTS;
 
 const READER: &str = "Virtual PCD 00 00";
 /// The profiles measured; the last one answers 61xx/6Cxx and is served with a
@@ -67,8 +68,7 @@ fn transaction(profile: &Profile, card: &mut impl CardTransport, keys: &CaKeySto
     let mut kernel = Duration::ZERO;
     let mut commands = 0;
     let started = Instant::now();
-    let mut transaction =
-        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), TEST_INPUTS).unwrap();
     kernel += started.elapsed();
     let mut response = [0u8; 258];
     let mut issuer_data: Vec<u8>;

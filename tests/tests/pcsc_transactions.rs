@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use emv_kernel::config::{TerminalConfig, TransactionInputs};
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto};
 use emv_kernel::driver::{self, Cardholder, Host};
 use emv_kernel::oda::RevocationList;
@@ -25,6 +25,7 @@ use emv_test_cards::issuer::Issuer;
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_0};
 use emv_test_cards::vpcd_card::VpcdCard;
+use emv_test_cards::TEST_INPUTS;
 
 const READER: &str = "Virtual PCD 00 00";
 /// T=0 only (no TD1): pcscd must choose T=0, so case 4 commands travel
@@ -181,12 +182,8 @@ where
         revocations: &revocations,
         exception_file: &[],
     };
-    let mut transaction = Transaction::new(
-        context,
-        ReplayCrypto(RingCrypto::new()),
-        TransactionInputs::default(),
-    )
-    .unwrap();
+    let mut transaction =
+        Transaction::new(context, ReplayCrypto(RingCrypto::new()), TEST_INPUTS).unwrap();
     let mut cardholder = Cardholder1 {
         pin: app.pin.bytes().collect(),
     };

@@ -47,6 +47,7 @@ use emv_test_cards::issuer::{self, Issuer};
 use emv_test_cards::profiles::{self, Profile};
 use emv_trace::{Event, Trace};
 
+use emv_test_cards::TEST_INPUTS;
 use CryptogramType::{Aac, Arqc, Tc};
 
 /// What the host does with an authorisation request.
@@ -107,6 +108,12 @@ const NO_ODA: (OdaMethod, OdaResult, Option<OdaFailure>) =
     (OdaMethod::None, OdaResult::NotPerformed, None);
 const ARC_00: Option<[u8; 2]> = Some(*b"00");
 
+/// The suite's inputs: [`TEST_INPUTS`] as a function, so an expectation can
+/// name other inputs (`cash`, `amount_75`).
+fn test_inputs() -> TransactionInputs {
+    TEST_INPUTS
+}
+
 /// A TC requested and returned at the first GENERATE AC: approved offline,
 /// ARC Y1 (Book 4, A6 / Book 3, 10.8). TSI: ODA, cardholder verification,
 /// card risk management, terminal risk management performed (E8). Default
@@ -115,7 +122,7 @@ const ARC_00: Option<[u8; 2]> = Some(*b"00");
 const TC_OFFLINE: Expect = Expect {
     profile: "",
     variant: "",
-    inputs: TransactionInputs::default,
+    inputs: test_inputs,
     host: HostPlan::Approves,
     aid: CREDIT,
     offered: &[],
@@ -159,14 +166,14 @@ const TERMINATED: Expect = Expect {
 fn cash() -> TransactionInputs {
     TransactionInputs {
         transaction_type: 0x01,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     }
 }
 
 fn amount_75() -> TransactionInputs {
     TransactionInputs {
         amount_authorised: 7_500,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     }
 }
 

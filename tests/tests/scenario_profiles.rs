@@ -19,6 +19,7 @@ use emv_kernel::transport::CardTransport;
 use emv_test_cards::card::Card;
 use emv_test_cards::issuer::Issuer;
 use emv_test_cards::profiles;
+use emv_test_cards::TEST_INPUTS;
 
 /// A card wrapper that records every command sent, in hex.
 struct Recording {
@@ -187,12 +188,7 @@ fn run_with_scripts(
 }
 
 fn run(name: &str) -> Run {
-    run_with(
-        name,
-        &TerminalConfig::default(),
-        TransactionInputs::default(),
-        true,
-    )
+    run_with(name, &TerminalConfig::default(), TEST_INPUTS, true)
 }
 
 fn tvr(outcome: &Outcome) -> String {
@@ -323,12 +319,7 @@ fn online_approval_with_issuer_authentication() {
 fn no_oda_goes_online_and_unreachable_host_declines_z3() {
     let r = run("no-oda");
     assert_outcome(&r, Decision::Approved, "8000000000", "6800", b"00");
-    let r = run_with(
-        "no-oda",
-        &TerminalConfig::default(),
-        TransactionInputs::default(),
-        false,
-    );
+    let r = run_with("no-oda", &TerminalConfig::default(), TEST_INPUTS, false);
     assert_outcome(&r, Decision::Declined, "8000000000", "6800", b"Z3");
     assert!(!r.outcome.online);
 }
@@ -502,7 +493,7 @@ fn issuer_scripts_before_and_after_the_final_generate_ac() {
     let r = run_with_scripts(
         "issuer-scripts",
         &TerminalConfig::default(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         true,
         plan,
     );
@@ -531,7 +522,7 @@ fn failed_script_sets_its_tvr_bit() {
     let r = run_with_scripts(
         "issuer-scripts",
         &TerminalConfig::default(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         true,
         plan,
     );
@@ -546,7 +537,7 @@ fn velocity_ucol_unreachable_declines_z3() {
     let r = run_with(
         "velocity-ucol",
         &TerminalConfig::default(),
-        TransactionInputs::default(),
+        TEST_INPUTS,
         false,
     );
     assert_eq!(r.outcome.decision, Decision::Declined);
@@ -560,7 +551,7 @@ fn velocity_ucol_unreachable_declines_z3() {
 fn cash_not_allowed_declines() {
     let inputs = TransactionInputs {
         transaction_type: 0x01,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run_with("auc-no-cash", &TerminalConfig::default(), inputs, true);
     assert_eq!(r.outcome.decision, Decision::Declined);
@@ -576,7 +567,7 @@ fn cvm_amount_conditions() {
     assert_eq!(r.outcome.cvm_results, [0x1F, 0x06, 0x02]);
     let inputs = TransactionInputs {
         amount_authorised: 7_500,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run_with(
         "cvm-amount-conditions",
@@ -670,7 +661,7 @@ fn run_dda_with_context(
 fn floor_limit_exceeded_goes_online() {
     let inputs = TransactionInputs {
         amount_authorised: 15_000,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run_dda_with_context(&TerminalConfig::default(), inputs, &[], true);
     assert!(r.went_online);
@@ -683,12 +674,7 @@ fn floor_limit_exceeded_goes_online() {
 #[test]
 fn exception_file_goes_online() {
     let pan: &[u8] = &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
-    let r = run_dda_with_context(
-        &TerminalConfig::default(),
-        TransactionInputs::default(),
-        &[pan],
-        true,
-    );
+    let r = run_dda_with_context(&TerminalConfig::default(), TEST_INPUTS, &[pan], true);
     assert!(r.went_online);
     assert_eq!(tvr(&r.outcome), "1000000000");
 }
@@ -704,7 +690,7 @@ fn random_selection_goes_online() {
     }
     let inputs = TransactionInputs {
         random_selection_number: 1,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     };
     let r = run_dda_with_context(&config, inputs, &[], true);
     assert!(r.went_online);
@@ -721,7 +707,7 @@ fn offline_only_terminal_declines_without_oda() {
         online_capable: false,
         ..TerminalConfig::default()
     };
-    let r = run_with("no-oda", &config, TransactionInputs::default(), true);
+    let r = run_with("no-oda", &config, TEST_INPUTS, true);
     assert!(!r.went_online);
     assert_eq!(r.outcome.decision, Decision::Declined);
     assert!(r.commands.last().unwrap().starts_with("80AE0000"));
@@ -760,8 +746,7 @@ fn wrong_pin_then_right_pin() {
         revocations: &revoked,
         exception_file: &[],
     };
-    let mut transaction =
-        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), TEST_INPUTS).unwrap();
     let mut card = Recording {
         card: profile.card(),
         commands: Vec::new(),
@@ -820,8 +805,7 @@ fn run_card(card: Card) -> Run {
         revocations: &revoked,
         exception_file: &[],
     };
-    let mut transaction =
-        Transaction::new(context, RingCrypto::new(), TransactionInputs::default()).unwrap();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), TEST_INPUTS).unwrap();
     let mut card = Recording {
         card,
         commands: Vec::new(),

@@ -35,6 +35,7 @@ use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
 use emv_test_cards::profiles::{self, Profile};
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;
+use emv_test_cards::TEST_INPUTS;
 use emv_trace::format::{CapkSource, ConfigSource};
 use emv_trace::record::{Header, Recorder};
 use emv_trace::replay::{self, Environment, Style};
@@ -57,7 +58,7 @@ fn pcscd() -> Option<MutexGuard<'static, ()>> {
 fn inputs() -> TransactionInputs {
     TransactionInputs {
         random_selection_number: 99,
-        ..TransactionInputs::default()
+        ..TEST_INPUTS
     }
 }
 

@@ -5,11 +5,25 @@
 //! `docs/traces.md`; this module and that page change together, and a change
 //! that old files cannot follow raises [`FORMAT_VERSION`].
 
-use emv_kernel::config::TransactionInputs;
+use emv_kernel::config::{Currency, TransactionInputs};
 use std::fmt::Write as _;
 
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The inputs a trace has when it names none: part of the format (version 1),
+/// so a trace that leaves an `input` line out replays the same everywhere.
+/// A 10.00 purchase in EUR on 2025-06-15 12:00:00, Unpredictable Number
+/// `11223344`, random selection number 50, sequence counter 1.
+pub const DEFAULT_INPUTS: TransactionInputs = TransactionInputs::new(
+    1_000,
+    Currency::EUR,
+    [0x25, 0x06, 0x15],
+    [0x12, 0x00, 0x00],
+    [0x11, 0x22, 0x33, 0x44],
+    50,
+    1,
+);
 
 /// A trace file that cannot be read, with the 1-based line it failed on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -288,7 +302,7 @@ pub fn command_name(apdu: &[u8]) -> &'static str {
 
 /// Parses a trace file.
 pub fn parse(text: &str) -> Result<Trace, TraceError> {
-    let mut trace = Trace::new(TransactionInputs::default());
+    let mut trace = Trace::new(DEFAULT_INPUTS);
     let mut seen_version = false;
     let mut inline_config: Option<String> = None;
     let mut lines = text.lines().enumerate().peekable();

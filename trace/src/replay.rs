@@ -775,12 +775,11 @@ fn render_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use emv_kernel::config::TransactionInputs;
 
     #[cfg(feature = "test-keys")]
     #[test]
     fn capk_builtin_is_the_test_ca_keys() {
-        let trace = Trace::new(TransactionInputs::default());
+        let trace = Trace::new(crate::format::DEFAULT_INPUTS);
         let keys = ca_keys_for(&trace, &Environment::default()).expect("test CA keys");
         assert!(keys.find(&[0xA0, 0x00, 0x00, 0x09, 0x99], 0x01).is_some());
     }
@@ -788,7 +787,7 @@ mod tests {
     #[cfg(not(feature = "test-keys"))]
     #[test]
     fn capk_builtin_without_the_test_keys_asks_for_the_key_file() {
-        let trace = Trace::new(TransactionInputs::default());
+        let trace = Trace::new(crate::format::DEFAULT_INPUTS);
         let error = ca_keys_for(&trace, &Environment::default())
             .err()
             .expect("no built-in keys");
@@ -803,7 +802,7 @@ mod tests {
 
     #[test]
     fn capk_override_replaces_capk_builtin() {
-        let trace = Trace::new(TransactionInputs::default());
+        let trace = Trace::new(crate::format::DEFAULT_INPUTS);
         let env = Environment {
             capk_override: Some(String::new()),
             ..Environment::default()

@@ -262,7 +262,7 @@ pub fn to_trace(
     let mut notes = Vec::new();
     let mut inputs = TransactionInputs {
         random_selection_number: overrides.random_selection_number,
-        ..TransactionInputs::default()
+        ..crate::format::DEFAULT_INPUTS
     };
     let mut take = |name: &str,
                     given: bool,

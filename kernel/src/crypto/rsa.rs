@@ -85,8 +85,7 @@ impl<const LIMBS: usize> Montgomery<LIMBS> {
         // number of correct bits (3, 6, 12, 24, 48, 96).
         let mut inverse: Word = lowest;
         for _ in 0..5 {
-            inverse =
-                inverse.wrapping_mul((2 as Word).wrapping_sub(lowest.wrapping_mul(inverse)));
+            inverse = inverse.wrapping_mul((2 as Word).wrapping_sub(lowest.wrapping_mul(inverse)));
         }
         Some(Self {
             modulus: Option::from(Odd::new(modulus))?,
