@@ -27,6 +27,11 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+/// The fixed-capacity collections of the kernel's public types (`Outcome`'s
+/// AID, label and clearing data, the data store): the `heapless` version the
+/// kernel was built with, so callers need not match it.
+pub use heapless;
+
 pub mod action;
 pub mod apdu;
 pub mod config;

@@ -9,7 +9,7 @@ use crate::dol;
 use crate::limits::{CLEARING_DATA_BYTES, MAX_AID_BYTES, MAX_LABEL_BYTES, SCRIPT_RESULTS_BYTES};
 use crate::oda::OdaFailure;
 use crate::tlv::{self, Tag};
-use crate::tvr::{Tsi, Tvr};
+use crate::tvr::{CvmResults, Tsi, Tvr};
 use heapless::Vec;
 
 /// Why a transaction ended without a card decision (Book 1, 12.4; Book 3,
@@ -173,7 +173,7 @@ pub struct Outcome {
     /// Transaction Status Information at the end.
     pub tsi: Tsi,
     /// Cardholder Verification Method Results (9F34).
-    pub cvm_results: [u8; 3],
+    pub cvm_results: CvmResults,
     /// The selected application's AID (DF name, 84); empty before selection.
     pub aid: Vec<u8, MAX_AID_BYTES>,
     /// Application Label (50) or Preferred Name (9F12) for the receipt.
@@ -207,7 +207,7 @@ impl Outcome {
             atc: None,
             tvr: Tvr::default(),
             tsi: Tsi::default(),
-            cvm_results: [0x3F, 0x00, 0x00],
+            cvm_results: CvmResults::NO_CVM_PERFORMED,
             aid: Vec::new(),
             application_label: Vec::new(),
             masked_pan: Vec::new(),
@@ -266,7 +266,7 @@ impl Outcome {
             .and_then(|v| <[u8; 2]>::try_from(v).ok());
         outcome.tvr = terminal.tvr;
         outcome.tsi = terminal.tsi;
-        outcome.cvm_results = terminal.cvm_results;
+        outcome.cvm_results = CvmResults(terminal.cvm_results);
         if report.application_selected || store.contains(Tag(0x84)) {
             outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
         }

@@ -1,7 +1,27 @@
-//! Terminal Verification Results (95) and Transaction Status Information (9B).
+//! Terminal Verification Results (95), Transaction Status Information (9B)
+//! and Cardholder Verification Method Results (9F34).
 //!
-//! Book 3, Annex C5 (TVR) and C6 (TSI). Each bit is a named constant so the
-//! code that sets it reads like the standard, and so decoders can print it.
+//! Book 3, Annex C5 (TVR) and C6 (TSI), Book 4, Annex A4 (CVM Results). Each
+//! bit is a named constant so the code that sets it reads like the standard,
+//! and so decoders can print it. All three print as hex (`{}`), with the set
+//! bits' names after it in the alternate form (`{:#}`):
+//!
+//! ```
+//! use emv_kernel::tvr::{Tvr, EXCEEDS_FLOOR_LIMIT, ODA_NOT_PERFORMED};
+//!
+//! let mut tvr = Tvr::default();
+//! tvr.set(ODA_NOT_PERFORMED);
+//! tvr.set(EXCEEDS_FLOOR_LIMIT);
+//! assert_eq!(format!("{tvr}"), "8000008000");
+//! assert_eq!(
+//!     format!("{tvr:#}"),
+//!     "8000008000 (Offline data authentication was not performed; Transaction exceeds floor limit)"
+//! );
+//! assert_eq!(tvr.set_bits().count(), 2);
+//! ```
+
+use crate::render::{CvmCondition, CvmMethod, CvmOutcome};
+use core::fmt;
 
 /// One named bit of a bit string: the byte (0-based) and its mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,16 +171,58 @@ pub const TSI_BITS: [Bit; 6] = [
 ];
 
 /// Terminal Verification Results, tag 95 (5 bytes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Tvr(pub [u8; 5]);
 
 /// Transaction Status Information, tag 9B (2 bytes).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Tsi(pub [u8; 2]);
 
+/// Upper-case hex of `bytes`, without allocating.
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for byte in bytes {
+        write!(f, "{byte:02X}")?;
+    }
+    Ok(())
+}
+
 macro_rules! bit_string {
-    ($ty:ident, $n:expr) => {
+    ($ty:ident, $n:expr, $bits:expr) => {
+        impl fmt::Display for $ty {
+            /// Hex (`8000008000`); `{:#}` adds the names of the set bits.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_hex(f, &self.0)?;
+                if f.alternate() {
+                    let mut separator = " (";
+                    for bit in self.set_bits() {
+                        write!(f, "{separator}{}", bit.name)?;
+                        separator = "; ";
+                    }
+                    if separator == "; " {
+                        f.write_str(")")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(", stringify!($ty))?;
+                write_hex(f, &self.0)?;
+                f.write_str(")")
+            }
+        }
+
         impl $ty {
+            /// Every named bit of this bit string, in the standard's order.
+            pub const BITS: &'static [Bit] = &$bits;
+
+            /// The named bits that are set, in the standard's order. Set RFU
+            /// bits have no name and are not listed; [`Self::bytes`] has them.
+            pub fn set_bits(&self) -> impl Iterator<Item = Bit> + '_ {
+                Self::BITS.iter().copied().filter(|bit| self.is_set(*bit))
+            }
             /// Sets one bit.
             pub fn set(&mut self, bit: Bit) {
                 if let Some(b) = self.0.get_mut(bit.byte) {
@@ -184,8 +246,119 @@ macro_rules! bit_string {
         }
     };
 }
-bit_string!(Tvr, 5);
-bit_string!(Tsi, 2);
+bit_string!(Tvr, 5, TVR_BITS);
+bit_string!(Tsi, 2, TSI_BITS);
+
+/// Cardholder Verification Method Results, tag 9F34 (Book 4, Annex A4):
+/// the CVM performed (byte 1, the first byte of its CV Rule), its condition
+/// (byte 2) and the result (byte 3: `00` unknown, `01` failed, `02`
+/// successful). `3F0000` when no CVM was performed.
+///
+/// ```
+/// use emv_kernel::render::{CvmMethod, CvmOutcome};
+/// use emv_kernel::tvr::CvmResults;
+///
+/// let results = CvmResults([0x41, 0x03, 0x02]);
+/// assert_eq!(results.method(), CvmMethod::PlaintextPinByIcc);
+/// assert_eq!(results.result(), CvmOutcome::Successful);
+/// assert_eq!(format!("{results}"), "410302");
+/// assert_eq!(
+///     format!("{results:#}"),
+///     "410302 (Plaintext PIN verification performed by ICC, apply next if unsuccessful; \
+///      If terminal supports the CVM; Successful)"
+/// );
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CvmResults(pub [u8; 3]);
+
+impl CvmResults {
+    /// `3F0000`: no CVM performed, result unknown (Book 4, Annex A4).
+    pub const NO_CVM_PERFORMED: CvmResults = CvmResults([0x3F, 0x00, 0x00]);
+
+    /// The method performed (b6-b1 of byte 1).
+    pub const fn method(&self) -> CvmMethod {
+        CvmMethod::from_byte(self.0[0])
+    }
+
+    /// Byte 1 b7: the CV Rule said to apply the next rule if this one failed.
+    pub const fn apply_next_if_unsuccessful(&self) -> bool {
+        self.0[0] & 0x40 != 0
+    }
+
+    /// The CV Rule's condition (byte 2).
+    pub const fn condition(&self) -> CvmCondition {
+        CvmCondition::from_byte(self.0[1])
+    }
+
+    /// The result (byte 3).
+    pub const fn result(&self) -> CvmOutcome {
+        CvmOutcome::from_byte(self.0[2])
+    }
+
+    /// The raw bytes.
+    pub const fn bytes(&self) -> [u8; 3] {
+        self.0
+    }
+}
+
+impl Default for CvmResults {
+    fn default() -> Self {
+        Self::NO_CVM_PERFORMED
+    }
+}
+
+impl fmt::Display for CvmResults {
+    /// Hex (`1E0300`); `{:#}` adds the method, condition and result in words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)?;
+        if f.alternate() {
+            write!(f, " ({}", self.method().name())?;
+            if self.apply_next_if_unsuccessful() {
+                f.write_str(", apply next if unsuccessful")?;
+            }
+            write!(
+                f,
+                "; {}; {})",
+                self.condition().name(),
+                self.result().name()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for CvmResults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CvmResults(")?;
+        write_hex(f, &self.0)?;
+        f.write_str(")")
+    }
+}
+
+impl From<[u8; 3]> for CvmResults {
+    fn from(bytes: [u8; 3]) -> Self {
+        CvmResults(bytes)
+    }
+}
+
+impl core::ops::Deref for CvmResults {
+    type Target = [u8; 3];
+    fn deref(&self) -> &[u8; 3] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for CvmResults {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl PartialEq<[u8; 3]> for CvmResults {
+    fn eq(&self, other: &[u8; 3]) -> bool {
+        self.0 == *other
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -204,6 +377,28 @@ mod tests {
         tsi.set(TSI_ODA_PERFORMED);
         tsi.set(TSI_TERMINAL_RISK_MANAGEMENT_PERFORMED);
         assert_eq!(tsi.0, [0x88, 0]);
+    }
+
+    #[test]
+    fn bit_strings_print_as_hex_with_names() {
+        extern crate std;
+        use std::format;
+        let tsi = Tsi([0xE8, 0x00]);
+        assert_eq!(format!("{tsi}"), "E800");
+        assert_eq!(format!("{tsi:?}"), "Tsi(E800)");
+        assert_eq!(
+            format!("{tsi:#}"),
+            "E800 (Offline data authentication was performed; Cardholder verification was performed; \
+             Card risk management was performed; Terminal risk management was performed)"
+        );
+        assert_eq!(format!("{:#}", Tvr::default()), "0000000000");
+        // An RFU bit has no name: hex only.
+        assert_eq!(format!("{:#}", Tvr([0x01, 0, 0, 0, 0])), "0100000000");
+        assert_eq!(format!("{:?}", CvmResults::default()), "CvmResults(3F0000)");
+        assert_eq!(
+            format!("{:#}", CvmResults([0x1E, 0x03, 0x00])),
+            "1E0300 (Signature (paper); If terminal supports the CVM; Unknown)"
+        );
     }
 
     #[test]

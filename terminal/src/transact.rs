@@ -1179,7 +1179,7 @@ fn completion(outcome: &Outcome, forced_online_reason: Option<String>) -> Comple
         atc: outcome.atc.map(u16::from_be_bytes),
         tvr: outcome.tvr.0,
         tsi: outcome.tsi.0,
-        cvm_results: outcome.cvm_results,
+        cvm_results: outcome.cvm_results.bytes(),
         icc_data: outcome.clearing_data.to_vec(),
         forced_online_reason,
     }

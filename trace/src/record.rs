@@ -327,7 +327,10 @@ pub fn expected_from(outcome: &Outcome) -> Expected {
         ("atc", hex_or_none(outcome.atc.as_ref().map(|c| &c[..]))),
         ("tvr", format::hex_upper(&outcome.tvr.0)),
         ("tsi", format::hex_upper(&outcome.tsi.0)),
-        ("cvm-results", format::hex_upper(&outcome.cvm_results)),
+        (
+            "cvm-results",
+            format::hex_upper(outcome.cvm_results.as_ref()),
+        ),
         ("oda", oda),
         (
             "oda-failure",
