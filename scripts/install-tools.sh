@@ -5,7 +5,9 @@
 #
 # - cargo-deny (crates.io): licence and ban checks (`deny.toml`);
 # - the toolchain of the workspace's declared rust-version, for the MSRV
-#   check (scripts/check-msrv.py installs it itself when rustup can).
+#   check (scripts/check-msrv.py installs it itself when rustup can);
+# - the Rust target thumbv7em-none-eabihf (Cortex-M4F), for the no_std
+#   firmware build (scripts/check-embedded.sh).
 #
 # Idempotent: a tool already on PATH at the pinned version is kept.
 set -euo pipefail
@@ -21,4 +23,15 @@ if have_version cargo-deny "$cargo_deny_version"; then
 else
     echo "install-tools: installing cargo-deny $cargo_deny_version (crates.io)"
     cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
+fi
+
+embedded_target=thumbv7em-none-eabihf
+if rustc --print sysroot >/dev/null 2>&1 && [ -d "$(rustc --print sysroot)/lib/rustlib/$embedded_target" ]; then
+    echo "install-tools: Rust target $embedded_target present"
+elif command -v rustup >/dev/null 2>&1; then
+    echo "install-tools: installing Rust target $embedded_target (rustup)"
+    rustup target add "$embedded_target"
+else
+    echo "install-tools: no rustup to install the Rust target $embedded_target; install it with your toolchain" >&2
+    exit 1
 fi
