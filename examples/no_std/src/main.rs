@@ -67,7 +67,10 @@ impl RecordedCard {
     /// The next recorded response, decoded into `out`; `None` when the
     /// recording has no more, or is not hex.
     fn respond(&mut self, out: &mut [u8]) -> Option<usize> {
-        let hex = self.lines.by_ref().find_map(|line| line.strip_prefix("< "))?;
+        let hex = self
+            .lines
+            .by_ref()
+            .find_map(|line| line.strip_prefix("< "))?;
         let hex = hex.trim().as_bytes();
         if hex.len() % 2 != 0 || hex.len() / 2 > out.len() {
             return None;
