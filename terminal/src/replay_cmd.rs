@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use emv_kernel::config::TransactionInputs;
-use emv_kernel::oda::CaKeyStore;
 use emv_kernel::outcome::Outcome;
 use emv_trace::format::{self, CapkSource, ConfigSource, Trace};
 use emv_trace::junit::{self, Case};
@@ -389,7 +388,7 @@ pub fn save_recording(
     recording: &Recording<'_>,
     inputs: TransactionInputs,
     outcome: &Outcome,
-    ca_keys: &CaKeyStore,
+    ca_keys: &emv_config::CaKeys,
 ) -> Result<String, Box<dyn Error>> {
     let config = match recording.config {
         Some(path) => ConfigSource::Inline(

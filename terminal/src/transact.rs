@@ -19,15 +19,13 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args as ClapArgs, ValueEnum};
-use emv_config::Settings;
+use emv_config::{CaKeys, Settings};
 use emv_journal::{
     self as journal, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
 };
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::crypto::RingCrypto;
 use emv_kernel::data::DataStore;
-use emv_kernel::oda::capk::parse_capk_line;
-use emv_kernel::oda::CaKeyStore;
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
 use emv_kernel::select::Candidate;
@@ -200,8 +198,8 @@ pub fn run(args: Args) -> CmdResult {
         None => Settings::default(),
     };
     let crypto = RingCrypto::new();
-    let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto)?;
     let mut inputs = transaction_inputs(&args, &settings)?;
+    let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto, &inputs)?;
     let pin = match &args.pin {
         Some(pin) => Some(checked_pin(pin)?),
         None => None,
@@ -260,7 +258,7 @@ fn run_on_reader(
     args: &Args,
     pin: Option<Vec<u8>>,
     settings: &Settings,
-    ca_keys: &CaKeyStore,
+    ca_keys: &CaKeys,
     inputs: &mut TransactionInputs,
     crypto: RingCrypto,
 ) -> CmdResult {
@@ -271,10 +269,15 @@ fn run_on_reader(
 }
 
 /// The CA keys: the capk.txt file given, else the committed test CA keys.
+///
+/// Every check sum is verified (`CaKeyStore::load_capk_txt`); a duplicate
+/// RID and index, or a key expired before the transaction date, is printed
+/// as a warning on standard error with its line, and the load goes on.
 fn load_ca_keys(
     path: Option<&Path>,
     crypto: &RingCrypto,
-) -> Result<Box<CaKeyStore>, Box<dyn Error>> {
+    inputs: &TransactionInputs,
+) -> Result<Box<CaKeys>, Box<dyn Error>> {
     let (name, text) = match path {
         Some(path) => (
             path.display().to_string(),
@@ -285,15 +288,11 @@ fn load_ca_keys(
         #[cfg(not(feature = "simulated-cards"))]
         None => return Err("--capk FILE: this build has no built-in test CA keys".into()),
     };
-    let mut store = Box::new(CaKeyStore::new());
-    for (number, line) in text.lines().enumerate() {
-        let key = parse_capk_line(crypto, line)
-            .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
-        if let Some(key) = key {
-            store
-                .insert(key)
-                .map_err(|e| format!("{name}: line {}: {e:?}", number + 1))?;
-        }
+    let today = emv_kernel::date::Date::from_bcd(&inputs.date).ok();
+    let (store, notices) =
+        emv_config::load_ca_keys(crypto, &text, today).map_err(|e| format!("{name}: {e}"))?;
+    for notice in notices {
+        eprintln!("warning: {name}: {notice}");
     }
     Ok(store)
 }
@@ -565,7 +564,7 @@ impl<'a> Session<'a> {
         card: &mut T,
         source: &str,
         settings: &Settings,
-        ca_keys: &CaKeyStore,
+        ca_keys: &CaKeys,
         inputs: &mut TransactionInputs,
         crypto: RingCrypto,
     ) -> CmdResult

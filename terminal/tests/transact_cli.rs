@@ -621,8 +621,43 @@ fn capk_option_replaces_the_ca_keys() {
     .unwrap();
     let run = transact(&["--amount", "1", "--capk", capk.to_str().unwrap()]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("line 2"), "{}", run.stderr);
-    assert!(run.stderr.contains("Modulus"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("capk.txt: line 2: invalid modulus (1 to 248 bytes of hex)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn capk_duplicates_and_expired_keys_are_warnings_with_their_line() {
+    // Line 3 repeats CA 01 (it replaces the first); CA 03 expired at the end
+    // of 2024, before the transaction date (Book 2, 5.2: the terminal does
+    // not use an expired CA key). The transaction still runs with CA 02.
+    let dir = tempfile::tempdir().unwrap();
+    let capk = dir.path().join("capk.txt");
+    let keys: Vec<&str> = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect();
+    let ca_03_expired = keys[2].replacen(" 491231 ", " 241231 ", 1);
+    let file = format!("{}\n{}\n{}\n{}\n", keys[0], keys[1], keys[0], ca_03_expired);
+    std::fs::write(&capk, file).unwrap();
+    let (json, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert!(
+        run.stderr
+            .contains("capk.txt: line 3: RID A000000999 index 01 appears again"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("capk.txt: line 4: RID A000000999 index 03"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("expired"), "{}", run.stderr);
+    assert_eq!(text(&json, "oda_result"), "ok", "{}", run.stderr);
 }
 
 /// Ends the `card serve` child when the test ends, also on failure.
