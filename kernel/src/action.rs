@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::crypto::CryptoProvider;
 use crate::data::{DataStore, Sources};
 use crate::dol;
+use crate::limits::CDA_RESPONSE_MAX_OBJECTS;
 use crate::oda::cda::CdaRequest;
 use crate::oda::flow::OfflineAuthentication;
 use crate::oda::{self, OdaFailure};
@@ -556,46 +557,79 @@ fn accept_generate_ac_response<'d>(
             status,
         });
     }
-    read_generate_ac_response(&mut cx.store, data).ok_or(TerminationReason::CardDataFormat)
+    read_generate_ac_response(&mut cx.store, data)
 }
 
 /// Reads a GENERATE AC response (format 1 or 2) into the data store;
 /// returns the CID and the template value (for CDA).
+///
+/// Format 2 (Book 3, 6.5.5.4): the data objects are those directly inside
+/// template 77. Every value the kernel acts on (CID for the decision, ATC,
+/// cryptogram) is read from that top level, which is also what the data
+/// store keeps and what the CDA check compares with the signed CID (Book 2,
+/// 6.6.2 step 8), so the decision and the signature always see the same
+/// copy. A primitive tag that appears twice at the top level terminates the
+/// transaction as redundant data (the rule of Book 3, 10.2, applied to this
+/// response; `docs/conformance.md`); objects nested in a constructed object
+/// inside 77 are not read.
 fn read_generate_ac_response<'d>(
     store: &mut DataStore,
     data: &'d [u8],
-) -> Option<(u8, &'d [u8], bool)> {
-    let template = tlv::parse_single(data).ok()?;
+) -> Result<(u8, &'d [u8], bool), TerminationReason> {
+    let format = TerminationReason::CardDataFormat;
+    let template = tlv::parse_single(data).map_err(|_| format)?;
     match template.tag {
         Tag(0x80) => {
-            let (cid, rest) = template.value.split_first()?;
-            let (atc, rest) = rest.split_at_checked(2)?;
-            let (cryptogram, iad) = rest.split_at_checked(8)?;
-            store.replace(Tag(0x9F27), &[*cid]).ok()?;
-            store.replace(Tag(0x9F36), atc).ok()?;
-            store.replace(Tag(0x9F26), cryptogram).ok()?;
+            let (cid, rest) = template.value.split_first().ok_or(format)?;
+            let (atc, rest) = rest.split_at_checked(2).ok_or(format)?;
+            let (cryptogram, iad) = rest.split_at_checked(8).ok_or(format)?;
+            store.replace(Tag(0x9F27), &[*cid]).map_err(|_| format)?;
+            store.replace(Tag(0x9F36), atc).map_err(|_| format)?;
+            store.replace(Tag(0x9F26), cryptogram).map_err(|_| format)?;
             if !iad.is_empty() {
-                store.replace(Tag(0x9F10), iad).ok()?;
+                store.replace(Tag(0x9F10), iad).map_err(|_| format)?;
             }
-            Some((*cid, template.value, false))
+            Ok((*cid, template.value, false))
         }
         Tag(0x77) => {
+            // First pass: well formed, bounded, no primitive tag twice.
+            let mut seen: heapless::Vec<Tag, CDA_RESPONSE_MAX_OBJECTS> = heapless::Vec::new();
             for object in tlv::iter(template.value) {
-                let object = object.ok()?;
+                let object = object.map_err(|_| format)?;
+                if object.tag.is_constructed() {
+                    continue;
+                }
+                if seen.contains(&object.tag) {
+                    return Err(TerminationReason::DuplicateData);
+                }
+                seen.push(object.tag).map_err(|_| format)?;
+            }
+            let top_level = |tag: Tag| {
+                tlv::iter(template.value)
+                    .filter_map(Result::ok)
+                    .find(|object| object.tag == tag)
+                    .map(|object| object.value)
+            };
+            let cid = *top_level(Tag(0x9F27))
+                .and_then(<[u8]>::first)
+                .ok_or(format)?;
+            let atc_ok = top_level(Tag(0x9F36)).is_some_and(|v| v.len() == 2);
+            // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
+            let ac_ok = top_level(Tag(0x9F26))
+                .map_or_else(|| top_level(Tag(0x9F4B)).is_some(), |v| v.len() == 8);
+            if !(atc_ok && ac_ok) {
+                return Err(format);
+            }
+            for object in tlv::iter(template.value).filter_map(Result::ok) {
                 if !object.tag.is_constructed() {
-                    store.replace(object.tag, object.value).ok()?;
+                    store
+                        .replace(object.tag, object.value)
+                        .map_err(|_| format)?;
                 }
             }
-            let cid = *tlv::find(template.value, Tag(0x9F27))?.first()?;
-            let atc_ok = tlv::find(template.value, Tag(0x9F36)).is_some_and(|v| v.len() == 2);
-            // With CDA the cryptogram is inside the signature (Book 2, 6.6.1).
-            let ac_ok = tlv::find(template.value, Tag(0x9F26)).map_or_else(
-                || tlv::find(template.value, Tag(0x9F4B)).is_some(),
-                |v| v.len() == 8,
-            );
-            (atc_ok && ac_ok).then_some((cid, template.value, true))
+            Ok((cid, template.value, true))
         }
-        _ => None,
+        _ => Err(format),
     }
 }
 
@@ -733,5 +767,70 @@ impl SecondGenerateAc {
             Decision::Declined
         };
         Ok((final_decision, decision.returned))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `77` around `body`.
+    fn format_2(body: &[u8]) -> heapless::Vec<u8, 128> {
+        let mut out = heapless::Vec::new();
+        out.extend_from_slice(&[0x77, body.len() as u8]).unwrap();
+        out.extend_from_slice(body).unwrap();
+        out
+    }
+
+    const ATC: [u8; 5] = [0x9F, 0x36, 0x02, 0x00, 0x07];
+    const AC: [u8; 11] = [0x9F, 0x26, 0x08, 1, 2, 3, 4, 5, 6, 7, 8];
+
+    #[test]
+    fn format_2_reads_the_top_level_cid_not_a_nested_one() {
+        // A constructed object before the real CID hides an AAC CID inside:
+        // the decision, the data store and CDA all use the top-level TC.
+        let mut body = heapless::Vec::<u8, 64>::new();
+        body.extend_from_slice(&[0xE1, 0x04, 0x9F, 0x27, 0x01, 0x00])
+            .unwrap();
+        body.extend_from_slice(&[0x9F, 0x27, 0x01, 0x40]).unwrap();
+        body.extend_from_slice(&ATC).unwrap();
+        body.extend_from_slice(&AC).unwrap();
+        let response = format_2(&body);
+        let mut store = DataStore::new();
+        let (cid, _, format2) = read_generate_ac_response(&mut store, &response).unwrap();
+        assert_eq!(cid, 0x40);
+        assert!(format2);
+        assert_eq!(store.get(Tag(0x9F27)), Some(&[0x40][..]));
+    }
+
+    #[test]
+    fn format_2_with_a_repeated_primitive_is_redundant_data() {
+        for repeated in [[0x9F, 0x27, 0x01, 0x80], [0x9F, 0x36, 0x02, 0x00]] {
+            let mut body = heapless::Vec::<u8, 64>::new();
+            body.extend_from_slice(&[0x9F, 0x27, 0x01, 0x40]).unwrap();
+            body.extend_from_slice(&ATC).unwrap();
+            body.extend_from_slice(&AC).unwrap();
+            body.extend_from_slice(&repeated).unwrap();
+            if repeated[1] == 0x36 {
+                body.push(0x08).unwrap();
+            }
+            let response = format_2(&body);
+            let mut store = DataStore::new();
+            assert_eq!(
+                read_generate_ac_response(&mut store, &response),
+                Err(TerminationReason::DuplicateData)
+            );
+            // Nothing of the refused response reaches the store.
+            assert_eq!(store.get(Tag(0x9F27)), None);
+        }
+    }
+
+    #[test]
+    fn format_1_is_unchanged() {
+        let response = [0x80, 0x0B, 0x80, 0x00, 0x07, 1, 2, 3, 4, 5, 6, 7, 8];
+        let mut store = DataStore::new();
+        let (cid, _, format2) = read_generate_ac_response(&mut store, &response).unwrap();
+        assert_eq!((cid, format2), (0x80, false));
+        assert_eq!(store.get(Tag(0x9F36)), Some(&[0x00, 0x07][..]));
     }
 }

@@ -123,6 +123,11 @@ impl<'a> ResponseObjects<'a> {
                 continue;
             }
             if object.tag == tags::CRYPTOGRAM_INFORMATION_DATA {
+                // One CID only: the one the kernel decides on (action.rs
+                // refuses a repeated one before this check runs).
+                if objects.cryptogram_information_data.is_some() {
+                    return Err(malformed);
+                }
                 objects.cryptogram_information_data = Some(object.value);
             }
             objects.hashed.push(object.raw).map_err(|_| malformed)?;
