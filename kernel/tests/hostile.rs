@@ -18,7 +18,7 @@ use emv_kernel::initiate::afl_entries;
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
-use emv_kernel::outcome::{Decision, Outcome};
+use emv_kernel::outcome::{Decision, OdaResult, Outcome};
 use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use inputs::TEST_INPUTS;
@@ -321,19 +321,34 @@ fn oda_records_are_found_in_transcripts() {
     assert!((0..exchanges.len()).any(|i| is_oda_record(&exchanges, i)));
 }
 
-/// The property is not vacuous: untouched, the DDA, CDA and SDA transcripts
-/// approve offline; with any single byte of any ODA record flipped, they
-/// never do.
+/// The property is not vacuous: untouched, the DDA, CDA, offline-PIN (SDA)
+/// and SDA transcripts approve offline with ODA succeeded; with any single
+/// byte of any ODA record flipped, they never do.
 #[test]
 fn every_flipped_oda_byte_prevents_offline_approval() {
-    for text in [TRANSCRIPTS[0], TRANSCRIPTS[1], TRANSCRIPTS[5]] {
+    for text in [
+        TRANSCRIPTS[0],
+        TRANSCRIPTS[1],
+        TRANSCRIPTS[3],
+        TRANSCRIPTS[5],
+    ] {
         let exchanges = transcript(text);
         let clean = run(
             |i, _| exchanges.get(i).map(|e| e.1.clone()).unwrap_or_default(),
             false,
             &[],
         );
-        assert!(approved_offline(&clean));
+        assert!(
+            approved_offline(&clean),
+            "{}",
+            text.lines().next().unwrap_or("")
+        );
+        assert_eq!(
+            clean.oda_result,
+            OdaResult::Succeeded,
+            "{}",
+            text.lines().next().unwrap_or("")
+        );
         let mut checked = 0;
         for at in (0..exchanges.len()).filter(|i| is_oda_record(&exchanges, *i)) {
             let data_len = exchanges[at].1.len() - 2;

@@ -439,35 +439,38 @@ fn transaction_size() {
     assert!(size < 16 * 1024, "{size}");
 }
 
-/// Writes the command/response transcripts of a few profiles for the kernel's
-/// no-allocation test, hostile property test and benchmark, which cannot
-/// depend on `emv-test-cards` (it depends on the kernel). Run with
-/// `cargo test -p emv-integration-tests --test scenario_profiles -- --ignored write_transcripts`.
-#[test]
-#[ignore]
-fn write_transcripts() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernel/benches/transcripts");
-    std::fs::create_dir_all(&dir).unwrap();
-    for name in ["dda", "cda", "no-oda", "cvm-offline-pin", "issuer-scripts"] {
-        let profile = profiles::find(name).unwrap();
-        let mut card = profile.card();
-        let commands = run(name).commands;
-        let mut text = format!("# {name}: test-cards profile, default TerminalConfig and TransactionInputs, host approves with ARC 00\n");
-        for command in commands {
-            let bytes = hex::decode(&command).unwrap();
-            let mut response = [0u8; 258];
-            let n = card.transmit(&bytes, &mut response).unwrap();
-            text.push_str(&format!(
-                "> {command}\n< {}\n",
-                hex::encode_upper(&response[..n])
-            ));
-        }
-        std::fs::write(dir.join(format!("{name}.txt")), text).unwrap();
-    }
-    let commands = run_card(valid_sda_card()).commands;
-    let mut card = valid_sda_card();
-    let mut text = String::from("# sda: valid_sda_card() of scenario_profiles.rs (CA 03, issuer 1152), default TerminalConfig and TransactionInputs\n");
+/// The profiles whose command/response transcripts the kernel's
+/// no-allocation test, hostile property test and benchmark replay (they
+/// cannot depend on `emv-test-cards`, which depends on the kernel), in
+/// `kernel/benches/transcripts/NAME.txt`; `sda` is [`valid_sda_card`].
+const TRANSCRIPTS: [&str; 6] = [
+    "dda",
+    "cda",
+    "no-oda",
+    "cvm-offline-pin",
+    "issuer-scripts",
+    "sda",
+];
+
+fn transcripts_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kernel/benches/transcripts")
+}
+
+/// The transcript of `name` as its live card answers the kernel today.
+fn live_transcript(name: &str) -> String {
+    let (commands, mut card, mut text) = if name == "sda" {
+        (
+            run_card(valid_sda_card()).commands,
+            valid_sda_card(),
+            String::from("# sda: valid_sda_card() of scenario_profiles.rs (CA 03, issuer 1152), default TerminalConfig and TransactionInputs\n"),
+        )
+    } else {
+        (
+            run(name).commands,
+            profiles::find(name).unwrap().card(),
+            format!("# {name}: test-cards profile, default TerminalConfig and TransactionInputs, host approves with ARC 00\n"),
+        )
+    };
     for command in commands {
         let bytes = hex::decode(&command).unwrap();
         let mut response = [0u8; 258];
@@ -477,7 +480,37 @@ fn write_transcripts() {
             hex::encode_upper(&response[..n])
         ));
     }
-    std::fs::write(dir.join("sda.txt"), text).unwrap();
+    text
+}
+
+/// The committed transcripts are what the live cards answer today, so the
+/// benchmark and the kernel's property tests never replay a card that no
+/// longer exists (a stale `cvm-offline-pin` once made the benchmark measure
+/// an SDA failure). Regenerate with `write_transcripts` after an intended
+/// change to a card.
+#[test]
+fn bench_transcripts_match_their_live_cards() {
+    for name in TRANSCRIPTS {
+        let path = transcripts_dir().join(format!("{name}.txt"));
+        let committed = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            committed == live_transcript(name),
+            "{} differs from the live card; regenerate with `cargo test -p emv-integration-tests --test scenario_profiles -- --ignored write_transcripts`",
+            path.display()
+        );
+    }
+}
+
+/// Writes the transcripts of [`TRANSCRIPTS`]. Run with
+/// `cargo test -p emv-integration-tests --test scenario_profiles -- --ignored write_transcripts`.
+#[test]
+#[ignore]
+fn write_transcripts() {
+    let dir = transcripts_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in TRANSCRIPTS {
+        std::fs::write(dir.join(format!("{name}.txt")), live_transcript(name)).unwrap();
+    }
 }
 
 /// Profile `issuer-scripts`: a PIN UNBLOCK script (71) before and an
