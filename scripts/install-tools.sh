@@ -6,6 +6,7 @@
 # - cargo-deny (crates.io): licence and ban checks (`deny.toml`);
 # - the toolchain of the workspace's declared rust-version, for the MSRV
 #   check (scripts/check-msrv.py installs it itself when rustup can);
+# - cargo-fuzz (crates.io): the bounded fuzz pass of scripts/fuzz.sh;
 # - the Rust target thumbv7em-none-eabihf (Cortex-M4F), for the no_std
 #   firmware build (scripts/check-embedded.sh).
 #
@@ -13,6 +14,7 @@
 set -euo pipefail
 
 cargo_deny_version=0.20.0
+cargo_fuzz_version=0.13.1
 
 have_version() { # have_version COMMAND VERSION
     command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"
@@ -23,6 +25,13 @@ if have_version cargo-deny "$cargo_deny_version"; then
 else
     echo "install-tools: installing cargo-deny $cargo_deny_version (crates.io)"
     cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
+fi
+
+if have_version cargo-fuzz "$cargo_fuzz_version"; then
+    echo "install-tools: cargo-fuzz $cargo_fuzz_version present"
+else
+    echo "install-tools: installing cargo-fuzz $cargo_fuzz_version (crates.io)"
+    cargo install --locked --quiet cargo-fuzz --version "$cargo_fuzz_version"
 fi
 
 embedded_target=thumbv7em-none-eabihf
