@@ -25,7 +25,7 @@ use crate::oda::flow::OfflineAuthentication;
 use crate::oda::{self, OdaFailure};
 use crate::outcome::{Decision, OdaMethod, TerminationReason};
 use crate::render::{self, Cid};
-use crate::restrict;
+use crate::restrict::{self, Connectivity};
 use crate::tlv::{self, Tag};
 use crate::tvr::{self, Tvr};
 use heapless::Vec;
@@ -89,27 +89,33 @@ fn matches(tvr: &Tvr, code: &[u8; 5]) -> bool {
 /// Book 3, 10.7: terminal action analysis for the first GENERATE AC.
 ///
 /// 1. TVR against IAC-Denial and TAC-Denial: any match, AAC.
-/// 2. Online-capable terminal: TVR against IAC-Online and TAC-Online: any
-///    match, ARQC; otherwise TC.
-/// 3. Offline-only terminal: TVR against IAC-Default and TAC-Default (the
-///    check made when online is not possible): any match, AAC; otherwise TC.
+/// 2. Online-only terminal (Terminal Type x1, x4; Book 4, Annex A1): ARQC.
+///    It does not approve offline; when it then cannot reach the issuer, the
+///    default action codes decide ([`unable_to_go_online`]).
+/// 3. Terminal with online capability (x2, x5): TVR against IAC-Online and
+///    TAC-Online: any match, ARQC; otherwise TC.
+/// 4. Offline-only terminal (x3, x6): TVR against IAC-Default and
+///    TAC-Default (the check made when online is not possible): any match,
+///    AAC; otherwise TC.
 pub fn terminal_action_analysis(
     tvr: &Tvr,
     issuer: &ActionCodes,
     terminal: &ActionCodes,
-    online_capable: bool,
+    connectivity: Connectivity,
 ) -> RequestedCryptogram {
     if matches(tvr, &issuer.denial) || matches(tvr, &terminal.denial) {
         return RequestedCryptogram::Aac;
     }
-    if online_capable {
-        if matches(tvr, &issuer.online) || matches(tvr, &terminal.online) {
-            RequestedCryptogram::Arqc
-        } else {
-            RequestedCryptogram::Tc
+    match connectivity {
+        Connectivity::OnlineOnly => RequestedCryptogram::Arqc,
+        Connectivity::OfflineWithOnlineCapability => {
+            if matches(tvr, &issuer.online) || matches(tvr, &terminal.online) {
+                RequestedCryptogram::Arqc
+            } else {
+                RequestedCryptogram::Tc
+            }
         }
-    } else {
-        unable_to_go_online(tvr, issuer, terminal)
+        Connectivity::OfflineOnly => unable_to_go_online(tvr, issuer, terminal),
     }
 }
 
@@ -437,8 +443,8 @@ pub(crate) fn first_generate_ac<C: CryptoProvider>(
     oda: &mut OfflineAuthentication,
 ) -> Result<FirstGenerateAc, TerminationReason> {
     let (issuer, terminal) = action_codes(cx);
-    let online_capable = restrict::online_capable(cx.terminal_context.config);
-    let requested = terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, online_capable);
+    let connectivity = restrict::connectivity(cx.terminal_context.config);
+    let requested = terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, connectivity);
     let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested);
     oda.cdol1_data = send_generate_ac(cx, crypto, requested, cda, false)?;
     Ok(FirstGenerateAc { requested, cda })

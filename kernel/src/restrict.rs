@@ -72,6 +72,11 @@ impl TerminalType {
         matches!(self.environment(), 3 | 6)
     }
 
+    /// Book 4, A1: second digit 1 or 4 means online only.
+    pub fn is_online_only(self) -> bool {
+        matches!(self.environment(), 1 | 4)
+    }
+
     /// Book 4, A1: types 14, 15, 16 with the "Cash" transaction type
     /// capability (Additional Terminal Capabilities 9F40 byte 1 b8) are ATMs;
     /// all other terminals are not.
@@ -83,7 +88,36 @@ impl TerminalType {
 /// Whether the terminal can go online: configured so, and not of an
 /// offline-only type (Book 4, A1).
 pub(crate) fn online_capable(config: &TerminalConfig) -> bool {
-    config.online_capable && !TerminalType(config.terminal_type).is_offline_only()
+    connectivity(config) != Connectivity::OfflineOnly
+}
+
+/// How the terminal reaches the issuer (Book 4, Annex A1, Terminal Type
+/// second digit), which decides the cryptogram terminal action analysis asks
+/// for (Book 3, 10.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Connectivity {
+    /// Types x3 and x6, or a terminal configured without online capability:
+    /// the default action codes decide between TC and AAC.
+    OfflineOnly,
+    /// Types x2 and x5: offline with online capability; the online action
+    /// codes decide between TC and ARQC.
+    OfflineWithOnlineCapability,
+    /// Types x1 and x4: every transaction not denied goes online (ARQC).
+    OnlineOnly,
+}
+
+/// The terminal's [`Connectivity`] from its type and configuration. A
+/// terminal configured with `online_capable = false` is offline only
+/// whatever its type.
+pub fn connectivity(config: &TerminalConfig) -> Connectivity {
+    let terminal_type = TerminalType(config.terminal_type);
+    if !config.online_capable || terminal_type.is_offline_only() {
+        Connectivity::OfflineOnly
+    } else if terminal_type.is_online_only() {
+        Connectivity::OnlineOnly
+    } else {
+        Connectivity::OfflineWithOnlineCapability
+    }
 }
 
 /// Additional Terminal Capabilities (9F40), 5 bytes. Book 4, Annex A3.

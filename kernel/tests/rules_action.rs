@@ -14,7 +14,9 @@ use emv_kernel::action::{
     SecondGenerateAcContext,
 };
 use emv_kernel::apdu::{generate_ac, RequestedCryptogram as CryptogramType};
+use emv_kernel::config::TerminalConfig;
 use emv_kernel::render::Cid;
+use emv_kernel::restrict::{connectivity, Connectivity};
 use emv_kernel::tvr::{self, Tvr};
 
 use CryptogramType::{Aac, Arqc, Tc};
@@ -196,12 +198,71 @@ fn terminal_action_analysis_table() {
         ),
     ];
     for (rule, tvr, iac, tac, online, expected) in rows {
+        let connectivity = if online {
+            Connectivity::OfflineWithOnlineCapability
+        } else {
+            Connectivity::OfflineOnly
+        };
         assert_eq!(
-            terminal_action_analysis(&tvr, &iac, &tac, online),
+            terminal_action_analysis(&tvr, &iac, &tac, connectivity),
             expected,
             "10.7: {rule}"
         );
     }
+}
+
+/// Book 3, 10.7 and Book 4, Annex A1: an online-only terminal (types x1,
+/// x4) asks for an ARQC whenever the denial codes do not match, even with
+/// no online code matching; it never asks for a TC.
+#[test]
+fn online_only_terminal_asks_for_arqc_unless_denied() {
+    let zero = ActionCodes::issuer(Some([0; 5]), Some([0; 5]), Some([0; 5]));
+    let clean = Tvr::default();
+    assert_eq!(
+        terminal_action_analysis(&clean, &zero, &TAC_ZERO, Connectivity::OnlineOnly),
+        Arqc
+    );
+    assert_eq!(
+        terminal_action_analysis(
+            &clean,
+            &zero,
+            &TAC_ZERO,
+            Connectivity::OfflineWithOnlineCapability
+        ),
+        Tc
+    );
+    let mut expired = Tvr::default();
+    expired.set(tvr::EXPIRED_APPLICATION);
+    let deny_expired = ActionCodes::issuer(Some([0, 0x40, 0, 0, 0]), Some([0; 5]), Some([0; 5]));
+    assert_eq!(
+        terminal_action_analysis(&expired, &deny_expired, &TAC_ZERO, Connectivity::OnlineOnly),
+        Aac
+    );
+    for (terminal_type, expected) in [
+        (0x11, Connectivity::OnlineOnly),
+        (0x14, Connectivity::OnlineOnly),
+        (0x21, Connectivity::OnlineOnly),
+        (0x22, Connectivity::OfflineWithOnlineCapability),
+        (0x25, Connectivity::OfflineWithOnlineCapability),
+        (0x23, Connectivity::OfflineOnly),
+        (0x26, Connectivity::OfflineOnly),
+    ] {
+        let config = TerminalConfig {
+            terminal_type,
+            ..TerminalConfig::default()
+        };
+        assert_eq!(
+            connectivity(&config),
+            expected,
+            "terminal type {terminal_type:02X}"
+        );
+    }
+    let not_online = TerminalConfig {
+        terminal_type: 0x21,
+        online_capable: false,
+        ..TerminalConfig::default()
+    };
+    assert_eq!(connectivity(&not_online), Connectivity::OfflineOnly);
 }
 
 #[test]

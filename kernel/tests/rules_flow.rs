@@ -17,7 +17,7 @@ use emv_kernel::cvm::{CardholderVerification, CvmContext, CvmStep, PinOutcome};
 use emv_kernel::date::Date;
 use emv_kernel::render::Cid;
 use emv_kernel::restrict::{
-    processing_restrictions, AdditionalTerminalCapabilities, CardRestrictionData,
+    processing_restrictions, AdditionalTerminalCapabilities, CardRestrictionData, Connectivity,
     TerminalRestrictionData, TerminalType, TransactionType,
 };
 use emv_kernel::risk::{terminal_risk_management, RandomSelection, RiskInput, VelocityCounters};
@@ -136,8 +136,16 @@ fn run(card: &Card, terminal: &Terminal, amount: u64, pins: &[PinOutcome]) -> Re
     };
     terminal_risk_management(&risk, &mut tvr, &mut tsi).unwrap();
 
-    let first_request =
-        terminal_action_analysis(&tvr, &card.iac, &terminal.tac, terminal.online_capable);
+    let first_request = terminal_action_analysis(
+        &tvr,
+        &card.iac,
+        &terminal.tac,
+        if terminal.online_capable {
+            Connectivity::OfflineWithOnlineCapability
+        } else {
+            Connectivity::OfflineOnly
+        },
+    );
     let first = first_card_action_analysis(
         first_request,
         Cid { raw: card.cids[0] },

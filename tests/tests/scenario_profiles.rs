@@ -747,6 +747,36 @@ fn offline_only_terminal_declines_without_oda() {
     assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
 }
 
+/// Online-only terminal (type 21, Book 4, Annex A1), the `cda` card that a
+/// type 22 terminal approves offline: terminal action analysis asks for an
+/// ARQC (Book 3, 10.7), so the transaction goes online and is approved with
+/// the host's code; with the host unreachable the default action codes
+/// decide (Y3), never an offline Y1.
+#[test]
+fn online_only_terminal_never_approves_offline_with_y1() {
+    let config = TerminalConfig {
+        terminal_type: 0x21,
+        ..TerminalConfig::default()
+    };
+    let r = run_with("cda", &config, TEST_INPUTS, true);
+    assert!(r.went_online);
+    assert!(
+        r.commands.iter().any(|c| c.starts_with("80AE9000")),
+        "{:?}",
+        r.commands
+    );
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"00"));
+    let r = run_with("cda", &config, TEST_INPUTS, false);
+    assert!(
+        r.commands.iter().any(|c| c.starts_with("80AE9000")),
+        "{:?}",
+        r.commands
+    );
+    assert_ne!(r.outcome.authorisation_response_code, Some(*b"Y1"));
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Y3"));
+}
+
 /// Enters a wrong PIN first, then the right one, remembering the tries left.
 struct Forgetful {
     attempts: Vec<Vec<u8>>,
