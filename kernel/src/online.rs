@@ -71,6 +71,10 @@ pub struct IssuerScripts {
     results: Vec<u8, SCRIPT_RESULTS_BYTES>,
     /// Templates that did not fit [`ISSUER_SCRIPT_BYTES`] or were malformed.
     pub discarded: usize,
+    /// Of [`Self::discarded`], the templates 72: their failure is reported
+    /// with the "after final GENERATE AC" TVR bit (byte 5 b5), once the
+    /// final GENERATE AC is done; the others with the "before" bit (b6).
+    pub discarded_after_final: usize,
 }
 
 /// One script command to send.
@@ -103,6 +107,9 @@ impl IssuerScripts {
             let well_formed = tlv::validate(template.value).is_ok();
             if !well_formed || kept.bytes.extend_from_slice(template.raw).is_err() {
                 kept.discarded += 1;
+                if template.tag == SCRIPT_AFTER_FINAL_GENERATE_AC {
+                    kept.discarded_after_final += 1;
+                }
             }
         }
         kept
@@ -147,21 +154,48 @@ impl IssuerScripts {
         None
     }
 
-    /// Book 3, 10.10: records one command's result in the Issuer Script
-    /// Results: result nibble (1 failed, 2 successful) and sequence number
-    /// (15 for 15 and above), then the script identifier.
-    pub fn record_result(&mut self, sequence: u8, identifier: [u8; 4], successful: bool) {
-        let result = if successful { 0x20 } else { 0x10 };
+    /// Whether the command after `index` of `phase` belongs to another
+    /// template (or there is none): `index` ends its script.
+    pub fn ends_its_script(&self, phase: Tag, index: usize) -> bool {
+        match (
+            self.command(phase, index),
+            self.command(phase, index.saturating_add(1)),
+        ) {
+            (Some(this), Some(next)) => next.template != this.template,
+            _ => true,
+        }
+    }
+
+    /// Book 3, 10.10 and Annex A (Issuer Script Results, 9F5B): one 5-byte
+    /// entry per script processed. Byte 1: result in b8-b5 (`2` successful,
+    /// `1` failed) and, for a failed script, the sequence number of the
+    /// command that failed in b4-b1 (`F` for 15 and above; `0` for a
+    /// successful script); bytes 2-5: the Issuer Script Identifier (9F18),
+    /// zeros when the script had none.
+    pub fn record_script_result(&mut self, identifier: [u8; 4], result: ScriptResult) {
+        let first = match result {
+            ScriptResult::Successful => 0x20,
+            ScriptResult::FailedAt(sequence) => 0x10 | sequence.min(0x0F),
+        };
         let [a, b, c, d] = identifier;
-        let entry = [result | sequence.min(0x0F), a, b, c, d];
         // Results beyond the capacity are dropped; the TVR bit still reports failure.
-        let _ = self.results.extend_from_slice(&entry);
+        let _ = self.results.extend_from_slice(&[first, a, b, c, d]);
     }
 
     /// Issuer Script Results (9F5B) so far.
     pub fn results(&self) -> &[u8] {
         &self.results
     }
+}
+
+/// How one issuer script ended (Book 3, 10.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptResult {
+    /// Every command of the script succeeded.
+    Successful,
+    /// The command with this 1-based sequence number failed (or could not be
+    /// sent); the script's later commands were not sent.
+    FailedAt(u8),
 }
 
 /// Book 3, 10.10: a script command succeeded when SW1 is `90`, `62` or `63`.
@@ -190,6 +224,16 @@ fn script_apdu(raw: &[u8]) -> Option<Command> {
 }
 
 // ---- the transaction's step: issuer authentication and scripts ------------
+
+/// Book 3, 10.10, after the final GENERATE AC: a template 72 that was
+/// discarded (malformed or too large) fails with the "script processing
+/// failed after final GENERATE AC" bit (TVR byte 5 b5), set now so that the
+/// TVR sent in the final GENERATE AC does not carry it.
+pub(crate) fn after_final_generate_ac(cx: &mut Context<'_>, scripts: &IssuerScripts) {
+    if scripts.discarded_after_final > 0 {
+        cx.set_tvr(tvr::SCRIPT_FAILED_AFTER_FINAL_GENAC);
+    }
+}
 
 /// Book 3, 10.10: which scripts run, and what follows them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,8 +314,10 @@ pub(crate) fn on_host(
     let host_approved = response.approved;
     cx.terminal.authorisation_response_code = Some(response.authorisation_response_code);
     *scripts = IssuerScripts::from_host(response.scripts);
-    if scripts.discarded > 0 {
-        // Book 3, 10.10: scripts that cannot be processed count as failed.
+    if scripts.discarded > scripts.discarded_after_final {
+        // Book 3, 10.10: scripts that cannot be processed count as failed;
+        // a template 72 is reported after the final GENERATE AC
+        // ([`after_final_generate_ac`]).
         cx.set_tvr(tvr::SCRIPT_FAILED_BEFORE_FINAL_GENAC);
     }
     let mut authenticate = false;
@@ -363,7 +409,7 @@ fn send_script_command(
             }));
         }
         // Book 3, 10.10: a command that cannot be sent fails its script.
-        scripts.record_result(sequence, identifier, false);
+        scripts.record_script_result(identifier, ScriptResult::FailedAt(sequence));
         failed_template = Some(template);
         cx.set_tvr(phase.failed_bit());
         index += 1;
@@ -396,11 +442,13 @@ impl ScriptProcessing {
         let succeeded = script_command_succeeded(status);
         let (template, sequence, identifier) =
             (command.template, command.sequence, command.identifier);
-        scripts.record_result(sequence, identifier, succeeded);
         let mut failed_template = self.failed_template;
         if !succeeded {
+            scripts.record_script_result(identifier, ScriptResult::FailedAt(sequence));
             failed_template = Some(template);
             cx.set_tvr(self.phase.failed_bit());
+        } else if scripts.ends_its_script(self.phase.template(), self.index) {
+            scripts.record_script_result(identifier, ScriptResult::Successful);
         }
         send_script_command(cx, scripts, self.phase, next, failed_template)
     }
@@ -428,15 +476,31 @@ mod tests {
         assert!(kept.command(SCRIPT_BEFORE_FINAL_GENERATE_AC, 2).is_none());
         let after = kept.command(SCRIPT_AFTER_FINAL_GENERATE_AC, 0).unwrap();
         assert_eq!(after.template, 1);
-        let (s1, s2, id) = (first.sequence, second.sequence, first.identifier);
-        kept.record_result(s1, id, true);
-        kept.record_result(s2, id, false);
+        assert!(!kept.ends_its_script(SCRIPT_BEFORE_FINAL_GENERATE_AC, 0));
+        assert!(kept.ends_its_script(SCRIPT_BEFORE_FINAL_GENERATE_AC, 1));
+        assert!(kept.ends_its_script(SCRIPT_AFTER_FINAL_GENERATE_AC, 0));
+        // One entry per script: the two-command 71 failing at its second
+        // command, then the 72 (no identifier) succeeding.
+        let (id, failing, after_id) = (first.identifier, second.sequence, after.identifier);
+        kept.record_script_result(id, ScriptResult::FailedAt(failing));
+        kept.record_script_result(after_id, ScriptResult::Successful);
         assert_eq!(
             kept.results(),
-            &[0x21, 0x11, 0x22, 0x33, 0x44, 0x12, 0x11, 0x22, 0x33, 0x44]
+            &[0x12, 0x11, 0x22, 0x33, 0x44, 0x20, 0x00, 0x00, 0x00, 0x00]
         );
         assert!(script_command_succeeded(0x9000) && script_command_succeeded(0x6283));
         assert!(!script_command_succeeded(0x6985));
+    }
+
+    #[test]
+    fn a_discarded_72_is_counted_for_after_the_final_generate_ac() {
+        // 72 whose 86 claims 5 bytes and has 1: malformed, discarded.
+        let scripts = [0x72, 0x03, 0x86, 0x05, 0x84];
+        let kept = IssuerScripts::from_host(&scripts);
+        assert_eq!((kept.discarded, kept.discarded_after_final), (1, 1));
+        let scripts = [0x71, 0x03, 0x86, 0x05, 0x84];
+        let kept = IssuerScripts::from_host(&scripts);
+        assert_eq!((kept.discarded, kept.discarded_after_final), (1, 0));
     }
 
     #[test]

@@ -614,6 +614,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             Ok((decision, cryptogram)) => {
                 self.outcome.decision = decision;
                 self.outcome.cryptogram_type = Some(cryptogram);
+                online::after_final_generate_ac(&mut self.cx, &self.scripts);
                 if self.scripts.has(SCRIPT_AFTER_FINAL_GENERATE_AC) {
                     let phase = ScriptPhase::AfterFinalGenerateAc;
                     let step = online::run_scripts(&mut self.cx, &mut self.scripts, phase);

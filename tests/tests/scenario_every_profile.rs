@@ -471,9 +471,10 @@ const EXPECTED: &[Expect] = &[
         tvr: "0000000000",
         tsi: "FC00",
         oda: CDA_OK,
-        // Book 3, Annex A (9F5B): per command, result 2 (successful) and
-        // sequence number 1, then the script identifier (none sent: zeros).
-        script_results: "21000000002100000000",
+        // Book 3, Annex A (9F5B): one entry per script, result 2
+        // (successful) with sequence number 0, then the script identifier
+        // (none sent: zeros).
+        script_results: "20000000002000000000",
         ..ONLINE_APPROVED
     },
     Expect {

@@ -67,6 +67,10 @@ impl Cardholder for Person {
 }
 
 /// The test issuer: approves with ARC 00 and answers with the ARPC.
+/// Issuer scripts for the test host: each template (71 or 72) with its
+/// commands' headers and whether each MAC is good.
+type ScriptPlan = Vec<(u32, Vec<([u8; 4], bool)>)>;
+
 struct TestHost {
     issuer: Issuer,
     pan: Vec<u8>,
@@ -75,7 +79,10 @@ struct TestHost {
     issuer_authentication_data: Vec<u8>,
     asked: bool,
     /// Scripts to send: template tag (71/72), command header, MAC correct.
-    script_plan: Vec<(u32, [u8; 4], bool)>,
+    /// Scripts: the template (71 or 72) and its commands, each with whether
+    /// its MAC is good. A template without commands is sent malformed (its
+    /// 86 claims more bytes than it has), as a host's garbled script.
+    script_plan: ScriptPlan,
     scripts: Vec<u8>,
 }
 
@@ -104,15 +111,25 @@ impl Host for TestHost {
             .issuer_authentication_data(&self.pan, self.pan_sequence, atc, arqc, arc)
             .to_vec();
         self.scripts.clear();
-        for (i, (template, header, good_mac)) in self.script_plan.iter().enumerate() {
-            let mut command =
-                self.issuer
-                    .script_command(&self.pan, self.pan_sequence, atc, arqc, *header, &[]);
-            if !good_mac {
-                *command.last_mut().unwrap() ^= 0xFF;
-            }
+        for (i, (template, commands)) in self.script_plan.iter().enumerate() {
             let mut body = encode(0x9F18, &[0x00, 0x00, 0x00, i as u8 + 1]);
-            body.extend(encode(0x86, &command));
+            if commands.is_empty() {
+                body.extend([0x86, 0x05, 0x84]);
+            }
+            for (header, good_mac) in commands {
+                let mut command = self.issuer.script_command(
+                    &self.pan,
+                    self.pan_sequence,
+                    atc,
+                    arqc,
+                    *header,
+                    &[],
+                );
+                if !good_mac {
+                    *command.last_mut().unwrap() ^= 0xFF;
+                }
+                body.extend(encode(0x86, &command));
+            }
             self.scripts.extend(encode(*template, &body));
         }
         HostResponse {
@@ -146,7 +163,7 @@ fn run_with_scripts(
     config: &TerminalConfig,
     inputs: TransactionInputs,
     reachable: bool,
-    script_plan: Vec<(u32, [u8; 4], bool)>,
+    script_plan: ScriptPlan,
 ) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
@@ -516,12 +533,13 @@ fn write_transcripts() {
 /// Profile `issuer-scripts`: a PIN UNBLOCK script (71) before and an
 /// APPLICATION UNBLOCK script (72) after the second GENERATE AC, both with
 /// valid MACs (Book 3, 10.10): TSI script processing performed (FC), Issuer
-/// Script Results 9F5B `21 00000001 21 00000002` in the clearing data.
+/// Script Results 9F5B `20 00000001 20 00000002` in the clearing data (one
+/// entry per script, sequence number 0 when it succeeded: Book 3, Annex A).
 #[test]
 fn issuer_scripts_before_and_after_the_final_generate_ac() {
     let plan = vec![
-        (0x71, [0x84, 0x24, 0x00, 0x00], true),
-        (0x72, [0x84, 0x18, 0x00, 0x00], true),
+        (0x71, vec![([0x84, 0x24, 0x00, 0x00], true)]),
+        (0x72, vec![([0x84, 0x18, 0x00, 0x00], true)]),
     ];
     let r = run_with_scripts(
         "issuer-scripts",
@@ -541,7 +559,7 @@ fn issuer_scripts_before_and_after_the_final_generate_ac() {
     assert!(r.commands[n - 1].starts_with("84180000"));
     assert_eq!(
         r.outcome.script_results.as_slice(),
-        [0x21, 0, 0, 0, 1, 0x21, 0, 0, 0, 2]
+        [0x20, 0, 0, 0, 1, 0x20, 0, 0, 0, 2]
     );
     let results = emv_kernel::tlv::find(&r.outcome.clearing_data, emv_kernel::tlv::Tag(0x9F5B));
     assert_eq!(results, Some(&r.outcome.script_results[..]));
@@ -551,7 +569,7 @@ fn issuer_scripts_before_and_after_the_final_generate_ac() {
 /// failed before final GENERATE AC" (byte 5 b6), result `11`.
 #[test]
 fn failed_script_sets_its_tvr_bit() {
-    let plan = vec![(0x71, [0x84, 0x24, 0x00, 0x00], false)];
+    let plan = vec![(0x71, vec![([0x84, 0x24, 0x00, 0x00], false)])];
     let r = run_with_scripts(
         "issuer-scripts",
         &TerminalConfig::default(),
@@ -561,6 +579,81 @@ fn failed_script_sets_its_tvr_bit() {
     );
     assert_eq!(tvr(&r.outcome), "0000000020");
     assert_eq!(r.outcome.script_results.as_slice(), [0x11, 0, 0, 0, 1]);
+}
+
+/// Book 3, 10.10 and Annex A: Issuer Script Results hold one entry per
+/// script, not per command. A template 71 with two commands answered
+/// 9000 then 6985: one entry, result 1 (failed) with the sequence number of
+/// the failing command (2). The same script with both commands answered
+/// 9000: one entry `20` (successful, sequence 0).
+#[test]
+fn issuer_script_results_have_one_entry_per_script() {
+    let script = |second_mac_good| {
+        vec![(
+            0x71,
+            vec![
+                ([0x84, 0x24, 0x00, 0x00], true),
+                ([0x84, 0x18, 0x00, 0x00], second_mac_good),
+            ],
+        )]
+    };
+    let run = |plan| {
+        run_with_scripts(
+            "issuer-scripts",
+            &TerminalConfig::default(),
+            TEST_INPUTS,
+            true,
+            plan,
+        )
+    };
+    let r = run(script(true));
+    let sent = |r: &Run| {
+        r.commands
+            .iter()
+            .filter(|c| c.starts_with("8424") || c.starts_with("8418"))
+            .count()
+    };
+    assert_eq!(sent(&r), 2, "{:?}", r.commands);
+    assert_eq!(r.outcome.script_results.as_slice(), [0x20, 0, 0, 0, 1]);
+    let r = run(script(false));
+    assert_eq!(sent(&r), 2, "{:?}", r.commands);
+    assert_eq!(r.outcome.script_results.as_slice(), [0x12, 0, 0, 0, 1]);
+    assert_eq!(tvr(&r.outcome), "0000000020");
+}
+
+/// Book 3, 10.10: a template 72 the terminal cannot process fails with the
+/// "script processing failed after final GENERATE AC" bit (TVR byte 5 b5),
+/// set after the final GENERATE AC (whose TVR does not carry it); a bad
+/// template 71 with the "before" bit (b6).
+#[test]
+fn a_discarded_script_sets_the_bit_of_its_phase() {
+    let run = |template| {
+        run_with_scripts(
+            "issuer-scripts",
+            &TerminalConfig::default(),
+            TEST_INPUTS,
+            true,
+            vec![(template, Vec::new())],
+        )
+    };
+    let r = run(0x72);
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    assert_eq!(tvr(&r.outcome), "0000000010");
+    let second_generate_ac = r
+        .commands
+        .iter()
+        .rev()
+        .find(|c| c.starts_with("80AE"))
+        .unwrap();
+    // CDOL2 of this card: ARC (8A), then TVR (95), ...: data bytes 3-7.
+    assert_eq!(&second_generate_ac[10..14], "3030", "{second_generate_ac}");
+    assert_eq!(
+        &second_generate_ac[14..24],
+        "0000000000",
+        "{second_generate_ac}"
+    );
+    let r = run(0x71);
+    assert_eq!(tvr(&r.outcome), "0000000020");
 }
 
 /// Profile `velocity-ucol`: LCOL and UCOL exceeded: ARQC; host unreachable:
