@@ -88,6 +88,11 @@ pub(crate) struct Transaction {
     running: Running,
 }
 
+/// An optional number as Python writes it.
+fn python_option(value: Option<u8>) -> String {
+    value.map_or_else(|| "None".to_owned(), |v| v.to_string())
+}
+
 fn pin_kind(kind: PinKind) -> &'static str {
     match kind {
         PinKind::OfflinePlaintext => "offline_plaintext",
@@ -455,8 +460,9 @@ pub(crate) struct RecentAmount {
 impl RecentAmount {
     fn __repr__(&self) -> String {
         format!(
-            "RecentAmount(masked_pan={:?}, pan_sequence_number={:?})",
-            self.masked_pan, self.pan_sequence_number
+            "RecentAmount(masked_pan={:?}, pan_sequence_number={})",
+            self.masked_pan,
+            python_option(self.pan_sequence_number)
         )
     }
 }
