@@ -356,11 +356,18 @@ pub(crate) struct Transmit {
 
 #[pymethods]
 impl Transmit {
+    /// The command in hex; VERIFY (INS 20) without its PIN block.
     fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "Transmit({})",
-            hex::encode_upper(self.apdu.bind(py).as_bytes())
-        )
+        let apdu = self.apdu.bind(py).as_bytes();
+        match apdu.get(..5) {
+            Some(header) if apdu.len() > 5 && apdu.get(1) == Some(&0x20) => {
+                format!(
+                    "Transmit({}, PIN block withheld)",
+                    hex::encode_upper(header)
+                )
+            }
+            _ => format!("Transmit({})", hex::encode_upper(apdu)),
+        }
     }
 }
 
