@@ -242,3 +242,18 @@ def test_every_profile_reaches_an_outcome(ca_keys):
 def test_unknown_profile():
     with pytest.raises(emv_kernel.CardError, match="no profile named"):
         SimulatedCard("no-such-card")
+
+
+def test_the_pin_block_never_shows_in_a_repr(ca_keys):
+    card = SimulatedCard("cvm-offline-pin")
+    tx = Transaction(ca_keys=ca_keys, amount="10.00")
+    reprs = []
+
+    def transmit(apdu):
+        reprs.append(repr(tx.request()))
+        return card.transmit(apdu)
+
+    assert tx.run(transmit, pin="1234").approved
+    verify = [r for r in reprs if r.startswith("Transmit(00200080")]
+    assert verify == ["Transmit(0020008008, PIN block withheld)"]
+    assert not any("241234" in r for r in reprs)
