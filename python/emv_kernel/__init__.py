@@ -21,7 +21,7 @@ import secrets as _secrets
 from decimal import Decimal, InvalidOperation
 from os import PathLike
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _native
 from ._native import (
@@ -105,7 +105,7 @@ def _data(data: Union[BytesLike, str], name: str = "data") -> bytes:
     raise TypeError(f"{name}: bytes or hex text expected, got {type(data).__name__}")
 
 
-def decode(data: Union[BytesLike, str]) -> List[dict]:
+def decode(data: Union[BytesLike, str]) -> List[Dict[str, Any]]:
     """Decodes BER-TLV (bytes, or hex text) into a list of dicts, one per
     top-level object: tag, name, format, offset, length, constructed, data,
     hex, value (decoded for people), details (bits set, CVM rules, AFL and
@@ -130,7 +130,7 @@ def profile_table() -> List[Tuple[str, str, str]]:
     return list(_native.profiles_table())
 
 
-def replay(path: Union[str, PathLike], capk_txt: Optional[str] = None) -> ReplayResult:
+def replay(path: Union[str, "PathLike[str]"], capk_txt: Optional[str] = None) -> ReplayResult:
     """Replays one trace file: the kernel must send exactly the recorded
     commands and reach the recorded outcome. `result.passed`, `result.diff`
     (the decoded explanation of the first difference). `capk_txt` replaces
@@ -138,7 +138,7 @@ def replay(path: Union[str, PathLike], capk_txt: Optional[str] = None) -> Replay
     return _native.replay(Path(path), capk_txt)
 
 
-def replay_all(folder: Union[str, PathLike], capk_txt: Optional[str] = None) -> List[ReplayResult]:
+def replay_all(folder: Union[str, "PathLike[str]"], capk_txt: Optional[str] = None) -> List[ReplayResult]:
     """Replays every `*.trace` file of a folder, in name order."""
     return [replay(path, capk_txt) for path in sorted(Path(folder).glob("*.trace"))]
 
