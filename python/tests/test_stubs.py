@@ -23,17 +23,10 @@ def test_stubs_match_the_extension_module(root, tmp_path):
 
 
 def test_package_and_examples_type_check(root, tmp_path):
-    import emv_kernel
-
-    package = os.path.dirname(emv_kernel.__file__)
+    package = run_mypy(root, tmp_path, "mypy", "--strict", "-p", "emv_kernel")
+    assert package.returncode == 0, package.stdout + package.stderr
     examples = root / "examples" / "python"
     run = run_mypy(
-        root,
-        tmp_path,
-        "mypy",
-        "--strict",
-        os.path.join(package, "__init__.py"),
-        str(examples / "purchase.py"),
-        str(examples / "pcsc_purchase.py"),
+        root, tmp_path, "mypy", "--strict", str(examples / "purchase.py"), str(examples / "pcsc_purchase.py")
     )
     assert run.returncode == 0, run.stdout + run.stderr
