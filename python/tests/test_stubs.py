@@ -5,6 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+# Installed by scripts/test-python.sh (python/requirements-test.txt).
+pytest.importorskip("mypy")
+
 
 def run_mypy(root, cwd, *args):
     return subprocess.run(
