@@ -8,13 +8,16 @@
 # pkg-config: to build the `pcsc` crate; pcsc-tools: pcsc_scan and scriptor
 # for looking at readers by hand; python3: the MSRV check (scripts/check-msrv.py);
 # binutils-arm-none-eabi: arm-none-eabi-size, the flash footprint of the
-# Cortex-M build (scripts/check-embedded.sh).
+# Cortex-M build (scripts/check-embedded.sh);
+# python3-venv + python3-pip: the virtual environment scripts/test-python.sh
+# installs the Python package (python/) and pytest into (Debian's python3
+# has neither venv's pip bootstrap nor pip without them).
 #
 # Idempotent: runs `apt-get update` only when something is missing. Works as
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's full test run: installs what is missing, builds, starts pcscd
 # with its virtual reader, runs every test with EMV_PCSCD=1 (so the tests that
-# need pcscd run too), stops pcscd (also when tests fail) and exits with the
-# test status.
+# need pcscd run too), then the Python package's pytest suite
+# (scripts/test-python.sh), stops pcscd (also when tests fail) and exits with
+# the test status.
 #
 #   scripts/test.sh [extra `cargo test` arguments]
 #
@@ -21,6 +22,11 @@ bash scripts/pcscd.sh start
 
 status=0
 EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
+
+# The Python package (python/): built with maturin into target/python-venv
+# and tested with pytest, its pcscd tests included. Before the test below,
+# which stops pcscd.
+EMV_PCSCD=1 bash scripts/test-python.sh || status=$?
 
 # Last: the test that stops pcscd under a live session. It kills the pcscd
 # started above (the trap then finds it gone), so it runs only when this
