@@ -148,9 +148,9 @@ pub struct TerminalConfig {
 impl Default for TerminalConfig {
     /// The test cards' terminal:
     /// - 9F33 `E0F8C8`: IC with contact; plaintext PIN (ICC), enciphered PIN
-    ///   online, signature, enciphered PIN (ICC), no CVM; SDA, DDA, card
-    ///   capture, CDA.
-    /// - 9F40 `6000F0A001`: cash and goods; numeric keys, command keys, print,
+    ///   online, signature, enciphered PIN (ICC), no CVM; SDA, DDA, CDA (byte 3
+    ///   `C8`: b8, b7, b4; card capture would be b6, `20`).
+    /// - 9F40 `6000F0A001`: goods and services (byte 1 b7, b6); numeric keys, command keys, print,
     ///   display; code table 1. 9F35 `22` (attended merchant terminal, offline
     ///   with online capability), country 9F1A `0250`, MCC `5999`.
     /// - PSE first, cardholder confirmation and choice supported, PIN pad

@@ -8,6 +8,7 @@ use crate::data::{DataStore, Sources, TerminalData};
 use crate::dol;
 use crate::limits::{CLEARING_DATA_BYTES, MAX_AID_BYTES, MAX_LABEL_BYTES, SCRIPT_RESULTS_BYTES};
 use crate::oda::OdaFailure;
+use crate::restrict::AdditionalTerminalCapabilities;
 use crate::tlv::{self, Tag};
 use crate::tvr::{CvmResults, Tsi, Tvr};
 use heapless::Vec;
@@ -176,7 +177,10 @@ pub struct Outcome {
     pub cvm_results: CvmResults,
     /// The selected application's AID (DF name, 84); empty before selection.
     pub aid: Vec<u8, MAX_AID_BYTES>,
-    /// Application Label (50) or Preferred Name (9F12) for the receipt.
+    /// The application's name for the receipt: the Preferred Name (9F12) when
+    /// its code table (9F11) is one the terminal supports (9F40), else the
+    /// Application Label (50) (Book 1, 12.2.4;
+    /// [`AdditionalTerminalCapabilities::application_name`]).
     pub application_label: Vec<u8, MAX_LABEL_BYTES>,
     /// PAN with all but the first 6 and last 4 digits replaced by `*`
     /// (ASCII), for receipts and logs.
@@ -270,10 +274,12 @@ impl Outcome {
         if report.application_selected || store.contains(Tag(0x84)) {
             outcome.aid = Vec::from_slice(store.get(Tag(0x84)).unwrap_or(&[])).unwrap_or_default();
         }
-        let label = store
-            .get(Tag(0x9F12))
-            .or_else(|| store.get(Tag(0x50)))
-            .unwrap_or(&[]);
+        let label = AdditionalTerminalCapabilities(terminal.additional_capabilities)
+            .application_name(
+                store.get(Tag(0x50)).unwrap_or(&[]),
+                store.get(Tag(0x9F12)),
+                store.get(Tag(0x9F11)).and_then(|v| v.first().copied()),
+            );
         for byte in label.iter().take(outcome.application_label.capacity()) {
             let _ = outcome.application_label.push(*byte);
         }

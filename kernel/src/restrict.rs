@@ -137,6 +137,36 @@ impl AdditionalTerminalCapabilities {
     pub fn services(&self) -> bool {
         self.0[0] & 0x20 != 0
     }
+
+    /// Book 4, Annex A3: whether the terminal supports ISO/IEC 8859 part
+    /// `table` (the Issuer Code Table Index, 9F11, 1 to 10): byte 5 b1 to b8
+    /// for tables 1 to 8, byte 4 b1 and b2 for tables 9 and 10.
+    pub fn supports_code_table(&self, table: u8) -> bool {
+        match table {
+            1..=8 => self.0[4] & (1 << (table - 1)) != 0,
+            9 => self.0[3] & 0x01 != 0,
+            10 => self.0[3] & 0x02 != 0,
+            _ => false,
+        }
+    }
+
+    /// Book 1, 12.2.4 and 12.4: the name to show for an application: the
+    /// Application Preferred Name (9F12) when the card gave one together with
+    /// an Issuer Code Table Index (9F11) naming a code table the terminal
+    /// supports; otherwise the Application Label (50).
+    pub fn application_name<'a>(
+        &self,
+        label: &'a [u8],
+        preferred_name: Option<&'a [u8]>,
+        code_table_index: Option<u8>,
+    ) -> &'a [u8] {
+        match (preferred_name, code_table_index) {
+            (Some(name), Some(table)) if !name.is_empty() && self.supports_code_table(table) => {
+                name
+            }
+            _ => label,
+        }
+    }
 }
 
 /// Application Usage Control (9F07) bits. Book 3, Annex C2.
@@ -390,5 +420,34 @@ pub fn check_dates(effective: Option<Date>, expiration: Option<Date>, today: Dat
     DateChecks {
         not_yet_effective: effective.is_some_and(|d| today < d),
         expired: expiration.is_some_and(|d| today > d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_tables_are_read_from_bytes_5_and_4() {
+        // 9F40 `6000F0A001`: byte 5 b1, code table 1 only.
+        let caps = AdditionalTerminalCapabilities([0x60, 0x00, 0xF0, 0xA0, 0x01]);
+        assert!(caps.supports_code_table(1));
+        assert!(!(2..=10).any(|table| caps.supports_code_table(table)));
+        let all = AdditionalTerminalCapabilities([0, 0, 0, 0x03, 0xFF]);
+        assert!((1..=10).all(|table| all.supports_code_table(table)));
+        assert!(!all.supports_code_table(0) && !all.supports_code_table(11));
+    }
+
+    #[test]
+    fn preferred_name_only_with_a_supported_code_table() {
+        // Book 1, 12.2.4: 9F12 is used only when 9F11 names a code table the
+        // terminal supports; otherwise the Application Label (50).
+        let caps = AdditionalTerminalCapabilities([0x60, 0x00, 0xF0, 0xA0, 0x01]);
+        let (label, name) = (&b"VISA CREDIT"[..], &b"CARTE BLEUE"[..]);
+        assert_eq!(caps.application_name(label, Some(name), Some(1)), name);
+        assert_eq!(caps.application_name(label, Some(name), Some(2)), label);
+        assert_eq!(caps.application_name(label, Some(name), None), label);
+        assert_eq!(caps.application_name(label, None, Some(1)), label);
+        assert_eq!(caps.application_name(label, Some(&[]), Some(1)), label);
     }
 }

@@ -57,6 +57,18 @@ impl Candidate {
         })
     }
 
+    /// The name to offer the cardholder (Book 1, 12.4): the preferred name
+    /// when its code table is one the terminal supports (9F40), else the
+    /// label.
+    pub fn display_name(&self, additional_terminal_capabilities: [u8; 5]) -> &[u8] {
+        crate::restrict::AdditionalTerminalCapabilities(additional_terminal_capabilities)
+            .application_name(
+                &self.label,
+                Some(&self.preferred_name),
+                self.code_table_index,
+            )
+    }
+
     /// Book 1, 12.2.3: b8 of the priority indicator.
     pub fn requires_confirmation(&self) -> bool {
         self.priority & PRIORITY_CONFIRMATION_REQUIRED != 0
