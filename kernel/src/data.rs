@@ -249,6 +249,10 @@ pub struct TerminalData {
     pub acquirer_identifier: [u8; 6],
     /// Application Version Number, terminal (9F09), of the selected application.
     pub application_version: [u8; 2],
+    /// Application Identifier (AID) - terminal (9F06): the configured AID
+    /// the selected application matched (Book 4, Annex A; Book 1, 12.3.1),
+    /// empty before selection.
+    pub aid_terminal: heapless::Vec<u8, { crate::limits::MAX_AID_BYTES }>,
     /// Terminal Floor Limit (9F1B), binary, of the selected application.
     pub floor_limit: [u8; 4],
     /// Point-of-Service Entry Mode (9F39): `05`, chip read.
@@ -307,6 +311,7 @@ impl TerminalData {
             merchant_name_and_location: config.merchant_name_and_location.clone(),
             acquirer_identifier: config.acquirer_identifier,
             application_version: [0, 0],
+            aid_terminal: heapless::Vec::new(),
             floor_limit: [0; 4],
             pos_entry_mode: [0x05],
         }
@@ -347,6 +352,7 @@ impl TerminalData {
             0x9F4E => &self.merchant_name_and_location,
             0x9F01 => &self.acquirer_identifier,
             0x9F09 => &self.application_version,
+            0x9F06 if !self.aid_terminal.is_empty() => &self.aid_terminal,
             0x9F1B => &self.floor_limit,
             0x9F39 => &self.pos_entry_mode,
             _ => return None,
@@ -447,5 +453,32 @@ mod tests {
         assert_eq!(data.value(Tag(0x9F02)), Some(&[0, 0, 0, 0, 0x10, 0x00][..]));
         assert_eq!(data.value(Tag(0x81)), Some(&[0, 0, 0x03, 0xE8][..]));
         assert_eq!(data.value(Tag(0x8A)), None);
+        // 9F06 only once an application is selected.
+        assert_eq!(data.value(Tag(0x9F06)), None);
+    }
+
+    #[test]
+    fn the_selected_applications_terminal_aid_is_served_to_dols() {
+        let config = TerminalConfig::default();
+        let inputs = TransactionInputs::new(
+            1_000,
+            crate::config::Currency::EUR,
+            [0x25, 0x06, 0x15],
+            [0x12, 0x00, 0x00],
+            [0x11, 0x22, 0x33, 0x44],
+            50,
+            1,
+        );
+        let mut data = TerminalData::new(&config, &inputs);
+        data.aid_terminal = config.applications[0].aid.clone();
+        let dol = [0x9F, 0x06, 0x07];
+        let store = DataStore::new();
+        let sources = Sources {
+            terminal: &data,
+            card: &store,
+        };
+        let mut out = [0u8; 7];
+        assert_eq!(crate::dol::build(&dol, &sources, &mut out), Ok(7));
+        assert_eq!(out, [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10]);
     }
 }

@@ -183,6 +183,7 @@ pub(crate) fn initiate_application_processing(
     });
     if let Some(app) = cx.app_config() {
         cx.terminal.application_version = app.application_version;
+        cx.terminal.aid_terminal = app.aid.clone();
         cx.terminal.floor_limit = u32::try_from(app.floor_limit)
             .unwrap_or(u32::MAX)
             .to_be_bytes();
