@@ -45,7 +45,10 @@ fn responses(text: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn crypto() -> PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>> {
+/// The portable provider with a fixed random source (PIN padding only).
+type Crypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
+
+fn crypto() -> Crypto {
     PortableCrypto::new(|out: &mut [u8]| {
         out.fill(0xA5);
         Ok(())
