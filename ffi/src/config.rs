@@ -357,8 +357,12 @@ pub unsafe extern "C" fn emv_config_add_application(
 ) -> emv_error {
     guard(|| {
         // SAFETY: the caller's contract for each pointer.
-        let (config, application) =
-            unsafe { (util::handle_mut(config)?, util::input(application, "application")?) };
+        let (config, application) = unsafe {
+            (
+                util::handle_mut(config)?,
+                util::input(application, "application")?,
+            )
+        };
         config.unused()?;
         let app = application.kernel_application()?;
         let applications = &mut config.settings.terminal.applications;

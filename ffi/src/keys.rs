@@ -174,9 +174,9 @@ pub unsafe extern "C" fn emv_ca_keys_add(
             checksum.as_ref(),
         )
         .map_err(|error| Failure::new(emv_error::EMV_ERROR_CA_KEY, error.to_string()))?;
-        keys.store.insert(key).map_err(|error| {
-            Failure::new(emv_error::EMV_ERROR_CAPACITY, error.to_string())
-        })
+        keys.store
+            .insert(key)
+            .map_err(|error| Failure::new(emv_error::EMV_ERROR_CAPACITY, error.to_string()))
     })
 }
 

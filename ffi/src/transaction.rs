@@ -983,7 +983,11 @@ pub unsafe extern "C" fn emv_transaction_step(
             if step.len() > room {
                 return Err(Failure::new(
                     emv_error::EMV_ERROR_BUFFER_TOO_SMALL,
-                    format!("buffer_size is {}, the step needs {}", buffer.len(), step.len() + 1),
+                    format!(
+                        "buffer_size is {}, the step needs {}",
+                        buffer.len(),
+                        step.len() + 1
+                    ),
                 ));
             }
             Ok(())

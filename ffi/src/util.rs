@@ -22,7 +22,9 @@ pub(crate) unsafe fn bytes<'a>(
         };
     }
     if length > isize::MAX as usize {
-        return Err(Failure::invalid(format!("{argument}: length {length} is too large")));
+        return Err(Failure::invalid(format!(
+            "{argument}: length {length} is too large"
+        )));
     }
     // SAFETY: not NULL, and the caller guarantees `length` readable bytes
     // that outlive 'a; the length fits an isize (checked above).
@@ -49,6 +51,7 @@ pub(crate) unsafe fn text<'a>(
 }
 
 /// A NUL-terminated C string as UTF-8.
+#[cfg(feature = "simulated-cards")]
 ///
 /// # Safety
 /// When not NULL, `pointer` must be a NUL-terminated string.
@@ -126,7 +129,11 @@ pub(crate) unsafe fn handle<'a, T: Handle>(pointer: *const T) -> Result<&'a T, c
     if object.magic() != T::MAGIC {
         return Err(crate::Failure::new(
             crate::emv_error::EMV_ERROR_INVALID_HANDLE,
-            format!("{} is not a live {} (freed, or another object)", T::NAME, T::NAME),
+            format!(
+                "{} is not a live {} (freed, or another object)",
+                T::NAME,
+                T::NAME
+            ),
         ));
     }
     Ok(object)
@@ -136,7 +143,9 @@ pub(crate) unsafe fn handle<'a, T: Handle>(pointer: *const T) -> Result<&'a T, c
 ///
 /// # Safety
 /// As for [`handle`], and no other reference to the object may be in use.
-pub(crate) unsafe fn handle_mut<'a, T: Handle>(pointer: *mut T) -> Result<&'a mut T, crate::Failure> {
+pub(crate) unsafe fn handle_mut<'a, T: Handle>(
+    pointer: *mut T,
+) -> Result<&'a mut T, crate::Failure> {
     // SAFETY: forwarded from the caller's contract.
     unsafe { handle(pointer) }?;
     // SAFETY: checked non-NULL and of kind T above; the caller guarantees
@@ -163,7 +172,9 @@ pub(crate) unsafe fn bytes_mut<'a>(
         };
     }
     if length > isize::MAX as usize {
-        return Err(Failure::invalid(format!("{argument}: length {length} is too large")));
+        return Err(Failure::invalid(format!(
+            "{argument}: length {length} is too large"
+        )));
     }
     // SAFETY: not NULL, and the caller guarantees `length` writable bytes
     // used by nothing else for 'a; the length fits an isize.
