@@ -142,6 +142,37 @@ fn purchase_c_is_approved_offline_with_a_tc() {
 }
 
 #[test]
+fn purchase_c_links_against_the_shared_library_too() {
+    static_library(); // the same build makes libemv_kernel_ffi.so
+    let work = tempfile::tempdir().expect("temp dir");
+    let program = work.path().join("purchase-shared");
+    let lib_dir = profile_dir();
+    run(Command::new("cc")
+        .current_dir(root())
+        .args([
+            "-std=c11",
+            "-D_DEFAULT_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .args([
+            "-DEMV_SIMULATED_CARDS",
+            "-Iinclude",
+            "examples/c/purchase.c",
+            "-o",
+        ])
+        .arg(&program)
+        .arg(format!("-L{}", lib_dir.display()))
+        .arg("-lemv_kernel_ffi"));
+    let output = Command::new(&program)
+        .env("LD_LIBRARY_PATH", &lib_dir)
+        .output()
+        .expect("run purchase-shared");
+    assert_approved_with_tc(&output);
+}
+
+#[test]
 fn purchase_c_reports_an_unknown_profile() {
     let work = tempfile::tempdir().expect("temp dir");
     let program = compile("purchase", work.path(), &[], &[]);
