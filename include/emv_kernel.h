@@ -490,6 +490,19 @@ enum emv_error emv_ca_keys_load_capk_txt(struct emv_ca_keys *keys,
                                          size_t text_len,
                                          size_t *loaded);
 
+// Makes a key store from the text of a `capk.txt` file: `emv_ca_keys_new`
+// and `emv_ca_keys_load_capk_txt` in one call; `loaded` (may be NULL)
+// receives how many keys the store holds. On a bad line nothing is made
+// (`*out` is NULL) and the detail names the line.
+//
+// # Safety
+// `text` must point to `text_len` readable bytes; `out` must be writable;
+// `loaded` must be NULL or writable.
+enum emv_error emv_ca_keys_from_capk_txt(const char *text,
+                                         size_t text_len,
+                                         struct emv_ca_keys **out,
+                                         size_t *loaded);
+
 // Adds one CA public key (Book 2, 11.2): RID (5 bytes), CA Public Key
 // Index, modulus (1 to 248 bytes) and exponent (1 to 3 bytes), expiry as
 // BCD YYMMDD (3 bytes) or NULL for a key that does not expire, and the

@@ -117,6 +117,38 @@ pub unsafe extern "C" fn emv_ca_keys_load_capk_txt(
     })
 }
 
+/// Makes a key store from the text of a `capk.txt` file: `emv_ca_keys_new`
+/// and `emv_ca_keys_load_capk_txt` in one call; `loaded` (may be NULL)
+/// receives how many keys the store holds. On a bad line nothing is made
+/// (`*out` is NULL) and the detail names the line.
+///
+/// # Safety
+/// `text` must point to `text_len` readable bytes; `out` must be writable;
+/// `loaded` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emv_ca_keys_from_capk_txt(
+    text: *const c_char,
+    text_len: usize,
+    out: *mut *mut emv_ca_keys,
+    loaded: *mut usize,
+) -> emv_error {
+    guard(|| {
+        // SAFETY: the caller's contract for each pointer.
+        let (out, text) = unsafe { (util::out(out, "out")?, util::text(text, text_len, "text")?) };
+        *out = std::ptr::null_mut();
+        let (store, _notices) = ::emv_config::load_ca_keys(&Crypto::default(), text, None)
+            .map_err(|error| {
+                Failure::new(emv_error::EMV_ERROR_CA_KEY, format!("capk.txt {error}"))
+            })?;
+        if !loaded.is_null() {
+            // SAFETY: not NULL, and the caller's contract says writable.
+            unsafe { *loaded = store.len() };
+        }
+        *out = Box::into_raw(emv_ca_keys::from_store(store));
+        Ok(())
+    })
+}
+
 /// Adds one CA public key (Book 2, 11.2): RID (5 bytes), CA Public Key
 /// Index, modulus (1 to 248 bytes) and exponent (1 to 3 bytes), expiry as
 /// BCD YYMMDD (3 bytes) or NULL for a key that does not expire, and the

@@ -673,6 +673,35 @@ fn ca_keys_load_from_capk_txt_and_one_at_a_time() {
 }
 
 #[test]
+fn a_key_store_is_made_from_capk_txt_in_one_call() {
+    let mut keys = null_mut();
+    let mut loaded = 0;
+    // SAFETY: valid text, out pointers.
+    unsafe {
+        let error = emv_ca_keys_from_capk_txt(
+            CAPK_TXT.as_ptr().cast(),
+            CAPK_TXT.len(),
+            &mut keys,
+            &mut loaded,
+        );
+        assert_eq!(error, EMV_OK, "{}", detail());
+        assert!(loaded > 0);
+        assert_eq!(emv_ca_keys_free(keys), EMV_OK);
+        let broken = CAPK_TXT.replacen(
+            "a0:00:00:09:99 01 491231 rsa",
+            "a0:00:00:09:99 01 491231 dsa",
+            1,
+        );
+        assert_ne!(broken, CAPK_TXT);
+        let error =
+            emv_ca_keys_from_capk_txt(broken.as_ptr().cast(), broken.len(), &mut keys, null_mut());
+        assert_eq!(error, EMV_ERROR_CA_KEY);
+        assert!(keys.is_null());
+        assert!(detail().starts_with("capk.txt line "), "{}", detail());
+    }
+}
+
+#[test]
 fn every_error_code_has_a_message() {
     for code in 0..=16 {
         // SAFETY: the library returns static NUL-terminated strings.
