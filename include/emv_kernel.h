@@ -27,6 +27,9 @@
 // Most CA public keys one `emv_ca_keys` holds.
 #define EMV_MAX_CA_KEYS 256
 
+// Most bytes of the ICC data for clearing (field 55) `emv_outcome` copies.
+#define EMV_MAX_ICC_DATA_BYTES 320
+
 // What an `emv_*` function returns: `EMV_OK` (0) or why it failed.
 // `emv_error_message` names each code; `emv_last_error_detail` says more
 // about the last failure on the calling thread.
@@ -550,7 +553,8 @@ enum emv_error emv_sim_card_new(const char *profile, struct emv_sim_card **out);
 #if defined(EMV_SIMULATED_CARDS)
 // Sends one command APDU (`command_len` bytes) to the card and copies its
 // response (data and SW1 SW2) into `response` (`response_capacity` bytes;
-// 258 always suffices); `*response_len` receives its length. With too
+// 258 suffice for a well-behaved card, a hostile profile may answer more);
+// `*response_len` receives its length. With too
 // small a buffer returns `EMV_ERROR_BUFFER_TOO_SMALL` with the needed
 // length in `*response_len` (the command was processed: resend it only
 // after a reset).
@@ -721,7 +725,7 @@ enum emv_error emv_on_host(struct emv_transaction *transaction,
 // Returns `EMV_ERROR_NOT_FINISHED` before `EMV_REQUEST_DONE`, and
 // `EMV_ERROR_BUFFER_TOO_SMALL` when the ICC data does not fit: `out` is
 // filled all the same and `out->icc_data_len` says how many bytes are
-// needed (at most 320).
+// needed (at most `EMV_MAX_ICC_DATA_BYTES`).
 //
 // # Safety
 // `transaction` must be a live transaction no other thread uses; `out`

@@ -105,7 +105,7 @@ static void print_hex(const char *label, const uint8_t *bytes, size_t len) {
  */
 static int print_outcome(struct emv_transaction *tx) {
     struct emv_outcome outcome;
-    uint8_t icc_data[512];
+    uint8_t icc_data[EMV_MAX_ICC_DATA_BYTES];
     enum emv_error error = emv_outcome(tx, &outcome, icc_data, sizeof icc_data);
     if (error != EMV_OK) return fail("emv_outcome", error);
 

@@ -60,7 +60,8 @@ pub unsafe extern "C" fn emv_sim_card_new(
 
 /// Sends one command APDU (`command_len` bytes) to the card and copies its
 /// response (data and SW1 SW2) into `response` (`response_capacity` bytes;
-/// 258 always suffices); `*response_len` receives its length. With too
+/// 258 suffice for a well-behaved card, a hostile profile may answer more);
+/// `*response_len` receives its length. With too
 /// small a buffer returns `EMV_ERROR_BUFFER_TOO_SMALL` with the needed
 /// length in `*response_len` (the command was processed: resend it only
 /// after a reset).

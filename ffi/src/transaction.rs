@@ -15,6 +15,11 @@ use crate::keys::emv_ca_keys;
 use crate::util::{self, Handle};
 use crate::Crypto;
 
+/// Most bytes of the ICC data for clearing (field 55) `emv_outcome` copies.
+pub const EMV_MAX_ICC_DATA_BYTES: usize = 320;
+
+const _: () = assert!(EMV_MAX_ICC_DATA_BYTES == emv_kernel::limits::CLEARING_DATA_BYTES);
+
 /// What the caller supplies for one transaction, every field filled by the
 /// caller: there are no defaults. Book 4, Annex A: 9F02, 9F03, 9C, 5F2A,
 /// 5F36, 9A, 9F21, 9F37, 9F41.
@@ -839,7 +844,7 @@ pub struct emv_outcome {
 /// Returns `EMV_ERROR_NOT_FINISHED` before `EMV_REQUEST_DONE`, and
 /// `EMV_ERROR_BUFFER_TOO_SMALL` when the ICC data does not fit: `out` is
 /// filled all the same and `out->icc_data_len` says how many bytes are
-/// needed (at most 320).
+/// needed (at most `EMV_MAX_ICC_DATA_BYTES`).
 ///
 /// # Safety
 /// `transaction` must be a live transaction no other thread uses; `out`
