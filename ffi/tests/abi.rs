@@ -813,3 +813,147 @@ fn a_transport_error_terminates_the_transaction() {
     // SAFETY: live transaction, freed once.
     assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
 }
+
+/// Runs `card` until the transaction asks for something other than the
+/// card, and returns that request.
+fn until_terminal_request(tx: *mut emv_transaction, card: &mut Card) -> emv_request {
+    for _ in 0..100 {
+        let req = request(tx);
+        if req.kind != emv_request_kind::EMV_REQUEST_TRANSMIT {
+            return req;
+        }
+        // SAFETY: the request's APDU points into the live transaction.
+        let command = unsafe { std::slice::from_raw_parts(req.apdu, req.apdu_len) };
+        let response = card.process(command);
+        // SAFETY: live transaction, the response's own buffer.
+        let error = unsafe { emv_on_response(tx, response.as_ptr(), response.len()) };
+        assert_eq!(error, EMV_OK, "{}", detail());
+    }
+    panic!("the card kept the transaction busy");
+}
+
+#[test]
+fn an_offline_pin_is_asked_for_checked_and_verified() {
+    let terminal = Terminal::new();
+    let tx = terminal.transaction();
+    let mut card = profiles::find("cvm-offline-pin").expect("profile").card();
+    let req = until_terminal_request(tx, &mut card);
+    assert_eq!(req.kind, emv_request_kind::EMV_REQUEST_ENTER_PIN);
+    assert_eq!(req.pin_kind, emv_pin_kind::EMV_PIN_OFFLINE_PLAINTEXT);
+    let entry = emv_pin_entry::EMV_PIN_ENTRY_DIGITS as i32;
+    // SAFETY: live transaction; the digits' buffers are as long as told.
+    unsafe {
+        assert_eq!(
+            emv_on_pin(tx, entry, b"123".as_ptr(), 3),
+            EMV_ERROR_INVALID_PIN
+        );
+        assert_eq!(
+            emv_on_pin(tx, entry, b"12a4".as_ptr(), 4),
+            EMV_ERROR_INVALID_PIN
+        );
+        assert_eq!(emv_on_pin(tx, entry, null(), 4), EMV_ERROR_NULL_POINTER);
+        assert_eq!(request(tx).kind, emv_request_kind::EMV_REQUEST_ENTER_PIN);
+        assert_eq!(
+            emv_on_pin(tx, entry, b"1234".as_ptr(), 4),
+            EMV_OK,
+            "{}",
+            detail()
+        );
+    }
+    drive(tx, |command| card.process(command));
+    let (out, _) = outcome(tx);
+    assert_eq!(out.decision, emv_decision::EMV_DECISION_APPROVED);
+    assert_eq!(out.cvm_results, [0x01, 0x00, 0x02]);
+    // SAFETY: live transaction, freed once.
+    assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
+}
+
+#[test]
+fn the_cardholder_chooses_among_candidates_or_cancels() {
+    let terminal = Terminal::new();
+    let profile = profiles::find("multi-app-pse").expect("profile");
+    for choice in [1, -1] {
+        let tx = terminal.transaction();
+        let mut card = profile.card();
+        let req = until_terminal_request(tx, &mut card);
+        assert_eq!(req.kind, emv_request_kind::EMV_REQUEST_CHOOSE_APPLICATION);
+        assert_eq!(req.candidate_count, 3);
+        // SAFETY: live transaction, valid out pointers.
+        unsafe {
+            let mut candidate: emv_candidate = std::mem::zeroed();
+            assert_eq!(emv_candidate(tx, 0, &mut candidate), EMV_OK);
+            assert_eq!(text(&candidate.label), "TEST DEBIT");
+            assert!(candidate.requires_confirmation);
+            assert_eq!(
+                emv_candidate(tx, 3, &mut candidate),
+                EMV_ERROR_INVALID_ARGUMENT
+            );
+            assert_eq!(emv_on_application_chosen(tx, 3), EMV_ERROR_INVALID_ARGUMENT);
+            assert_eq!(
+                emv_on_application_chosen(tx, -2),
+                EMV_ERROR_INVALID_ARGUMENT
+            );
+            assert_eq!(
+                emv_on_application_chosen(tx, choice),
+                EMV_OK,
+                "{}",
+                detail()
+            );
+        }
+        drive(tx, |command| card.process(command));
+        let (out, _) = outcome(tx);
+        if choice == -1 {
+            assert_eq!(out.decision, emv_decision::EMV_DECISION_TERMINATED);
+            assert_eq!(text(&out.termination_reason), "cancelled");
+        } else {
+            assert_eq!(out.decision, emv_decision::EMV_DECISION_APPROVED);
+            assert_eq!(text(&out.application_label), "TEST CREDIT");
+        }
+        // SAFETY: live transaction, freed once.
+        assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
+    }
+}
+
+#[test]
+fn going_online_hands_over_the_icc_data_and_takes_the_host_answer() {
+    let terminal = Terminal::new();
+    let tx = terminal.transaction();
+    let mut card = profiles::find("card-online").expect("profile").card();
+    let mut req = until_terminal_request(tx, &mut card);
+    if req.kind == emv_request_kind::EMV_REQUEST_RECENT_AMOUNT {
+        assert!(!req.pan.is_null() && req.pan_len > 0);
+        // SAFETY: live transaction.
+        assert_eq!(unsafe { emv_on_recent_amount(tx, 0) }, EMV_OK);
+        req = until_terminal_request(tx, &mut card);
+    }
+    assert_eq!(req.kind, emv_request_kind::EMV_REQUEST_GO_ONLINE);
+    // SAFETY: the ICC data points into the live transaction.
+    let icc = unsafe { std::slice::from_raw_parts(req.icc_data, req.icc_data_len) };
+    assert_eq!(
+        &icc[..3],
+        &[0x9F, 0x26, 0x08],
+        "field 55 starts with the ARQC"
+    );
+    let unreachable = emv_host_response {
+        reachable: false,
+        approved: false,
+        authorisation_response_code: [0; 2],
+        issuer_authentication_data: null(),
+        issuer_authentication_data_len: 0,
+        scripts: null(),
+        scripts_len: 0,
+    };
+    // SAFETY: live transaction, a valid response.
+    assert_eq!(
+        unsafe { emv_on_host(tx, &unreachable) },
+        EMV_OK,
+        "{}",
+        detail()
+    );
+    drive(tx, |command| card.process(command));
+    let (out, _) = outcome(tx);
+    assert!(!out.online);
+    assert_ne!(out.decision, emv_decision::EMV_DECISION_TERMINATED);
+    // SAFETY: live transaction, freed once.
+    assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
+}
