@@ -3,6 +3,9 @@
 # - the production terminal (`emv-terminal` without its default feature
 #   `simulated-cards`) builds and links no test part: no test PKI or card
 #   engine (emv-test-cards) and no test HTTPS server (rcgen);
+# - the C ABI library (`emv-kernel-ffi` with its default features) links no
+#   emv-test-cards either: the simulated cards come only with its feature
+#   `simulated-cards`;
 # - no kernel step module imports from the dispatcher (`transaction.rs`).
 #
 #   scripts/check-layout.sh
@@ -22,6 +25,14 @@ for forbidden in emv-test-cards rcgen emv-acquirer; do
     fi
 done
 echo "check-layout: production emv-terminal links no emv-test-cards, rcgen or emv-acquirer"
+
+ffi_tree=$(cargo tree --locked -p emv-kernel-ffi -e normal,build --prefix none)
+if grep -q "^emv-test-cards " <<<"$ffi_tree"; then
+    echo "check-layout: emv-kernel-ffi without features depends on emv-test-cards:" >&2
+    cargo tree --locked -p emv-kernel-ffi -e normal,build -i emv-test-cards >&2
+    exit 1
+fi
+echo "check-layout: emv-kernel-ffi links no emv-test-cards without its feature simulated-cards"
 
 # Step modules take commands and status words from apdu.rs, never from the
 # dispatcher: no import cycle through transaction.rs. (The driver loop and

@@ -4,6 +4,9 @@
 #   scripts/install-tools.sh
 #
 # - cargo-deny (crates.io): licence and ban checks (`deny.toml`);
+# - cbindgen (crates.io): generates the C header include/emv_kernel.h from
+#   ffi/src (`scripts/check-header.sh`); pinned, since its output differs
+#   between versions;
 # - the toolchain of the workspace's declared rust-version, for the MSRV
 #   check (scripts/check-msrv.py installs it itself when rustup can);
 # - cargo-fuzz (crates.io): the bounded fuzz pass of scripts/fuzz.sh;
@@ -15,6 +18,7 @@ set -euo pipefail
 
 cargo_deny_version=0.20.0
 cargo_fuzz_version=0.13.1
+cbindgen_version=0.29.4
 
 have_version() { # have_version COMMAND VERSION
     command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"
@@ -25,6 +29,13 @@ if have_version cargo-deny "$cargo_deny_version"; then
 else
     echo "install-tools: installing cargo-deny $cargo_deny_version (crates.io)"
     cargo install --locked --quiet cargo-deny --version "$cargo_deny_version"
+fi
+
+if have_version cbindgen "$cbindgen_version"; then
+    echo "install-tools: cbindgen $cbindgen_version present"
+else
+    echo "install-tools: installing cbindgen $cbindgen_version (crates.io)"
+    cargo install --locked --quiet cbindgen --version "$cbindgen_version"
 fi
 
 if have_version cargo-fuzz "$cargo_fuzz_version"; then
