@@ -3,9 +3,17 @@
 //! records), with certificate sizes for a 1984-bit CA key, a 1408-bit issuer
 //! key and a 1024-bit ICC key.
 //!
+//! Each of our measurements has a reference measured in the same run: the
+//! `iso7816-tlv` crate (what a Rust user would pick for BER-TLV) parsing the
+//! same bytes into its tree. Before criterion starts, both are also timed in
+//! alternating short batches and the ratios printed (`ratio ...` lines).
+//!
 //! Run: `cargo bench -p emv-kernel --bench tlv`.
 
+use std::time::{Duration, Instant};
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use emv_kernel::data::DataStore;
 use emv_kernel::tlv::{self, Tag, Writer};
 
 /// Deterministic filler standing in for signatures and certificates.
@@ -156,8 +164,97 @@ fn parse_all(dump: &[Vec<u8>]) -> usize {
     primitives
 }
 
+/// Ours, building: every primitive of each response into a data store (the
+/// kernel's own store, as record reading fills it).
+fn build_stores(dump: &[Vec<u8>]) -> usize {
+    let mut stored = 0;
+    for response in dump {
+        let mut store = DataStore::new();
+        for item in tlv::leaves(response) {
+            let tlv = item.unwrap();
+            store.insert(tlv.tag, tlv.value).unwrap();
+            stored += 1;
+        }
+        black_box(&store);
+    }
+    stored
+}
+
+/// Ours, walking: every object checked, nothing built.
+fn validate_all(dump: &[Vec<u8>]) {
+    for response in dump {
+        tlv::validate(response).unwrap();
+    }
+}
+
+/// The reference: `iso7816-tlv` parsing each response into its owned tree.
+fn reference_parse(dump: &[Vec<u8>]) -> usize {
+    dump.iter()
+        .map(|response| iso7816_tlv::ber::Tlv::parse_all(response).len())
+        .sum()
+}
+
+/// Median nanoseconds per call of `f` over alternating batches.
+fn time_batches(mut f: impl FnMut(), rounds: usize) -> f64 {
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..200 {
+            f();
+        }
+        samples.push(start.elapsed().as_nanos() as f64 / 200.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Ours against the reference, taking turns in short batches in this
+/// process, so that both see the same machine state.
+fn print_ratios(dump: &[Vec<u8>]) {
+    let total: usize = dump.iter().map(Vec::len).sum();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let (mut walk, mut build, mut reference) = (Vec::new(), Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        walk.push(time_batches(|| validate_all(black_box(dump)), 5));
+        build.push(time_batches(
+            || {
+                black_box(build_stores(black_box(dump)));
+            },
+            5,
+        ));
+        reference.push(time_batches(
+            || {
+                black_box(reference_parse(black_box(dump)));
+            },
+            5,
+        ));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (walk, build, reference) = (
+        median(&mut walk),
+        median(&mut build),
+        median(&mut reference),
+    );
+    let rate = |ns: f64| total as f64 / ns; // bytes per ns = GB/s
+    println!(
+        "ratio walk (validate) {:.2} GB/s, build (data store) {:.2} GB/s, iso7816-tlv parse {:.2} GB/s",
+        rate(walk),
+        rate(build),
+        rate(reference)
+    );
+    println!(
+        "ratio ours/iso7816-tlv: walk {:.1}x, build {:.1}x",
+        reference / walk,
+        reference / build
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let dump = card_dump();
+    print_ratios(&dump);
     let total: usize = dump.iter().map(Vec::len).sum();
     let mut group = c.benchmark_group("tlv");
     group.throughput(Throughput::Bytes(total as u64));
@@ -166,12 +263,16 @@ fn bench(c: &mut Criterion) {
         |b| b.iter(|| parse_all(black_box(&dump))),
     );
     group.bench_function(format!("validate a CDA card dump ({total} bytes)"), |b| {
-        b.iter(|| {
-            for response in black_box(&dump) {
-                tlv::validate(response).unwrap();
-            }
-        })
+        b.iter(|| validate_all(black_box(&dump)))
     });
+    group.bench_function(
+        format!("build a data store per response ({total} bytes)"),
+        |b| b.iter(|| build_stores(black_box(&dump))),
+    );
+    group.bench_function(
+        format!("reference: iso7816-tlv parse_all ({total} bytes)"),
+        |b| b.iter(|| reference_parse(black_box(&dump))),
+    );
     group.bench_function(format!("find 9F46 in each response ({total} bytes)"), |b| {
         b.iter(|| {
             black_box(&dump)

@@ -131,8 +131,8 @@ pub fn read_gpo_response(
             store_unique(store, Tag(0x94), afl)?;
         }
         Tag(0x77) => {
-            for item in tlv::primitives(template.value) {
-                let (_, object) = item.map_err(|_| TerminationReason::CardDataFormat)?;
+            for item in tlv::leaves(template.value) {
+                let object = item.map_err(|_| TerminationReason::CardDataFormat)?;
                 store_unique(store, object.tag, object.value)?;
             }
         }

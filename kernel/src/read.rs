@@ -148,8 +148,8 @@ pub fn process_record(
             template.raw
         });
     }
-    for item in tlv::primitives(template.value) {
-        let (_, object) = item.map_err(|_| TerminationReason::CardDataFormat)?;
+    for item in tlv::leaves(template.value) {
+        let object = item.map_err(|_| TerminationReason::CardDataFormat)?;
         store
             .insert(object.tag, object.value)
             .map_err(|e| match e {

@@ -546,8 +546,8 @@ impl Selection {
 /// and those of BF0C) in the data store.
 fn store_fci(fci: &Fci<'_>, store: &mut DataStore) -> Result<(), ()> {
     store.insert(Tag(0x84), fci.df_name).map_err(|_| ())?;
-    for item in tlv::primitives(fci.proprietary) {
-        let (_, object) = item.map_err(|_| ())?;
+    for item in tlv::leaves(fci.proprietary) {
+        let object = item.map_err(|_| ())?;
         store.insert(object.tag, object.value).map_err(|_| ())?;
     }
     Ok(())

@@ -10,9 +10,6 @@
 //! between and after objects.
 
 use crate::limits::TLV_MAX_DEPTH;
-use nom::error::{ErrorKind as NomKind, ParseError};
-use nom::number::complete::be_u8;
-use nom::IResult;
 
 /// A BER-TLV tag: its bytes read as a big-endian number (`9F02`, `5A`, `BF0C`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -115,96 +112,56 @@ impl core::fmt::Display for Error {
 
 impl core::error::Error for Error {}
 
-/// The nom error of our parsers: our kind, and the input where it arose.
-#[derive(Debug)]
-struct Fail<'a> {
-    input: &'a [u8],
-    kind: ErrorKind,
-}
+/// A header that does not read: the error and its offset from the object's
+/// first byte.
+type HeaderError = (ErrorKind, usize);
 
-impl<'a> ParseError<&'a [u8]> for Fail<'a> {
-    fn from_error_kind(input: &'a [u8], _kind: NomKind) -> Self {
-        // Only `be_u8` and `take` can fail underneath us, both by running out
-        // of input; the callers below replace the kind with the precise one.
-        Fail {
-            input,
-            kind: ErrorKind::LengthBeyondInput,
-        }
-    }
-
-    fn append(_input: &'a [u8], _kind: NomKind, other: Self) -> Self {
-        other
-    }
-}
-
-type PResult<'a, O> = IResult<&'a [u8], O, Fail<'a>>;
-
-fn fail<O>(input: &[u8], kind: ErrorKind) -> PResult<'_, O> {
-    Err(nom::Err::Error(Fail { input, kind }))
-}
-
-fn byte(input: &[u8], kind: ErrorKind) -> PResult<'_, u8> {
-    be_u8(input).or_else(|_: nom::Err<Fail>| fail(input, kind))
-}
-
-/// Errors point at the first byte of the tag.
+/// Reads one object's header from `input` (which starts at a tag): the tag,
+/// the header's length and the value's length. Hand-written for speed: every
+/// byte of every card response goes through it (README, "Measured").
 ///
 /// Book 3, Annex B1: a tag continues while the low five bits of the first
-/// byte are all set, then while b8 of each subsequent byte is set.
-fn tag(input: &[u8]) -> PResult<'_, Tag> {
-    let (mut rest, first) = byte(input, ErrorKind::TruncatedTag)?;
-    let mut value = u32::from(first);
-    if first & 0x1F != 0x1F {
-        return Ok((rest, Tag(value)));
-    }
-    for position in 1..3 {
-        let Ok((after, next)) = byte(rest, ErrorKind::TruncatedTag) else {
-            return fail(input, ErrorKind::TruncatedTag);
-        };
-        rest = after;
-        value = (value << 8) | u32::from(next);
-        if next & 0x80 == 0 {
-            return Ok((rest, Tag(value)));
+/// byte are all set, then while b8 of each subsequent byte is set (at most
+/// three bytes here). Annex B2: a length is short below `80`, else `81` to
+/// `83` followed by one to three bytes. Errors point at the tag's first byte
+/// for the tag, and at the length's first byte for the length.
+#[inline(always)]
+fn header(input: &[u8]) -> Result<(Tag, usize, usize), HeaderError> {
+    let Some(&first) = input.first() else {
+        return Err((ErrorKind::TruncatedTag, 0));
+    };
+    let (tag, tag_len) = if first & 0x1F != 0x1F {
+        (u32::from(first), 1)
+    } else {
+        match input.get(1..) {
+            Some(&[second, ..]) if second & 0x80 == 0 => {
+                ((u32::from(first) << 8) | u32::from(second), 2)
+            }
+            Some(&[second, third, ..]) if third & 0x80 == 0 => (
+                (u32::from(first) << 16) | (u32::from(second) << 8) | u32::from(third),
+                3,
+            ),
+            Some(&[_, _, ..]) => return Err((ErrorKind::TagTooLong, 0)),
+            _ => return Err((ErrorKind::TruncatedTag, 0)),
         }
-        if position == 2 {
-            return fail(input, ErrorKind::TagTooLong);
-        }
+    };
+    let Some(&length_first) = input.get(tag_len) else {
+        return Err((ErrorKind::TruncatedLength, tag_len));
+    };
+    if length_first < 0x80 {
+        return Ok((Tag(tag), tag_len + 1, usize::from(length_first)));
     }
-    fail(input, ErrorKind::TagTooLong)
-}
-
-/// Errors point at the first byte of the length.
-///
-/// Book 3, Annex B2: short form below `80`, else `81`..`83` followed by one to
-/// three length bytes.
-fn length(input: &[u8]) -> PResult<'_, usize> {
-    let (mut rest, first) = byte(input, ErrorKind::TruncatedLength)?;
-    if first < 0x80 {
-        return Ok((rest, usize::from(first)));
-    }
-    let count = first & 0x7F;
+    let count = usize::from(length_first & 0x7F);
     if count == 0 || count > 3 {
-        return fail(input, ErrorKind::LengthTooLong);
+        return Err((ErrorKind::LengthTooLong, tag_len));
     }
-    let mut value = 0usize;
-    for _ in 0..count {
-        let Ok((after, next)) = byte(rest, ErrorKind::TruncatedLength) else {
-            return fail(input, ErrorKind::TruncatedLength);
-        };
-        rest = after;
-        value = (value << 8) | usize::from(next);
-    }
-    Ok((rest, value))
-}
-
-/// One data object: tag, length and value, read from `input`.
-fn object(input: &[u8]) -> PResult<'_, (Tag, &[u8])> {
-    let (rest, tag) = tag(input)?;
-    let (rest, len) = length(rest)?;
-    match rest.split_at_checked(len) {
-        Some((value, after)) => Ok((after, (tag, value))),
-        None => fail(input, ErrorKind::LengthBeyondInput),
-    }
+    let Some(bytes) = input.get(tag_len + 1..tag_len + 1 + count) else {
+        return Err((ErrorKind::TruncatedLength, tag_len));
+    };
+    let length = bytes
+        .iter()
+        .fold(0usize, |value, byte| (value << 8) | usize::from(*byte));
+    Ok((Tag(tag), tag_len + 1 + count, length))
 }
 
 /// Whether a byte is padding between objects (Book 3, Annex B).
@@ -243,9 +200,11 @@ impl<'a> Tlv<'a> {
         }
     }
 
-    /// Whether the object is a constructed template.
+    /// Whether the object is a constructed template (b6 of the tag's first
+    /// byte, read from the object itself).
+    #[inline]
     pub fn is_constructed(&self) -> bool {
-        self.tag.is_constructed()
+        self.raw.first().is_some_and(|b| b & 0x20 != 0)
     }
 }
 
@@ -264,18 +223,20 @@ pub struct Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = Result<Tlv<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let rest = self.data.get(self.position..).unwrap_or(&[]);
-        let skipped = rest.iter().take_while(|b| is_padding(**b)).count();
-        let start = self.position.saturating_add(skipped);
-        let input = self.data.get(start..).unwrap_or(&[]);
-        if input.is_empty() {
+        let mut start = self.position;
+        // Padding (00 or FF) between objects, Book 3, Annex B.
+        while self.data.get(start).is_some_and(|b| is_padding(*b)) {
+            start += 1;
+        }
+        let Some(input) = self.data.get(start..).filter(|rest| !rest.is_empty()) else {
             self.done = true;
             return None;
-        }
+        };
         if self.depth > TLV_MAX_DEPTH {
             self.done = true;
             return Some(Err(Error {
@@ -283,34 +244,30 @@ impl<'a> Iterator for Iter<'a> {
                 offset: self.base.saturating_sub(1),
             }));
         }
-        match object(input) {
-            Ok((after, (tag, value))) => {
-                let used = input.len() - after.len();
-                self.position = start.saturating_add(used);
+        let failed = |kind, at: usize| Error {
+            kind,
+            offset: self.base.saturating_add(start).saturating_add(at),
+        };
+        match header(input) {
+            Ok((tag, header_len, value_len)) => {
+                let used = header_len.saturating_add(value_len);
+                let (Some(raw), Some(value)) = (input.get(..used), input.get(header_len..used))
+                else {
+                    self.done = true;
+                    return Some(Err(failed(ErrorKind::LengthBeyondInput, 0)));
+                };
+                self.position = start + used;
                 Some(Ok(Tlv {
                     tag,
                     value,
                     offset: self.base.saturating_add(start),
-                    raw: input.get(..used).unwrap_or(input),
+                    raw,
                     depth: self.depth,
                 }))
             }
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            Err((kind, at)) => {
                 self.done = true;
-                let at = start.saturating_add(input.len() - e.input.len());
-                Some(Err(Error {
-                    kind: e.kind,
-                    offset: self.base.saturating_add(at),
-                }))
-            }
-            Err(nom::Err::Incomplete(_)) => {
-                // Complete parsers never ask for more input; treat it as a
-                // truncation to stay total.
-                self.done = true;
-                Some(Err(Error {
-                    kind: ErrorKind::LengthBeyondInput,
-                    offset: self.base.saturating_add(start),
-                }))
+                Some(Err(failed(kind, at)))
             }
         }
     }
@@ -360,7 +317,7 @@ pub fn parse_single(data: &[u8]) -> Result<Tlv<'_>, Error> {
 pub fn find_tlv(data: &[u8], tag: Tag) -> Result<Option<Tlv<'_>>, Error> {
     let mut walk = Walk::new(data);
     while let Some(item) = walk.next_object() {
-        let (_, tlv) = item?;
+        let tlv = item?;
         if tlv.tag == tag {
             return Ok(Some(tlv));
         }
@@ -394,6 +351,35 @@ pub fn primitives(data: &[u8]) -> Primitives<'_> {
     }
 }
 
+/// Iterates every primitive object of a tree in depth-first order, without
+/// the path of templates around it: what storing a record's data needs, and
+/// faster than [`primitives`] (no path is built per object).
+pub fn leaves(data: &[u8]) -> Leaves<'_> {
+    Leaves {
+        walk: Walk::new(data),
+    }
+}
+
+/// Iterator returned by [`leaves`].
+#[derive(Clone, Debug)]
+pub struct Leaves<'a> {
+    walk: Walk<'a>,
+}
+
+impl<'a> Iterator for Leaves<'a> {
+    type Item = Result<Tlv<'a>, Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.walk.next_object()? {
+                Ok(tlv) if tlv.is_constructed() => continue,
+                other => return Some(other),
+            }
+        }
+    }
+}
+
 /// Iterator returned by [`primitives`].
 #[derive(Clone, Debug)]
 pub struct Primitives<'a> {
@@ -407,7 +393,7 @@ impl<'a> Iterator for Primitives<'a> {
         loop {
             match self.walk.next_object()? {
                 Err(e) => return Some(Err(e)),
-                Ok((path, tlv)) if !tlv.is_constructed() => return Some(Ok((path, tlv))),
+                Ok(tlv) if !tlv.is_constructed() => return Some(Ok((self.walk.path(), tlv))),
                 Ok(_) => continue,
             }
         }
@@ -433,8 +419,11 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The next object in depth-first order with the path of its parents.
-    fn next_object(&mut self) -> Option<Result<(Path, Tlv<'a>), Error>> {
+    /// The next object in depth-first order. The enclosing templates are
+    /// [`Walk::path`] until the next call; building the path is left to the
+    /// callers that need it.
+    #[inline]
+    fn next_object(&mut self) -> Option<Result<Tlv<'a>, Error>> {
         if self.failed {
             return None;
         }
@@ -449,7 +438,6 @@ impl<'a> Walk<'a> {
                     return Some(Err(e));
                 }
                 Some(Ok(tlv)) => {
-                    let path: Path = self.stack.iter().skip(1).map(|(t, _)| *t).collect();
                     if tlv.is_constructed() && self.stack.push((tlv.tag, tlv.children())).is_err() {
                         self.failed = true;
                         return Some(Err(Error {
@@ -457,10 +445,16 @@ impl<'a> Walk<'a> {
                             offset: tlv.offset,
                         }));
                     }
-                    return Some(Ok((path, tlv)));
+                    return Some(Ok(tlv));
                 }
             }
         }
+    }
+
+    /// The templates around the object [`Walk::next_object`] returned last,
+    /// when that object is primitive (a template is on the stack itself).
+    fn path(&self) -> Path {
+        self.stack.iter().skip(1).map(|(tag, _)| *tag).collect()
     }
 }
 
