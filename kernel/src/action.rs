@@ -741,6 +741,12 @@ impl FirstGenerateAc {
 }
 
 impl SecondGenerateAc {
+    /// Whether this GENERATE AC asks for the TC the issuer's approval calls
+    /// for (online, issuer approved).
+    pub(crate) fn issuer_approved(&self) -> bool {
+        self.context == SecondGenerateAcContext::Online && self.requested == RequestedCryptogram::Tc
+    }
+
     /// Book 3, 10.8 and 10.9: card action analysis of the answer to the
     /// second GENERATE AC, with the CDA signature check of an approval when
     /// one was asked for. Returns the final decision and the cryptogram the

@@ -195,6 +195,15 @@ pub struct Outcome {
     pub signature_required: bool,
     /// ICC data for clearing (ISO 8583 field 55), BER-TLV.
     pub clearing_data: Vec<u8, CLEARING_DATA_BYTES>,
+    /// CID b4 of the card's last GENERATE AC response: the card asks for an
+    /// advice message (Book 3, 6.5.5.4 and 10.8; Book 4, 6.3.7). The terminal
+    /// keeps the transaction for an advice to the acquirer.
+    pub advice_required: bool,
+    /// The issuer approved but the card declined at the second GENERATE AC
+    /// (AAC after a TC was requested online): the approval the host holds
+    /// must be reversed (Book 4, 12.2; sending the reversal is the
+    /// terminal's).
+    pub reversal_required: bool,
     /// Issuer Script Results (9F5B), 5 bytes per script command.
     pub script_results: Vec<u8, SCRIPT_RESULTS_BYTES>,
 }
@@ -220,6 +229,8 @@ impl Outcome {
             oda_failure: None,
             signature_required: false,
             clearing_data: Vec::new(),
+            advice_required: false,
+            reversal_required: false,
             script_results: Vec::new(),
         }
     }
@@ -247,6 +258,8 @@ pub(crate) struct Report<'a> {
     pub(crate) signature_required: bool,
     /// Issuer Script Results (9F5B) so far.
     pub(crate) script_results: &'a [u8],
+    /// The issuer approved and the card then declined.
+    pub(crate) reversal_required: bool,
 }
 
 impl Outcome {
@@ -288,6 +301,12 @@ impl Outcome {
         outcome.oda_result = report.oda_result;
         outcome.oda_failure = report.oda_failure;
         outcome.signature_required = report.signature_required;
+        // The data store holds the CID of the last GENERATE AC answered.
+        outcome.advice_required = store
+            .get(Tag(0x9F27))
+            .and_then(|cid| cid.first())
+            .is_some_and(|cid| cid & 0x08 != 0);
+        outcome.reversal_required = report.reversal_required;
         let _ = outcome
             .script_results
             .extend_from_slice(report.script_results);
@@ -354,5 +373,39 @@ mod tests {
         assert_eq!(masked.as_slice(), b"476173******0119");
         let masked = mask_pan(&[0x54, 0x13, 0x33, 0x00, 0x89, 0x02, 0x00, 0x01, 0x3F]);
         assert_eq!(masked.as_slice(), b"541333*******0013");
+    }
+
+    #[test]
+    fn advice_required_follows_cid_b4_of_the_last_generate_ac() {
+        use crate::config::{Currency, TerminalConfig, TransactionInputs};
+        let config = TerminalConfig::default();
+        let inputs = TransactionInputs::new(
+            1_000,
+            Currency::EUR,
+            [0x25, 0x06, 0x15],
+            [0x12, 0x00, 0x00],
+            [0x11, 0x22, 0x33, 0x44],
+            50,
+            1,
+        );
+        let terminal = TerminalData::new(&config, &inputs);
+        let report = Report {
+            online: false,
+            application_selected: true,
+            oda_method: OdaMethod::None,
+            oda_result: OdaResult::NotPerformed,
+            oda_failure: None,
+            signature_required: false,
+            script_results: &[],
+            reversal_required: false,
+        };
+        let mut store = DataStore::new();
+        // AAC, advice required (b4), reason 1 "service not allowed".
+        store.replace(Tag(0x9F27), &[0x09]).unwrap();
+        let outcome = Outcome::build(Decision::Declined, &store, &terminal, &report);
+        assert!(outcome.advice_required);
+        store.replace(Tag(0x9F27), &[0x40]).unwrap();
+        let outcome = Outcome::build(Decision::Approved, &store, &terminal, &report);
+        assert!(!outcome.advice_required && !outcome.reversal_required);
     }
 }

@@ -188,6 +188,8 @@ pub struct Transaction<'k, C: CryptoProvider> {
     signature_required: bool,
     scripts: IssuerScripts,
     online: bool,
+    /// The issuer approved and the card declined at the second GENERATE AC.
+    reversal_required: bool,
     outcome: Outcome,
 }
 
@@ -228,6 +230,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             signature_required: false,
             scripts: IssuerScripts::default(),
             online: false,
+            reversal_required: false,
             outcome: Outcome::empty(Decision::Terminated(TerminationReason::NoApplication)),
         };
         transaction.on_selection(action);
@@ -610,8 +613,11 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
+        let issuer_approved = sent.issuer_approved();
         match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
             Ok((decision, cryptogram)) => {
+                // Book 4, 12.2: approved by the issuer, declined by the card.
+                self.reversal_required = issuer_approved && decision == Decision::Declined;
                 self.outcome.decision = decision;
                 self.outcome.cryptogram_type = Some(cryptogram);
                 online::after_final_generate_ac(&mut self.cx, &self.scripts);
@@ -658,6 +664,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             oda_failure: self.oda.failure,
             signature_required: self.signature_required,
             script_results: self.scripts.results(),
+            reversal_required: self.reversal_required,
         };
         Outcome::build(decision, &self.cx.store, &self.cx.terminal, &report)
     }

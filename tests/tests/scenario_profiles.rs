@@ -78,12 +78,14 @@ struct TestHost {
     reachable: bool,
     issuer_authentication_data: Vec<u8>,
     asked: bool,
-    /// Scripts to send: template tag (71/72), command header, MAC correct.
     /// Scripts: the template (71 or 72) and its commands, each with whether
     /// its MAC is good. A template without commands is sent malformed (its
     /// 86 claims more bytes than it has), as a host's garbled script.
     script_plan: ScriptPlan,
     scripts: Vec<u8>,
+    /// Send Issuer Authentication Data whose ARPC does not verify (the
+    /// issuer approves, the card's EXTERNAL AUTHENTICATE fails).
+    bad_arpc: bool,
 }
 
 fn encode(tag: u32, value: &[u8]) -> Vec<u8> {
@@ -110,6 +112,11 @@ impl Host for TestHost {
             .issuer
             .issuer_authentication_data(&self.pan, self.pan_sequence, atc, arqc, arc)
             .to_vec();
+        if self.bad_arpc {
+            if let Some(first) = self.issuer_authentication_data.first_mut() {
+                *first ^= 0xFF;
+            }
+        }
         self.scripts.clear();
         for (i, (template, commands)) in self.script_plan.iter().enumerate() {
             let mut body = encode(0x9F18, &[0x00, 0x00, 0x00, i as u8 + 1]);
@@ -165,6 +172,17 @@ fn run_with_scripts(
     reachable: bool,
     script_plan: ScriptPlan,
 ) -> Run {
+    run_with_host(name, config, inputs, reachable, script_plan, false)
+}
+
+fn run_with_host(
+    name: &str,
+    config: &TerminalConfig,
+    inputs: TransactionInputs,
+    reachable: bool,
+    script_plan: ScriptPlan,
+    bad_arpc: bool,
+) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
     let app = spec.apps.first().expect("an application");
@@ -194,6 +212,7 @@ fn run_with_scripts(
         asked: false,
         script_plan,
         scripts: Vec::new(),
+        bad_arpc,
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
     Run {
@@ -621,6 +640,41 @@ fn issuer_script_results_have_one_entry_per_script() {
     assert_eq!(tvr(&r.outcome), "0000000020");
 }
 
+/// Book 4, 12.2: the issuer approves, EXTERNAL AUTHENTICATE fails (a bad
+/// ARPC), and the card answers the second GENERATE AC's TC request with an
+/// AAC: declined, and the outcome says the host's approval must be reversed.
+/// An ordinary online approval needs no reversal.
+#[test]
+fn a_card_decline_after_issuer_approval_asks_for_a_reversal() {
+    let config = TerminalConfig::default();
+    let r = run_with_host(
+        "issuer-scripts",
+        &config,
+        TEST_INPUTS,
+        true,
+        Vec::new(),
+        true,
+    );
+    assert!(r.outcome.online);
+    assert_eq!(r.outcome.decision, Decision::Declined, "{:?}", r.commands);
+    assert!(r
+        .outcome
+        .tvr
+        .is_set(emv_kernel::tvr::ISSUER_AUTHENTICATION_FAILED));
+    assert!(r.outcome.reversal_required);
+    let r = run_with_host(
+        "issuer-scripts",
+        &config,
+        TEST_INPUTS,
+        true,
+        Vec::new(),
+        false,
+    );
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    assert!(!r.outcome.reversal_required);
+    assert!(!r.outcome.advice_required);
+}
+
 /// Book 3, 10.10: a template 72 the terminal cannot process fails with the
 /// "script processing failed after final GENERATE AC" bit (TVR byte 5 b5),
 /// set after the final GENERATE AC (whose TVR does not carry it); a bad
@@ -771,6 +825,7 @@ fn run_dda_with_context(
         asked: false,
         script_plan: Vec::new(),
         scripts: Vec::new(),
+        bad_arpc: false,
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
     Run {
@@ -920,6 +975,7 @@ fn wrong_pin_then_right_pin() {
         asked: false,
         script_plan: Vec::new(),
         scripts: Vec::new(),
+        bad_arpc: false,
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
     let verifies: Vec<&String> = card
@@ -979,6 +1035,7 @@ fn run_card(card: Card) -> Run {
         asked: false,
         script_plan: Vec::new(),
         scripts: Vec::new(),
+        bad_arpc: false,
     };
     let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
     Run {
