@@ -145,11 +145,12 @@ const COLUMNS: &str =
     amount_other, currency_code, transaction_type, transaction_date, transaction_time, aid,
     masked_pan, pan_sequence_number, key_id, nonce, sealed, atc, authorisation_response_code,
     cryptogram_information_data, application_cryptogram, tvr, tsi, cvm_results, icc_data,
-    forced_online_reason, chain_seq, mac, sync_state, synced_at";
+    forced_online_reason, chain_seq, mac, sync_state, synced_at, receipt, state_mac";
 
 const CHAIN_LABEL: &[u8] = b"emv-journal chain link v1";
 const ANCHOR_LABEL: &[u8] = b"emv-journal chain anchor v1";
 const HEAD_LABEL: &[u8] = b"emv-journal chain head v1";
+const STATE_LABEL: &[u8] = b"emv-journal record state v1";
 /// How long a writer waits for another connection's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -303,6 +304,8 @@ impl Journal {
                 pan_index.as_slice(),
             ],
         )?;
+        let record = get_record(&tx, id)?;
+        store_state_mac(&tx, &self.keys, &record)?;
         tx.execute(
             "INSERT INTO meta (name, value) VALUES ('next_record_id', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -471,20 +474,49 @@ impl Journal {
 
     /// Marks the records with these idempotency keys as synced; returns how many changed.
     ///
-    /// Call only with keys the acquirer acknowledged.
+    /// Call only with keys the acquirer acknowledged. Each record's state MAC is checked
+    /// before the change (a record altered without the key is never marked synced) and
+    /// rewritten over the new sync state.
     pub fn mark_synced(&mut self, keys: &[String], now: SystemTime) -> Result<usize, JournalError> {
+        let acks: Vec<(String, Option<String>)> = keys.iter().map(|k| (k.clone(), None)).collect();
+        self.mark_synced_with_receipts(&acks, now)
+    }
+
+    /// Like [`Journal::mark_synced`], storing with each record the acquirer's receipt that
+    /// proved it forwarded (under the record's state MAC).
+    pub fn mark_synced_with_receipts(
+        &mut self,
+        acks: &[(String, Option<String>)],
+        now: SystemTime,
+    ) -> Result<usize, JournalError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state_mac_from = meta_i64(&tx, "state_mac_from")?;
         let mut changed = 0;
-        {
-            let mut stmt = tx.prepare(
-                "UPDATE records SET sync_state = 'synced', synced_at = ?2
-                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'",
-            )?;
-            for key in keys {
-                changed += stmt.execute(params![key, unix_seconds(now)])?;
+        for (key, receipt) in acks {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records
+                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'"
+            );
+            let Some(mut record) = query_records(&tx, &sql, params![key])?.pop() else {
+                continue;
+            };
+            if let Some(reason) = state_problem(&self.keys, &record, state_mac_from)? {
+                return Err(JournalError::ChainBroken(format!(
+                    "record {}: {reason}",
+                    record.id
+                )));
             }
+            record.sync_state = SyncState::Synced;
+            record.synced_at = Some(unix_seconds(now));
+            record.receipt = receipt.clone();
+            tx.execute(
+                "UPDATE records SET sync_state = 'synced', synced_at = ?2, receipt = ?3 WHERE id = ?1",
+                params![record.id.0, record.synced_at, record.receipt],
+            )?;
+            store_state_mac(&tx, &self.keys, &record)?;
+            changed += 1;
         }
         tx.commit()?;
         Ok(changed)
@@ -576,9 +608,49 @@ impl Journal {
     }
 
     /// Walks the HMAC chain from the anchor and reports the first broken link. Also opens
-    /// every record's sealed fields (the GCM tag authenticates them) and checks that every
-    /// finished record is linked and that the chain ends at the recorded head.
+    /// every record's sealed fields (the GCM tag authenticates them), checks that every
+    /// finished record is linked, that the chain ends at the recorded head, and that every
+    /// record's state MAC (all fields, sync state, receipt) matches. Reads one snapshot, so
+    /// a writer committing meanwhile is not mistaken for damage.
     pub fn verify(&self) -> Result<ChainReport, JournalError> {
+        let snapshot = self.conn.unchecked_transaction()?;
+        let mut report = self.verify_chain()?;
+        if report.is_ok() {
+            report.first_broken = self.verify_states()?;
+        }
+        drop(snapshot);
+        Ok(report)
+    }
+
+    /// The first record whose state MAC does not verify, in id order.
+    fn verify_states(&self) -> Result<Option<BrokenLink>, JournalError> {
+        let from = meta_i64(&self.conn, "state_mac_from")?;
+        let sql = format!("SELECT {COLUMNS} FROM records ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let record = match record_from_row(row) {
+                Ok(record) => record,
+                Err(e) => {
+                    return Ok(Some(BrokenLink {
+                        chain_seq: 0,
+                        record_id: row.get(0)?,
+                        reason: e.to_string(),
+                    }))
+                }
+            };
+            if let Some(reason) = state_problem(&self.keys, &record, from)? {
+                return Ok(Some(BrokenLink {
+                    chain_seq: record.chain_seq.unwrap_or(0),
+                    record_id: record.id.0,
+                    reason,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn verify_chain(&self) -> Result<ChainReport, JournalError> {
         let (anchor_seq, anchor_mac) = match read_anchor(&self.conn, &self.keys) {
             Ok(anchor) => anchor,
             Err(reason) => {
@@ -740,7 +812,17 @@ impl Journal {
     /// Deletes the longest run of oldest chain links whose records need no sync (synced
     /// before `cutoff`, or declined/terminated/incomplete and finished before `cutoff`), and
     /// moves the chain anchor past them. Unsynced and pending records are never deleted.
+    ///
+    /// Refuses (nothing deleted) unless the whole journal verifies, so a record whose
+    /// synced state was forged is never deleted as forwarded.
     pub fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport, JournalError> {
+        let check = self.verify()?;
+        if let Some(broken) = check.first_broken {
+            return Err(JournalError::ChainBroken(format!(
+                "prune refused: record {} (link {}): {}",
+                broken.record_id, broken.chain_seq, broken.reason
+            )));
+        }
         let cutoff = unix_seconds(cutoff);
         let tx = self
             .conn
@@ -1057,6 +1139,8 @@ fn record_from_row(row: &Row<'_>) -> Result<Record, JournalError> {
         mac: row.get(28)?,
         sync_state: SyncState::parse(&sync_state).ok_or(corrupt("sync_state"))?,
         synced_at: row.get(30)?,
+        receipt: row.get(31)?,
+        state_mac: row.get(32)?,
     })
 }
 
@@ -1179,6 +1263,7 @@ fn link_and_store(
             record.sync_state.as_str(),
         ],
     )?;
+    store_state_mac(tx, keys, record)?;
     write_signed_position(tx, keys, "chain_head", HEAD_LABEL, head_seq + 1, &mac)
 }
 
@@ -1262,4 +1347,75 @@ fn chain_head(conn: &Connection, keys: &KeyRing) -> Result<(i64, [u8; MAC_LEN]),
         }
         Err(reason) => Err(JournalError::ChainBroken(reason)),
     }
+}
+
+/// The MAC over a record's every field, its chain link, sync state, sync time and receipt:
+/// what makes a change of state made without the key (a record flipped to `synced` with
+/// plain SQL, say) visible to `verify`.
+fn state_mac(keys: &KeyRing, record: &Record) -> Result<[u8; MAC_LEN], JournalError> {
+    let mut out = canonical_bytes(record);
+    for field in [
+        record.mac.as_deref().unwrap_or(&[]),
+        record.sync_state.as_str().as_bytes(),
+        &record
+            .synced_at
+            .map_or_else(Vec::new, |t| t.to_be_bytes().to_vec()),
+        record.receipt.as_deref().unwrap_or("").as_bytes(),
+    ] {
+        out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    keys.mac(record.key_id, &[STATE_LABEL, &out])
+}
+
+/// Writes a record's state MAC (after any change of the record).
+fn store_state_mac(conn: &Connection, keys: &KeyRing, record: &Record) -> Result<(), JournalError> {
+    let mac = state_mac(keys, record)?;
+    conn.execute(
+        "UPDATE records SET state_mac = ?2 WHERE id = ?1",
+        params![record.id.0, mac.as_slice()],
+    )?;
+    Ok(())
+}
+
+/// The sync state a record has until the acquirer acknowledges it.
+fn initial_sync_state(state: State) -> SyncState {
+    match state {
+        State::Pending | State::Approved => SyncState::Unsynced,
+        State::Declined | State::Terminated | State::Incomplete => SyncState::NotRequired,
+    }
+}
+
+/// Why a record's state is not authenticated, if it is not. Records from `state_mac_from`
+/// on must carry a matching state MAC; older ones without one must still be in the state
+/// they were completed in (their chain link covers that), never synced.
+fn state_problem(
+    keys: &KeyRing,
+    record: &Record,
+    state_mac_from: Option<i64>,
+) -> Result<Option<String>, JournalError> {
+    let from = state_mac_from.unwrap_or(i64::MAX);
+    Ok(match &record.state_mac {
+        Some(stored) => (stored.as_slice() != state_mac(keys, record)?.as_slice()).then(|| {
+            format!(
+                "state MAC does not match: a field or the sync state ({}) was changed without the key",
+                record.sync_state.as_str()
+            )
+        }),
+        None if record.id.0 >= from => Some("state MAC is missing".to_string()),
+        None if record.sync_state != initial_sync_state(record.state)
+            || record.synced_at.is_some()
+            || record.receipt.is_some() =>
+        {
+            Some(format!(
+                "sync state {} of a record written before schema version 4 is not authenticated",
+                record.sync_state.as_str()
+            ))
+        }
+        None => None,
+    })
+}
+
+fn meta_i64(conn: &Connection, name: &str) -> Result<Option<i64>, JournalError> {
+    Ok(get_meta(conn, name)?.and_then(|v| v.parse().ok()))
 }

@@ -231,6 +231,7 @@ pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Valu
         );
         object.remove("sync_state");
         object.remove("synced_at");
+        object.remove("receipt");
     }
     Ok(value)
 }

@@ -534,3 +534,93 @@ fn export_holds_masked_pans_only() {
         }
     }
 }
+
+fn open_reader(p: &Paths) -> Journal {
+    Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions {
+            shared: true,
+            ..OpenOptions::default()
+        },
+    )
+    .expect("open journal as a reader")
+}
+
+#[test]
+fn a_sync_state_flipped_to_synced_without_the_key_is_reported_and_not_pruned() {
+    let p = paths();
+    three_records(&p);
+    // Plain SQL, no key: record 2 claims to have reached the acquirer.
+    tamper(
+        &p,
+        "UPDATE records SET sync_state = 'synced', synced_at = 1500 WHERE id = 2",
+    );
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("forged sync state reported");
+    assert_eq!(broken.record_id, 2);
+    assert!(broken.reason.contains("state MAC"), "{}", broken.reason);
+    let mut journal = Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions::default(),
+    );
+    if let Ok(journal) = journal.as_mut() {
+        let err = journal.prune_before(at(4_000_000_000)).unwrap_err();
+        assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
+    }
+    let conn = Connection::open(&p.journal).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 3, "nothing pruned");
+}
+
+#[test]
+fn every_field_of_a_pending_or_finished_record_is_under_its_state_mac() {
+    let p = paths();
+    let mut journal = p.open();
+    record(&mut journal, 100, Outcome::Declined, Mode::Offline, 1000);
+    journal.begin_pending(&pending(200), at(1100)).unwrap();
+    drop(journal);
+    for sql in [
+        "UPDATE records SET sync_state = 'unsynced' WHERE id = 1",
+        "UPDATE records SET amount_authorised = 1 WHERE id = 2",
+        "UPDATE records SET state_mac = NULL WHERE id = 2",
+        "UPDATE records SET receipt = '{}' WHERE id = 1",
+    ] {
+        let copy = paths();
+        fs::copy(&p.journal, &copy.journal).unwrap();
+        fs::copy(&p.key, &copy.key).unwrap();
+        tamper(&copy, sql);
+        let report = open_reader(&copy).verify().unwrap();
+        assert!(report.first_broken.is_some(), "not reported: {sql}");
+    }
+    assert!(open_reader(&p).verify().unwrap().is_ok());
+}
+
+#[test]
+fn records_synced_before_schema_4_go_back_to_unsynced_for_a_receipt() {
+    let p = paths();
+    three_records(&p);
+    // Make it look like a version 3 journal whose record 1 was synced then.
+    tamper(
+        &p,
+        "UPDATE records SET state_mac = NULL, sync_state = CASE id WHEN 1 THEN 'synced' ELSE sync_state END;
+         DELETE FROM meta WHERE name = 'state_mac_from';
+         ALTER TABLE records DROP COLUMN receipt; ALTER TABLE records DROP COLUMN state_mac;
+         PRAGMA user_version = 3;",
+    );
+    let journal = open_reader(&p);
+    assert!(journal.verify().unwrap().is_ok());
+    let record = journal.get(emv_journal::RecordId(1)).unwrap();
+    assert_eq!(
+        record.sync_state,
+        SyncState::Unsynced,
+        "re-sent for a receipt"
+    );
+    assert_eq!(journal.unsynced_count().unwrap(), 3);
+}
