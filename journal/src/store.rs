@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::crypto::{create_private_dir, KeyRing, Sealed, MAC_LEN};
+use super::identity;
 use super::limits::{self, LimitReason, OfflineExposure, OfflineLimits};
 use super::record::{
     mask_pan, Completion, Mode, PendingTransaction, Record, RecordId, Sensitive, State, SyncState,
@@ -49,6 +50,10 @@ pub struct OpenOptions {
     pub shared: bool,
     /// Terminal id to store when the journal is created (default: `T` + 8 random hex digits).
     pub terminal_id: Option<String>,
+    /// Skip the identity check against the key file's head record. Only for a scratch copy
+    /// that is checked and thrown away (restore's check of a backup), never the live journal.
+    #[doc(hidden)]
+    pub scratch_copy: bool,
 }
 
 /// An open journal file and its keys.
@@ -57,6 +62,9 @@ pub struct Journal {
     keys: KeyRing,
     path: PathBuf,
     terminal_id: String,
+    canonical: PathBuf,
+    journal_id: String,
+    scratch_copy: bool,
     recovered: Vec<Record>,
     key_created: Option<PathBuf>,
     _writer_lock: Option<Connection>,
@@ -200,20 +208,60 @@ impl Journal {
         }
         schema::migrate(&mut conn)?;
         let (keys, key_created) = load_keys(&conn, path, key_source)?;
+        let canonical = std::fs::canonicalize(path).map_err(|source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !options.scratch_copy {
+            if let Some(known) = identity::read(&keys, &canonical)? {
+                check_identity(&conn, &keys, path, &known)?;
+            }
+        }
         let terminal_id = ensure_terminal_id(&conn, &keys, options)?;
+        let journal_id = ensure_journal_id(&conn, &keys)?;
         let mut journal = Self {
             conn,
             keys,
             path: path.to_path_buf(),
             terminal_id,
+            canonical,
+            journal_id,
+            scratch_copy: options.scratch_copy,
             recovered: Vec::new(),
             key_created,
             _writer_lock: writer_lock,
         };
         if !options.shared {
             journal.recovered = journal.resolve_pending(SystemTime::now())?;
+            match journal.note_head() {
+                Ok(()) | Err(JournalError::ChainBroken(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(journal)
+    }
+
+    /// Records the journal's identity and chain head next to the key file (see
+    /// [`crate::identity`]), so that a replaced or older journal file is detected.
+    fn note_head(&self) -> Result<(), JournalError> {
+        if self.scratch_copy {
+            return Ok(());
+        }
+        let (seq, mac) = chain_head(&self.conn, &self.keys)?;
+        identity::write(
+            &self.keys,
+            &self.canonical,
+            &identity::KnownHead {
+                journal_id: self.journal_id.clone(),
+                seq,
+                mac,
+            },
+        )
+    }
+
+    /// This journal's identity (random, fixed when the file is created).
+    pub fn journal_id(&self) -> &str {
+        &self.journal_id
     }
 
     /// Records that a crash had left pending, resolved as `incomplete` by this open.
@@ -353,6 +401,10 @@ impl Journal {
         };
         link_and_store(&tx, &self.keys, &mut record)?;
         tx.commit()?;
+        // The record is durable; the head record next to the key file may lag behind it
+        // (the next writer's open rewrites it), which the identity check accepts. Failing
+        // here would hide a committed approval from the caller.
+        let _ = self.note_head();
         Ok(())
     }
 
@@ -859,6 +911,7 @@ impl Journal {
         )?;
         write_signed_position(&tx, &self.keys, "chain_anchor", ANCHOR_LABEL, seq, &mac)?;
         tx.commit()?;
+        self.note_head()?;
         Ok(PruneReport {
             deleted: deleted as u64,
             anchor: seq,
@@ -1418,4 +1471,103 @@ fn state_problem(
 
 fn meta_i64(conn: &Connection, name: &str) -> Result<Option<i64>, JournalError> {
     Ok(get_meta(conn, name)?.and_then(|v| v.parse().ok()))
+}
+
+fn ensure_journal_id(conn: &Connection, keys: &KeyRing) -> Result<String, JournalError> {
+    if let Some(id) = get_meta(conn, "journal_id")? {
+        return Ok(id);
+    }
+    let mut random = [0u8; 16];
+    keys.random(&mut random)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (name, value) VALUES ('journal_id', ?1)",
+        [hex::encode(random)],
+    )?;
+    Ok(get_meta(conn, "journal_id")?.unwrap_or_default())
+}
+
+/// Compares the journal file with what the key file's side last recorded for this path:
+/// the same journal id, a chain head at or after the recorded one, and the recorded link
+/// still in the chain. Anything else means the file was replaced.
+fn check_identity(
+    conn: &Connection,
+    keys: &KeyRing,
+    path: &Path,
+    known: &identity::KnownHead,
+) -> Result<(), JournalError> {
+    let replaced = |what: String| {
+        JournalError::Identity(format!(
+            "{}: {what}; the key file last recorded journal {} at chain link {}. Refusing to \
+             open it (and to start a new chain over the old one): put the right journal file \
+             back, or `journal restore` a backup",
+            path.display(),
+            known.journal_id,
+            known.seq
+        ))
+    };
+    let Some(journal_id) = get_meta(conn, "journal_id")? else {
+        return Err(replaced(
+            "the file holds no journal (empty, truncated or new)".to_string(),
+        ));
+    };
+    if journal_id != known.journal_id {
+        return Err(replaced(format!(
+            "the file is another journal ({journal_id})"
+        )));
+    }
+    // A chain that does not authenticate is `verify`'s to report, not a replacement.
+    let Ok((seq, mac)) = chain_head(conn, keys) else {
+        return Ok(());
+    };
+    if seq < known.seq {
+        return Err(replaced(format!(
+            "its chain ends at link {seq}: an older copy of the journal"
+        )));
+    }
+    let recorded: Option<Vec<u8>> = if seq == known.seq {
+        Some(mac.to_vec())
+    } else {
+        match read_anchor(conn, keys) {
+            Ok((anchor, anchor_mac)) if anchor == known.seq => Some(anchor_mac.to_vec()),
+            Ok((anchor, _)) if anchor > known.seq => return Ok(()),
+            _ => conn
+                .query_row(
+                    "SELECT mac FROM records WHERE chain_seq = ?1",
+                    [known.seq],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        }
+    };
+    if recorded.as_deref() != Some(known.mac.as_slice()) {
+        return Err(replaced(format!(
+            "its link {} is not the one recorded: a different chain",
+            known.seq
+        )));
+    }
+    Ok(())
+}
+
+/// Records the head of the journal at `path` next to the key file, after a restore put
+/// it there on purpose.
+pub(crate) fn note_restored_head(
+    conn: &Connection,
+    keys: &KeyRing,
+    path: &Path,
+) -> Result<(), JournalError> {
+    let canonical = std::fs::canonicalize(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (seq, mac) = chain_head(conn, keys)?;
+    let journal_id = ensure_journal_id(conn, keys)?;
+    identity::write(
+        keys,
+        &canonical,
+        &identity::KnownHead {
+            journal_id,
+            seq,
+            mac,
+        },
+    )
 }

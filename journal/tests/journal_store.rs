@@ -106,7 +106,7 @@ fn a_second_writer_is_refused_while_readers_are_welcome() {
     ));
     let shared = OpenOptions {
         shared: true,
-        terminal_id: None,
+        ..OpenOptions::default()
     };
     let reader = Journal::open_with(&p.journal, &KeySource::existing(&p.key), &shared).unwrap();
     assert!(reader.recovered().is_empty());
@@ -454,7 +454,7 @@ fn backup_taken_while_transacting_restores_to_a_verified_journal() {
     });
     let shared = OpenOptions {
         shared: true,
-        terminal_id: None,
+        ..OpenOptions::default()
     };
     let mut backups = Vec::new();
     for n in 0..4 {
@@ -623,4 +623,98 @@ fn records_synced_before_schema_4_go_back_to_unsynced_for_a_receipt() {
         "re-sent for a receipt"
     );
     assert_eq!(journal.unsynced_count().unwrap(), 3);
+}
+
+#[test]
+fn a_journal_truncated_to_nothing_is_refused_not_started_again() {
+    let p = paths();
+    three_records(&p);
+    fs::write(&p.journal, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::Identity(_)), "{err}");
+    assert!(err.to_string().contains("empty, truncated or new"), "{err}");
+    let err = Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions {
+            shared: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, JournalError::Identity(_)),
+        "readers too: {err}"
+    );
+    // Still refused on the next try: nothing was started over the old chain.
+    assert!(Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).is_err());
+}
+
+#[test]
+fn an_older_copy_of_the_journal_is_refused() {
+    let p = paths();
+    three_records(&p);
+    let old = p.dir.path().join("old.db");
+    backup::backup(&p.open(), &old).unwrap();
+    let mut journal = p.open();
+    record(&mut journal, 700, Outcome::Approved, Mode::Offline, 3000);
+    drop(journal);
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    fs::copy(&old, &p.journal).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).unwrap_err();
+    assert!(err.to_string().contains("older copy"), "{err}");
+}
+
+#[test]
+fn another_journal_under_the_same_path_is_refused_and_restore_is_the_way_back() {
+    let p = paths();
+    three_records(&p);
+    let saved = p.dir.path().join("saved.db");
+    backup::backup(&p.open(), &saved).unwrap();
+    // A different journal (same key) copied over this one.
+    let other = p.dir.path().join("other.db");
+    let mut journal = Journal::open(&other, &KeySource::existing(&p.key)).unwrap();
+    record(&mut journal, 5, Outcome::Approved, Mode::Offline, 1000);
+    drop(journal);
+    fs::remove_file(&p.journal).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    fs::copy(&other, &p.journal).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(err.to_string().contains("another journal"), "{err}");
+    // The operator restores the right journal on purpose: accepted from then on.
+    backup::restore(&p.journal, &saved, &KeySource::existing(&p.key), true).unwrap();
+    let journal = p.open();
+    assert_eq!(journal.status().unwrap().records, 3);
+}
+
+#[test]
+fn the_head_record_next_to_the_key_is_private_and_authenticated() {
+    let p = paths();
+    three_records(&p);
+    let head = fs::read_dir(p.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.to_string_lossy().contains("journal.key.head-"))
+        .expect("head record next to the key file");
+    let mode = fs::metadata(&head).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = fs::read_to_string(&head).unwrap();
+    let forged = text.replacen(" 3 ", " 1 ", 1);
+    assert_ne!(forged, text);
+    fs::write(&head, forged).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::Identity(_)), "{err}");
 }

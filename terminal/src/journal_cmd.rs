@@ -55,7 +55,7 @@ impl StoreArgs {
             &self.key_source(),
             &OpenOptions {
                 shared,
-                terminal_id: None,
+                ..OpenOptions::default()
             },
         )?;
         if let Some(key) = journal.key_created() {

@@ -192,6 +192,27 @@ fn a_sync_state_forged_with_plain_sqlite_fails_verify_and_prune() {
 }
 
 #[test]
+fn a_journal_truncated_to_zero_bytes_is_refused_by_status_and_simulate() {
+    let p = paths();
+    simulate(&p, 2, &[]);
+    std::fs::write(&p.journal, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    for command in [&["status"][..], &["verify"], &["simulate", "--count", "1"]] {
+        let out = run(&journal_cmd(&p, command));
+        assert!(
+            !out.status.success(),
+            "{command:?} accepted an empty journal"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("journal identity"), "{command:?}: {stderr}");
+    }
+}
+
+#[test]
 fn offline_count_limit_declines_offline_with_the_reason() {
     let p = paths();
     let out = simulate(&p, 5, &["--max-offline-approvals", "3"]);
