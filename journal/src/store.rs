@@ -232,11 +232,9 @@ impl Journal {
             _writer_lock: writer_lock,
         };
         if !options.shared {
+            journal.refuse_broken_chain()?;
             journal.recovered = journal.resolve_pending(SystemTime::now())?;
-            match journal.note_head() {
-                Ok(()) | Err(JournalError::ChainBroken(_)) => {}
-                Err(e) => return Err(e),
-            }
+            journal.note_head()?;
         }
         Ok(journal)
     }
@@ -257,6 +255,55 @@ impl Journal {
                 mac,
             },
         )
+    }
+
+    /// Walks the whole journal ([`Journal::verify`]) and turns a broken link into
+    /// [`JournalError::ChainBroken`]: a writer never appends to, and sync never uploads
+    /// from, a journal that does not verify.
+    pub fn refuse_broken_chain(&self) -> Result<ChainReport, JournalError> {
+        let report = self.verify()?;
+        match &report.first_broken {
+            None => Ok(report),
+            Some(broken) => Err(JournalError::ChainBroken(format!(
+                "record {} (chain link {}): {}",
+                broken.record_id, broken.chain_seq, broken.reason
+            ))),
+        }
+    }
+
+    /// Checks one record before it leaves the terminal: its state MAC, its chain link
+    /// against the link before it, and its sealed fields.
+    pub fn verify_record(&self, record: &Record) -> Result<(), JournalError> {
+        let broken =
+            |reason: String| JournalError::ChainBroken(format!("record {}: {reason}", record.id));
+        let from = meta_i64(&self.conn, "state_mac_from")?;
+        if let Some(reason) = state_problem(&self.keys, record, from)? {
+            return Err(broken(reason));
+        }
+        let Some(seq) = record.chain_seq else {
+            return Err(broken("not linked into the chain".to_string()));
+        };
+        let (anchor_seq, anchor_mac) = read_anchor(&self.conn, &self.keys).map_err(broken)?;
+        let prev: [u8; MAC_LEN] = if seq == anchor_seq + 1 {
+            anchor_mac
+        } else {
+            let mac: Option<Vec<u8>> = self
+                .conn
+                .query_row(
+                    "SELECT mac FROM records WHERE chain_seq = ?1",
+                    [seq - 1],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            mac.and_then(|m| m.try_into().ok())
+                .ok_or_else(|| broken(format!("link {} before it is missing", seq - 1)))?
+        };
+        if record.mac.as_deref() != Some(link_mac(&self.keys, &prev, record)?.as_slice()) {
+            return Err(broken(
+                "HMAC does not match: the record was altered".to_string(),
+            ));
+        }
+        self.sensitive(record).map(|_| ())
     }
 
     /// This journal's identity (random, fixed when the file is created).
@@ -868,13 +915,7 @@ impl Journal {
     /// Refuses (nothing deleted) unless the whole journal verifies, so a record whose
     /// synced state was forged is never deleted as forwarded.
     pub fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport, JournalError> {
-        let check = self.verify()?;
-        if let Some(broken) = check.first_broken {
-            return Err(JournalError::ChainBroken(format!(
-                "prune refused: record {} (link {}): {}",
-                broken.record_id, broken.chain_seq, broken.reason
-            )));
-        }
+        self.refuse_broken_chain()?;
         let cutoff = unix_seconds(cutoff);
         let tx = self
             .conn

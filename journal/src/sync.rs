@@ -249,6 +249,9 @@ pub fn sync_once(
         return Err(SyncError::Config("batch size must be at least 1".into()));
     }
     let uploader = Uploader::new(config)?;
+    // Nothing leaves a journal whose chain does not verify: an altered amount, a forged
+    // state or a deleted record stops the run before the first request.
+    journal.refuse_broken_chain()?;
     let mut report = SyncReport::default();
     let total = journal.unsynced_count()?;
     let mut failures = 0u32;
@@ -259,6 +262,8 @@ pub fn sync_once(
         }
         let mut records = Vec::with_capacity(batch.len());
         for record in &batch {
+            // Records appended since the walk above are checked one by one.
+            journal.verify_record(record)?;
             records.push(clearing_record(journal, record)?);
         }
         let body = json!({"terminal_id": journal.terminal_id(), "records": records});

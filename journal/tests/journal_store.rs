@@ -253,7 +253,7 @@ fn verify_reports_an_altered_amount_at_its_link() {
     let p = paths();
     three_records(&p);
     tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 2");
-    let report = p.open().verify().unwrap();
+    let report = open_reader(&p).verify().unwrap();
     let broken = report.first_broken.expect("broken");
     assert_eq!((broken.chain_seq, broken.record_id), (2, 2));
     assert_eq!(report.links_checked, 1);
@@ -264,7 +264,11 @@ fn verify_reports_a_deleted_record_as_a_missing_link() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM records WHERE id = 2");
-    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("broken");
     assert_eq!(broken.chain_seq, 2);
     assert!(broken.reason.contains("missing"), "{}", broken.reason);
 }
@@ -274,15 +278,15 @@ fn verify_reports_a_deleted_tail_even_after_new_records() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM records WHERE id = 3");
-    let mut journal = p.open();
-    assert!(journal.verify().unwrap().first_broken.is_some());
-    record(&mut journal, 999, Outcome::Approved, Mode::Offline, 2000);
-    let broken = journal
+    let broken = open_reader(&p)
         .verify()
         .unwrap()
         .first_broken
-        .expect("still broken");
+        .expect("broken");
     assert_eq!(broken.chain_seq, 3);
+    // A writer refuses to append to it: nothing new hides the gap.
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
 }
 
 #[test]
@@ -290,12 +294,8 @@ fn a_removed_chain_head_is_reported_and_stops_further_writes() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM meta WHERE name = 'chain_head'");
-    let mut journal = p.open();
-    assert!(journal.verify().unwrap().first_broken.is_some());
-    let id = journal.begin_pending(&pending(1), at(5000)).unwrap();
-    let err = journal
-        .complete(id, &completion(Outcome::Approved, Mode::Offline), at(5001))
-        .unwrap_err();
+    assert!(open_reader(&p).verify().unwrap().first_broken.is_some());
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
     assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
 }
 
@@ -304,7 +304,11 @@ fn verify_reports_a_swapped_sealed_field() {
     let p = paths();
     three_records(&p);
     tamper(&p, "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = 1), nonce = (SELECT nonce FROM records WHERE id = 1) WHERE id = 3");
-    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("broken");
     assert_eq!(broken.record_id, 3);
 }
 
@@ -717,4 +721,40 @@ fn the_head_record_next_to_the_key_is_private_and_authenticated() {
     fs::write(&head, forged).unwrap();
     let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
     assert!(matches!(err, JournalError::Identity(_)), "{err}");
+}
+
+#[test]
+fn a_writer_refuses_to_append_to_an_altered_journal() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 1");
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
+    assert!(err.to_string().contains("record 1"), "{err}");
+}
+
+#[test]
+fn sync_refuses_a_broken_chain_before_sending_anything() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 2");
+    let mut journal = open_reader(&p);
+    // Nothing listens on port 9: a run that tried to send would fail differently.
+    let config = emv_journal::sync::SyncConfig {
+        max_attempts: 1,
+        ..emv_journal::sync::SyncConfig::new("https://127.0.0.1:9")
+    };
+    let err = emv_journal::sync::sync_once(&mut journal, &config, &mut |_, _| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            emv_journal::sync::SyncError::Journal(JournalError::ChainBroken(_))
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        journal.unsynced_count().unwrap(),
+        3,
+        "nothing marked synced"
+    );
 }

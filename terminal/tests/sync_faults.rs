@@ -290,3 +290,29 @@ fn records_sealed_before_and_after_a_key_rotation_are_forwarded() {
     run_ok(&sync_args(&p, &acq, &[]));
     assert_exactly_once(&p, &acq, &keys);
 }
+
+#[test]
+fn an_amount_altered_with_plain_sqlite_is_never_uploaded() {
+    let p = paths();
+    journal_with_approvals(&p);
+    rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .execute("UPDATE records SET amount_authorised = 1 WHERE id = 3", [])
+        .unwrap();
+    let db = p.dir.path().join("acq.db");
+    let acq = AcquirerProcess::start(&db, &[]);
+    let out = run(&sync_args(&p, &acq, &[]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chain is broken"), "{stderr}");
+    assert_eq!(acquirer::stats(&db).unwrap().records, 0, "nothing uploaded");
+    let unsynced: i64 = rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM records WHERE state = 'approved' AND sync_state = 'unsynced'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unsynced as u64, APPROVALS, "nothing marked synced");
+}
