@@ -307,3 +307,29 @@ fn transact_refuses_to_append_to_an_altered_journal() {
         .unwrap();
     assert_eq!(count, 1, "nothing appended");
 }
+
+/// The commit pause is a testing aid of the `test-aids` feature: the binary built without
+/// it (the shipped one) ignores the variable and commits at once.
+#[cfg(not(feature = "test-aids"))]
+#[test]
+fn the_shipped_binary_has_no_commit_pause() {
+    let p = paths();
+    let started = std::time::Instant::now();
+    let output = Command::new(BIN)
+        .args(["transact", "--amount", "12.50", "--card", "cda", "--journal"])
+        .arg(&p.journal)
+        .arg("--journal-key")
+        .arg(&p.key)
+        .stdin(Stdio::null())
+        .env_remove("EMV_JOURNAL_KEY_FILE")
+        .env("EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS", "20000")
+        .output()
+        .expect("run emv-terminal");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("pausing"), "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "paused: {:?}",
+        started.elapsed()
+    );
+}
