@@ -8,8 +8,10 @@
 //!
 //! Protocol (also in `docs/journal.md`):
 //! request `{"terminal_id": "...", "records": [{"idempotency_key": "...", ...}, ...]}`,
-//! response `{"acks": [{"idempotency_key": "...", "status": "stored" | "duplicate"}],
-//! "rejected": [{"index": N, "reason": "..."}]}`.
+//! response `{"acks": [{"idempotency_key": "...", "status": "stored" | "duplicate",
+//! "receipt": {...}}], "rejected": [{"index": N, "reason": "..."}]}`. Every acknowledgement
+//! carries a receipt signed with the acquirer's Ed25519 key ([`receipt_message`]), whose
+//! public half is published next to the database (`DB.receipt.pub`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,7 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
@@ -33,6 +36,8 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 const MAX_HEAD: usize = 64 * 1024;
 /// Most connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 64;
+/// First line of every signed receipt (the terminal's sync client has the same constant).
+pub const RECEIPT_LABEL: &str = "emv-acquirer receipt v1";
 /// Idle time after which a connection is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -75,6 +80,9 @@ pub struct Faults {
     pub lose_ack: f64,
     /// Store the batch, then acknowledge only a random half of its records.
     pub partial_ack: f64,
+    /// Store the batch, then acknowledge it with receipts signed by the wrong key (a host
+    /// that says "stored" without proof).
+    pub bad_receipt: f64,
     /// Seed of the fault generator.
     pub seed: u64,
 }
@@ -105,6 +113,8 @@ pub struct ServeInfo {
     pub url: String,
     /// The CA certificate a client must trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
+    /// The receipt verification key (Ed25519 public key, hex) for `sync --receipt-key`.
+    pub receipt_key: PathBuf,
 }
 
 /// What the acquirer holds.
@@ -205,6 +215,7 @@ struct Shared {
     rng: Mutex<FaultRng>,
     tls: Option<Arc<rustls::ServerConfig>>,
     connections: AtomicUsize,
+    receipt_key: Ed25519KeyPair,
 }
 
 fn unix_now() -> i64 {
@@ -289,6 +300,7 @@ fn tls_config(
 /// Runs the acquirer until the process is stopped; calls `ready` once it listens.
 pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(), AcquirerError> {
     let store = open_store(&config.db)?;
+    let (receipt_key, receipt_pub) = load_receipt_key(&config.db)?;
     let (tls, ca_cert) = tls_config(config)?;
     let listener =
         TcpListener::bind(config.listen).map_err(io_err(format!("binding {}", config.listen)))?;
@@ -297,6 +309,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
     ready(&ServeInfo {
         url: format!("{scheme}://{local}"),
         ca_cert,
+        receipt_key: receipt_pub,
     });
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
@@ -304,6 +317,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
         rng: Mutex::new(FaultRng(config.faults.seed | 1)),
         tls,
         connections: AtomicUsize::new(0),
+        receipt_key,
     });
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
@@ -468,7 +482,7 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
         _ => return After::Respond(404, json!({"error": "not found"})),
     }
     let faults = shared.faults;
-    let (drop, fail, delay, lose, partial) = {
+    let (drop, fail, delay, lose, partial, bad_receipt) = {
         let mut rng = shared.rng.lock().unwrap_or_else(|p| p.into_inner());
         (
             rng.chance(faults.drop_connection),
@@ -476,6 +490,7 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
             rng.chance(faults.delay_rate),
             rng.chance(faults.lose_ack),
             rng.chance(faults.partial_ack),
+            rng.chance(faults.bad_receipt),
         )
     };
     if drop {
@@ -491,7 +506,7 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
         Ok(v) => v,
         Err(e) => return After::Respond(400, json!({"error": format!("invalid JSON: {e}")})),
     };
-    let (mut acks, rejected) = match store_batch(shared, &batch) {
+    let (mut acks, rejected) = match store_batch(shared, &batch, bad_receipt) {
         Ok(result) => result,
         Err(e) => return After::Respond(500, json!({"error": e.to_string()})),
     };
@@ -507,7 +522,11 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
 
 /// Stores every record of a batch in one durable transaction; duplicates are recognised by
 /// idempotency key and counted, not stored again.
-fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>), AcquirerError> {
+fn store_batch(
+    shared: &Shared,
+    batch: &Value,
+    bad_receipt: bool,
+) -> Result<(Vec<Value>, Vec<Value>), AcquirerError> {
     let terminal_id = batch
         .get("terminal_id")
         .and_then(Value::as_str)
@@ -531,10 +550,12 @@ fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>
             continue;
         };
         let record_id = record.get("id").and_then(Value::as_i64);
+        let body = record.to_string();
+        let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, body.as_bytes()));
         let inserted = tx.execute(
             "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body)
              VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
-            params![key, terminal_id, record_id, unix_now(), record.to_string()],
+            params![key, terminal_id, record_id, unix_now(), body],
         )?;
         let status = if inserted == 1 {
             "stored"
@@ -545,10 +566,97 @@ fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>
             )?;
             "duplicate"
         };
-        acks.push(json!({"idempotency_key": key, "status": status}));
+        let stored_at: i64 = tx
+            .query_row(
+                "SELECT received_at FROM received WHERE idempotency_key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let message = receipt_message(terminal_id, key, &digest, stored_at);
+        let signature = if bad_receipt {
+            let rng = ring::rand::SystemRandom::new();
+            let wrong = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .ok()
+                .and_then(|d| Ed25519KeyPair::from_pkcs8(d.as_ref()).ok());
+            wrong.map_or_else(String::new, |k| hex::encode(k.sign(&message).as_ref()))
+        } else {
+            hex::encode(shared.receipt_key.sign(&message).as_ref())
+        };
+        acks.push(json!({
+            "idempotency_key": key,
+            "status": status,
+            "receipt": {
+                "alg": "ed25519",
+                "terminal_id": terminal_id,
+                "record_sha256": digest,
+                "stored_at": stored_at,
+                "signature": signature,
+            },
+        }));
     }
     tx.commit()?;
     Ok((acks, rejected))
+}
+
+/// The bytes an acknowledgement's receipt signs: [`RECEIPT_LABEL`], then the terminal id
+/// and the idempotency key (each as `length:text`), the SHA-256 (hex) of the record as the
+/// acquirer received it (the record object's JSON text), and the unix time it was first
+/// stored, one per line.
+pub fn receipt_message(
+    terminal_id: &str,
+    key: &str,
+    record_sha256: &str,
+    stored_at: i64,
+) -> Vec<u8> {
+    format!(
+        "{RECEIPT_LABEL}\n{}:{terminal_id}\n{}:{key}\n{record_sha256}\n{stored_at}",
+        terminal_id.len(),
+        key.len()
+    )
+    .into_bytes()
+}
+
+fn sibling(db: &Path, suffix: &str) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Loads the receipt signing key `DB.receipt.key` (PKCS#8, mode 0600), creating it on
+/// first start, and publishes its public half as hex in `DB.receipt.pub`.
+fn load_receipt_key(db: &Path) -> Result<(Ed25519KeyPair, PathBuf), AcquirerError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let private = sibling(db, ".receipt.key");
+    let public = sibling(db, ".receipt.pub");
+    let bad = |what: &str| AcquirerError::Tls(format!("{}: {what}", private.display()));
+    let pkcs8 = match std::fs::read(&private) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let rng = ring::rand::SystemRandom::new();
+            let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| bad("cannot generate a receipt key"))?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&private)
+                .map_err(io_err(format!("creating {}", private.display())))?;
+            file.write_all(doc.as_ref())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("writing {}", private.display())))?;
+            doc.as_ref().to_vec()
+        }
+        Err(e) => return Err(io_err(format!("reading {}", private.display()))(e)),
+    };
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| bad("not an Ed25519 key"))?;
+    std::fs::write(
+        &public,
+        format!("{}\n", hex::encode(pair.public_key().as_ref())),
+    )
+    .map_err(io_err(format!("writing {}", public.display())))?;
+    Ok((pair, public))
 }
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ struct ServeArgs {
     /// Fault: probability of storing a batch and acknowledging only about half of it.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     partial_ack: f64,
+    /// Fault: probability of acknowledging a stored batch with receipts signed by a wrong key.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    bad_receipt: f64,
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                 ("--delay-rate", serve.delay_rate),
                 ("--lose-ack", serve.lose_ack),
                 ("--partial-ack", serve.partial_ack),
+                ("--bad-receipt", serve.bad_receipt),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(format!("{name} must be a probability between 0 and 1").into());
@@ -112,6 +116,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                     delay: serve.delay,
                     lose_ack: serve.lose_ack,
                     partial_ack: serve.partial_ack,
+                    bad_receipt: serve.bad_receipt,
                     seed: serve.fault_seed,
                 },
             };
@@ -120,6 +125,13 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                 if let Some(ca) = &info.ca_cert {
                     println!("ca certificate {}", ca.display());
                 }
+                // Third line, after what test harnesses read: a reader that has stopped
+                // listening must not kill the server (the write error is ignored).
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "receipt key {}",
+                    info.receipt_key.display()
+                );
                 let _ = std::io::stdout().flush();
             })?;
             Ok(ExitCode::SUCCESS)

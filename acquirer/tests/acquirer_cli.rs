@@ -121,6 +121,7 @@ fn help_offers_serve_and_stats() {
         "--delay",
         "--lose-ack",
         "--partial-ack",
+        "--bad-receipt",
         "--fault-seed",
     ] {
         assert!(help.contains(option), "serve --help lacks {option}: {help}");
@@ -140,8 +141,41 @@ fn a_batch_is_stored_once_and_a_resend_is_a_duplicate() {
             {"id": 3},
         ],
     });
-    let (status, reply) = served.post("/v1/batches", &batch);
+    let (status, mut reply) = served.post("/v1/batches", &batch);
     assert_eq!(status, 200, "{reply}");
+    // Each acknowledgement carries a receipt signed with the key published next to the db.
+    let public = std::fs::read_to_string(dir.path().join("acquirer.db.receipt.pub")).unwrap();
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ED25519,
+        hex::decode(public.trim()).unwrap(),
+    );
+    for (ack, record) in reply["acks"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(batch["records"].as_array().unwrap())
+    {
+        let receipt = ack
+            .as_object_mut()
+            .unwrap()
+            .remove("receipt")
+            .expect("receipt");
+        let digest = hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            record.to_string().as_bytes(),
+        ));
+        assert_eq!(receipt["record_sha256"], digest);
+        let message = emv_acquirer::receipt_message(
+            "TERM0001",
+            record["idempotency_key"].as_str().unwrap(),
+            &digest,
+            receipt["stored_at"].as_i64().unwrap(),
+        );
+        let signature = hex::decode(receipt["signature"].as_str().unwrap()).unwrap();
+        public
+            .verify(&message, &signature)
+            .expect("receipt verifies");
+    }
     assert_eq!(
         reply,
         json!({

@@ -316,3 +316,76 @@ fn an_amount_altered_with_plain_sqlite_is_never_uploaded() {
         .unwrap();
     assert_eq!(unsynced as u64, APPROVALS, "nothing marked synced");
 }
+
+#[test]
+fn acknowledgements_with_bad_receipts_are_retried_until_proven() {
+    let stats = fault_run(&["--bad-receipt", "0.5", "--fault-seed", "15"]);
+    assert!(
+        stats.duplicates_refused > 0,
+        "re-sent after a bad receipt: {stats:?}"
+    );
+}
+
+#[test]
+fn a_host_that_acknowledges_without_valid_receipts_leaves_everything_unsynced() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let db = p.dir.path().join("acq.db");
+    let acq = AcquirerProcess::start(&db, &["--bad-receipt", "1"]);
+    let mut args = sync_args(&p, &acq, &[]);
+    let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+    args[at + 1] = "3".into();
+    let out = run(&args);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without a valid receipt"), "{stderr}");
+    assert_eq!(p.open().unsynced_count().unwrap(), APPROVALS);
+    // The host did store them; the same host with its real key proves it on the re-send.
+    drop(acq);
+    let acq = AcquirerProcess::start(&db, &[]);
+    run_ok(&sync_args(&p, &acq, &[]));
+    let journal = p.open();
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+    let record = journal.get(RecordId(1)).unwrap();
+    let receipt: serde_json::Value =
+        serde_json::from_str(record.receipt.as_deref().expect("receipt stored")).unwrap();
+    assert_eq!(receipt["alg"], "ed25519");
+    assert!(journal.verify().unwrap().is_ok());
+    drop(journal);
+    // `journal show` displays it.
+    let mut show = strings(&["journal", "show", "1"]);
+    show.extend(p.args());
+    let shown: serde_json::Value = serde_json::from_str(&run_ok(&show)).unwrap();
+    assert_eq!(shown["receipt"]["signature"], receipt["signature"]);
+}
+
+#[test]
+fn a_receipt_key_of_another_acquirer_proves_nothing() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acq.db"), &[]);
+    let other = p.dir.path().join("other.pub");
+    std::fs::write(&other, format!("{}\n", "ab".repeat(32))).unwrap();
+    let mut args = sync_args(&p, &acq, &["--receipt-key", other.to_str().unwrap()]);
+    let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+    args[at + 1] = "2".into();
+    let out = run(&args);
+    assert!(!out.status.success());
+    assert_eq!(p.open().unsynced_count().unwrap(), APPROVALS);
+}
+
+#[test]
+fn sync_without_a_receipt_key_refuses_to_run() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acq.db"), &[]);
+    let ca = p.dir.path().join("trust.pem");
+    std::fs::copy(&acq.ca, &ca).unwrap();
+    let mut args = strings(&["sync", "--url", &acq.url, "--ca", ca.to_str().unwrap()]);
+    args.extend(p.args());
+    let out = run(&args);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--receipt-key"), "{stderr}");
+    assert_eq!(acquirer::stats(&acq.db).unwrap().records, 0);
+}
