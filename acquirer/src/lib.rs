@@ -30,8 +30,17 @@ use serde_json::{json, Value};
 /// `emv_journal::sync::BATCH_PATH`: the protocol is in `docs/journal.md`, not in a shared
 /// crate).
 pub const BATCH_PATH: &str = "/v1/batches";
-/// Largest request body accepted (a batch of a few thousand records).
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Largest request body accepted: a full batch of [`MAX_RECORDS_PER_BATCH`] records of
+/// about 1 KiB each, with room to spare. Refused from its Content-Length, before reading.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Most records in one batch; counted while the body is parsed, so a batch of many tiny
+/// objects is refused before it is built in memory.
+pub const MAX_RECORDS_PER_BATCH: usize = 1000;
+/// Most requests parsed and stored at once (each holds at most [`MAX_BODY`] and its parse).
+const MAX_PARSING: usize = 4;
+/// Time allowed for one request, from the first wait for it to its last body byte: a
+/// client sending a byte now and then cannot hold a connection slot longer than this.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// Largest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 /// Most connections served at once; more are closed at once.
@@ -157,6 +166,14 @@ pub fn open_store(path: &Path) -> Result<Connection, AcquirerError> {
             body TEXT NOT NULL
         );",
     )?;
+    // Since receipts: the SHA-256 of each record as received (its body is kept with the
+    // PAN masked), to tell a re-send from a different record under the same key.
+    let has_digest: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('received') WHERE name = 'body_sha256'")?
+        .exists([])?;
+    if !has_digest {
+        conn.execute_batch("ALTER TABLE received ADD COLUMN body_sha256 TEXT")?;
+    }
     Ok(conn)
 }
 
@@ -215,6 +232,7 @@ struct Shared {
     rng: Mutex<FaultRng>,
     tls: Option<Arc<rustls::ServerConfig>>,
     connections: AtomicUsize,
+    parsing: (Mutex<usize>, std::sync::Condvar),
     receipt_key: Ed25519KeyPair,
 }
 
@@ -317,6 +335,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
         rng: Mutex::new(FaultRng(config.faults.seed | 1)),
         tls,
         connections: AtomicUsize::new(0),
+        parsing: (Mutex::new(0), std::sync::Condvar::new()),
         receipt_key,
     });
     for stream in listener.incoming() {
@@ -334,10 +353,63 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
     Ok(())
 }
 
+/// A socket whose reads stop at a deadline (set per request), not only after an idle time.
+struct DeadlineStream {
+    inner: TcpStream,
+    deadline: std::time::Instant,
+}
+
+impl Read for DeadlineStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request deadline passed",
+            ));
+        }
+        self.inner.set_read_timeout(Some(left.min(IDLE_TIMEOUT)))?;
+        self.inner.read(buf)
+    }
+}
+
+impl Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Restarts the deadline of the request about to be read.
+trait RequestDeadline {
+    fn start_request(&mut self);
+}
+
+impl RequestDeadline for DeadlineStream {
+    fn start_request(&mut self) {
+        self.deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    }
+}
+
+impl RequestDeadline for rustls::StreamOwned<rustls::ServerConnection, DeadlineStream> {
+    fn start_request(&mut self) {
+        self.sock.start_request();
+    }
+}
+
 fn handle_connection(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_nodelay(true)?;
+    let stream = DeadlineStream {
+        inner: stream,
+        deadline: std::time::Instant::now() + REQUEST_DEADLINE,
+    };
     match &shared.tls {
         Some(config) => {
             let conn =
@@ -358,40 +430,87 @@ enum After {
     Hangup,
 }
 
-fn serve_requests(shared: &Shared, stream: &mut (impl Read + Write)) -> std::io::Result<()> {
+fn serve_requests(
+    shared: &Shared,
+    stream: &mut (impl Read + Write + RequestDeadline),
+) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     loop {
-        let Some(request) = read_request(stream, &mut buffer)? else {
-            return Ok(());
+        stream.start_request();
+        let request = match read_request(stream, &mut buffer) {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                respond(stream, 413, &json!({"error": e.to_string()}), true)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         };
         let close = request.close;
-        let after = handle_request(shared, &request.method, &request.path, &request.body);
+        let after = {
+            let _slot = ParsingSlot::take(shared);
+            handle_request(shared, &request.method, &request.path, &request.body)
+        };
         match after {
             After::Hangup => return Ok(()),
             After::Respond(status, value) => {
-                let body = value.to_string();
-                let reason = match status {
-                    200 => "OK",
-                    400 => "Bad Request",
-                    404 => "Not Found",
-                    411 => "Length Required",
-                    413 => "Payload Too Large",
-                    _ => "Internal Server Error",
-                };
-                let head = format!(
-                    "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
-                    body.len(),
-                    if close { "close" } else { "keep-alive" }
-                );
-                stream.write_all(head.as_bytes())?;
-                stream.write_all(body.as_bytes())?;
-                stream.flush()?;
+                respond(stream, status, &value, close)?;
                 if close {
                     return Ok(());
                 }
             }
         }
     }
+}
+
+/// One of the [`MAX_PARSING`] slots for parsing and storing a request; waits for one.
+struct ParsingSlot<'a>(&'a Shared);
+
+impl<'a> ParsingSlot<'a> {
+    fn take(shared: &'a Shared) -> Self {
+        let (count, freed) = &shared.parsing;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= MAX_PARSING {
+            busy = freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        Self(shared)
+    }
+}
+
+impl Drop for ParsingSlot<'_> {
+    fn drop(&mut self) {
+        let (count, freed) = &self.0.parsing;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        freed.notify_one();
+    }
+}
+
+fn respond(
+    stream: &mut impl Write,
+    status: u16,
+    value: &Value,
+    close: bool,
+) -> std::io::Result<()> {
+    let body = value.to_string();
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        _ => "Internal Server Error",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+        body.len(),
+        if close { "close" } else { "keep-alive" }
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    stream.flush()
 }
 
 /// One HTTP/1.1 request as the acquirer needs it.
@@ -430,7 +549,10 @@ fn read_request(stream: &mut impl Read, buffer: &mut Vec<u8>) -> std::io::Result
                 }
                 let length = length.unwrap_or(0);
                 if length > MAX_BODY {
-                    return Err(bad("body too large"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::FileTooLarge,
+                        format!("body of {length} bytes is over the limit of {MAX_BODY}"),
+                    ));
                 }
                 while buffer.len() < head_len + length {
                     let n = stream.read(&mut chunk)?;
@@ -502,12 +624,21 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
     if delay {
         std::thread::sleep(faults.delay);
     }
-    let batch: Value = match serde_json::from_slice(body) {
+    let batch: Batch = match serde_json::from_slice(body) {
         Ok(v) => v,
+        Err(e) if e.to_string().contains(TOO_MANY_RECORDS) => {
+            return After::Respond(413, json!({"error": e.to_string()}))
+        }
         Err(e) => return After::Respond(400, json!({"error": format!("invalid JSON: {e}")})),
     };
     let (mut acks, rejected) = match store_batch(shared, &batch, bad_receipt) {
-        Ok(result) => result,
+        Ok(Stored::Batch(acks, rejected)) => (acks, rejected),
+        Ok(Stored::Conflict(conflicts)) => {
+            return After::Respond(
+                409,
+                json!({"error": "conflict: an idempotency key already held with another record body or terminal; nothing of this batch was stored", "conflicts": conflicts}),
+            )
+        }
         Err(e) => return After::Respond(500, json!({"error": e.to_string()})),
     };
     if lose {
@@ -520,22 +651,71 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
     After::Respond(200, json!({"acks": acks, "rejected": rejected}))
 }
 
-/// Stores every record of a batch in one durable transaction; duplicates are recognised by
-/// idempotency key and counted, not stored again.
-fn store_batch(
-    shared: &Shared,
-    batch: &Value,
-    bad_receipt: bool,
-) -> Result<(Vec<Value>, Vec<Value>), AcquirerError> {
-    let terminal_id = batch
-        .get("terminal_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let records = batch
-        .get("records")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+const TOO_MANY_RECORDS: &str = "records in one batch";
+
+/// A batch as received: records counted while parsed (at most [`MAX_RECORDS_PER_BATCH`]).
+#[derive(Debug, serde::Deserialize)]
+struct Batch {
+    #[serde(default)]
+    terminal_id: String,
+    #[serde(default, deserialize_with = "bounded_records")]
+    records: Vec<Value>,
+}
+
+fn bounded_records<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    struct Records;
+    impl<'de> serde::de::Visitor<'de> for Records {
+        type Value = Vec<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "an array of at most {MAX_RECORDS_PER_BATCH} records")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Value>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(record) = seq.next_element::<Value>()? {
+                if out.len() == MAX_RECORDS_PER_BATCH {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_RECORDS_PER_BATCH} {TOO_MANY_RECORDS}"
+                    )));
+                }
+                out.push(record);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Records)
+}
+
+/// What storing a batch came to.
+enum Stored {
+    /// Stored (or recognised); acknowledgements and rejections.
+    Batch(Vec<Value>, Vec<Value>),
+    /// Keys already held with another body or terminal: nothing of the batch was stored.
+    Conflict(Vec<Value>),
+}
+
+/// The PAN as the acquirer keeps it: first six and last four digits, the rest masked.
+fn mask_pan(pan: &str) -> String {
+    let n = pan.chars().count();
+    if n <= 10 {
+        return "*".repeat(n);
+    }
+    pan.chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || i >= n - 4 { c } else { '*' })
+        .collect()
+}
+
+/// Stores every record of a batch in one durable transaction; a re-send with the same
+/// body and terminal is recognised by idempotency key and counted, not stored again; the
+/// same key with another body or terminal is a conflict and nothing is stored. The PAN is
+/// kept masked.
+fn store_batch(shared: &Shared, batch: &Batch, bad_receipt: bool) -> Result<Stored, AcquirerError> {
+    let terminal_id = batch.terminal_id.as_str();
+    let records = &batch.records;
+    let mut conflicts = Vec::new();
     let mut acks = Vec::with_capacity(records.len());
     let mut rejected = Vec::new();
     let mut store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
@@ -550,16 +730,49 @@ fn store_batch(
             continue;
         };
         let record_id = record.get("id").and_then(Value::as_i64);
-        let body = record.to_string();
-        let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, body.as_bytes()));
+        let digest = hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            record.to_string().as_bytes(),
+        ));
+        let mut kept = record.clone();
+        if let Some(pan) = kept.get_mut("pan") {
+            if let Some(digits) = pan.as_str() {
+                *pan = Value::String(mask_pan(digits));
+            }
+        }
         let inserted = tx.execute(
-            "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
-            params![key, terminal_id, record_id, unix_now(), body],
+            "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body, body_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+            params![key, terminal_id, record_id, unix_now(), kept.to_string(), digest],
         )?;
         let status = if inserted == 1 {
             "stored"
         } else {
+            let (held_terminal, held_digest, held_body): (String, Option<String>, String) = tx
+                .query_row(
+                "SELECT terminal_id, body_sha256, body FROM received WHERE idempotency_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            // Rows stored before the digest column hold the body as received.
+            let held_digest = held_digest.unwrap_or_else(|| {
+                hex::encode(ring::digest::digest(
+                    &ring::digest::SHA256,
+                    held_body.as_bytes(),
+                ))
+            });
+            if held_terminal != terminal_id || held_digest != digest {
+                conflicts.push(json!({
+                    "index": index,
+                    "idempotency_key": key,
+                    "reason": if held_terminal != terminal_id {
+                        "key held for another terminal"
+                    } else {
+                        "key held with another record body"
+                    },
+                }));
+                continue;
+            }
             tx.execute(
                 "UPDATE received SET deliveries = deliveries + 1 WHERE idempotency_key = ?1",
                 [key],
@@ -596,8 +809,12 @@ fn store_batch(
             },
         }));
     }
+    if !conflicts.is_empty() {
+        tx.rollback()?;
+        return Ok(Stored::Conflict(conflicts));
+    }
     tx.commit()?;
-    Ok((acks, rejected))
+    Ok(Stored::Batch(acks, rejected))
 }
 
 /// The bytes an acknowledgement's receipt signs: [`RECEIPT_LABEL`], then the terminal id
