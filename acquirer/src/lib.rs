@@ -113,6 +113,9 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// Faults to inject.
     pub faults: Faults,
+    /// Mutual TLS: accept only clients presenting a certificate issued by [`enroll`], and
+    /// bind every batch to the terminal id it was issued for.
+    pub require_client_cert: bool,
 }
 
 /// Where the acquirer ended up listening.
@@ -164,6 +167,11 @@ pub fn open_store(path: &Path) -> Result<Connection, AcquirerError> {
             received_at INTEGER NOT NULL,
             deliveries INTEGER NOT NULL DEFAULT 1,
             body TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS terminals (
+            cert_sha256 TEXT PRIMARY KEY,
+            terminal_id TEXT NOT NULL,
+            enrolled_at INTEGER NOT NULL
         );",
     )?;
     // Since receipts: the SHA-256 of each record as received (its body is kept with the
@@ -231,6 +239,7 @@ struct Shared {
     faults: Faults,
     rng: Mutex<FaultRng>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    require_client_cert: bool,
     connections: AtomicUsize,
     parsing: (Mutex<usize>, std::sync::Condvar),
     receipt_key: Ed25519KeyPair,
@@ -243,24 +252,99 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Generates a CA and a server certificate for `localhost` and `127.0.0.1`; returns the CA
-/// PEM, the server chain and key.
-fn generate_certificates(
-) -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), AcquirerError> {
+fn rcgen_error(e: rcgen::Error) -> AcquirerError {
+    AcquirerError::Tls(e.to_string())
+}
+
+/// The acquirer's test CA: its key is kept in `DB.ca.key` (PEM, mode 0600, created on
+/// first use) so that terminal certificates issued by [`enroll`] stay valid across
+/// restarts. Returns the issuer and a (re-signed) CA certificate.
+fn test_ca(
+    db: &Path,
+) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, rcgen::Certificate), AcquirerError> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };
-    let tls = |e: rcgen::Error| AcquirerError::Tls(e.to_string());
-    let ca_key = KeyPair::generate().map_err(tls)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key_path = sibling(db, ".ca.key");
+    let ca_key = match std::fs::read_to_string(&key_path) {
+        Ok(pem) => KeyPair::from_pem(&pem).map_err(rcgen_error)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyPair::generate().map_err(rcgen_error)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&key_path)
+                .map_err(io_err(format!("creating {}", key_path.display())))?;
+            file.write_all(key.serialize_pem().as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("writing {}", key_path.display())))?;
+            key
+        }
+        Err(e) => return Err(io_err(format!("reading {}", key_path.display()))(e)),
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(
         DnType::CommonName,
         "emv-terminal reference acquirer test CA",
     );
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(rcgen_error)?;
+    Ok((Issuer::new(ca_params, ca_key), ca_cert))
+}
+
+/// Issues a client certificate for `terminal_id` from the acquirer's test CA (mutual
+/// TLS) and registers it in the database: returns the certificate and key (PEM). A batch
+/// sent over a connection authenticated with it may only name that terminal.
+pub fn enroll(db: &Path, terminal_id: &str) -> Result<(String, String), AcquirerError> {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+    if terminal_id.is_empty() || !terminal_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AcquirerError::Tls(
+            "terminal id must be ASCII letters and digits".into(),
+        ));
+    }
+    let store = open_store(db)?;
+    let (issuer, _) = test_ca(db)?;
+    let key = KeyPair::generate().map_err(rcgen_error)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, terminal_id);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &issuer).map_err(rcgen_error)?;
+    let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, cert.der()));
+    store.execute(
+        "INSERT INTO terminals (cert_sha256, terminal_id, enrolled_at) VALUES (?1, ?2, ?3)",
+        params![digest, terminal_id, unix_now()],
+    )?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// The terminal id a client certificate was enrolled for.
+fn enrolled_terminal(shared: &Shared, cert: &[u8]) -> Option<String> {
+    let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, cert));
+    let store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+    store
+        .query_row(
+            "SELECT terminal_id FROM terminals WHERE cert_sha256 = ?1",
+            [digest],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+}
+
+/// Generates a server certificate for `localhost` and `127.0.0.1` from the test CA;
+/// returns the CA PEM, the server chain and key.
+fn generate_certificates(
+    db: &Path,
+) -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), AcquirerError> {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let tls = rcgen_error;
+    let (issuer, ca_cert) = test_ca(db)?;
     let server_key = KeyPair::generate().map_err(tls)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
         .map_err(tls)?;
@@ -293,7 +377,7 @@ fn tls_config(
             (chain, key, None)
         }
         (None, None) => {
-            let (ca_pem, chain, key) = generate_certificates()?;
+            let (ca_pem, chain, key) = generate_certificates(&config.db)?;
             let ca_path = config.ca_out.clone().unwrap_or_else(|| {
                 let mut p = config.db.as_os_str().to_owned();
                 p.push(".ca.pem");
@@ -306,10 +390,24 @@ fn tls_config(
         _ => return Err(AcquirerError::Tls("--cert and --key go together".into())),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| AcquirerError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+    let builder = if config.require_client_cert {
+        let (_, ca_cert) = test_ca(&config.db)?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(ca_cert.der().clone())
+            .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let server = builder
         .with_single_cert(chain, key)
         .map_err(|e| AcquirerError::Tls(e.to_string()))?;
     Ok((Some(Arc::new(server)), ca_path))
@@ -334,6 +432,7 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
         faults: config.faults,
         rng: Mutex::new(FaultRng(config.faults.seed | 1)),
         tls,
+        require_client_cert: config.require_client_cert,
         connections: AtomicUsize::new(0),
         parsing: (Mutex::new(0), std::sync::Condvar::new()),
         receipt_key,
@@ -415,11 +514,27 @@ fn handle_connection(shared: &Shared, stream: TcpStream) -> std::io::Result<()> 
             let conn =
                 rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
             let mut tls = rustls::StreamOwned::new(conn, stream);
-            serve_requests(shared, &mut tls)
+            let terminal = if shared.require_client_cert {
+                while tls.conn.is_handshaking() {
+                    tls.conn.complete_io(&mut tls.sock)?;
+                }
+                let peer = tls
+                    .conn
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|cert| cert.as_ref().to_vec());
+                match peer.and_then(|cert| enrolled_terminal(shared, &cert)) {
+                    Some(id) => Some(id),
+                    None => return Ok(()),
+                }
+            } else {
+                None
+            };
+            serve_requests(shared, &mut tls, terminal.as_deref())
         }
         None => {
             let mut plain = stream;
-            serve_requests(shared, &mut plain)
+            serve_requests(shared, &mut plain, None)
         }
     }
 }
@@ -433,6 +548,7 @@ enum After {
 fn serve_requests(
     shared: &Shared,
     stream: &mut (impl Read + Write + RequestDeadline),
+    terminal: Option<&str>,
 ) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     loop {
@@ -449,7 +565,7 @@ fn serve_requests(
         let close = request.close;
         let after = {
             let _slot = ParsingSlot::take(shared);
-            handle_request(shared, &request.method, &request.path, &request.body)
+            handle_request(shared, &request, terminal)
         };
         match after {
             After::Hangup => return Ok(()),
@@ -498,6 +614,7 @@ fn respond(
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        403 => "Forbidden",
         409 => "Conflict",
         411 => "Length Required",
         413 => "Payload Too Large",
@@ -597,8 +714,9 @@ fn read_request(stream: &mut impl Read, buffer: &mut Vec<u8>) -> std::io::Result
     }
 }
 
-fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> After {
-    match (method, path) {
+fn handle_request(shared: &Shared, request: &Request, terminal: Option<&str>) -> After {
+    let body = request.body.as_slice();
+    match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/v1/health") => return After::Respond(200, json!({"status": "ok"})),
         ("POST", BATCH_PATH) => {}
         _ => return After::Respond(404, json!({"error": "not found"})),
@@ -631,6 +749,17 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
         }
         Err(e) => return After::Respond(400, json!({"error": format!("invalid JSON: {e}")})),
     };
+    if let Some(authenticated) = terminal {
+        if batch.terminal_id != authenticated {
+            return After::Respond(
+                403,
+                json!({"error": format!(
+                    "batch names terminal {:?} but the client certificate is terminal {authenticated:?}; nothing stored",
+                    batch.terminal_id
+                )}),
+            );
+        }
+    }
     let (mut acks, rejected) = match store_batch(shared, &batch, bad_receipt) {
         Ok(Stored::Batch(acks, rejected)) => (acks, rejected),
         Ok(Stored::Conflict(conflicts)) => {

@@ -40,6 +40,11 @@ pub struct SyncConfig {
     /// hex. When absent, `NAME.receipt.pub` next to a `--ca` file named `NAME.ca.pem` (as
     /// the reference acquirer publishes them); without either, sync refuses to run.
     pub receipt_key: Option<PathBuf>,
+    /// Mutual TLS: this terminal's client certificate chain (PEM), issued by the acquirer.
+    pub client_cert: Option<PathBuf>,
+    /// The private key of [`SyncConfig::client_cert`] (PEM); refused unless private to its
+    /// owner.
+    pub client_key: Option<PathBuf>,
     /// Allow `http://` (debugging only).
     pub insecure_http: bool,
     /// Records per request.
@@ -61,6 +66,8 @@ impl SyncConfig {
             url: url.into(),
             ca: None,
             receipt_key: None,
+            client_cert: None,
+            client_key: None,
             insecure_http: false,
             batch_size: 100,
             max_attempts: 8,
@@ -255,6 +262,15 @@ impl Uploader {
             }
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
+        match (&config.client_cert, &config.client_key) {
+            (Some(cert), Some(key)) => tls = tls.client_cert(Some(client_cert(cert, key)?)),
+            (None, None) => {}
+            _ => {
+                return Err(SyncError::Config(
+                    "a client certificate and its key go together (--cert and --key)".into(),
+                ))
+            }
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls.build())
             .https_only(!config.insecure_http)
@@ -327,6 +343,43 @@ impl Uploader {
         };
         capped / 2 + capped.mul_f64(fraction / 2.0)
     }
+}
+
+/// Loads a client certificate chain and its key (the key file private to its owner).
+fn client_cert(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<ureq::tls::ClientCert, SyncError> {
+    use std::os::unix::fs::PermissionsExt;
+    let config = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        SyncError::Config(format!("{}: {e}", path.display()))
+    };
+    let mode = std::fs::metadata(key)
+        .map_err(|e| config(key, &e))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(config(
+            key,
+            &format!("client key has mode {mode:03o}: it must be private to its owner (chmod 600)"),
+        ));
+    }
+    let pem = std::fs::read(cert).map_err(|e| config(cert, &e))?;
+    let chain: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| config(cert, &e))?;
+    if chain.is_empty() {
+        return Err(config(cert, &"no certificate found"));
+    }
+    let key_pem = std::fs::read(key).map_err(|e| config(key, &e))?;
+    let private = ureq::tls::PrivateKey::from_pem(&key_pem).map_err(|e| config(key, &e))?;
+    Ok(ureq::tls::ClientCert::new_with_certs(&chain, private))
 }
 
 /// The URL batches go to: `url` itself when it has a path, else `url` + `/v1/batches`.

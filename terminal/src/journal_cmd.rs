@@ -224,6 +224,12 @@ pub struct SyncArgs {
     /// to a --ca NAME.ca.pem]; a record is marked synced only with a receipt it verifies.
     #[arg(long, value_name = "FILE")]
     receipt_key: Option<PathBuf>,
+    /// Mutual TLS: this terminal's client certificate (PEM, from `emv-acquirer enroll`).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, private to its owner).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
     /// Allow a plain http:// URL (debugging only: card data travels in clear).
     #[arg(long)]
     insecure_http: bool,
@@ -583,6 +589,8 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
     let config = SyncConfig {
         ca: args.ca.clone(),
         receipt_key: args.receipt_key.clone(),
+        client_cert: args.cert.clone(),
+        client_key: args.key.clone(),
         insecure_http: args.insecure_http,
         batch_size: args.batch_size,
         max_attempts: args.max_attempts.max(1),

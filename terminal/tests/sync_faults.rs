@@ -389,3 +389,59 @@ fn sync_without_a_receipt_key_refuses_to_run() {
     assert!(stderr.contains("--receipt-key"), "{stderr}");
     assert_eq!(acquirer::stats(&acq.db).unwrap().records, 0);
 }
+
+fn enroll(db: &std::path::Path, terminal_id: &str) -> (String, String) {
+    let dir = db.parent().unwrap();
+    let cert = dir.join(format!("{terminal_id}.cert.pem"));
+    let key = dir.join(format!("{terminal_id}.key.pem"));
+    let out = std::process::Command::new(acquirer_bin())
+        .args(["enroll", "--db"])
+        .arg(db)
+        .args(["--terminal-id", terminal_id, "--cert-out"])
+        .arg(&cert)
+        .arg("--key-out")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn mutual_tls_binds_every_batch_to_the_enrolled_terminal() {
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let terminal_id = p.open().terminal_id().to_string();
+    let db = p.dir.path().join("acq.db");
+    let (cert, key) = enroll(&db, &terminal_id);
+    let (other_cert, other_key) = enroll(&db, "OTHER0001");
+    let acq = AcquirerProcess::start(&db, &["--require-client-cert"]);
+    let quick = |extra: &[&str]| {
+        let mut args = sync_args(&p, &acq, extra);
+        let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+        args[at + 1] = "2".into();
+        run(&args)
+    };
+    // No certificate: the TLS handshake fails, nothing stored.
+    assert!(!quick(&[]).status.success());
+    // Another terminal's certificate: refused (403), nothing stored.
+    let out = quick(&["--cert", &other_cert, "--key", &other_key]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{out:?}"
+    );
+    assert_eq!(acquirer::stats(&db).unwrap().records, 0);
+    // A client key others may read is refused before anything is sent.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = quick(&["--cert", &cert, "--key", &key]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("private to its owner"),
+        "{out:?}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Its own certificate: everything forwarded once.
+    run_ok(&sync_args(&p, &acq, &["--cert", &cert, "--key", &key]));
+    assert_exactly_once(&p, &acq, &keys);
+}
