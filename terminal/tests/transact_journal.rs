@@ -316,7 +316,14 @@ fn the_shipped_binary_has_no_commit_pause() {
     let p = paths();
     let started = std::time::Instant::now();
     let output = Command::new(BIN)
-        .args(["transact", "--amount", "12.50", "--card", "cda", "--journal"])
+        .args([
+            "transact",
+            "--amount",
+            "12.50",
+            "--card",
+            "cda",
+            "--journal",
+        ])
         .arg(&p.journal)
         .arg("--journal-key")
         .arg(&p.key)
