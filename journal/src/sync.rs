@@ -104,6 +104,16 @@ pub enum SyncError {
     /// The configuration is unusable.
     #[error("sync configuration: {0}")]
     Config(String),
+    /// The acquirer refused the batch for what it is (409: an idempotency key it holds with
+    /// another record body or terminal; 403: a batch for another terminal than the client
+    /// certificate's). Retrying cannot help; nothing of the batch was marked synced.
+    #[error("acquirer refused the batch ({reason}); nothing of it was marked synced, {remaining} record(s) still unsynced")]
+    Refused {
+        /// The acquirer's answer.
+        reason: String,
+        /// Records still unsynced.
+        remaining: u64,
+    },
     /// The acquirer could not be reached or kept failing; what was acknowledged is kept.
     #[error("acquirer unreachable or failing after {attempts} attempts (last error: {last}); {remaining} record(s) still unsynced")]
     GaveUp {
@@ -489,6 +499,12 @@ pub fn sync_once(
                 } else {
                     "host acknowledged none of the batch".to_string()
                 }
+            }
+            Err(e) if e.starts_with("HTTP 409") || e.starts_with("HTTP 403") => {
+                return Err(SyncError::Refused {
+                    reason: e,
+                    remaining: journal.unsynced_count()?,
+                })
             }
             Err(e) => e,
         };

@@ -427,9 +427,10 @@ fn mutual_tls_binds_every_batch_to_the_enrolled_terminal() {
     // Another terminal's certificate: refused (403), nothing stored.
     let out = quick(&["--cert", &other_cert, "--key", &other_key]);
     assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("403"),
-        "{out:?}"
+        stderr.contains("403") && stderr.contains("refused the batch"),
+        "{stderr}"
     );
     assert_eq!(acquirer::stats(&db).unwrap().records, 0);
     // A client key others may read is refused before anything is sent.
