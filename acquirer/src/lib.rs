@@ -8,8 +8,10 @@
 //!
 //! Protocol (also in `docs/journal.md`):
 //! request `{"terminal_id": "...", "records": [{"idempotency_key": "...", ...}, ...]}`,
-//! response `{"acks": [{"idempotency_key": "...", "status": "stored" | "duplicate"}],
-//! "rejected": [{"index": N, "reason": "..."}]}`.
+//! response `{"acks": [{"idempotency_key": "...", "status": "stored" | "duplicate",
+//! "receipt": {...}}], "rejected": [{"index": N, "reason": "..."}]}`. Every acknowledgement
+//! carries a receipt signed with the acquirer's Ed25519 key ([`receipt_message`]), whose
+//! public half is published next to the database (`DB.receipt.pub`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,7 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use ring::signature::{Ed25519KeyPair, KeyPair};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
@@ -27,12 +30,23 @@ use serde_json::{json, Value};
 /// `emv_journal::sync::BATCH_PATH`: the protocol is in `docs/journal.md`, not in a shared
 /// crate).
 pub const BATCH_PATH: &str = "/v1/batches";
-/// Largest request body accepted (a batch of a few thousand records).
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Largest request body accepted: a full batch of [`MAX_RECORDS_PER_BATCH`] records of
+/// about 1 KiB each, with room to spare. Refused from its Content-Length, before reading.
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Most records in one batch; counted while the body is parsed, so a batch of many tiny
+/// objects is refused before it is built in memory.
+pub const MAX_RECORDS_PER_BATCH: usize = 1000;
+/// Most requests parsed and stored at once (each holds at most [`MAX_BODY`] and its parse).
+const MAX_PARSING: usize = 4;
+/// Time allowed for one request, from the first wait for it to its last body byte: a
+/// client sending a byte now and then cannot hold a connection slot longer than this.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// Largest request head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 /// Most connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 64;
+/// First line of every signed receipt (the terminal's sync client has the same constant).
+pub const RECEIPT_LABEL: &str = "emv-acquirer receipt v1";
 /// Idle time after which a connection is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -75,6 +89,9 @@ pub struct Faults {
     pub lose_ack: f64,
     /// Store the batch, then acknowledge only a random half of its records.
     pub partial_ack: f64,
+    /// Store the batch, then acknowledge it with receipts signed by the wrong key (a host
+    /// that says "stored" without proof).
+    pub bad_receipt: f64,
     /// Seed of the fault generator.
     pub seed: u64,
 }
@@ -96,6 +113,9 @@ pub struct ServeConfig {
     pub insecure_http: bool,
     /// Faults to inject.
     pub faults: Faults,
+    /// Mutual TLS: accept only clients presenting a certificate issued by [`enroll`], and
+    /// bind every batch to the terminal id it was issued for.
+    pub require_client_cert: bool,
 }
 
 /// Where the acquirer ended up listening.
@@ -105,6 +125,8 @@ pub struct ServeInfo {
     pub url: String,
     /// The CA certificate a client must trust, when one was generated.
     pub ca_cert: Option<PathBuf>,
+    /// The receipt verification key (Ed25519 public key, hex) for `sync --receipt-key`.
+    pub receipt_key: PathBuf,
 }
 
 /// What the acquirer holds.
@@ -145,8 +167,21 @@ pub fn open_store(path: &Path) -> Result<Connection, AcquirerError> {
             received_at INTEGER NOT NULL,
             deliveries INTEGER NOT NULL DEFAULT 1,
             body TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS terminals (
+            cert_sha256 TEXT PRIMARY KEY,
+            terminal_id TEXT NOT NULL,
+            enrolled_at INTEGER NOT NULL
         );",
     )?;
+    // Since receipts: the SHA-256 of each record as received (its body is kept with the
+    // PAN masked), to tell a re-send from a different record under the same key.
+    let has_digest: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('received') WHERE name = 'body_sha256'")?
+        .exists([])?;
+    if !has_digest {
+        conn.execute_batch("ALTER TABLE received ADD COLUMN body_sha256 TEXT")?;
+    }
     Ok(conn)
 }
 
@@ -204,7 +239,10 @@ struct Shared {
     faults: Faults,
     rng: Mutex<FaultRng>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    require_client_cert: bool,
     connections: AtomicUsize,
+    parsing: (Mutex<usize>, std::sync::Condvar),
+    receipt_key: Ed25519KeyPair,
 }
 
 fn unix_now() -> i64 {
@@ -214,24 +252,99 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Generates a CA and a server certificate for `localhost` and `127.0.0.1`; returns the CA
-/// PEM, the server chain and key.
-fn generate_certificates(
-) -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), AcquirerError> {
+fn rcgen_error(e: rcgen::Error) -> AcquirerError {
+    AcquirerError::Tls(e.to_string())
+}
+
+/// The acquirer's test CA: its key is kept in `DB.ca.key` (PEM, mode 0600, created on
+/// first use) so that terminal certificates issued by [`enroll`] stay valid across
+/// restarts. Returns the issuer and a (re-signed) CA certificate.
+fn test_ca(
+    db: &Path,
+) -> Result<(rcgen::Issuer<'static, rcgen::KeyPair>, rcgen::Certificate), AcquirerError> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };
-    let tls = |e: rcgen::Error| AcquirerError::Tls(e.to_string());
-    let ca_key = KeyPair::generate().map_err(tls)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key_path = sibling(db, ".ca.key");
+    let ca_key = match std::fs::read_to_string(&key_path) {
+        Ok(pem) => KeyPair::from_pem(&pem).map_err(rcgen_error)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = KeyPair::generate().map_err(rcgen_error)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&key_path)
+                .map_err(io_err(format!("creating {}", key_path.display())))?;
+            file.write_all(key.serialize_pem().as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("writing {}", key_path.display())))?;
+            key
+        }
+        Err(e) => return Err(io_err(format!("reading {}", key_path.display()))(e)),
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.distinguished_name.push(
         DnType::CommonName,
         "emv-terminal reference acquirer test CA",
     );
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
-    let issuer = Issuer::new(ca_params, ca_key);
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(rcgen_error)?;
+    Ok((Issuer::new(ca_params, ca_key), ca_cert))
+}
+
+/// Issues a client certificate for `terminal_id` from the acquirer's test CA (mutual
+/// TLS) and registers it in the database: returns the certificate and key (PEM). A batch
+/// sent over a connection authenticated with it may only name that terminal.
+pub fn enroll(db: &Path, terminal_id: &str) -> Result<(String, String), AcquirerError> {
+    use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+    if terminal_id.is_empty() || !terminal_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AcquirerError::Tls(
+            "terminal id must be ASCII letters and digits".into(),
+        ));
+    }
+    let store = open_store(db)?;
+    let (issuer, _) = test_ca(db)?;
+    let key = KeyPair::generate().map_err(rcgen_error)?;
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, terminal_id);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &issuer).map_err(rcgen_error)?;
+    let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, cert.der()));
+    store.execute(
+        "INSERT INTO terminals (cert_sha256, terminal_id, enrolled_at) VALUES (?1, ?2, ?3)",
+        params![digest, terminal_id, unix_now()],
+    )?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// The terminal id a client certificate was enrolled for.
+fn enrolled_terminal(shared: &Shared, cert: &[u8]) -> Option<String> {
+    let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, cert));
+    let store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
+    store
+        .query_row(
+            "SELECT terminal_id FROM terminals WHERE cert_sha256 = ?1",
+            [digest],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+}
+
+/// Generates a server certificate for `localhost` and `127.0.0.1` from the test CA;
+/// returns the CA PEM, the server chain and key.
+fn generate_certificates(
+    db: &Path,
+) -> Result<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), AcquirerError> {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let tls = rcgen_error;
+    let (issuer, ca_cert) = test_ca(db)?;
     let server_key = KeyPair::generate().map_err(tls)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
         .map_err(tls)?;
@@ -264,7 +377,7 @@ fn tls_config(
             (chain, key, None)
         }
         (None, None) => {
-            let (ca_pem, chain, key) = generate_certificates()?;
+            let (ca_pem, chain, key) = generate_certificates(&config.db)?;
             let ca_path = config.ca_out.clone().unwrap_or_else(|| {
                 let mut p = config.db.as_os_str().to_owned();
                 p.push(".ca.pem");
@@ -277,10 +390,24 @@ fn tls_config(
         _ => return Err(AcquirerError::Tls("--cert and --key go together".into())),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .map_err(|e| AcquirerError::Tls(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+    let builder = if config.require_client_cert {
+        let (_, ca_cert) = test_ca(&config.db)?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(ca_cert.der().clone())
+            .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| AcquirerError::Tls(e.to_string()))?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let server = builder
         .with_single_cert(chain, key)
         .map_err(|e| AcquirerError::Tls(e.to_string()))?;
     Ok((Some(Arc::new(server)), ca_path))
@@ -289,6 +416,7 @@ fn tls_config(
 /// Runs the acquirer until the process is stopped; calls `ready` once it listens.
 pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(), AcquirerError> {
     let store = open_store(&config.db)?;
+    let (receipt_key, receipt_pub) = load_receipt_key(&config.db)?;
     let (tls, ca_cert) = tls_config(config)?;
     let listener =
         TcpListener::bind(config.listen).map_err(io_err(format!("binding {}", config.listen)))?;
@@ -297,13 +425,17 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
     ready(&ServeInfo {
         url: format!("{scheme}://{local}"),
         ca_cert,
+        receipt_key: receipt_pub,
     });
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
         faults: config.faults,
         rng: Mutex::new(FaultRng(config.faults.seed | 1)),
         tls,
+        require_client_cert: config.require_client_cert,
         connections: AtomicUsize::new(0),
+        parsing: (Mutex::new(0), std::sync::Condvar::new()),
+        receipt_key,
     });
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
@@ -320,20 +452,89 @@ pub fn serve(config: &ServeConfig, ready: impl FnOnce(&ServeInfo)) -> Result<(),
     Ok(())
 }
 
+/// A socket whose reads stop at a deadline (set per request), not only after an idle time.
+struct DeadlineStream {
+    inner: TcpStream,
+    deadline: std::time::Instant,
+}
+
+impl Read for DeadlineStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request deadline passed",
+            ));
+        }
+        self.inner.set_read_timeout(Some(left.min(IDLE_TIMEOUT)))?;
+        self.inner.read(buf)
+    }
+}
+
+impl Write for DeadlineStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Restarts the deadline of the request about to be read.
+trait RequestDeadline {
+    fn start_request(&mut self);
+}
+
+impl RequestDeadline for DeadlineStream {
+    fn start_request(&mut self) {
+        self.deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    }
+}
+
+impl RequestDeadline for rustls::StreamOwned<rustls::ServerConnection, DeadlineStream> {
+    fn start_request(&mut self) {
+        self.sock.start_request();
+    }
+}
+
 fn handle_connection(shared: &Shared, stream: TcpStream) -> std::io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_nodelay(true)?;
+    let stream = DeadlineStream {
+        inner: stream,
+        deadline: std::time::Instant::now() + REQUEST_DEADLINE,
+    };
     match &shared.tls {
         Some(config) => {
             let conn =
                 rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
             let mut tls = rustls::StreamOwned::new(conn, stream);
-            serve_requests(shared, &mut tls)
+            let terminal = if shared.require_client_cert {
+                while tls.conn.is_handshaking() {
+                    tls.conn.complete_io(&mut tls.sock)?;
+                }
+                let peer = tls
+                    .conn
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|cert| cert.as_ref().to_vec());
+                match peer.and_then(|cert| enrolled_terminal(shared, &cert)) {
+                    Some(id) => Some(id),
+                    None => return Ok(()),
+                }
+            } else {
+                None
+            };
+            serve_requests(shared, &mut tls, terminal.as_deref())
         }
         None => {
             let mut plain = stream;
-            serve_requests(shared, &mut plain)
+            serve_requests(shared, &mut plain, None)
         }
     }
 }
@@ -344,40 +545,89 @@ enum After {
     Hangup,
 }
 
-fn serve_requests(shared: &Shared, stream: &mut (impl Read + Write)) -> std::io::Result<()> {
+fn serve_requests(
+    shared: &Shared,
+    stream: &mut (impl Read + Write + RequestDeadline),
+    terminal: Option<&str>,
+) -> std::io::Result<()> {
     let mut buffer: Vec<u8> = Vec::with_capacity(8192);
     loop {
-        let Some(request) = read_request(stream, &mut buffer)? else {
-            return Ok(());
+        stream.start_request();
+        let request = match read_request(stream, &mut buffer) {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                respond(stream, 413, &json!({"error": e.to_string()}), true)?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         };
         let close = request.close;
-        let after = handle_request(shared, &request.method, &request.path, &request.body);
+        let after = {
+            let _slot = ParsingSlot::take(shared);
+            handle_request(shared, &request, terminal)
+        };
         match after {
             After::Hangup => return Ok(()),
             After::Respond(status, value) => {
-                let body = value.to_string();
-                let reason = match status {
-                    200 => "OK",
-                    400 => "Bad Request",
-                    404 => "Not Found",
-                    411 => "Length Required",
-                    413 => "Payload Too Large",
-                    _ => "Internal Server Error",
-                };
-                let head = format!(
-                    "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
-                    body.len(),
-                    if close { "close" } else { "keep-alive" }
-                );
-                stream.write_all(head.as_bytes())?;
-                stream.write_all(body.as_bytes())?;
-                stream.flush()?;
+                respond(stream, status, &value, close)?;
                 if close {
                     return Ok(());
                 }
             }
         }
     }
+}
+
+/// One of the [`MAX_PARSING`] slots for parsing and storing a request; waits for one.
+struct ParsingSlot<'a>(&'a Shared);
+
+impl<'a> ParsingSlot<'a> {
+    fn take(shared: &'a Shared) -> Self {
+        let (count, freed) = &shared.parsing;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= MAX_PARSING {
+            busy = freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        Self(shared)
+    }
+}
+
+impl Drop for ParsingSlot<'_> {
+    fn drop(&mut self) {
+        let (count, freed) = &self.0.parsing;
+        let mut busy = count.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        freed.notify_one();
+    }
+}
+
+fn respond(
+    stream: &mut impl Write,
+    status: u16,
+    value: &Value,
+    close: bool,
+) -> std::io::Result<()> {
+    let body = value.to_string();
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        403 => "Forbidden",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        _ => "Internal Server Error",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+        body.len(),
+        if close { "close" } else { "keep-alive" }
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    stream.flush()
 }
 
 /// One HTTP/1.1 request as the acquirer needs it.
@@ -416,7 +666,10 @@ fn read_request(stream: &mut impl Read, buffer: &mut Vec<u8>) -> std::io::Result
                 }
                 let length = length.unwrap_or(0);
                 if length > MAX_BODY {
-                    return Err(bad("body too large"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::FileTooLarge,
+                        format!("body of {length} bytes is over the limit of {MAX_BODY}"),
+                    ));
                 }
                 while buffer.len() < head_len + length {
                     let n = stream.read(&mut chunk)?;
@@ -461,14 +714,15 @@ fn read_request(stream: &mut impl Read, buffer: &mut Vec<u8>) -> std::io::Result
     }
 }
 
-fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> After {
-    match (method, path) {
+fn handle_request(shared: &Shared, request: &Request, terminal: Option<&str>) -> After {
+    let body = request.body.as_slice();
+    match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/v1/health") => return After::Respond(200, json!({"status": "ok"})),
         ("POST", BATCH_PATH) => {}
         _ => return After::Respond(404, json!({"error": "not found"})),
     }
     let faults = shared.faults;
-    let (drop, fail, delay, lose, partial) = {
+    let (drop, fail, delay, lose, partial, bad_receipt) = {
         let mut rng = shared.rng.lock().unwrap_or_else(|p| p.into_inner());
         (
             rng.chance(faults.drop_connection),
@@ -476,6 +730,7 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
             rng.chance(faults.delay_rate),
             rng.chance(faults.lose_ack),
             rng.chance(faults.partial_ack),
+            rng.chance(faults.bad_receipt),
         )
     };
     if drop {
@@ -487,12 +742,32 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
     if delay {
         std::thread::sleep(faults.delay);
     }
-    let batch: Value = match serde_json::from_slice(body) {
+    let batch: Batch = match serde_json::from_slice(body) {
         Ok(v) => v,
+        Err(e) if e.to_string().contains(TOO_MANY_RECORDS) => {
+            return After::Respond(413, json!({"error": e.to_string()}))
+        }
         Err(e) => return After::Respond(400, json!({"error": format!("invalid JSON: {e}")})),
     };
-    let (mut acks, rejected) = match store_batch(shared, &batch) {
-        Ok(result) => result,
+    if let Some(authenticated) = terminal {
+        if batch.terminal_id != authenticated {
+            return After::Respond(
+                403,
+                json!({"error": format!(
+                    "batch names terminal {:?} but the client certificate is terminal {authenticated:?}; nothing stored",
+                    batch.terminal_id
+                )}),
+            );
+        }
+    }
+    let (mut acks, rejected) = match store_batch(shared, &batch, bad_receipt) {
+        Ok(Stored::Batch(acks, rejected)) => (acks, rejected),
+        Ok(Stored::Conflict(conflicts)) => {
+            return After::Respond(
+                409,
+                json!({"error": "conflict: an idempotency key already held with another record body or terminal; nothing of this batch was stored", "conflicts": conflicts}),
+            )
+        }
         Err(e) => return After::Respond(500, json!({"error": e.to_string()})),
     };
     if lose {
@@ -505,18 +780,71 @@ fn handle_request(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Aft
     After::Respond(200, json!({"acks": acks, "rejected": rejected}))
 }
 
-/// Stores every record of a batch in one durable transaction; duplicates are recognised by
-/// idempotency key and counted, not stored again.
-fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>), AcquirerError> {
-    let terminal_id = batch
-        .get("terminal_id")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let records = batch
-        .get("records")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+const TOO_MANY_RECORDS: &str = "records in one batch";
+
+/// A batch as received: records counted while parsed (at most [`MAX_RECORDS_PER_BATCH`]).
+#[derive(Debug, serde::Deserialize)]
+struct Batch {
+    #[serde(default)]
+    terminal_id: String,
+    #[serde(default, deserialize_with = "bounded_records")]
+    records: Vec<Value>,
+}
+
+fn bounded_records<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Value>, D::Error> {
+    struct Records;
+    impl<'de> serde::de::Visitor<'de> for Records {
+        type Value = Vec<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "an array of at most {MAX_RECORDS_PER_BATCH} records")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Value>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(record) = seq.next_element::<Value>()? {
+                if out.len() == MAX_RECORDS_PER_BATCH {
+                    return Err(serde::de::Error::custom(format!(
+                        "more than {MAX_RECORDS_PER_BATCH} {TOO_MANY_RECORDS}"
+                    )));
+                }
+                out.push(record);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Records)
+}
+
+/// What storing a batch came to.
+enum Stored {
+    /// Stored (or recognised); acknowledgements and rejections.
+    Batch(Vec<Value>, Vec<Value>),
+    /// Keys already held with another body or terminal: nothing of the batch was stored.
+    Conflict(Vec<Value>),
+}
+
+/// The PAN as the acquirer keeps it: first six and last four digits, the rest masked.
+fn mask_pan(pan: &str) -> String {
+    let n = pan.chars().count();
+    if n <= 10 {
+        return "*".repeat(n);
+    }
+    pan.chars()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || i >= n - 4 { c } else { '*' })
+        .collect()
+}
+
+/// Stores every record of a batch in one durable transaction; a re-send with the same
+/// body and terminal is recognised by idempotency key and counted, not stored again; the
+/// same key with another body or terminal is a conflict and nothing is stored. The PAN is
+/// kept masked.
+fn store_batch(shared: &Shared, batch: &Batch, bad_receipt: bool) -> Result<Stored, AcquirerError> {
+    let terminal_id = batch.terminal_id.as_str();
+    let records = &batch.records;
+    let mut conflicts = Vec::new();
     let mut acks = Vec::with_capacity(records.len());
     let mut rejected = Vec::new();
     let mut store = shared.store.lock().unwrap_or_else(|p| p.into_inner());
@@ -531,24 +859,150 @@ fn store_batch(shared: &Shared, batch: &Value) -> Result<(Vec<Value>, Vec<Value>
             continue;
         };
         let record_id = record.get("id").and_then(Value::as_i64);
+        let digest = hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            record.to_string().as_bytes(),
+        ));
+        let mut kept = record.clone();
+        if let Some(pan) = kept.get_mut("pan") {
+            if let Some(digits) = pan.as_str() {
+                *pan = Value::String(mask_pan(digits));
+            }
+        }
         let inserted = tx.execute(
-            "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (idempotency_key) DO NOTHING",
-            params![key, terminal_id, record_id, unix_now(), record.to_string()],
+            "INSERT INTO received (idempotency_key, terminal_id, record_id, received_at, body, body_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (idempotency_key) DO NOTHING",
+            params![key, terminal_id, record_id, unix_now(), kept.to_string(), digest],
         )?;
         let status = if inserted == 1 {
             "stored"
         } else {
+            let (held_terminal, held_digest, held_body): (String, Option<String>, String) = tx
+                .query_row(
+                "SELECT terminal_id, body_sha256, body FROM received WHERE idempotency_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            // Rows stored before the digest column hold the body as received.
+            let held_digest = held_digest.unwrap_or_else(|| {
+                hex::encode(ring::digest::digest(
+                    &ring::digest::SHA256,
+                    held_body.as_bytes(),
+                ))
+            });
+            if held_terminal != terminal_id || held_digest != digest {
+                conflicts.push(json!({
+                    "index": index,
+                    "idempotency_key": key,
+                    "reason": if held_terminal != terminal_id {
+                        "key held for another terminal"
+                    } else {
+                        "key held with another record body"
+                    },
+                }));
+                continue;
+            }
             tx.execute(
                 "UPDATE received SET deliveries = deliveries + 1 WHERE idempotency_key = ?1",
                 [key],
             )?;
             "duplicate"
         };
-        acks.push(json!({"idempotency_key": key, "status": status}));
+        let stored_at: i64 = tx
+            .query_row(
+                "SELECT received_at FROM received WHERE idempotency_key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        let message = receipt_message(terminal_id, key, &digest, stored_at);
+        let signature = if bad_receipt {
+            let rng = ring::rand::SystemRandom::new();
+            let wrong = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .ok()
+                .and_then(|d| Ed25519KeyPair::from_pkcs8(d.as_ref()).ok());
+            wrong.map_or_else(String::new, |k| hex::encode(k.sign(&message).as_ref()))
+        } else {
+            hex::encode(shared.receipt_key.sign(&message).as_ref())
+        };
+        acks.push(json!({
+            "idempotency_key": key,
+            "status": status,
+            "receipt": {
+                "alg": "ed25519",
+                "terminal_id": terminal_id,
+                "record_sha256": digest,
+                "stored_at": stored_at,
+                "signature": signature,
+            },
+        }));
+    }
+    if !conflicts.is_empty() {
+        tx.rollback()?;
+        return Ok(Stored::Conflict(conflicts));
     }
     tx.commit()?;
-    Ok((acks, rejected))
+    Ok(Stored::Batch(acks, rejected))
+}
+
+/// The bytes an acknowledgement's receipt signs: [`RECEIPT_LABEL`], then the terminal id
+/// and the idempotency key (each as `length:text`), the SHA-256 (hex) of the record as the
+/// acquirer received it (the record object's JSON text), and the unix time it was first
+/// stored, one per line.
+pub fn receipt_message(
+    terminal_id: &str,
+    key: &str,
+    record_sha256: &str,
+    stored_at: i64,
+) -> Vec<u8> {
+    format!(
+        "{RECEIPT_LABEL}\n{}:{terminal_id}\n{}:{key}\n{record_sha256}\n{stored_at}",
+        terminal_id.len(),
+        key.len()
+    )
+    .into_bytes()
+}
+
+fn sibling(db: &Path, suffix: &str) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Loads the receipt signing key `DB.receipt.key` (PKCS#8, mode 0600), creating it on
+/// first start, and publishes its public half as hex in `DB.receipt.pub`.
+fn load_receipt_key(db: &Path) -> Result<(Ed25519KeyPair, PathBuf), AcquirerError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let private = sibling(db, ".receipt.key");
+    let public = sibling(db, ".receipt.pub");
+    let bad = |what: &str| AcquirerError::Tls(format!("{}: {what}", private.display()));
+    let pkcs8 = match std::fs::read(&private) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let rng = ring::rand::SystemRandom::new();
+            let doc = Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| bad("cannot generate a receipt key"))?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&private)
+                .map_err(io_err(format!("creating {}", private.display())))?;
+            file.write_all(doc.as_ref())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("writing {}", private.display())))?;
+            doc.as_ref().to_vec()
+        }
+        Err(e) => return Err(io_err(format!("reading {}", private.display()))(e)),
+    };
+    let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| bad("not an Ed25519 key"))?;
+    std::fs::write(
+        &public,
+        format!("{}\n", hex::encode(pair.public_key().as_ref())),
+    )
+    .map_err(io_err(format!("writing {}", public.display())))?;
+    Ok((pair, public))
 }
 
 #[cfg(test)]

@@ -33,6 +33,21 @@ enum AcquirerCommand {
         #[arg(long, value_name = "FILE")]
         db: PathBuf,
     },
+    /// Issue a client certificate for a terminal from the acquirer's CA (mutual TLS).
+    Enroll {
+        /// Acquirer database (its CA key is DB.ca.key).
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// The terminal id the certificate is bound to.
+        #[arg(long, value_name = "ID")]
+        terminal_id: String,
+        /// Where to write the certificate (PEM).
+        #[arg(long, value_name = "FILE")]
+        cert_out: PathBuf,
+        /// Where to write the private key (PEM, created with mode 0600).
+        #[arg(long, value_name = "FILE")]
+        key_out: PathBuf,
+    },
 }
 
 #[derive(ClapArgs, Debug)]
@@ -55,6 +70,10 @@ struct ServeArgs {
     /// Serve plain HTTP (debugging only).
     #[arg(long)]
     insecure_http: bool,
+    /// Mutual TLS: only clients with a certificate from `enroll`; each batch must name
+    /// the terminal its certificate was issued for.
+    #[arg(long, conflicts_with = "insecure_http")]
+    require_client_cert: bool,
     /// Fault: probability of closing the connection without storing or answering.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     drop_connection: f64,
@@ -73,6 +92,9 @@ struct ServeArgs {
     /// Fault: probability of storing a batch and acknowledging only about half of it.
     #[arg(long, default_value_t = 0.0, value_name = "P")]
     partial_ack: f64,
+    /// Fault: probability of acknowledging a stored batch with receipts signed by a wrong key.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    bad_receipt: f64,
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 1)]
     fault_seed: u64,
@@ -86,6 +108,29 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
             println!("{}", serde_json::to_string(&stats)?);
             Ok(ExitCode::SUCCESS)
         }
+        AcquirerCommand::Enroll {
+            db,
+            terminal_id,
+            cert_out,
+            key_out,
+        } => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let (cert, key) = emv_acquirer::enroll(&db, &terminal_id)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&key_out)
+                .map_err(|e| format!("{}: {e}", key_out.display()))?;
+            file.write_all(key.as_bytes())?;
+            std::fs::write(&cert_out, cert).map_err(|e| format!("{}: {e}", cert_out.display()))?;
+            println!(
+                "enrolled terminal {terminal_id}: certificate {}, key {}",
+                cert_out.display(),
+                key_out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AcquirerCommand::Serve(serve) => {
             for (name, p) in [
                 ("--drop-connection", serve.drop_connection),
@@ -93,6 +138,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                 ("--delay-rate", serve.delay_rate),
                 ("--lose-ack", serve.lose_ack),
                 ("--partial-ack", serve.partial_ack),
+                ("--bad-receipt", serve.bad_receipt),
             ] {
                 if !(0.0..=1.0).contains(&p) {
                     return Err(format!("{name} must be a probability between 0 and 1").into());
@@ -105,6 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                 key: serve.key,
                 ca_out: serve.ca_out,
                 insecure_http: serve.insecure_http,
+                require_client_cert: serve.require_client_cert,
                 faults: Faults {
                     drop_connection: serve.drop_connection,
                     error_500: serve.error_500,
@@ -112,6 +159,7 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                     delay: serve.delay,
                     lose_ack: serve.lose_ack,
                     partial_ack: serve.partial_ack,
+                    bad_receipt: serve.bad_receipt,
                     seed: serve.fault_seed,
                 },
             };
@@ -120,6 +168,13 @@ fn run(cli: Cli) -> Result<ExitCode, Box<dyn Error>> {
                 if let Some(ca) = &info.ca_cert {
                     println!("ca certificate {}", ca.display());
                 }
+                // Third line, after what test harnesses read: a reader that has stopped
+                // listening must not kill the server (the write error is ignored).
+                let _ = writeln!(
+                    std::io::stdout(),
+                    "receipt key {}",
+                    info.receipt_key.display()
+                );
                 let _ = std::io::stdout().flush();
             })?;
             Ok(ExitCode::SUCCESS)

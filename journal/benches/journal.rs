@@ -88,6 +88,7 @@ fn sync_throughput(c: &mut Criterion) {
         ca_out: None,
         insecure_http: false,
         faults: Faults::default(),
+        require_client_cert: false,
     };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

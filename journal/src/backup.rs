@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::store::{acquire_writer_lock, create_private_file};
+use super::store::{acquire_writer_lock, create_private_file, note_restored_head};
 use super::{Journal, JournalError, KeySource, OpenOptions};
 
 /// How long to wait between backup steps when the source is busy.
@@ -150,6 +150,7 @@ fn restore_via(
         &OpenOptions {
             shared: true,
             terminal_id: None,
+            scratch_copy: true,
         },
     )?;
     let report = candidate.verify()?;
@@ -201,6 +202,7 @@ fn restore_via(
     live.busy_timeout(Duration::from_secs(30))?;
     copy_database(candidate.connection(), &mut live)?;
     live.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))?;
+    note_restored_head(&live, candidate.keys(), target)?;
     Ok(RestoreReport {
         records: records.max(0) as u64,
         links_checked: report.links_checked,

@@ -97,6 +97,7 @@ pub fn record_json(record: &Record) -> Value {
         "chain_seq": record.chain_seq,
         "sync_state": record.sync_state.as_str(),
         "synced_at": record.synced_at.map(rfc3339),
+        "receipt": record.receipt.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
     })
 }
 

@@ -90,6 +90,7 @@
 pub mod backup;
 pub mod crypto;
 pub mod export;
+pub mod identity;
 pub mod limits;
 mod record;
 mod schema;
@@ -219,6 +220,10 @@ pub enum JournalError {
     /// The chain metadata does not authenticate; nothing more is written to this journal.
     #[error("journal chain is broken: {0} (run `journal verify`)")]
     ChainBroken(String),
+    /// The journal file is not the one the key file's head record knows for this path
+    /// (replaced by an empty, truncated, foreign or older file).
+    #[error("journal identity: {0}")]
+    Identity(String),
     /// A caller-supplied value is out of range.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),

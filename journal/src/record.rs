@@ -259,6 +259,12 @@ pub struct Record {
     pub sync_state: SyncState,
     /// Unix time the acquirer acknowledged it.
     pub synced_at: Option<i64>,
+    /// The acquirer's signed receipt (JSON text) that proved the record forwarded.
+    pub receipt: Option<String>,
+    /// HMAC over every field and the sync state: written with each state transition
+    /// (pending, outcome, incomplete, synced); `None` only on records written before
+    /// schema version 4 that have not changed state since.
+    pub state_mac: Option<Vec<u8>>,
 }
 
 /// The sealed fields of a record, in clear (only in memory).

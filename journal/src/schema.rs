@@ -75,8 +75,25 @@ INSERT INTO meta (name, value)
         COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'next_record_id'), 1));
 ";
 
+/// Version 4: every state transition under a MAC. `state_mac` authenticates all fields of
+/// a record together with its sync state and receipt (the chain link only covers the
+/// record as completed); `receipt` holds the acquirer's signed acknowledgement. Records
+/// marked synced before this version carry no proof: they go back to `unsynced`, so the
+/// next sync re-sends them (the acquirer recognises their idempotency keys) and obtains a
+/// verifiable receipt. `state_mac_from` is the first record id that must carry a state MAC.
+const V4: &str = "
+ALTER TABLE records ADD COLUMN receipt TEXT;
+ALTER TABLE records ADD COLUMN state_mac BLOB;
+UPDATE records SET sync_state = 'unsynced', synced_at = NULL
+    WHERE sync_state = 'synced' AND state = 'approved';
+INSERT INTO meta (name, value)
+    SELECT 'state_mac_from', MAX(
+        COALESCE((SELECT MAX(id) FROM records), 0) + 1,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'next_record_id'), 1));
+";
+
 /// The migrations in order; index `i` moves version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

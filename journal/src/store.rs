@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use super::crypto::{create_private_dir, KeyRing, Sealed, MAC_LEN};
+use super::identity;
 use super::limits::{self, LimitReason, OfflineExposure, OfflineLimits};
 use super::record::{
     mask_pan, Completion, Mode, PendingTransaction, Record, RecordId, Sensitive, State, SyncState,
@@ -49,6 +50,10 @@ pub struct OpenOptions {
     pub shared: bool,
     /// Terminal id to store when the journal is created (default: `T` + 8 random hex digits).
     pub terminal_id: Option<String>,
+    /// Skip the identity check against the key file's head record. Only for a scratch copy
+    /// that is checked and thrown away (restore's check of a backup), never the live journal.
+    #[doc(hidden)]
+    pub scratch_copy: bool,
 }
 
 /// An open journal file and its keys.
@@ -57,6 +62,9 @@ pub struct Journal {
     keys: KeyRing,
     path: PathBuf,
     terminal_id: String,
+    canonical: PathBuf,
+    journal_id: String,
+    scratch_copy: bool,
     recovered: Vec<Record>,
     key_created: Option<PathBuf>,
     _writer_lock: Option<Connection>,
@@ -145,11 +153,12 @@ const COLUMNS: &str =
     amount_other, currency_code, transaction_type, transaction_date, transaction_time, aid,
     masked_pan, pan_sequence_number, key_id, nonce, sealed, atc, authorisation_response_code,
     cryptogram_information_data, application_cryptogram, tvr, tsi, cvm_results, icc_data,
-    forced_online_reason, chain_seq, mac, sync_state, synced_at";
+    forced_online_reason, chain_seq, mac, sync_state, synced_at, receipt, state_mac";
 
 const CHAIN_LABEL: &[u8] = b"emv-journal chain link v1";
 const ANCHOR_LABEL: &[u8] = b"emv-journal chain anchor v1";
 const HEAD_LABEL: &[u8] = b"emv-journal chain head v1";
+const STATE_LABEL: &[u8] = b"emv-journal record state v1";
 /// How long a writer waits for another connection's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -199,20 +208,107 @@ impl Journal {
         }
         schema::migrate(&mut conn)?;
         let (keys, key_created) = load_keys(&conn, path, key_source)?;
+        let canonical = std::fs::canonicalize(path).map_err(|source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !options.scratch_copy {
+            if let Some(known) = identity::read(&keys, &canonical)? {
+                check_identity(&conn, &keys, path, &known)?;
+            }
+        }
         let terminal_id = ensure_terminal_id(&conn, &keys, options)?;
+        let journal_id = ensure_journal_id(&conn, &keys)?;
         let mut journal = Self {
             conn,
             keys,
             path: path.to_path_buf(),
             terminal_id,
+            canonical,
+            journal_id,
+            scratch_copy: options.scratch_copy,
             recovered: Vec::new(),
             key_created,
             _writer_lock: writer_lock,
         };
         if !options.shared {
+            journal.refuse_broken_chain()?;
             journal.recovered = journal.resolve_pending(SystemTime::now())?;
+            journal.note_head()?;
         }
         Ok(journal)
+    }
+
+    /// Records the journal's identity and chain head next to the key file (see
+    /// [`crate::identity`]), so that a replaced or older journal file is detected.
+    fn note_head(&self) -> Result<(), JournalError> {
+        if self.scratch_copy {
+            return Ok(());
+        }
+        let (seq, mac) = chain_head(&self.conn, &self.keys)?;
+        identity::write(
+            &self.keys,
+            &self.canonical,
+            &identity::KnownHead {
+                journal_id: self.journal_id.clone(),
+                seq,
+                mac,
+            },
+        )
+    }
+
+    /// Walks the whole journal ([`Journal::verify`]) and turns a broken link into
+    /// [`JournalError::ChainBroken`]: a writer never appends to, and sync never uploads
+    /// from, a journal that does not verify.
+    pub fn refuse_broken_chain(&self) -> Result<ChainReport, JournalError> {
+        let report = self.verify()?;
+        match &report.first_broken {
+            None => Ok(report),
+            Some(broken) => Err(JournalError::ChainBroken(format!(
+                "record {} (chain link {}): {}",
+                broken.record_id, broken.chain_seq, broken.reason
+            ))),
+        }
+    }
+
+    /// Checks one record before it leaves the terminal: its state MAC, its chain link
+    /// against the link before it, and its sealed fields.
+    pub fn verify_record(&self, record: &Record) -> Result<(), JournalError> {
+        let broken =
+            |reason: String| JournalError::ChainBroken(format!("record {}: {reason}", record.id));
+        let from = meta_i64(&self.conn, "state_mac_from")?;
+        if let Some(reason) = state_problem(&self.keys, record, from)? {
+            return Err(broken(reason));
+        }
+        let Some(seq) = record.chain_seq else {
+            return Err(broken("not linked into the chain".to_string()));
+        };
+        let (anchor_seq, anchor_mac) = read_anchor(&self.conn, &self.keys).map_err(broken)?;
+        let prev: [u8; MAC_LEN] = if seq == anchor_seq + 1 {
+            anchor_mac
+        } else {
+            let mac: Option<Vec<u8>> = self
+                .conn
+                .query_row(
+                    "SELECT mac FROM records WHERE chain_seq = ?1",
+                    [seq - 1],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            mac.and_then(|m| m.try_into().ok())
+                .ok_or_else(|| broken(format!("link {} before it is missing", seq - 1)))?
+        };
+        if record.mac.as_deref() != Some(link_mac(&self.keys, &prev, record)?.as_slice()) {
+            return Err(broken(
+                "HMAC does not match: the record was altered".to_string(),
+            ));
+        }
+        self.sensitive(record).map(|_| ())
+    }
+
+    /// This journal's identity (random, fixed when the file is created).
+    pub fn journal_id(&self) -> &str {
+        &self.journal_id
     }
 
     /// Records that a crash had left pending, resolved as `incomplete` by this open.
@@ -303,6 +399,8 @@ impl Journal {
                 pan_index.as_slice(),
             ],
         )?;
+        let record = get_record(&tx, id)?;
+        store_state_mac(&tx, &self.keys, &record)?;
         tx.execute(
             "INSERT INTO meta (name, value) VALUES ('next_record_id', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -350,6 +448,10 @@ impl Journal {
         };
         link_and_store(&tx, &self.keys, &mut record)?;
         tx.commit()?;
+        // The record is durable; the head record next to the key file may lag behind it
+        // (the next writer's open rewrites it), which the identity check accepts. Failing
+        // here would hide a committed approval from the caller.
+        let _ = self.note_head();
         Ok(())
     }
 
@@ -471,20 +573,49 @@ impl Journal {
 
     /// Marks the records with these idempotency keys as synced; returns how many changed.
     ///
-    /// Call only with keys the acquirer acknowledged.
+    /// Call only with keys the acquirer acknowledged. Each record's state MAC is checked
+    /// before the change (a record altered without the key is never marked synced) and
+    /// rewritten over the new sync state.
     pub fn mark_synced(&mut self, keys: &[String], now: SystemTime) -> Result<usize, JournalError> {
+        let acks: Vec<(String, Option<String>)> = keys.iter().map(|k| (k.clone(), None)).collect();
+        self.mark_synced_with_receipts(&acks, now)
+    }
+
+    /// Like [`Journal::mark_synced`], storing with each record the acquirer's receipt that
+    /// proved it forwarded (under the record's state MAC).
+    pub fn mark_synced_with_receipts(
+        &mut self,
+        acks: &[(String, Option<String>)],
+        now: SystemTime,
+    ) -> Result<usize, JournalError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state_mac_from = meta_i64(&tx, "state_mac_from")?;
         let mut changed = 0;
-        {
-            let mut stmt = tx.prepare(
-                "UPDATE records SET sync_state = 'synced', synced_at = ?2
-                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'",
-            )?;
-            for key in keys {
-                changed += stmt.execute(params![key, unix_seconds(now)])?;
+        for (key, receipt) in acks {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM records
+                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'"
+            );
+            let Some(mut record) = query_records(&tx, &sql, params![key])?.pop() else {
+                continue;
+            };
+            if let Some(reason) = state_problem(&self.keys, &record, state_mac_from)? {
+                return Err(JournalError::ChainBroken(format!(
+                    "record {}: {reason}",
+                    record.id
+                )));
             }
+            record.sync_state = SyncState::Synced;
+            record.synced_at = Some(unix_seconds(now));
+            record.receipt = receipt.clone();
+            tx.execute(
+                "UPDATE records SET sync_state = 'synced', synced_at = ?2, receipt = ?3 WHERE id = ?1",
+                params![record.id.0, record.synced_at, record.receipt],
+            )?;
+            store_state_mac(&tx, &self.keys, &record)?;
+            changed += 1;
         }
         tx.commit()?;
         Ok(changed)
@@ -576,9 +707,49 @@ impl Journal {
     }
 
     /// Walks the HMAC chain from the anchor and reports the first broken link. Also opens
-    /// every record's sealed fields (the GCM tag authenticates them) and checks that every
-    /// finished record is linked and that the chain ends at the recorded head.
+    /// every record's sealed fields (the GCM tag authenticates them), checks that every
+    /// finished record is linked, that the chain ends at the recorded head, and that every
+    /// record's state MAC (all fields, sync state, receipt) matches. Reads one snapshot, so
+    /// a writer committing meanwhile is not mistaken for damage.
     pub fn verify(&self) -> Result<ChainReport, JournalError> {
+        let snapshot = self.conn.unchecked_transaction()?;
+        let mut report = self.verify_chain()?;
+        if report.is_ok() {
+            report.first_broken = self.verify_states()?;
+        }
+        drop(snapshot);
+        Ok(report)
+    }
+
+    /// The first record whose state MAC does not verify, in id order.
+    fn verify_states(&self) -> Result<Option<BrokenLink>, JournalError> {
+        let from = meta_i64(&self.conn, "state_mac_from")?;
+        let sql = format!("SELECT {COLUMNS} FROM records ORDER BY id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let record = match record_from_row(row) {
+                Ok(record) => record,
+                Err(e) => {
+                    return Ok(Some(BrokenLink {
+                        chain_seq: 0,
+                        record_id: row.get(0)?,
+                        reason: e.to_string(),
+                    }))
+                }
+            };
+            if let Some(reason) = state_problem(&self.keys, &record, from)? {
+                return Ok(Some(BrokenLink {
+                    chain_seq: record.chain_seq.unwrap_or(0),
+                    record_id: record.id.0,
+                    reason,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn verify_chain(&self) -> Result<ChainReport, JournalError> {
         let (anchor_seq, anchor_mac) = match read_anchor(&self.conn, &self.keys) {
             Ok(anchor) => anchor,
             Err(reason) => {
@@ -740,7 +911,11 @@ impl Journal {
     /// Deletes the longest run of oldest chain links whose records need no sync (synced
     /// before `cutoff`, or declined/terminated/incomplete and finished before `cutoff`), and
     /// moves the chain anchor past them. Unsynced and pending records are never deleted.
+    ///
+    /// Refuses (nothing deleted) unless the whole journal verifies, so a record whose
+    /// synced state was forged is never deleted as forwarded.
     pub fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport, JournalError> {
+        self.refuse_broken_chain()?;
         let cutoff = unix_seconds(cutoff);
         let tx = self
             .conn
@@ -777,6 +952,7 @@ impl Journal {
         )?;
         write_signed_position(&tx, &self.keys, "chain_anchor", ANCHOR_LABEL, seq, &mac)?;
         tx.commit()?;
+        self.note_head()?;
         Ok(PruneReport {
             deleted: deleted as u64,
             anchor: seq,
@@ -1057,6 +1233,8 @@ fn record_from_row(row: &Row<'_>) -> Result<Record, JournalError> {
         mac: row.get(28)?,
         sync_state: SyncState::parse(&sync_state).ok_or(corrupt("sync_state"))?,
         synced_at: row.get(30)?,
+        receipt: row.get(31)?,
+        state_mac: row.get(32)?,
     })
 }
 
@@ -1179,6 +1357,7 @@ fn link_and_store(
             record.sync_state.as_str(),
         ],
     )?;
+    store_state_mac(tx, keys, record)?;
     write_signed_position(tx, keys, "chain_head", HEAD_LABEL, head_seq + 1, &mac)
 }
 
@@ -1262,4 +1441,174 @@ fn chain_head(conn: &Connection, keys: &KeyRing) -> Result<(i64, [u8; MAC_LEN]),
         }
         Err(reason) => Err(JournalError::ChainBroken(reason)),
     }
+}
+
+/// The MAC over a record's every field, its chain link, sync state, sync time and receipt:
+/// what makes a change of state made without the key (a record flipped to `synced` with
+/// plain SQL, say) visible to `verify`.
+fn state_mac(keys: &KeyRing, record: &Record) -> Result<[u8; MAC_LEN], JournalError> {
+    let mut out = canonical_bytes(record);
+    for field in [
+        record.mac.as_deref().unwrap_or(&[]),
+        record.sync_state.as_str().as_bytes(),
+        &record
+            .synced_at
+            .map_or_else(Vec::new, |t| t.to_be_bytes().to_vec()),
+        record.receipt.as_deref().unwrap_or("").as_bytes(),
+    ] {
+        out.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    keys.mac(record.key_id, &[STATE_LABEL, &out])
+}
+
+/// Writes a record's state MAC (after any change of the record).
+fn store_state_mac(conn: &Connection, keys: &KeyRing, record: &Record) -> Result<(), JournalError> {
+    let mac = state_mac(keys, record)?;
+    conn.execute(
+        "UPDATE records SET state_mac = ?2 WHERE id = ?1",
+        params![record.id.0, mac.as_slice()],
+    )?;
+    Ok(())
+}
+
+/// The sync state a record has until the acquirer acknowledges it.
+fn initial_sync_state(state: State) -> SyncState {
+    match state {
+        State::Pending | State::Approved => SyncState::Unsynced,
+        State::Declined | State::Terminated | State::Incomplete => SyncState::NotRequired,
+    }
+}
+
+/// Why a record's state is not authenticated, if it is not. Records from `state_mac_from`
+/// on must carry a matching state MAC; older ones without one must still be in the state
+/// they were completed in (their chain link covers that), never synced.
+fn state_problem(
+    keys: &KeyRing,
+    record: &Record,
+    state_mac_from: Option<i64>,
+) -> Result<Option<String>, JournalError> {
+    let from = state_mac_from.unwrap_or(i64::MAX);
+    Ok(match &record.state_mac {
+        Some(stored) => (stored.as_slice() != state_mac(keys, record)?.as_slice()).then(|| {
+            format!(
+                "state MAC does not match: a field or the sync state ({}) was changed without the key",
+                record.sync_state.as_str()
+            )
+        }),
+        None if record.id.0 >= from => Some("state MAC is missing".to_string()),
+        None if record.sync_state != initial_sync_state(record.state)
+            || record.synced_at.is_some()
+            || record.receipt.is_some() =>
+        {
+            Some(format!(
+                "sync state {} of a record written before schema version 4 is not authenticated",
+                record.sync_state.as_str()
+            ))
+        }
+        None => None,
+    })
+}
+
+fn meta_i64(conn: &Connection, name: &str) -> Result<Option<i64>, JournalError> {
+    Ok(get_meta(conn, name)?.and_then(|v| v.parse().ok()))
+}
+
+fn ensure_journal_id(conn: &Connection, keys: &KeyRing) -> Result<String, JournalError> {
+    if let Some(id) = get_meta(conn, "journal_id")? {
+        return Ok(id);
+    }
+    let mut random = [0u8; 16];
+    keys.random(&mut random)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (name, value) VALUES ('journal_id', ?1)",
+        [hex::encode(random)],
+    )?;
+    Ok(get_meta(conn, "journal_id")?.unwrap_or_default())
+}
+
+/// Compares the journal file with what the key file's side last recorded for this path:
+/// the same journal id, a chain head at or after the recorded one, and the recorded link
+/// still in the chain. Anything else means the file was replaced.
+fn check_identity(
+    conn: &Connection,
+    keys: &KeyRing,
+    path: &Path,
+    known: &identity::KnownHead,
+) -> Result<(), JournalError> {
+    let replaced = |what: String| {
+        JournalError::Identity(format!(
+            "{}: {what}; the key file last recorded journal {} at chain link {}. Refusing to \
+             open it (and to start a new chain over the old one): put the right journal file \
+             back, or `journal restore` a backup",
+            path.display(),
+            known.journal_id,
+            known.seq
+        ))
+    };
+    let Some(journal_id) = get_meta(conn, "journal_id")? else {
+        return Err(replaced(
+            "the file holds no journal (empty, truncated or new)".to_string(),
+        ));
+    };
+    if journal_id != known.journal_id {
+        return Err(replaced(format!(
+            "the file is another journal ({journal_id})"
+        )));
+    }
+    // A chain that does not authenticate is `verify`'s to report, not a replacement.
+    let Ok((seq, mac)) = chain_head(conn, keys) else {
+        return Ok(());
+    };
+    if seq < known.seq {
+        return Err(replaced(format!(
+            "its chain ends at link {seq}: an older copy of the journal"
+        )));
+    }
+    let recorded: Option<Vec<u8>> = if seq == known.seq {
+        Some(mac.to_vec())
+    } else {
+        match read_anchor(conn, keys) {
+            Ok((anchor, anchor_mac)) if anchor == known.seq => Some(anchor_mac.to_vec()),
+            Ok((anchor, _)) if anchor > known.seq => return Ok(()),
+            _ => conn
+                .query_row(
+                    "SELECT mac FROM records WHERE chain_seq = ?1",
+                    [known.seq],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        }
+    };
+    if recorded.as_deref() != Some(known.mac.as_slice()) {
+        return Err(replaced(format!(
+            "its link {} is not the one recorded: a different chain",
+            known.seq
+        )));
+    }
+    Ok(())
+}
+
+/// Records the head of the journal at `path` next to the key file, after a restore put
+/// it there on purpose.
+pub(crate) fn note_restored_head(
+    conn: &Connection,
+    keys: &KeyRing,
+    path: &Path,
+) -> Result<(), JournalError> {
+    let canonical = std::fs::canonicalize(path).map_err(|source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (seq, mac) = chain_head(conn, keys)?;
+    let journal_id = ensure_journal_id(conn, keys)?;
+    identity::write(
+        keys,
+        &canonical,
+        &identity::KnownHead {
+            journal_id,
+            seq,
+            mac,
+        },
+    )
 }

@@ -6,6 +6,11 @@
 //! key: nothing is lost and nothing is counted twice. Failed rounds are retried with
 //! exponential backoff and jitter; an interrupted run simply resumes with what is still
 //! unsynced.
+//!
+//! An acknowledgement is not taken on trust: each one must carry a receipt signed with the
+//! acquirer's Ed25519 key (`--receipt-key`) over the terminal id, the idempotency key and
+//! the SHA-256 of the record exactly as sent. Only a record whose receipt verifies is
+//! marked synced, and the receipt is stored with it (under its state MAC) as proof.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -20,6 +25,10 @@ use crate::{Journal, JournalError};
 /// reference acquirer's; the protocol is described in `docs/journal.md`).
 pub const BATCH_PATH: &str = "/v1/batches";
 
+/// First line of every signed receipt (the reference acquirer has the same constant,
+/// `emv_acquirer::RECEIPT_LABEL`).
+pub const RECEIPT_LABEL: &str = "emv-acquirer receipt v1";
+
 /// How to reach the acquirer and how hard to try.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -27,6 +36,15 @@ pub struct SyncConfig {
     pub url: String,
     /// Extra trust root (PEM) replacing the built-in web roots, e.g. the reference acquirer's CA.
     pub ca: Option<PathBuf>,
+    /// The acquirer's receipt verification key: a file holding the Ed25519 public key in
+    /// hex. When absent, `NAME.receipt.pub` next to a `--ca` file named `NAME.ca.pem` (as
+    /// the reference acquirer publishes them); without either, sync refuses to run.
+    pub receipt_key: Option<PathBuf>,
+    /// Mutual TLS: this terminal's client certificate chain (PEM), issued by the acquirer.
+    pub client_cert: Option<PathBuf>,
+    /// The private key of [`SyncConfig::client_cert`] (PEM); refused unless private to its
+    /// owner.
+    pub client_key: Option<PathBuf>,
     /// Allow `http://` (debugging only).
     pub insecure_http: bool,
     /// Records per request.
@@ -47,6 +65,9 @@ impl SyncConfig {
         Self {
             url: url.into(),
             ca: None,
+            receipt_key: None,
+            client_cert: None,
+            client_key: None,
             insecure_http: false,
             batch_size: 100,
             max_attempts: 8,
@@ -60,8 +81,10 @@ impl SyncConfig {
 /// What a sync run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
-    /// Records acknowledged (and marked synced) in this run.
+    /// Records acknowledged with a valid receipt (and marked synced) in this run.
     pub acknowledged: u64,
+    /// Acknowledgements refused because their receipt did not verify (records left unsynced).
+    pub bad_receipts: u64,
     /// Of those, records the host already had (a re-send after a lost acknowledgement).
     pub duplicates: u64,
     /// Requests sent.
@@ -81,6 +104,16 @@ pub enum SyncError {
     /// The configuration is unusable.
     #[error("sync configuration: {0}")]
     Config(String),
+    /// The acquirer refused the batch for what it is (409: an idempotency key it holds with
+    /// another record body or terminal; 403: a batch for another terminal than the client
+    /// certificate's). Retrying cannot help; nothing of the batch was marked synced.
+    #[error("acquirer refused the batch ({reason}); nothing of it was marked synced, {remaining} record(s) still unsynced")]
+    Refused {
+        /// The acquirer's answer.
+        reason: String,
+        /// Records still unsynced.
+        remaining: u64,
+    },
     /// The acquirer could not be reached or kept failing; what was acknowledged is kept.
     #[error("acquirer unreachable or failing after {attempts} attempts (last error: {last}); {remaining} record(s) still unsynced")]
     GaveUp {
@@ -91,6 +124,108 @@ pub enum SyncError {
         /// Records still unsynced.
         remaining: u64,
     },
+}
+
+/// One acknowledgement as the acquirer sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ack {
+    /// The record's idempotency key.
+    pub idempotency_key: String,
+    /// The host already held it (a re-send).
+    pub duplicate: bool,
+    /// The receipt object, if the host sent one.
+    pub receipt: Option<Value>,
+}
+
+/// The acquirer's receipt verification key.
+#[derive(Debug, Clone)]
+pub struct ReceiptKey {
+    public_key: Vec<u8>,
+}
+
+impl ReceiptKey {
+    /// Reads a key file: the 32-byte Ed25519 public key as hex (the reference acquirer's
+    /// `DB.receipt.pub`).
+    pub fn load(path: &std::path::Path) -> Result<Self, SyncError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SyncError::Config(format!("receipt key {}: {e}", path.display())))?;
+        let public_key = hex::decode(text.trim())
+            .ok()
+            .filter(|k| k.len() == 32)
+            .ok_or_else(|| {
+                SyncError::Config(format!(
+                    "receipt key {}: expected an Ed25519 public key as 64 hex digits",
+                    path.display()
+                ))
+            })?;
+        Ok(Self { public_key })
+    }
+
+    /// The key named by the configuration, or published next to its CA file.
+    pub fn for_config(config: &SyncConfig) -> Result<Self, SyncError> {
+        if let Some(path) = &config.receipt_key {
+            return Self::load(path);
+        }
+        let beside_ca = config.ca.as_ref().and_then(|ca| {
+            let name = ca.to_str()?.strip_suffix(".ca.pem")?;
+            Some(PathBuf::from(format!("{name}.receipt.pub")))
+        });
+        match beside_ca {
+            Some(path) if path.exists() => Self::load(&path),
+            _ => Err(SyncError::Config(
+                "no receipt key: pass --receipt-key FILE (the acquirer's Ed25519 public key); \
+                 records are marked synced only with a verified receipt"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Checks a receipt for the record with `key`, sent as JSON text with SHA-256
+    /// `record_sha256` (hex) by `terminal_id`.
+    pub fn verify(
+        &self,
+        receipt: &Value,
+        terminal_id: &str,
+        key: &str,
+        record_sha256: &str,
+    ) -> Result<(), &'static str> {
+        let field = |name: &str| receipt.get(name).and_then(Value::as_str);
+        if field("alg") != Some("ed25519") {
+            return Err("unknown receipt algorithm");
+        }
+        if field("terminal_id") != Some(terminal_id) {
+            return Err("receipt names another terminal");
+        }
+        if field("record_sha256") != Some(record_sha256) {
+            return Err("receipt is for another record body");
+        }
+        let stored_at = receipt
+            .get("stored_at")
+            .and_then(Value::as_i64)
+            .ok_or("receipt without stored_at")?;
+        let signature = field("signature")
+            .and_then(|s| hex::decode(s).ok())
+            .ok_or("receipt without signature")?;
+        let message = receipt_message(terminal_id, key, record_sha256, stored_at);
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &self.public_key)
+            .verify(&message, &signature)
+            .map_err(|_| "receipt signature does not verify")
+    }
+}
+
+/// The bytes a receipt signs (`docs/journal.md`, "Upload protocol").
+pub fn receipt_message(
+    terminal_id: &str,
+    key: &str,
+    record_sha256: &str,
+    stored_at: i64,
+) -> Vec<u8> {
+    format!(
+        "{RECEIPT_LABEL}\n{}:{terminal_id}\n{}:{key}\n{record_sha256}\n{stored_at}",
+        terminal_id.len(),
+        key.len()
+    )
+    .into_bytes()
 }
 
 /// An HTTPS client for the acquirer.
@@ -137,6 +272,15 @@ impl Uploader {
             }
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
         }
+        match (&config.client_cert, &config.client_key) {
+            (Some(cert), Some(key)) => tls = tls.client_cert(Some(client_cert(cert, key)?)),
+            (None, None) => {}
+            _ => {
+                return Err(SyncError::Config(
+                    "a client certificate and its key go together (--cert and --key)".into(),
+                ))
+            }
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls.build())
             .https_only(!config.insecure_http)
@@ -151,8 +295,8 @@ impl Uploader {
         })
     }
 
-    /// Posts one batch; returns the acknowledged keys with whether each was a duplicate.
-    pub fn post_batch(&self, body: &Value) -> Result<Vec<(String, bool)>, String> {
+    /// Posts one batch; returns the acknowledgements.
+    pub fn post_batch(&self, body: &Value) -> Result<Vec<Ack>, String> {
         let text = body.to_string();
         let mut response = self
             .agent
@@ -181,12 +325,16 @@ impl Uploader {
             .iter()
             .filter_map(|ack| {
                 let key = ack.get("idempotency_key")?.as_str()?.to_string();
-                let status = ack.get("status")?.as_str()?;
-                match status {
-                    "stored" => Some((key, false)),
-                    "duplicate" => Some((key, true)),
-                    _ => None,
-                }
+                let duplicate = match ack.get("status")?.as_str()? {
+                    "stored" => false,
+                    "duplicate" => true,
+                    _ => return None,
+                };
+                Some(Ack {
+                    idempotency_key: key,
+                    duplicate,
+                    receipt: ack.get("receipt").cloned(),
+                })
             })
             .collect())
     }
@@ -205,6 +353,43 @@ impl Uploader {
         };
         capped / 2 + capped.mul_f64(fraction / 2.0)
     }
+}
+
+/// Loads a client certificate chain and its key (the key file private to its owner).
+fn client_cert(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<ureq::tls::ClientCert, SyncError> {
+    use std::os::unix::fs::PermissionsExt;
+    let config = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        SyncError::Config(format!("{}: {e}", path.display()))
+    };
+    let mode = std::fs::metadata(key)
+        .map_err(|e| config(key, &e))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(config(
+            key,
+            &format!("client key has mode {mode:03o}: it must be private to its owner (chmod 600)"),
+        ));
+    }
+    let pem = std::fs::read(cert).map_err(|e| config(cert, &e))?;
+    let chain: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| config(cert, &e))?;
+    if chain.is_empty() {
+        return Err(config(cert, &"no certificate found"));
+    }
+    let key_pem = std::fs::read(key).map_err(|e| config(key, &e))?;
+    let private = ureq::tls::PrivateKey::from_pem(&key_pem).map_err(|e| config(key, &e))?;
+    Ok(ureq::tls::ClientCert::new_with_certs(&chain, private))
 }
 
 /// The URL batches go to: `url` itself when it has a path, else `url` + `/v1/batches`.
@@ -231,6 +416,7 @@ pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Valu
         );
         object.remove("sync_state");
         object.remove("synced_at");
+        object.remove("receipt");
     }
     Ok(value)
 }
@@ -247,7 +433,11 @@ pub fn sync_once(
     if config.batch_size == 0 {
         return Err(SyncError::Config("batch size must be at least 1".into()));
     }
+    // Nothing leaves a journal whose chain does not verify: an altered amount, a forged
+    // state or a deleted record stops the run before the first request.
+    journal.refuse_broken_chain()?;
     let uploader = Uploader::new(config)?;
+    let receipt_key = ReceiptKey::for_config(config)?;
     let mut report = SyncReport::default();
     let total = journal.unsynced_count()?;
     let mut failures = 0u32;
@@ -257,33 +447,64 @@ pub fn sync_once(
             break;
         }
         let mut records = Vec::with_capacity(batch.len());
+        let mut digests = std::collections::HashMap::with_capacity(batch.len());
         for record in &batch {
-            records.push(clearing_record(journal, record)?);
+            // Records appended since the walk above are checked one by one.
+            journal.verify_record(record)?;
+            let value = clearing_record(journal, record)?;
+            let digest = ring::digest::digest(&ring::digest::SHA256, value.to_string().as_bytes());
+            digests.insert(record.idempotency_key.clone(), hex::encode(digest));
+            records.push(value);
         }
         let body = json!({"terminal_id": journal.terminal_id(), "records": records});
         report.requests += 1;
         let outcome = uploader.post_batch(&body);
-        let sent: std::collections::HashSet<&str> =
-            batch.iter().map(|r| r.idempotency_key.as_str()).collect();
         let last_error = match outcome {
             Ok(acks) => {
-                let acked: Vec<String> = acks
-                    .iter()
-                    .filter(|(key, _)| sent.contains(key.as_str()))
-                    .map(|(key, _)| key.clone())
-                    .collect();
-                report.duplicates += acks
-                    .iter()
-                    .filter(|(key, dup)| *dup && sent.contains(key.as_str()))
-                    .count() as u64;
-                let changed = journal.mark_synced(&acked, SystemTime::now())? as u64;
+                let mut proven: Vec<(String, Option<String>)> = Vec::new();
+                let mut refused = 0u64;
+                let mut duplicates = 0u64;
+                for ack in &acks {
+                    let Some(digest) = digests.get(&ack.idempotency_key) else {
+                        continue;
+                    };
+                    let verdict = match &ack.receipt {
+                        Some(receipt) => receipt_key.verify(
+                            receipt,
+                            journal.terminal_id(),
+                            &ack.idempotency_key,
+                            digest,
+                        ),
+                        None => Err("acknowledgement without a receipt"),
+                    };
+                    match (verdict, &ack.receipt) {
+                        (Ok(()), Some(receipt)) => {
+                            duplicates += u64::from(ack.duplicate);
+                            proven.push((ack.idempotency_key.clone(), Some(receipt.to_string())));
+                        }
+                        _ => refused += 1,
+                    }
+                }
+                report.bad_receipts += refused;
+                report.duplicates += duplicates;
+                let changed = journal.mark_synced_with_receipts(&proven, SystemTime::now())? as u64;
                 report.acknowledged += changed;
                 progress(report.acknowledged, total);
                 if changed > 0 {
                     failures = 0;
                     continue;
                 }
-                "host acknowledged none of the batch".to_string()
+                if refused > 0 {
+                    format!("host acknowledged {refused} record(s) without a valid receipt")
+                } else {
+                    "host acknowledged none of the batch".to_string()
+                }
+            }
+            Err(e) if e.starts_with("HTTP 409") || e.starts_with("HTTP 403") => {
+                return Err(SyncError::Refused {
+                    reason: e,
+                    remaining: journal.unsynced_count()?,
+                })
             }
             Err(e) => e,
         };

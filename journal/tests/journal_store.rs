@@ -106,7 +106,7 @@ fn a_second_writer_is_refused_while_readers_are_welcome() {
     ));
     let shared = OpenOptions {
         shared: true,
-        terminal_id: None,
+        ..OpenOptions::default()
     };
     let reader = Journal::open_with(&p.journal, &KeySource::existing(&p.key), &shared).unwrap();
     assert!(reader.recovered().is_empty());
@@ -253,7 +253,7 @@ fn verify_reports_an_altered_amount_at_its_link() {
     let p = paths();
     three_records(&p);
     tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 2");
-    let report = p.open().verify().unwrap();
+    let report = open_reader(&p).verify().unwrap();
     let broken = report.first_broken.expect("broken");
     assert_eq!((broken.chain_seq, broken.record_id), (2, 2));
     assert_eq!(report.links_checked, 1);
@@ -264,7 +264,11 @@ fn verify_reports_a_deleted_record_as_a_missing_link() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM records WHERE id = 2");
-    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("broken");
     assert_eq!(broken.chain_seq, 2);
     assert!(broken.reason.contains("missing"), "{}", broken.reason);
 }
@@ -274,15 +278,15 @@ fn verify_reports_a_deleted_tail_even_after_new_records() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM records WHERE id = 3");
-    let mut journal = p.open();
-    assert!(journal.verify().unwrap().first_broken.is_some());
-    record(&mut journal, 999, Outcome::Approved, Mode::Offline, 2000);
-    let broken = journal
+    let broken = open_reader(&p)
         .verify()
         .unwrap()
         .first_broken
-        .expect("still broken");
+        .expect("broken");
     assert_eq!(broken.chain_seq, 3);
+    // A writer refuses to append to it: nothing new hides the gap.
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
 }
 
 #[test]
@@ -290,12 +294,8 @@ fn a_removed_chain_head_is_reported_and_stops_further_writes() {
     let p = paths();
     three_records(&p);
     tamper(&p, "DELETE FROM meta WHERE name = 'chain_head'");
-    let mut journal = p.open();
-    assert!(journal.verify().unwrap().first_broken.is_some());
-    let id = journal.begin_pending(&pending(1), at(5000)).unwrap();
-    let err = journal
-        .complete(id, &completion(Outcome::Approved, Mode::Offline), at(5001))
-        .unwrap_err();
+    assert!(open_reader(&p).verify().unwrap().first_broken.is_some());
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
     assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
 }
 
@@ -304,7 +304,11 @@ fn verify_reports_a_swapped_sealed_field() {
     let p = paths();
     three_records(&p);
     tamper(&p, "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = 1), nonce = (SELECT nonce FROM records WHERE id = 1) WHERE id = 3");
-    let broken = p.open().verify().unwrap().first_broken.expect("broken");
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("broken");
     assert_eq!(broken.record_id, 3);
 }
 
@@ -454,7 +458,7 @@ fn backup_taken_while_transacting_restores_to_a_verified_journal() {
     });
     let shared = OpenOptions {
         shared: true,
-        terminal_id: None,
+        ..OpenOptions::default()
     };
     let mut backups = Vec::new();
     for n in 0..4 {
@@ -533,4 +537,224 @@ fn export_holds_masked_pans_only() {
             assert_eq!(text.lines().count(), 4);
         }
     }
+}
+
+fn open_reader(p: &Paths) -> Journal {
+    Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions {
+            shared: true,
+            ..OpenOptions::default()
+        },
+    )
+    .expect("open journal as a reader")
+}
+
+#[test]
+fn a_sync_state_flipped_to_synced_without_the_key_is_reported_and_not_pruned() {
+    let p = paths();
+    three_records(&p);
+    // Plain SQL, no key: record 2 claims to have reached the acquirer.
+    tamper(
+        &p,
+        "UPDATE records SET sync_state = 'synced', synced_at = 1500 WHERE id = 2",
+    );
+    let broken = open_reader(&p)
+        .verify()
+        .unwrap()
+        .first_broken
+        .expect("forged sync state reported");
+    assert_eq!(broken.record_id, 2);
+    assert!(broken.reason.contains("state MAC"), "{}", broken.reason);
+    let mut journal = Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions::default(),
+    );
+    if let Ok(journal) = journal.as_mut() {
+        let err = journal.prune_before(at(4_000_000_000)).unwrap_err();
+        assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
+    }
+    let conn = Connection::open(&p.journal).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 3, "nothing pruned");
+}
+
+#[test]
+fn every_field_of_a_pending_or_finished_record_is_under_its_state_mac() {
+    let p = paths();
+    let mut journal = p.open();
+    record(&mut journal, 100, Outcome::Declined, Mode::Offline, 1000);
+    journal.begin_pending(&pending(200), at(1100)).unwrap();
+    drop(journal);
+    for sql in [
+        "UPDATE records SET sync_state = 'unsynced' WHERE id = 1",
+        "UPDATE records SET amount_authorised = 1 WHERE id = 2",
+        "UPDATE records SET state_mac = NULL WHERE id = 2",
+        "UPDATE records SET receipt = '{}' WHERE id = 1",
+    ] {
+        let copy = paths();
+        fs::copy(&p.journal, &copy.journal).unwrap();
+        fs::copy(&p.key, &copy.key).unwrap();
+        tamper(&copy, sql);
+        let report = open_reader(&copy).verify().unwrap();
+        assert!(report.first_broken.is_some(), "not reported: {sql}");
+    }
+    assert!(open_reader(&p).verify().unwrap().is_ok());
+}
+
+#[test]
+fn records_synced_before_schema_4_go_back_to_unsynced_for_a_receipt() {
+    let p = paths();
+    three_records(&p);
+    // Make it look like a version 3 journal whose record 1 was synced then.
+    tamper(
+        &p,
+        "UPDATE records SET state_mac = NULL, sync_state = CASE id WHEN 1 THEN 'synced' ELSE sync_state END;
+         DELETE FROM meta WHERE name = 'state_mac_from';
+         ALTER TABLE records DROP COLUMN receipt; ALTER TABLE records DROP COLUMN state_mac;
+         PRAGMA user_version = 3;",
+    );
+    let journal = open_reader(&p);
+    assert!(journal.verify().unwrap().is_ok());
+    let record = journal.get(emv_journal::RecordId(1)).unwrap();
+    assert_eq!(
+        record.sync_state,
+        SyncState::Unsynced,
+        "re-sent for a receipt"
+    );
+    assert_eq!(journal.unsynced_count().unwrap(), 3);
+}
+
+#[test]
+fn a_journal_truncated_to_nothing_is_refused_not_started_again() {
+    let p = paths();
+    three_records(&p);
+    fs::write(&p.journal, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::Identity(_)), "{err}");
+    assert!(err.to_string().contains("empty, truncated or new"), "{err}");
+    let err = Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &OpenOptions {
+            shared: true,
+            ..OpenOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, JournalError::Identity(_)),
+        "readers too: {err}"
+    );
+    // Still refused on the next try: nothing was started over the old chain.
+    assert!(Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).is_err());
+}
+
+#[test]
+fn an_older_copy_of_the_journal_is_refused() {
+    let p = paths();
+    three_records(&p);
+    let old = p.dir.path().join("old.db");
+    backup::backup(&p.open(), &old).unwrap();
+    let mut journal = p.open();
+    record(&mut journal, 700, Outcome::Approved, Mode::Offline, 3000);
+    drop(journal);
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    fs::copy(&old, &p.journal).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::create_if_missing(&p.key)).unwrap_err();
+    assert!(err.to_string().contains("older copy"), "{err}");
+}
+
+#[test]
+fn another_journal_under_the_same_path_is_refused_and_restore_is_the_way_back() {
+    let p = paths();
+    three_records(&p);
+    let saved = p.dir.path().join("saved.db");
+    backup::backup(&p.open(), &saved).unwrap();
+    // A different journal (same key) copied over this one.
+    let other = p.dir.path().join("other.db");
+    let mut journal = Journal::open(&other, &KeySource::existing(&p.key)).unwrap();
+    record(&mut journal, 5, Outcome::Approved, Mode::Offline, 1000);
+    drop(journal);
+    fs::remove_file(&p.journal).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = fs::remove_file(side);
+    }
+    fs::copy(&other, &p.journal).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(err.to_string().contains("another journal"), "{err}");
+    // The operator restores the right journal on purpose: accepted from then on.
+    backup::restore(&p.journal, &saved, &KeySource::existing(&p.key), true).unwrap();
+    let journal = p.open();
+    assert_eq!(journal.status().unwrap().records, 3);
+}
+
+#[test]
+fn the_head_record_next_to_the_key_is_private_and_authenticated() {
+    let p = paths();
+    three_records(&p);
+    let head = fs::read_dir(p.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.to_string_lossy().contains("journal.key.head-"))
+        .expect("head record next to the key file");
+    let mode = fs::metadata(&head).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = fs::read_to_string(&head).unwrap();
+    let forged = text.replacen(" 3 ", " 1 ", 1);
+    assert_ne!(forged, text);
+    fs::write(&head, forged).unwrap();
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::Identity(_)), "{err}");
+}
+
+#[test]
+fn a_writer_refuses_to_append_to_an_altered_journal() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 1");
+    let err = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap_err();
+    assert!(matches!(err, JournalError::ChainBroken(_)), "{err}");
+    assert!(err.to_string().contains("record 1"), "{err}");
+}
+
+#[test]
+fn sync_refuses_a_broken_chain_before_sending_anything() {
+    let p = paths();
+    three_records(&p);
+    tamper(&p, "UPDATE records SET amount_authorised = 1 WHERE id = 2");
+    let mut journal = open_reader(&p);
+    // Nothing listens on port 9: a run that tried to send would fail differently.
+    let config = emv_journal::sync::SyncConfig {
+        max_attempts: 1,
+        ..emv_journal::sync::SyncConfig::new("https://127.0.0.1:9")
+    };
+    let err = emv_journal::sync::sync_once(&mut journal, &config, &mut |_, _| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            emv_journal::sync::SyncError::Journal(JournalError::ChainBroken(_))
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        journal.unsynced_count().unwrap(),
+        3,
+        "nothing marked synced"
+    );
 }

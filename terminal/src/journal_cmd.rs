@@ -55,7 +55,7 @@ impl StoreArgs {
             &self.key_source(),
             &OpenOptions {
                 shared,
-                terminal_id: None,
+                ..OpenOptions::default()
             },
         )?;
         if let Some(key) = journal.key_created() {
@@ -220,6 +220,16 @@ pub struct SyncArgs {
     /// Trust this CA certificate (PEM) instead of the built-in web roots.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
+    /// The acquirer's receipt key (Ed25519 public key, hex) [default: NAME.receipt.pub next
+    /// to a --ca NAME.ca.pem]; a record is marked synced only with a receipt it verifies.
+    #[arg(long, value_name = "FILE")]
+    receipt_key: Option<PathBuf>,
+    /// Mutual TLS: this terminal's client certificate (PEM, from `emv-acquirer enroll`).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, private to its owner).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
     /// Allow a plain http:// URL (debugging only: card data travels in clear).
     #[arg(long)]
     insecure_http: bool,
@@ -578,6 +588,9 @@ fn simulate(
 pub fn run_sync(args: SyncArgs) -> CmdResult {
     let config = SyncConfig {
         ca: args.ca.clone(),
+        receipt_key: args.receipt_key.clone(),
+        client_cert: args.cert.clone(),
+        client_key: args.key.clone(),
         insecure_http: args.insecure_http,
         batch_size: args.batch_size,
         max_attempts: args.max_attempts.max(1),
@@ -593,6 +606,14 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
         let bar = progress_bar(total, "sync");
         let result = sync::sync_once(&mut journal, &config, &mut |done, _| bar.set_position(done));
         bar.finish_and_clear();
+        if let Ok(report) = &result {
+            if report.bad_receipts > 0 {
+                eprintln!(
+                    "sync: {} acknowledgement(s) without a valid receipt refused; those records stay unsynced",
+                    report.bad_receipts
+                );
+            }
+        }
         match result {
             Ok(report) => println!(
                 "synced {} record(s) ({} already held by the acquirer) in {} request(s), {} retr{}; {} remaining",

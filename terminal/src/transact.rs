@@ -767,6 +767,7 @@ impl<'a> Session<'a> {
         report.amount_other = inputs.amount_other;
         report.currency_code = hex::encode_upper(inputs.currency_code);
         if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
+            #[cfg(feature = "test-aids")]
             if let Some(millis) = pause_before_commit() {
                 self.step(&format!(
                     "journal: pausing {millis} ms before the commit ({PAUSE_BEFORE_COMMIT_ENV})"
@@ -1107,13 +1108,16 @@ fn read_line() -> String {
     line
 }
 
-/// Testing aid for the crash test (`terminal/tests/journal_crash_transact.rs`): with
+/// Testing aid for the crash test (`terminal/tests/journal_crash_transact.rs`), compiled
+/// only with the cargo feature `test-aids` (never in the shipped binary): with
 /// `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS=N` set, sleep N milliseconds after the last
 /// GENERATE AC and before the journal commit, so a test can kill the process in that
 /// window deterministically. Read only here; unset (the normal case) means no pause.
+#[cfg(feature = "test-aids")]
 const PAUSE_BEFORE_COMMIT_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS";
 
 /// The pause [`PAUSE_BEFORE_COMMIT_ENV`] asks for, at most one minute; `None` when unset.
+#[cfg(feature = "test-aids")]
 fn pause_before_commit() -> Option<u64> {
     std::env::var(PAUSE_BEFORE_COMMIT_ENV)
         .ok()

@@ -103,7 +103,7 @@ fn status_list_show_and_export() {
     let status: serde_json::Value =
         serde_json::from_str(&run_ok(&journal_cmd(&p, &["status", "--json"]))).unwrap();
     assert_eq!(status["unsynced"], 5);
-    assert_eq!(status["schema_version"], 3);
+    assert_eq!(status["schema_version"], 4);
     let list = run_ok(&journal_cmd(&p, &["list", "--unsynced", "--limit", "3"]));
     assert_eq!(list.lines().count(), 4, "{list}");
     let show: serde_json::Value =
@@ -162,6 +162,54 @@ fn verify_fails_with_the_first_broken_link() {
         stdout.contains("BROKEN at chain link 3 (record 3)"),
         "{stdout}"
     );
+}
+
+#[test]
+fn a_sync_state_forged_with_plain_sqlite_fails_verify_and_prune() {
+    let p = paths();
+    simulate(&p, 3, &[]);
+    rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .execute(
+            "UPDATE records SET sync_state = 'synced', synced_at = 1 WHERE id = 2",
+            [],
+        )
+        .unwrap();
+    let out = run(&journal_cmd(&p, &["verify"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(record 2)"), "{stdout}");
+    let out = run(&journal_cmd(
+        &p,
+        &["prune", "--synced-before", "2099-01-01"],
+    ));
+    assert!(!out.status.success());
+    let count: i64 = rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 3, "the forged record was not pruned");
+}
+
+#[test]
+fn a_journal_truncated_to_zero_bytes_is_refused_by_status_and_simulate() {
+    let p = paths();
+    simulate(&p, 2, &[]);
+    std::fs::write(&p.journal, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = p.journal.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(side);
+    }
+    for command in [&["status"][..], &["verify"], &["simulate", "--count", "1"]] {
+        let out = run(&journal_cmd(&p, command));
+        assert!(
+            !out.status.success(),
+            "{command:?} accepted an empty journal"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("journal identity"), "{command:?}: {stderr}");
+    }
 }
 
 #[test]

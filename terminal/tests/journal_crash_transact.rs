@@ -2,7 +2,7 @@
 //! processes on simulated cards (offline CDA approvals, online approvals with the host
 //! simulator) sharing one journal and key, killed with SIGKILL at seeded random moments;
 //! in some rounds exactly in the window between the last GENERATE AC and the journal commit
-//! (the hidden testing aid `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS`, documented in
+//! (the testing aid `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS` of the `test-aids` feature, documented in
 //! docs/journal.md). Syncs to the reference acquirer run alongside and are killed too.
 //!
 //! Afterwards: every approval a `transact` reported (its JSON object on stdout) is in the

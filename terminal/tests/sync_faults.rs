@@ -290,3 +290,159 @@ fn records_sealed_before_and_after_a_key_rotation_are_forwarded() {
     run_ok(&sync_args(&p, &acq, &[]));
     assert_exactly_once(&p, &acq, &keys);
 }
+
+#[test]
+fn an_amount_altered_with_plain_sqlite_is_never_uploaded() {
+    let p = paths();
+    journal_with_approvals(&p);
+    rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .execute("UPDATE records SET amount_authorised = 1 WHERE id = 3", [])
+        .unwrap();
+    let db = p.dir.path().join("acq.db");
+    let acq = AcquirerProcess::start(&db, &[]);
+    let out = run(&sync_args(&p, &acq, &[]));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chain is broken"), "{stderr}");
+    assert_eq!(acquirer::stats(&db).unwrap().records, 0, "nothing uploaded");
+    let unsynced: i64 = rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM records WHERE state = 'approved' AND sync_state = 'unsynced'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unsynced as u64, APPROVALS, "nothing marked synced");
+}
+
+#[test]
+fn acknowledgements_with_bad_receipts_are_retried_until_proven() {
+    let stats = fault_run(&["--bad-receipt", "0.5", "--fault-seed", "15"]);
+    assert!(
+        stats.duplicates_refused > 0,
+        "re-sent after a bad receipt: {stats:?}"
+    );
+}
+
+#[test]
+fn a_host_that_acknowledges_without_valid_receipts_leaves_everything_unsynced() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let db = p.dir.path().join("acq.db");
+    let acq = AcquirerProcess::start(&db, &["--bad-receipt", "1"]);
+    let mut args = sync_args(&p, &acq, &[]);
+    let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+    args[at + 1] = "3".into();
+    let out = run(&args);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without a valid receipt"), "{stderr}");
+    assert_eq!(p.open().unsynced_count().unwrap(), APPROVALS);
+    // The host did store them; the same host with its real key proves it on the re-send.
+    drop(acq);
+    let acq = AcquirerProcess::start(&db, &[]);
+    run_ok(&sync_args(&p, &acq, &[]));
+    let journal = p.open();
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+    let record = journal.get(RecordId(1)).unwrap();
+    let receipt: serde_json::Value =
+        serde_json::from_str(record.receipt.as_deref().expect("receipt stored")).unwrap();
+    assert_eq!(receipt["alg"], "ed25519");
+    assert!(journal.verify().unwrap().is_ok());
+    drop(journal);
+    // `journal show` displays it.
+    let mut show = strings(&["journal", "show", "1"]);
+    show.extend(p.args());
+    let shown: serde_json::Value = serde_json::from_str(&run_ok(&show)).unwrap();
+    assert_eq!(shown["receipt"]["signature"], receipt["signature"]);
+}
+
+#[test]
+fn a_receipt_key_of_another_acquirer_proves_nothing() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acq.db"), &[]);
+    let other = p.dir.path().join("other.pub");
+    std::fs::write(&other, format!("{}\n", "ab".repeat(32))).unwrap();
+    let mut args = sync_args(&p, &acq, &["--receipt-key", other.to_str().unwrap()]);
+    let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+    args[at + 1] = "2".into();
+    let out = run(&args);
+    assert!(!out.status.success());
+    assert_eq!(p.open().unsynced_count().unwrap(), APPROVALS);
+}
+
+#[test]
+fn sync_without_a_receipt_key_refuses_to_run() {
+    let p = paths();
+    journal_with_approvals(&p);
+    let acq = AcquirerProcess::start(&p.dir.path().join("acq.db"), &[]);
+    let ca = p.dir.path().join("trust.pem");
+    std::fs::copy(&acq.ca, &ca).unwrap();
+    let mut args = strings(&["sync", "--url", &acq.url, "--ca", ca.to_str().unwrap()]);
+    args.extend(p.args());
+    let out = run(&args);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--receipt-key"), "{stderr}");
+    assert_eq!(acquirer::stats(&acq.db).unwrap().records, 0);
+}
+
+fn enroll(db: &std::path::Path, terminal_id: &str) -> (String, String) {
+    let dir = db.parent().unwrap();
+    let cert = dir.join(format!("{terminal_id}.cert.pem"));
+    let key = dir.join(format!("{terminal_id}.key.pem"));
+    let out = std::process::Command::new(acquirer_bin())
+        .args(["enroll", "--db"])
+        .arg(db)
+        .args(["--terminal-id", terminal_id, "--cert-out"])
+        .arg(&cert)
+        .arg("--key-out")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (cert.display().to_string(), key.display().to_string())
+}
+
+#[test]
+fn mutual_tls_binds_every_batch_to_the_enrolled_terminal() {
+    let p = paths();
+    let keys = journal_with_approvals(&p);
+    let terminal_id = p.open().terminal_id().to_string();
+    let db = p.dir.path().join("acq.db");
+    let (cert, key) = enroll(&db, &terminal_id);
+    let (other_cert, other_key) = enroll(&db, "OTHER0001");
+    let acq = AcquirerProcess::start(&db, &["--require-client-cert"]);
+    let quick = |extra: &[&str]| {
+        let mut args = sync_args(&p, &acq, extra);
+        let at = args.iter().position(|a| a == "--max-attempts").unwrap();
+        args[at + 1] = "2".into();
+        run(&args)
+    };
+    // No certificate: the TLS handshake fails, nothing stored.
+    assert!(!quick(&[]).status.success());
+    // Another terminal's certificate: refused (403), nothing stored.
+    let out = quick(&["--cert", &other_cert, "--key", &other_key]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("403") && stderr.contains("refused the batch"),
+        "{stderr}"
+    );
+    assert_eq!(acquirer::stats(&db).unwrap().records, 0);
+    // A client key others may read is refused before anything is sent.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = quick(&["--cert", &cert, "--key", &key]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("private to its owner"),
+        "{out:?}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Its own certificate: everything forwarded once.
+    run_ok(&sync_args(&p, &acq, &["--cert", &cert, "--key", &key]));
+    assert_exactly_once(&p, &acq, &keys);
+}

@@ -11,6 +11,19 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 
+/// The journal opened as `journal verify` opens it (a reader: a writer refuses a broken chain).
+fn reader(p: &emv_test_support::Paths) -> Journal {
+    Journal::open_with(
+        &p.journal,
+        &KeySource::existing(&p.key),
+        &emv_journal::OpenOptions {
+            shared: true,
+            ..Default::default()
+        },
+    )
+    .expect("open journal as a reader")
+}
+
 /// Runs the binary; returns the exit code and stdout.
 fn emv_terminal(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(BIN)
@@ -188,7 +201,7 @@ fn verify_reports_an_altered_or_missing_pan_index() {
         [first.0, second.0],
     )
     .unwrap();
-    let report = p.open().verify().unwrap();
+    let report = reader(&p).verify().unwrap();
     let broken = report.first_broken.expect("altered index reported");
     assert_eq!(broken.record_id, first.0);
     assert!(broken.reason.contains("PAN index"), "{}", broken.reason);
@@ -198,7 +211,7 @@ fn verify_reports_an_altered_or_missing_pan_index() {
         [first.0],
     )
     .unwrap();
-    let report = p.open().verify().unwrap();
+    let report = reader(&p).verify().unwrap();
     let broken = report.first_broken.expect("missing index reported");
     assert!(
         broken.reason.contains("PAN index is missing"),
@@ -262,5 +275,68 @@ fn second_sale_of_the_same_card_exceeds_the_floor_limit_with_the_journal_amount(
     assert_eq!(
         journal.recent_amount_same_card(&OTHER_PAN, date).unwrap(),
         0
+    );
+}
+
+#[test]
+fn transact_refuses_to_append_to_an_altered_journal() {
+    let p = paths();
+    let (j, k) = (p.journal.to_str().unwrap(), p.key.to_str().unwrap());
+    assert_eq!(transact(j, k, "cda", "12.50")["outcome"], "approved");
+    rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .execute("UPDATE records SET amount_authorised = 1", [])
+        .unwrap();
+    let (code, stdout, stderr) = emv_terminal(&[
+        "transact",
+        "--json",
+        "--amount",
+        "1.00",
+        "--card",
+        "cda",
+        "--journal",
+        j,
+        "--journal-key",
+        k,
+    ]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(stderr.contains("chain is broken"), "{stderr}");
+    let count: i64 = rusqlite::Connection::open(&p.journal)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1, "nothing appended");
+}
+
+/// The commit pause is a testing aid of the `test-aids` feature: the binary built without
+/// it (the shipped one) ignores the variable and commits at once.
+#[cfg(not(feature = "test-aids"))]
+#[test]
+fn the_shipped_binary_has_no_commit_pause() {
+    let p = paths();
+    let started = std::time::Instant::now();
+    let output = Command::new(BIN)
+        .args([
+            "transact",
+            "--amount",
+            "12.50",
+            "--card",
+            "cda",
+            "--journal",
+        ])
+        .arg(&p.journal)
+        .arg("--journal-key")
+        .arg(&p.key)
+        .stdin(Stdio::null())
+        .env_remove("EMV_JOURNAL_KEY_FILE")
+        .env("EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS", "20000")
+        .output()
+        .expect("run emv-terminal");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("pausing"), "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "paused: {:?}",
+        started.elapsed()
     );
 }
