@@ -367,6 +367,11 @@ struct emv_outcome {
   char oda_failure[48];
   // The receipt needs a signature line.
   bool signature_required;
+  // The card asked for an advice message (CID b4 of its last GENERATE AC).
+  bool advice_required;
+  // The issuer approved and the card declined at the second GENERATE AC:
+  // the approval the host holds must be reversed.
+  bool reversal_required;
   // TERMINATED: why, a stable snake_case code (`card_blocked`,
   // `no_application`, `card_error`, `transport_failed`, ...).
   char termination_reason[32];

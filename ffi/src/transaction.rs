@@ -824,6 +824,11 @@ pub struct emv_outcome {
     pub oda_failure: [c_char; 48],
     /// The receipt needs a signature line.
     pub signature_required: bool,
+    /// The card asked for an advice message (CID b4 of its last GENERATE AC).
+    pub advice_required: bool,
+    /// The issuer approved and the card declined at the second GENERATE AC:
+    /// the approval the host holds must be reversed.
+    pub reversal_required: bool,
     /// TERMINATED: why, a stable snake_case code (`card_blocked`,
     /// `no_application`, `card_error`, `transport_failed`, ...).
     pub termination_reason: [c_char; 32],
@@ -931,6 +936,8 @@ fn outcome_to_c(outcome: &emv_kernel::outcome::Outcome) -> emv_outcome {
         },
         oda_failure: [0; 48],
         signature_required: outcome.signature_required,
+        advice_required: outcome.advice_required,
+        reversal_required: outcome.reversal_required,
         termination_reason: [0; 32],
         termination_message: [0; 128],
         card_error_instruction: 0,

@@ -954,6 +954,8 @@ fn going_online_hands_over_the_icc_data_and_takes_the_host_answer() {
     let (out, _) = outcome(tx);
     assert!(!out.online);
     assert_ne!(out.decision, emv_decision::EMV_DECISION_TERMINATED);
+    // Not approved by an issuer, so nothing to reverse; no advice asked.
+    assert!(!out.reversal_required && !out.advice_required);
     // SAFETY: live transaction, freed once.
     assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
 }

@@ -178,6 +178,12 @@ class Outcome:
     @property
     def signature_required(self) -> bool: ...
     @property
+    def advice_required(self) -> bool:
+        """The card asked for an advice message (CID b4)."""
+    @property
+    def reversal_required(self) -> bool:
+        """The issuer approved and the card declined: reverse the approval."""
+    @property
     def icc_data(self) -> bytes:
         """ICC data for authorisation and clearing (field 55), BER-TLV."""
     @property

@@ -58,6 +58,10 @@ pub(crate) struct Outcome {
     oda_failure: Option<String>,
     /// The receipt needs a signature line.
     signature_required: bool,
+    /// The card asked for an advice message (CID b4).
+    advice_required: bool,
+    /// The issuer approved and the card declined: reverse the approval.
+    reversal_required: bool,
     /// ICC data for authorisation and clearing (ISO 8583 field 55), BER-TLV.
     icc_data: Py<PyBytes>,
     /// The ICC data in hex.
@@ -122,6 +126,8 @@ impl Outcome {
             },
             oda_failure: o.oda_failure.map(|f| f.code().to_string()),
             signature_required: o.signature_required,
+            advice_required: o.advice_required,
+            reversal_required: o.reversal_required,
             icc_data: bytes(&o.clearing_data),
             icc_data_hex: hex::encode_upper(&o.clearing_data),
             script_results: bytes(&o.script_results),
@@ -164,6 +170,8 @@ impl Outcome {
         d.set_item("oda_result", self.oda_result)?;
         d.set_item("oda_failure", self.oda_failure.as_deref())?;
         d.set_item("signature_required", self.signature_required)?;
+        d.set_item("advice_required", self.advice_required)?;
+        d.set_item("reversal_required", self.reversal_required)?;
         d.set_item("icc_data", &self.icc_data_hex)?;
         d.set_item("script_results", hex_of(&self.script_results))?;
         Ok(d)

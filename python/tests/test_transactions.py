@@ -257,3 +257,30 @@ def test_the_pin_block_never_shows_in_a_repr(ca_keys):
     verify = [r for r in reprs if r.startswith("Transmit(00200080")]
     assert verify == ["Transmit(0020008008, PIN block withheld)"]
     assert not any("241234" in r for r in reprs)
+
+
+def test_a_card_decline_after_issuer_approval_asks_for_a_reversal(ca_keys):
+    # The issuer approves with an ARPC that does not verify: EXTERNAL
+    # AUTHENTICATE fails and the card declines the second GENERATE AC.
+    card = SimulatedCard("issuer-scripts")
+
+    def host(icc_data: bytes):
+        good = card.authorise(icc_data, approve=True)
+        bad_arpc = bytes([good.issuer_authentication_data[0] ^ 0xFF]) + good.issuer_authentication_data[1:]
+        return HostResponse(True, "00", bad_arpc)
+
+    outcome = Transaction(ca_keys=ca_keys, amount="10.00").run(card.transmit, host=host)
+    assert outcome.online
+    assert not outcome.approved
+    assert outcome.reversal_required
+    assert not outcome.advice_required
+    assert outcome.to_dict()["reversal_required"] is True
+
+
+def test_an_online_approval_needs_no_reversal(ca_keys):
+    card = SimulatedCard("issuer-scripts")
+    outcome = Transaction(ca_keys=ca_keys, amount="10.00").run(
+        card.transmit, host=lambda icc: card.authorise(icc, approve=True)
+    )
+    assert outcome.approved
+    assert not outcome.reversal_required
