@@ -7,10 +7,13 @@
 //!
 //! One subcommand per module; each module exposes `Args` (its clap
 //! arguments) and `run(args) -> Result<ExitCode, Box<dyn Error>>`. An error
-//! is printed on stderr and the process exits with status 1.
+//! is printed on stderr; the exit status tells a script what happened
+//! ([`exit`]): 0 approved (or success), 2 declined, 3 terminated, 1 runtime
+//! error, 64 usage error (clap's parse errors and [`UsageError`]s).
 
 use clap::{Parser, Subcommand};
 use std::error::Error;
+use std::fmt;
 use std::process::ExitCode;
 
 #[cfg(feature = "simulated-cards")]
@@ -22,9 +25,60 @@ mod readers;
 mod replay_cmd;
 mod transact;
 
+/// The exit statuses of every command: the command line's contract with scripts.
+pub mod exit {
+    /// Approved (`transact`), or the command succeeded.
+    pub const APPROVED: u8 = 0;
+    /// The command could not run: a file, the configuration, a reader, the journal.
+    pub const RUNTIME_ERROR: u8 = 1;
+    /// `transact`: the transaction was declined.
+    pub const DECLINED: u8 = 2;
+    /// `transact`: the transaction was terminated (card or kernel ended it).
+    pub const TERMINATED: u8 = 3;
+    /// A usage error: unknown option, missing or malformed value (BSD `EX_USAGE`).
+    pub const USAGE: u8 = 64;
+    /// The table printed after `--help`.
+    pub const HELP: &str = "Exit status:\n  \
+        0   approved (transact), or success\n  \
+        1   runtime error (file, configuration, reader, journal, network)\n  \
+        2   declined (transact)\n  \
+        3   terminated (transact)\n  \
+        64  usage error (unknown option, missing or malformed value)";
+}
+
+/// An option's value is malformed or options contradict each other: exit status 64, like
+/// clap's own parse errors, so a script can tell a typo from a declined card.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for UsageError {}
+
+impl From<String> for UsageError {
+    fn from(text: String) -> Self {
+        UsageError(text)
+    }
+}
+
+impl From<&str> for UsageError {
+    fn from(text: &str) -> Self {
+        UsageError(text.to_owned())
+    }
+}
+
+/// A [`UsageError`] boxed, for `?` in functions returning `Box<dyn Error>`.
+pub fn usage(text: impl Into<String>) -> Box<dyn Error> {
+    Box::new(UsageError(text.into()))
+}
+
 /// An EMV contact terminal and its tools.
 #[derive(Parser)]
-#[command(name = "emv-terminal", version, about)]
+#[command(name = "emv-terminal", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,9 +89,11 @@ struct Cli {
 enum Command {
     /// Run one EMV transaction on a simulated test card or a card in a PC/SC reader.
     #[cfg(feature = "simulated-cards")]
+    #[command(after_help = exit::HELP)]
     Transact(transact::Args),
     /// Run one EMV transaction on a card in a PC/SC reader.
     #[cfg(not(feature = "simulated-cards"))]
+    #[command(after_help = exit::HELP)]
     Transact(transact::Args),
     /// Simulated cards: list the profiles, serve one over pcscd's virtual reader.
     #[cfg(feature = "simulated-cards")]
@@ -79,8 +135,23 @@ fn is_card_listing(command: &Command) -> bool {
     false
 }
 
+/// Parses the command line; `--help` and `--version` exit 0, any other parse error 64.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|error| {
+        let _ = error.print();
+        if error.use_stderr() {
+            ExitCode::from(exit::USAGE)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // Only the commands that print a report and change nothing: a server
     // (`card serve`), `sync`, `transact` and the journal
     // commands must never die of SIGPIPE, which a peer that goes away can
@@ -106,6 +177,10 @@ fn main() -> ExitCode {
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
-        ExitCode::FAILURE
+        if e.is::<UsageError>() {
+            ExitCode::from(exit::USAGE)
+        } else {
+            ExitCode::from(exit::RUNTIME_ERROR)
+        }
     })
 }

@@ -41,6 +41,7 @@ use emv_trace::PinResult;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::output::{self, Report};
+use crate::usage;
 
 /// The simulated card used when neither `--card` nor `--reader` is given.
 #[cfg(feature = "simulated-cards")]
@@ -215,19 +216,19 @@ pub fn run(args: Args) -> CmdResult {
             .issuer_script
             .iter()
             .map(|text| parse_script(text))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
 
         if let Some(reader) = &args.reader {
             if !scripts.is_empty() {
-                return Err("--issuer-script needs the host simulator, which answers only for simulated cards (--card)".into());
+                return Err(usage("--issuer-script needs the host simulator, which answers only for simulated cards (--card)"));
             }
             if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
-                return Err(format!(
+                return Err(usage(format!(
                     "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
                      for simulated cards (--card); with --reader use --host unreachable (the default)",
                     args.host.map(HostMode::name).unwrap_or_default()
-                )
-                .into());
+                )));
             }
             return run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto);
         }
@@ -235,11 +236,10 @@ pub fn run(args: Args) -> CmdResult {
         let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
         let Some(profile) = profiles::find(name) else {
             let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
-            return Err(format!(
+            return Err(usage(format!(
                 "--card {name}: no such test card; profiles: {}",
                 names.join(", ")
-            )
-            .into());
+            )));
         };
         let mut card = profile.card();
         card.reset();
@@ -317,7 +317,7 @@ fn parse_script(text: &str) -> Result<([u8; 4], Vec<u8>), String> {
 /// Checks `--pin` before anything is sent to the card.
 fn checked_pin(pin: &str) -> Result<Vec<u8>, Box<dyn Error>> {
     if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("--pin: a PIN is 4 to 12 digits".into());
+        return Err(usage("--pin: a PIN is 4 to 12 digits"));
     }
     Ok(pin.as_bytes().to_vec())
 }
@@ -409,18 +409,20 @@ fn transaction_inputs(
     settings: &Settings,
 ) -> Result<TransactionInputs, Box<dyn Error>> {
     let exponent = settings.currency_exponent;
-    let amount_authorised = parse_amount(&args.amount, exponent, "--amount")?;
+    let amount_authorised = parse_amount(&args.amount, exponent, "--amount").map_err(usage)?;
     let amount_other = match &args.other_amount {
-        Some(text) => parse_amount(text, exponent, "--other-amount")?,
+        Some(text) => parse_amount(text, exponent, "--other-amount").map_err(usage)?,
         None => 0,
     };
     if args.other_amount.is_some() && args.transaction_type != TransactionKind::Cashback {
-        return Err("--other-amount is the cashback part: use it with --type cashback".into());
+        return Err(usage(
+            "--other-amount is the cashback part: use it with --type cashback",
+        ));
     }
     if args.transaction_type == TransactionKind::Cashback
         && (amount_other == 0 || amount_other > amount_authorised)
     {
-        return Err("--type cashback needs --other-amount above 0 and not above --amount (which includes it)".into());
+        return Err(usage("--type cashback needs --other-amount above 0 and not above --amount (which includes it)"));
     }
     let (today, now) = now_utc();
     let date = bcd6(
@@ -428,19 +430,21 @@ fn transaction_inputs(
         "--date",
         "YYMMDD",
         |_, m, d| (1..=12).contains(&m) && (1..=31).contains(&d),
-    )?;
+    )
+    .map_err(usage)?;
     let time = bcd6(
         args.time.as_deref().unwrap_or(&now),
         "--time",
         "HHMMSS",
         |h, m, s| h < 24 && m < 60 && s < 60,
-    )?;
+    )
+    .map_err(usage)?;
     let random = SystemRandom::new();
     let unpredictable_number = match &args.unpredictable_number {
         Some(text) => hex::decode(text)
             .ok()
             .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
-            .ok_or("--unpredictable-number: expected 8 hex digits")?,
+            .ok_or_else(|| usage("--unpredictable-number: expected 8 hex digits"))?,
         None => {
             let mut bytes = [0u8; 4];
             random
@@ -451,7 +455,7 @@ fn transaction_inputs(
     };
     let random_selection_number = match args.random_number {
         Some(number) if (1..=99).contains(&number) => number,
-        Some(_) => return Err("--random-number: expected 1 to 99".into()),
+        Some(_) => return Err(usage("--random-number: expected 1 to 99")),
         None => random_percentage(&random)?,
     };
     Ok(TransactionInputs {

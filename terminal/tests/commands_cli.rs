@@ -50,7 +50,7 @@ fn the_acquirer_is_not_an_emv_terminal_command() {
         commands()
     );
     let out = terminal(&["acquirer", "serve", "--db", "acq.db"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(
         stderr(&out).contains("unrecognized subcommand 'acquirer'"),
         "{}",
@@ -97,9 +97,9 @@ fn without_simulated_cards_there_is_a_reader_only() {
         );
     }
     let out = terminal(&["card", "list"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     let out = terminal(&["transact", "--amount", "1.00", "--card", "cda"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(
         stderr(&out).contains("unexpected argument '--card'"),
         "{}",
@@ -107,7 +107,7 @@ fn without_simulated_cards_there_is_a_reader_only() {
     );
     // No test CA keys to fall back on.
     let out = terminal(&["transact", "--amount", "1.00", "--no-journal"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(stderr(&out).contains("--capk <FILE>"), "{}", stderr(&out));
 }
 

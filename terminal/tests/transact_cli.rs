@@ -468,7 +468,7 @@ fn reader_that_does_not_exist_gives_a_clear_error() {
 #[test]
 fn host_simulator_is_refused_for_a_reader() {
     let run = transact(&["--amount", "10.00", "--reader", "auto", "--host", "approve"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 64, "a usage error");
     assert!(run.stderr.contains("simulated cards"), "{}", run.stderr);
 }
 
@@ -491,8 +491,48 @@ fn invalid_options_are_refused_before_the_card() {
         let mut all = vec!["transact", "--no-journal", "--json"];
         all.extend_from_slice(args);
         let run = emv_terminal(&all);
-        assert_eq!(run.code, 1, "{args:?}");
+        assert_eq!(run.code, 64, "usage error: {args:?}");
         assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn exit_status_tells_a_typo_from_a_decline() {
+    // A typo'd flag, an option only `journal status` has, and a negative amount are usage
+    // errors (64), never 2 (declined).
+    for args in [
+        &["transact", "--amount", "1", "--amonut", "2"][..],
+        &["transact", "--amount", "1", "--max-offline-approvals", "3"],
+        &["transact", "--no-journal", "--amount", "-1"],
+        &["transact", "--no-journal", "--card", "cda", "--amount", "abc"],
+        &["no-such-command"],
+    ] {
+        let run = emv_terminal(args);
+        assert_eq!(run.code, 64, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    // A runtime error (a configuration file that does not exist) is 1.
+    let run = emv_terminal(&[
+        "transact",
+        "--no-journal",
+        "--amount",
+        "1",
+        "--config",
+        "/nonexistent/terminal.toml",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Declined 2 and terminated 3, from the cards that do so.
+    assert_eq!(on_card("card-declines", &[]).1.code, 2);
+    assert_eq!(on_card("card-blocked", &[]).1.code, 3);
+    assert_eq!(on_card("cda", &[]).1.code, 0);
+    // --help and --version succeed and the help names every status.
+    for args in [&["--help"][..], &["transact", "--help"], &["--version"]] {
+        let run = emv_terminal(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    let help = emv_terminal(&["transact", "--help"]).stdout;
+    for line in ["0   approved", "2   declined", "3   terminated", "64  usage error", "1   runtime error"] {
+        assert!(help.contains(line), "--help lacks {line:?}: {help}");
     }
 }
 
