@@ -72,7 +72,20 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
     hex::decode(&digits).map_err(|_| DecodeError::OddDigits(digits.len()))
 }
 
-/// One decoded data object.
+/// The version of the `decode --json` contract (`docs/schema/decode.schema.json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `decode --json` prints: one object, every field always present.
+#[derive(Debug, Serialize)]
+pub struct Decoded {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The data objects, in input order.
+    pub objects: Vec<Node>,
+}
+
+/// One decoded data object; absent values are `null` (format of an unknown tag, hex
+/// and value of a template), empty lists `[]`.
 #[derive(Debug, Serialize)]
 pub struct Node {
     /// The tag in hex.
@@ -80,23 +93,18 @@ pub struct Node {
     /// The dictionary name, or `Unknown`.
     pub name: String,
     /// The dictionary format (`b`, `n`, `cn`, `an`, `ans`, `a`), if known.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<&'static str>,
     /// Offset of the tag in the input.
     pub offset: usize,
     /// Length of the value in bytes.
     pub length: usize,
     /// The value bytes in hex (primitive objects).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
     /// The value rendered for people (primitive objects).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Decoded details: bits set, CVM rules, AFL entries, DOL entries.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
     /// The objects inside a template.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Node>,
 }
 
@@ -200,7 +208,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     let data = parse_hex(&text)?;
     let nodes = decode(&data)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&nodes)?);
+        let decoded = Decoded {
+            schema_version: SCHEMA_VERSION,
+            objects: nodes,
+        };
+        println!("{}", serde_json::to_string_pretty(&decoded)?);
     } else {
         let mut out = String::new();
         write_tree(&mut out, &nodes, 0);

@@ -769,7 +769,7 @@ impl<'a> Session<'a> {
         report.host = host_note;
         report.amount_authorised = inputs.amount_authorised;
         report.amount_other = inputs.amount_other;
-        report.currency_code = hex::encode_upper(inputs.currency_code);
+        report.currency_code = output::numeric_code(inputs.currency_code);
         if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
             if let Some(millis) = pause_before_commit() {
                 self.step(&format!(
@@ -783,7 +783,7 @@ impl<'a> Session<'a> {
                 &completion(&outcome, forced_online_reason),
                 SystemTime::now(),
             )?;
-            self.step(&format!("journal: record {id} {}", report.outcome));
+            self.step(&format!("journal: record {id} {}", report.decision));
             report.journal_record = Some(id.0);
         }
         let text = if self.args.json {

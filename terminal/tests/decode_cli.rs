@@ -71,6 +71,8 @@ fn reads_stdin_and_prints_json() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["schema_version"], 1);
+    let json = &json["objects"];
     assert_eq!(json[0]["tag"], "9F02");
     assert_eq!(json[0]["format"], "n");
     assert_eq!(json[0]["value"], "1000");
