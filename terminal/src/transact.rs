@@ -92,10 +92,19 @@ pub struct Args {
     /// Transaction time HHMMSS [default: now, UTC].
     #[arg(long, value_name = "HHMMSS")]
     pub time: Option<String>,
-    /// The PIN, 4 to 12 digits, offered once when the card asks for one
-    /// [default: prompt with echo off; no terminal: PIN pad not working].
-    #[arg(long, value_name = "DIGITS")]
-    pub pin: Option<String>,
+    /// Read the PIN (one line, 4 to 12 digits) from this open file descriptor before the
+    /// transaction starts, e.g. `--pin-fd 3 3<pin.txt` [default: prompt with echo off;
+    /// no terminal: PIN pad not working].
+    #[cfg(unix)]
+    #[arg(long, value_name = "N", conflicts_with_all = ["pin_stdin", "test_pin"])]
+    pub pin_fd: Option<u32>,
+    /// Read the PIN (one line, 4 to 12 digits) from standard input before the transaction starts.
+    #[arg(long, conflicts_with = "test_pin")]
+    pub pin_stdin: bool,
+    /// TESTING ONLY: the PIN on the command line, visible to every local user in the
+    /// process list and kept in shell history. For scripts and tests with simulated cards.
+    #[arg(long, value_name = "DIGITS", hide = true)]
+    pub test_pin: Option<String>,
     /// What the host simulator answers an ARQC with [default: approve with a
     /// simulated card, unreachable with a reader].
     #[cfg(feature = "simulated-cards")]
@@ -201,10 +210,7 @@ pub fn run(args: Args) -> CmdResult {
     let crypto = RingCrypto::new();
     let mut inputs = transaction_inputs(&args, &settings)?;
     let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto, &inputs)?;
-    let pin = match &args.pin {
-        Some(pin) => Some(checked_pin(pin)?),
-        None => None,
-    };
+    let pin = read_pin(&args)?;
     #[cfg(not(feature = "simulated-cards"))]
     {
         let reader = args.reader.as_deref().unwrap_or(DEFAULT_READER);
@@ -256,7 +262,7 @@ pub fn run(args: Args) -> CmdResult {
 fn run_on_reader(
     reader: &str,
     args: &Args,
-    pin: Option<Vec<u8>>,
+    pin: Option<GivenPin>,
     settings: &Settings,
     ca_keys: &CaKeys,
     inputs: &mut TransactionInputs,
@@ -314,12 +320,59 @@ fn parse_script(text: &str) -> Result<([u8; 4], Vec<u8>), String> {
     Ok((header, data))
 }
 
-/// Checks `--pin` before anything is sent to the card.
-fn checked_pin(pin: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(usage("--pin: a PIN is 4 to 12 digits"));
+/// A PIN given before the transaction, with the option it came from.
+pub struct GivenPin {
+    /// The digits as ASCII; wiped on drop.
+    digits: Vec<u8>,
+    /// `--pin-fd`, `--pin-stdin` or `--test-pin`, for the step lines.
+    option: &'static str,
+}
+
+impl Drop for GivenPin {
+    fn drop(&mut self) {
+        self.digits.fill(0);
     }
-    Ok(pin.as_bytes().to_vec())
+}
+
+/// The PIN from `--pin-fd`, `--pin-stdin` or `--test-pin`, checked before anything is
+/// sent to the card; `None` when the PIN is to be prompted for.
+fn read_pin(args: &Args) -> Result<Option<GivenPin>, Box<dyn Error>> {
+    if let Some(pin) = &args.test_pin {
+        return checked_pin(pin.as_bytes().to_vec(), "--test-pin").map(Some);
+    }
+    #[cfg(unix)]
+    if let Some(fd) = args.pin_fd {
+        // /dev/fd/N opens the descriptor the caller passed (Linux, the BSDs, macOS).
+        let path = format!("/dev/fd/{fd}");
+        let file = std::fs::File::open(&path)
+            .map_err(|e| format!("--pin-fd {fd}: cannot read file descriptor {fd}: {e}"))?;
+        let line = first_line(file).map_err(|e| format!("--pin-fd {fd}: {e}"))?;
+        return checked_pin(line, "--pin-fd").map(Some);
+    }
+    if args.pin_stdin {
+        let line = first_line(std::io::stdin().lock()).map_err(|e| format!("--pin-stdin: {e}"))?;
+        return checked_pin(line, "--pin-stdin").map(Some);
+    }
+    Ok(None)
+}
+
+/// The first line of `source` without its line end, at most 64 bytes read.
+fn first_line(source: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::with_capacity(64);
+    std::io::BufReader::new(source.take(64)).read_until(b'\n', &mut line)?;
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Checks a PIN before anything is sent to the card; the error never shows the digits.
+fn checked_pin(digits: Vec<u8>, option: &'static str) -> Result<GivenPin, Box<dyn Error>> {
+    let pin = GivenPin { digits, option };
+    if !(4..=12).contains(&pin.digits.len()) || !pin.digits.iter().all(u8::is_ascii_digit) {
+        return Err(usage(format!("{option}: a PIN is 4 to 12 digits")));
+    }
+    Ok(pin)
 }
 
 /// An amount in major units (`12.50`, `12`) to minor units with `exponent` decimals.
@@ -514,7 +567,7 @@ fn open_reader(wanted: &str, args: &Args) -> Result<emv_pcsc::PcscCard, Box<dyn 
 /// What `run` needs besides the card: options, PIN, host mode, step output.
 struct Session<'a> {
     args: &'a Args,
-    pin: Option<Vec<u8>>,
+    pin: Option<GivenPin>,
     pin_offered: bool,
     host: HostMode,
     simulated: bool,
@@ -531,16 +584,8 @@ enum Action {
     Online(Vec<u8>),
 }
 
-impl Drop for Session<'_> {
-    fn drop(&mut self) {
-        if let Some(pin) = self.pin.as_mut() {
-            pin.fill(0);
-        }
-    }
-}
-
 impl<'a> Session<'a> {
-    fn new(args: &'a Args, pin: Option<Vec<u8>>, host: HostMode, simulated: bool) -> Self {
+    fn new(args: &'a Args, pin: Option<GivenPin>, host: HostMode, simulated: bool) -> Self {
         Session {
             args,
             pin,
@@ -898,7 +943,7 @@ impl<'a> Session<'a> {
     }
 
     /// The PIN digits for this request, or `None` (bypassed, or no PIN pad:
-    /// the caller tells which). `--pin` is offered once; a second request
+    /// the caller tells which). A PIN given before the transaction is offered once; a second request
     /// after a wrong PIN is bypassed rather than retrying the same digits.
     fn pin_entry(&mut self, kind: PinKind, tries_left: Option<u8>) -> Option<Vec<u8>> {
         let what = match kind {
@@ -911,18 +956,19 @@ impl<'a> Session<'a> {
             .unwrap_or_default();
         if let Some(pin) = &self.pin {
             if self.pin_offered {
-                self.step(&format!("[cardholder verification] {what} asked again{tries}: --pin already tried, PIN entry bypassed"));
+                self.step(&format!("[cardholder verification] {what} asked again{tries}: the PIN from {} already tried, PIN entry bypassed", pin.option));
                 return None;
             }
             self.pin_offered = true;
             self.step(&format!(
-                "[cardholder verification] {what}{tries}: PIN from --pin"
+                "[cardholder verification] {what}{tries}: PIN from {}",
+                pin.option
             ));
-            return Some(pin.clone());
+            return Some(pin.digits.clone());
         }
         if !std::io::stdin().is_terminal() {
             self.step(&format!(
-                "[cardholder verification] {what}{tries}: no terminal for PIN entry and no --pin: PIN pad not working"
+                "[cardholder verification] {what}{tries}: no terminal for PIN entry and no --pin-fd or --pin-stdin: PIN pad not working"
             ));
             return None;
         }

@@ -59,7 +59,7 @@ fn transact_outputs_match_the_schema() {
         "01020304",
         "--random-number",
         "50",
-        "--pin",
+        "--test-pin",
         "1234",
     ];
     let mut decisions = std::collections::BTreeSet::new();

@@ -37,7 +37,7 @@ fn record(profile: &str, path: &Path) -> Output {
         "99",
         "--sequence-counter",
         "1",
-        "--pin",
+        "--test-pin",
         "1234",
         "--application",
         "1",

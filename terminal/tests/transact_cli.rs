@@ -183,7 +183,7 @@ fn sda_failure_is_reported_and_sends_the_transaction_online() {
 #[test]
 fn offline_pin_card_with_pin_option() {
     // Profile cvm-offline-pin: CVM list 0100, PIN 1234: VERIFY 9000, CVM results 010002.
-    let (json, run) = on_card("cvm-offline-pin", &["--pin", "1234"]);
+    let (json, run) = on_card("cvm-offline-pin", &["--test-pin", "1234"]);
     assert_eq!(text(&json, "cvm_results"), "010002");
     assert!(
         !bit(&json, "tvr", 3, 0x80),
@@ -203,7 +203,7 @@ fn offline_pin_card_with_pin_option() {
 #[test]
 fn enciphered_pin_card_with_pin_option() {
     // Profile cvm-enciphered-pin: GET CHALLENGE, VERIFY P2 88, CVM results 040002, TC.
-    let (json, run) = on_card("cvm-enciphered-pin", &["--pin", "1234"]);
+    let (json, run) = on_card("cvm-enciphered-pin", &["--test-pin", "1234"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(text(&json, "cvm_results"), "040002");
     assert_eq!(text(&json, "decision"), "approved");
@@ -214,13 +214,81 @@ fn enciphered_pin_card_with_pin_option() {
 
 #[test]
 fn wrong_pin_is_tried_once_then_bypassed() {
-    let (json, run) = on_card("cvm-offline-pin", &["--pin", "9999"]);
+    let (json, run) = on_card("cvm-offline-pin", &["--test-pin", "9999"]);
     assert!(
         bit(&json, "tvr", 3, 0x80),
         "TVR byte 3 b8: cardholder verification failed"
     );
     assert!(run.stderr.contains("already tried"), "{}", run.stderr);
     assert!(!run.stderr.contains("9999"), "{}", run.stderr);
+}
+
+/// `transact` on cvm-offline-pin with `args`, standard input from `stdin`.
+fn pin_run(args: &[&str], stdin: Stdio) -> Run {
+    let mut all = vec!["transact", "--no-journal"];
+    all.extend_from_slice(&FIXED);
+    all.extend_from_slice(&["--amount", "10.00", "--card", "cvm-offline-pin"]);
+    all.extend_from_slice(args);
+    let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(&all)
+        .stdin(stdin)
+        .output()
+        .expect("run emv-terminal");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+#[test]
+fn pin_from_standard_input_or_a_file_descriptor_never_from_argv() {
+    let dir = tempfile::tempdir().unwrap();
+    let pin_file = dir.path().join("pin.txt");
+    std::fs::write(&pin_file, "1234\n").unwrap();
+    let open = || Stdio::from(std::fs::File::open(&pin_file).unwrap());
+    // --pin-stdin: one line on standard input.
+    let run = pin_run(&["--pin-stdin"], open());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        text(&run.json(), "cvm_results"),
+        "010002",
+        "offline PIN verified"
+    );
+    assert!(
+        run.stderr.contains("PIN from --pin-stdin"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("1234") && !run.stdout.contains("1234"));
+    // --pin-fd N: any open descriptor; here the file is the child's descriptor 0.
+    #[cfg(unix)]
+    {
+        let run = pin_run(&["--pin-fd", "0"], open());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(text(&run.json(), "cvm_results"), "010002");
+        assert!(run.stderr.contains("PIN from --pin-fd"), "{}", run.stderr);
+        let run = pin_run(&["--pin-fd", "97"], Stdio::null());
+        assert_eq!(run.code, 1, "a descriptor that is not open: {}", run.stderr);
+        assert!(run.stderr.contains("--pin-fd 97"), "{}", run.stderr);
+    }
+    // A bad PIN is refused before the card, without echoing it.
+    std::fs::write(&pin_file, "12ab\n").unwrap();
+    let run = pin_run(&["--pin-stdin"], open());
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("4 to 12 digits") && !run.stderr.contains("12ab"));
+    // The old argv option is gone; the test-only one is not offered in --help.
+    let run = pin_run(&["--pin", "1234"], Stdio::null());
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    let help = emv_terminal(&["transact", "--help"]).stdout;
+    assert!(
+        help.contains("--pin-stdin") && help.contains("--pin-fd <N>"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("--test-pin") && !help.contains("--pin <"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -519,7 +587,7 @@ fn invalid_options_are_refused_before_the_card() {
             &["--amount", "10", "--card", "no-such-card"],
             "no such test card",
         ),
-        (&["--amount", "10", "--pin", "12"], "4 to 12 digits"),
+        (&["--amount", "10", "--test-pin", "12"], "4 to 12 digits"),
         (&["--amount", "10", "--type", "cashback"], "--other-amount"),
         (
             &["--amount", "10", "--other-amount", "1"],
@@ -915,7 +983,7 @@ fn pin_is_prompted_on_a_terminal_with_echo_off() {
 fn every_profile_ends_in_one_json_outcome_with_its_exit_status() {
     // Hostile cards included: no panic, no hang, one object, status 0/2/3.
     for profile in emv_test_cards::profiles::all() {
-        let (json, run) = on_card(profile.name, &["--pin", "1234"]);
+        let (json, run) = on_card(profile.name, &["--test-pin", "1234"]);
         let expected_code = match text(&json, "decision") {
             "approved" => 0,
             "declined" => 2,
