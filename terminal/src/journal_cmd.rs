@@ -460,8 +460,9 @@ fn export_cmd(store: &StoreArgs, format: ExportFormat, output: Option<&Path>) ->
     };
     let written = match output {
         Some(path) => {
-            let file =
-                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // An export holds card data (masked PAN, ICC data): private to its owner.
+            let file = crate::files::create_private(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             let mut writer = std::io::BufWriter::new(file);
             export::export(&journal, format, &mut writer, &mut |n| bar.set_position(n))?
         }

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 #[cfg(feature = "simulated-cards")]
 mod card;
 mod decode;
+mod files;
 mod journal_cmd;
 mod output;
 mod readers;

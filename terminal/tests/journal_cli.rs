@@ -133,6 +133,12 @@ fn status_list_show_and_export() {
     assert!(!fs::read_to_string(&file)
         .unwrap()
         .contains("5413330089010608"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "an export is private: mode {mode:o}");
+    }
 }
 
 #[test]
