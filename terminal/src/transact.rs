@@ -124,7 +124,8 @@ pub struct Args {
     /// Print one JSON object on stdout (steps go to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Journal file [default: $XDG_DATA_HOME/emv-terminal/journal.db or ~/.local/share/emv-terminal/journal.db].
+    /// Journal file [default: none for a simulated card; for a card in a reader
+    /// $XDG_DATA_HOME/emv-terminal/journal.db or ~/.local/share/emv-terminal/journal.db].
     #[arg(long, value_name = "FILE", conflicts_with = "no_journal")]
     pub journal: Option<PathBuf>,
     /// Journal key file [default: $EMV_JOURNAL_KEY_FILE, else ~/.config/emv-terminal/journal.key]; created 0600 on first use.
@@ -815,6 +816,9 @@ impl<'a> Session<'a> {
         report.amount_authorised = inputs.amount_authorised;
         report.amount_other = inputs.amount_other;
         report.currency_code = output::numeric_code(inputs.currency_code);
+        if journal.is_some() {
+            report.journal = self.journal_path().map(|p| p.display().to_string());
+        }
         if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
             if let Some(millis) = pause_before_commit() {
                 self.step(&format!(
@@ -849,16 +853,32 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// The journal, unless `--no-journal`.
-    fn open_journal(&self) -> Result<Option<Journal>, Box<dyn Error>> {
-        if self.args.no_journal {
-            return Ok(None);
+    /// The journal to write: none with `--no-journal`, and none for a simulated card
+    /// without `--journal` (the simulated cards share one PAN, so their approvals in the
+    /// user's real journal would change the next run's split-sales and offline-limit
+    /// checks); else `--journal` or the default journal.
+    fn journal_path(&self) -> Option<PathBuf> {
+        if self.args.no_journal || (self.simulated && self.args.journal.is_none()) {
+            return None;
         }
-        let path = self
-            .args
-            .journal
-            .clone()
-            .unwrap_or_else(journal::default_journal_path);
+        Some(
+            self.args
+                .journal
+                .clone()
+                .unwrap_or_else(journal::default_journal_path),
+        )
+    }
+
+    /// The journal at [`Session::journal_path`], opened (created on first use).
+    fn open_journal(&self) -> Result<Option<Journal>, Box<dyn Error>> {
+        let Some(path) = self.journal_path() else {
+            if self.simulated && !self.args.no_journal {
+                self.step(
+                    "journal: none (a simulated card writes no journal unless --journal FILE is given)",
+                );
+            }
+            return Ok(None);
+        };
         let key = journal::resolve_key_path(self.args.journal_key.as_deref(), &path);
         let opened = Journal::open(&path, &KeySource::create_if_missing(&key))
             .map_err(|e| format!("journal {}: {e}", path.display()))?;

@@ -712,6 +712,70 @@ fn journal_records_pending_then_completed() {
 }
 
 #[test]
+fn a_simulated_card_without_journal_option_leaves_the_real_journal_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let run_in_home = |args: &[&str]| {
+        let mut all = vec!["transact"];
+        all.extend_from_slice(&FIXED);
+        all.extend_from_slice(args);
+        let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+            .args(&all)
+            .stdin(Stdio::null())
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env_remove("EMV_JOURNAL_KEY_FILE")
+            .output()
+            .expect("run emv-terminal");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+        }
+    };
+    // Twice, as a newcomer following the README: the same outcome, nothing written.
+    for _ in 0..2 {
+        let run = run_in_home(&["--amount", "250.00", "--card", "cda"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let json = run.json();
+        assert!(json["journal"].is_null() && json["journal_record"].is_null(), "{json}");
+        assert!(run.stderr.contains("journal: none"), "{}", run.stderr);
+    }
+    let created: Vec<_> = walk(home.path());
+    assert!(created.is_empty(), "files written into HOME: {created:?}");
+    // With --journal the simulated card is journaled there, and the output says where.
+    let file = home.path().join("demo.db");
+    let key = home.path().join("demo.key");
+    let run = run_in_home(&[
+        "--amount",
+        "10.00",
+        "--card",
+        "cda",
+        "--journal",
+        file.to_str().unwrap(),
+        "--journal-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["journal"], file.to_str().unwrap());
+    assert!(file.exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn offline_limit_forces_the_transaction_online() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.db");
