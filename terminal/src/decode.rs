@@ -212,11 +212,11 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             schema_version: SCHEMA_VERSION,
             objects: nodes,
         };
-        println!("{}", serde_json::to_string_pretty(&decoded)?);
+        outln!("{}", serde_json::to_string_pretty(&decoded)?)?;
     } else {
         let mut out = String::new();
         write_tree(&mut out, &nodes, 0);
-        print!("{out}");
+        out!("{out}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,23 @@ use std::error::Error;
 use std::fmt;
 use std::process::ExitCode;
 
+/// `println!` that returns the write error (a closed pipe: `emv-terminal journal list |
+/// head -1`) for `?` instead of panicking; `main` ends a closed pipe quietly with status 0.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 #[cfg(feature = "simulated-cards")]
 mod card;
 mod decode;
@@ -113,29 +130,6 @@ enum Command {
     Trace(replay_cmd::TraceArgs),
 }
 
-/// Lets a closed standard output (`emv-terminal card list | head`) end the
-/// process quietly, as for any Unix filter, instead of a panic in `println!`
-/// (Rust ignores SIGPIPE by default).
-#[cfg(unix)]
-fn restore_default_sigpipe() {
-    // SAFETY: called first thing in `main`, before any thread exists; setting
-    // the disposition of SIGPIPE to its default has no other effect.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// `card list`: a report (only with the simulated cards).
-#[cfg(unix)]
-fn is_card_listing(command: &Command) -> bool {
-    #[cfg(feature = "simulated-cards")]
-    if let Command::Card(args) = command {
-        return card::is_listing(args);
-    }
-    let _ = command;
-    false
-}
-
 /// Parses the command line; `--help` and `--version` exit 0, any other parse error 64.
 fn parse_cli() -> Result<Cli, ExitCode> {
     Cli::try_parse().map_err(|error| {
@@ -153,18 +147,6 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    // Only the commands that print a report and change nothing: a server
-    // (`card serve`), `sync`, `transact` and the journal
-    // commands must never die of SIGPIPE, which a peer that goes away can
-    // also raise.
-    #[cfg(unix)]
-    if matches!(
-        cli.command,
-        Command::Decode(_) | Command::Readers(_) | Command::Replay(_)
-    ) || is_card_listing(&cli.command)
-    {
-        restore_default_sigpipe();
-    }
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
         Command::Transact(args) => transact::run(args),
         #[cfg(feature = "simulated-cards")]
@@ -177,6 +159,10 @@ fn main() -> ExitCode {
         Command::Trace(args) => replay_cmd::run_trace(args),
     };
     result.unwrap_or_else(|e| {
+        if is_broken_pipe(e.as_ref()) {
+            // The reader of a listing went away (`| head`): as for any Unix filter, quietly.
+            return ExitCode::SUCCESS;
+        }
         eprintln!("error: {e}");
         if e.is::<UsageError>() {
             ExitCode::from(exit::USAGE)
@@ -184,4 +170,18 @@ fn main() -> ExitCode {
             ExitCode::from(exit::RUNTIME_ERROR)
         }
     })
+}
+
+/// Whether `error`, or an error it wraps, is a write to a closed pipe (EPIPE).
+fn is_broken_pipe(error: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }

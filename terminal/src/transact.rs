@@ -423,6 +423,17 @@ fn bcd6(
     Ok([to_bcd(a), to_bcd(b), to_bcd(c)])
 }
 
+/// The days in month `month` (1-12) of year 20`yy` (Book 4, Annex A: YY is 2000 to 2099
+/// for transaction dates; 2000 is a leap year like every year divisible by 4 here).
+fn days_in_month(yy: u8, month: u8) -> u8 {
+    match month {
+        2 if yy % 4 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Today's date and the time now (UTC) as `YYMMDD` and `HHMMSS` text.
 fn now_utc() -> (String, String) {
     let seconds = SystemTime::now()
@@ -482,8 +493,8 @@ fn transaction_inputs(
     let date = bcd6(
         args.date.as_deref().unwrap_or(&today),
         "--date",
-        "YYMMDD",
-        |_, m, d| (1..=12).contains(&m) && (1..=31).contains(&d),
+        "YYMMDD, a calendar date",
+        |y, m, d| (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m),
     )
     .map_err(usage)?;
     let time = bcd6(
@@ -1279,12 +1290,17 @@ mod tests {
     #[test]
     fn dates_and_times() {
         let date = |t: &str| {
-            bcd6(t, "--date", "YYMMDD", |_, m, d| {
-                (1..=12).contains(&m) && (1..=31).contains(&d)
+            bcd6(t, "--date", "YYMMDD", |y, m, d| {
+                (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
             })
         };
         assert_eq!(date("251124"), Ok([0x25, 0x11, 0x24]));
         assert!(date("251324").is_err());
+        assert!(date("250230").is_err(), "30 February");
+        assert!(date("250229").is_err(), "2025 is not a leap year");
+        assert_eq!(date("240229"), Ok([0x24, 0x02, 0x29]));
+        assert!(date("250431").is_err());
+        assert!(date("251200").is_err());
         assert!(date("25112").is_err());
         let (today, now) = now_utc();
         assert_eq!((today.len(), now.len()), (6, 6));

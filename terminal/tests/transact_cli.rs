@@ -594,6 +594,7 @@ fn invalid_options_are_refused_before_the_card() {
             "--type cashback",
         ),
         (&["--amount", "10", "--date", "251340"], "--date"),
+        (&["--amount", "10", "--date", "250230"], "calendar date"),
     ] {
         let mut all = vec!["transact", "--no-journal", "--json"];
         all.extend_from_slice(args);
@@ -738,7 +739,10 @@ fn a_simulated_card_without_journal_option_leaves_the_real_journal_alone() {
         let run = run_in_home(&["--amount", "250.00", "--card", "cda"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let json = run.json();
-        assert!(json["journal"].is_null() && json["journal_record"].is_null(), "{json}");
+        assert!(
+            json["journal"].is_null() && json["journal_record"].is_null(),
+            "{json}"
+        );
         assert!(run.stderr.contains("journal: none"), "{}", run.stderr);
     }
     let created: Vec<_> = walk(home.path());
