@@ -37,6 +37,7 @@ macro_rules! out {
 mod card;
 mod decode;
 mod files;
+mod generate;
 mod journal_cmd;
 mod output;
 mod readers;
@@ -94,10 +95,18 @@ pub fn usage(text: impl Into<String>) -> Box<dyn Error> {
     Box::new(UsageError(text.into()))
 }
 
+/// `emv-terminal --version`: this program's version and the kernel's.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (emv-kernel ",
+    env!("EMV_KERNEL_VERSION"),
+    ")"
+);
+
 /// An EMV contact terminal and its tools.
 #[derive(Parser)]
-#[command(name = "emv-terminal", version, about, after_help = exit::HELP)]
-struct Cli {
+#[command(name = "emv-terminal", version = VERSION, about, after_help = exit::HELP)]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -128,6 +137,8 @@ enum Command {
     Replay(replay_cmd::ReplayArgs),
     /// Card traces: import another tool's APDU log (pcsc-spy) as a trace.
     Trace(replay_cmd::TraceArgs),
+    /// Shell completions and man pages, generated from these definitions.
+    Generate(generate::Args),
 }
 
 /// Parses the command line; `--help` and `--version` exit 0, any other parse error 64.
@@ -157,6 +168,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => journal_cmd::run_sync(args),
         Command::Replay(args) => replay_cmd::run_replay(args),
         Command::Trace(args) => replay_cmd::run_trace(args),
+        Command::Generate(args) => generate::run(args),
     };
     result.unwrap_or_else(|e| {
         if is_broken_pipe(e.as_ref()) {
