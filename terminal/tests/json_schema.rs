@@ -108,13 +108,21 @@ fn transact_outputs_match_the_schema() {
 fn decode_outputs_match_the_schema() {
     let validator = schema("decode.schema.json");
     for input in [
-        "6F1E840E315041592E5359532E4444463031A50C8801015F2D02656E9F110101",
-        "770A82021980940408010301",
-        "9F02060000000010005A0847617390010100109F3400",
-        "DF7F0101",
+        &["6F1E840E315041592E5359532E4444463031A50C8801015F2D02656E9F110101"][..],
+        &["770A82021980940408010301", "9000"],
+        &["9F02060000000010005A0847617390010100109F3400"],
+        &["DF7F0101"],
+        &["--context", "gpo", "800e1c00080101001001010018030400"],
+        &[
+            "--context",
+            "genac",
+            "8012800001112233445566778806010A03A000006985",
+        ],
     ] {
-        let (value, code) = run(&["decode", "--json", input]);
-        assert_eq!(code, 0, "{input}");
-        assert_valid(&validator, &value, input);
+        let mut args = vec!["decode", "--json"];
+        args.extend_from_slice(input);
+        let (value, code) = run(&args);
+        assert_eq!(code, 0, "{input:?}");
+        assert_valid(&validator, &value, &input.join(" "));
     }
 }
