@@ -235,7 +235,7 @@ fn format_1(node: &mut Node, value: &[u8], offset: usize, context: Option<Contex
             );
             return;
         }
-        Some(Context::Gpo) if value.len() >= 2 && (value.len() - 2) % 4 == 0 => {
+        Some(Context::Gpo) if value.len() >= 2 && (value.len() - 2).is_multiple_of(4) => {
             &[(0x82, 2), (0x94, usize::MAX)]
         }
         Some(Context::Genac) if (11..=11 + 32).contains(&value.len()) => {

@@ -427,7 +427,7 @@ fn bcd6(
 /// for transaction dates; 2000 is a leap year like every year divisible by 4 here).
 fn days_in_month(yy: u8, month: u8) -> u8 {
     match month {
-        2 if yy % 4 == 0 => 29,
+        2 if yy.is_multiple_of(4) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
