@@ -259,8 +259,11 @@ fn parse_date(text: &str) -> Result<SystemTime, Box<dyn Error>> {
     } else {
         text.to_string()
     };
-    humantime::parse_rfc3339_weak(&candidate)
-        .map_err(|e| format!("invalid date {text:?} (expected YYYY-MM-DD or RFC 3339): {e}").into())
+    humantime::parse_rfc3339_weak(&candidate).map_err(|e| {
+        crate::usage(format!(
+            "invalid date {text:?} (expected a calendar date YYYY-MM-DD or RFC 3339): {e}"
+        ))
+    })
 }
 
 fn hex_opt<T: AsRef<[u8]>>(value: &Option<T>) -> String {

@@ -293,3 +293,15 @@ fn backups_taken_while_another_process_transacts_restore_to_verified_journals() 
         "backups were taken while records were being added"
     );
 }
+
+#[test]
+fn a_date_that_is_not_in_the_calendar_is_a_usage_error() {
+    let p = paths();
+    simulate(&p, 1, &[]);
+    let out = run(&journal_cmd(
+        &p,
+        &["prune", "--synced-before", "2025-02-30"],
+    ));
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calendar date"));
+}
