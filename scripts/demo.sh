@@ -2,7 +2,7 @@
 # The project's main job on the built-in simulated CDA card: installs the
 # Debian packages the build needs when missing, builds emv-terminal, and runs
 # one purchase of 12.50 through the whole kernel. Extra arguments go to
-# `emv-terminal transact` (for example --card dda, --json, --pin 1234).
+# `emv-terminal transact` (for example --card dda, --json, --pin-stdin).
 #
 #   scripts/demo.sh [transact options]
 set -euo pipefail

@@ -34,7 +34,7 @@ for profile in "${profiles[@]}"; do
     # Exit status 2/3 (declined/terminated) is an outcome, not a failure here.
     log=$("$bin" transact --card "$profile" --amount 10.00 --date 250615 --time 120000 \
         --unpredictable-number 11223344 --random-number 99 --sequence-counter 1 \
-        --pin 1234 --application 1 --no-journal "${extra[@]}" \
+        --test-pin 1234 --application 1 --no-journal "${extra[@]}" \
         --record "$out/$profile.trace" </dev/null 2>&1) || true
     line=$(grep '^trace: ' <<<"$log" || true)
     if grep -q 'replays cleanly' <<<"$line"; then

@@ -59,17 +59,11 @@ struct ServeArgs {
     once: bool,
 }
 
-/// Whether the command only prints the profile list (a report that may be
-/// piped into `head`).
-pub fn is_listing(args: &Args) -> bool {
-    matches!(args.command, CardCommand::List(_))
-}
-
 /// Runs `emv-terminal card ...`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     match args.command {
         CardCommand::List(list) if list.markdown => {
-            print!("{}", profiles::markdown_table());
+            out!("{}", profiles::markdown_table())?;
             Ok(ExitCode::SUCCESS)
         }
         CardCommand::List(list) => {
@@ -80,12 +74,16 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 .unwrap_or(0);
             for p in profiles::all() {
                 if list.verbose {
-                    println!(
+                    outln!(
                         "{:width$}  {}\n{:width$}  -> {} [TVR {}]",
-                        p.name, p.exercises, "", p.expected, p.tvr
-                    );
+                        p.name,
+                        p.exercises,
+                        "",
+                        p.expected,
+                        p.tvr
+                    )?;
                 } else {
-                    println!("{:width$}  {}", p.name, p.exercises);
+                    outln!("{:width$}  {}", p.name, p.exercises)?;
                 }
             }
             Ok(ExitCode::SUCCESS)

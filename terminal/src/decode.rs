@@ -1,9 +1,10 @@
 //! `emv-terminal decode`: EMV BER-TLV data as an indented tree with tag names,
 //! formats, decoded values and bit fields, or as JSON.
 
+use emv_kernel::apdu::StatusWord;
 use emv_kernel::dictionary;
 use emv_kernel::render;
-use emv_kernel::tlv::{self, Tlv};
+use emv_kernel::tlv::{self, Tag, Tlv};
 use serde::Serialize;
 use std::error::Error;
 use std::fmt::Write as _;
@@ -13,13 +14,35 @@ use std::process::ExitCode;
 /// Arguments of `decode`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The data as hex (spaces and colons allowed, several arguments are
-    /// joined), or `-` to read it from standard input.
-    #[arg(required = true, value_name = "HEX")]
+    /// The data as hex (spaces, colons, commas and `0x` prefixes allowed, several
+    /// arguments are joined), or `-` to read it from standard input. A trailing status
+    /// word (`... 9000`) is recognised and named.
+    #[arg(required_unless_present = "file", value_name = "HEX")]
     pub hex: Vec<String>,
+    /// Read the data from FILE: hex text as above, or else raw binary bytes.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "hex"
+    )]
+    pub file: Option<std::path::PathBuf>,
+    /// The command the data answers, to split a format 1 template (80): `gpo` into AIP
+    /// and AFL, `genac` into CID, ATC, Application Cryptogram and Issuer Application Data.
+    #[arg(long, value_enum, value_name = "COMMAND")]
+    pub context: Option<Context>,
     /// Print JSON instead of the indented tree.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The command a response answers (Book 3, 6.5.8.4 and 6.5.5.4: format 1 responses).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// GET PROCESSING OPTIONS: 80 holds AIP (2 bytes) then the AFL.
+    Gpo,
+    /// GENERATE AC: 80 holds CID (1), ATC (2), Application Cryptogram (8), then IAD.
+    Genac,
 }
 
 /// Why the input could not be decoded.
@@ -28,6 +51,14 @@ pub enum DecodeError {
     /// Standard input could not be read.
     #[error("cannot read standard input: {0}")]
     Stdin(#[from] std::io::Error),
+    /// The `--file` could not be read.
+    #[error("cannot read {path}: {error}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
     /// No hex digits at all.
     #[error("no data: give hex bytes or - for standard input")]
     Empty,
@@ -47,14 +78,32 @@ pub enum DecodeError {
     Tlv(tlv::Error),
 }
 
-/// Turns hex text into bytes; spaces, tabs, newlines and colons separate
-/// digits freely.
+/// Turns hex text into bytes; spaces, tabs, newlines, colons and commas separate
+/// digits freely, and a `0x` at the start of a group is skipped.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
     let mut digits = Vec::with_capacity(text.len());
-    for (position, character) in text.chars().enumerate() {
+    let characters: Vec<char> = text.chars().collect();
+    let separator = |c: char| c.is_whitespace() || c == ':' || c == ',';
+    let mut skip = false;
+    for (position, &character) in characters.iter().enumerate() {
+        if skip {
+            skip = false;
+            continue;
+        }
+        let group_start =
+            position == 0 || characters.get(position - 1).is_some_and(|c| separator(*c));
+        if character == '0'
+            && group_start
+            && characters
+                .get(position + 1)
+                .is_some_and(|c| *c == 'x' || *c == 'X')
+        {
+            skip = true;
+            continue;
+        }
         match character {
             c if c.is_ascii_hexdigit() => digits.push(c as u8),
-            c if c.is_whitespace() || c == ':' => {}
+            c if separator(c) => {}
             c => {
                 return Err(DecodeError::NotHex {
                     character: c,
@@ -72,7 +121,22 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
     hex::decode(&digits).map_err(|_| DecodeError::OddDigits(digits.len()))
 }
 
-/// One decoded data object.
+/// The version of the `decode --json` contract (`docs/schema/decode.schema.json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `decode --json` prints: one object, every field always present.
+#[derive(Debug, Serialize)]
+pub struct Decoded {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The data objects, in input order.
+    pub objects: Vec<Node>,
+    /// The status word after the data, when the input ends with one; else `null`.
+    pub status_word: Option<StatusWordNode>,
+}
+
+/// One decoded data object; absent values are `null` (format of an unknown tag, hex
+/// and value of a template), empty lists `[]`.
 #[derive(Debug, Serialize)]
 pub struct Node {
     /// The tag in hex.
@@ -80,59 +144,56 @@ pub struct Node {
     /// The dictionary name, or `Unknown`.
     pub name: String,
     /// The dictionary format (`b`, `n`, `cn`, `an`, `ans`, `a`), if known.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<&'static str>,
     /// Offset of the tag in the input.
     pub offset: usize,
     /// Length of the value in bytes.
     pub length: usize,
     /// The value bytes in hex (primitive objects).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
     /// The value rendered for people (primitive objects).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Decoded details: bits set, CVM rules, AFL entries, DOL entries.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<String>,
-    /// The objects inside a template.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The objects inside a template; for a format 1 template (80) given `--context`,
+    /// the data objects it holds without tags (AIP and AFL, or CID, ATC, AC and IAD).
     pub children: Vec<Node>,
 }
 
-fn node(tlv: &Tlv<'_>) -> Result<Node, tlv::Error> {
-    let element = dictionary::lookup(tlv.tag);
-    let mut node = Node {
-        tag: tlv.tag.to_string(),
+/// A node with its tag's dictionary name and format, nothing decoded yet.
+fn bare_node(tag: Tag, offset: usize, length: usize) -> Node {
+    let element = dictionary::lookup(tag);
+    Node {
+        tag: tag.to_string(),
         name: element.map_or("Unknown", |e| e.name).to_string(),
         format: element.map(|e| e.format.code()),
-        offset: tlv.offset,
-        length: tlv.value.len(),
+        offset,
+        length,
         hex: None,
         value: None,
         details: Vec::new(),
         children: Vec::new(),
-    };
-    if tlv.is_constructed() {
-        for child in tlv.children() {
-            node.children.push(self::node(&child?)?);
-        }
-        return Ok(node);
     }
-    node.hex = Some(hex::encode_upper(tlv.value));
-    node.value = Some(
-        render::Value {
-            tag: tlv.tag,
-            value: tlv.value,
+}
+
+/// A primitive data object: its value rendered, its bit fields, a length the
+/// dictionary does not allow.
+fn primitive_node(tag: Tag, value: &[u8], offset: usize) -> Node {
+    let mut node = bare_node(tag, offset, value.len());
+    node.hex = Some(hex::encode_upper(value));
+    node.value = Some(match (tag.0, value) {
+        // ISO 3166 and ISO 4217 numeric codes (n3 in 2 bytes) keep their 3 digits: 056, 978.
+        (0x5F28 | 0x5F2A | 0x9F1A | 0x9F3C | 0x9F42 | 0x9F57, [high, low]) => {
+            crate::output::numeric_code([*high, *low])
         }
-        .to_string(),
-    );
-    render::for_each_detail(tlv.tag, tlv.value, |line| {
+        _ => render::Value { tag, value }.to_string(),
+    });
+    render::for_each_detail(tag, value, |line| {
         node.details.push(line.to_string());
         Ok(())
     })
     .ok();
-    if let Some(e) = element.filter(|e| !e.length_ok(tlv.value.len())) {
+    if let Some(e) = dictionary::lookup(tag).filter(|e| !e.length_ok(value.len())) {
         let expected = if e.min_len == e.max_len {
             format!("{}", e.min_len)
         } else {
@@ -140,18 +201,103 @@ fn node(tlv: &Tlv<'_>) -> Result<Node, tlv::Error> {
         };
         node.details.push(format!(
             "Unexpected length: {} bytes, the dictionary says {expected}",
-            tlv.value.len()
+            value.len()
         ));
+    }
+    node
+}
+
+fn node(tlv: &Tlv<'_>, context: Option<Context>) -> Result<Node, tlv::Error> {
+    if tlv.is_constructed() {
+        let mut node = bare_node(tlv.tag, tlv.offset, tlv.value.len());
+        for child in tlv.children() {
+            node.children.push(self::node(&child?, context)?);
+        }
+        return Ok(node);
+    }
+    let value_offset = tlv.offset + tlv.raw.len() - tlv.value.len();
+    let mut node = primitive_node(tlv.tag, tlv.value, tlv.offset);
+    if tlv.tag == Tag(0x80) {
+        format_1(&mut node, tlv.value, value_offset, context);
     }
     Ok(node)
 }
 
-/// Decodes a whole buffer into trees of nodes, or the first error.
-pub fn decode(data: &[u8]) -> Result<Vec<Node>, DecodeError> {
+/// Book 3, 6.5.8.4 (GET PROCESSING OPTIONS) and 6.5.5.4 (GENERATE AC): the data
+/// objects a Response Message Template Format 1 holds without their tags.
+fn format_1(node: &mut Node, value: &[u8], offset: usize, context: Option<Context>) {
+    let fields: &[(u32, usize)] = match context {
+        None => {
+            node.details.push(
+                "Format 1: AIP and AFL after GET PROCESSING OPTIONS, CID, ATC, AC and IAD after \
+                 GENERATE AC; --context gpo or --context genac splits it"
+                    .to_owned(),
+            );
+            return;
+        }
+        Some(Context::Gpo) if value.len() >= 2 && (value.len() - 2).is_multiple_of(4) => {
+            &[(0x82, 2), (0x94, usize::MAX)]
+        }
+        Some(Context::Genac) if (11..=11 + 32).contains(&value.len()) => {
+            &[(0x9F27, 1), (0x9F36, 2), (0x9F26, 8), (0x9F10, usize::MAX)]
+        }
+        Some(context) => {
+            node.details.push(format!(
+                "{} bytes do not split as a format 1 response to {}",
+                value.len(),
+                match context {
+                    Context::Gpo => "GET PROCESSING OPTIONS (AIP, then 4 bytes per AFL entry)",
+                    Context::Genac =>
+                        "GENERATE AC (CID, ATC, AC: 11 bytes, then at most 32 of IAD)",
+                }
+            ));
+            return;
+        }
+    };
+    let mut at: usize = 0;
+    for &(tag, length) in fields {
+        let end = at.saturating_add(length).min(value.len());
+        let Some(part) = value.get(at..end).filter(|p| !p.is_empty()) else {
+            break;
+        };
+        node.children
+            .push(primitive_node(Tag(tag), part, offset + at));
+        at = end;
+    }
+}
+
+/// Decodes a whole buffer into trees of nodes, or the first error; `context` is the
+/// command the data answers, for format 1 templates.
+pub fn decode_in(data: &[u8], context: Option<Context>) -> Result<Vec<Node>, DecodeError> {
     tlv::iter(data)
-        .map(|item| item.and_then(|tlv| node(&tlv)))
+        .map(|item| item.and_then(|tlv| node(&tlv, context)))
         .collect::<Result<_, _>>()
         .map_err(DecodeError::Tlv)
+}
+
+/// A status word the card appended to a pasted response (`... 9000`).
+#[derive(Debug, Serialize)]
+pub struct StatusWordNode {
+    /// SW1 SW2 in hex.
+    pub hex: String,
+    /// Its meaning (ISO 7816-4, Book 1 and Book 3).
+    pub meaning: &'static str,
+}
+
+/// Splits a trailing status word off `data`: the last two bytes are one (9000,
+/// 61xx to 6Fxx) and the bytes before them are whole BER-TLV on their own.
+fn split_status_word(data: &[u8], context: Option<Context>) -> (&[u8], Option<StatusWord>) {
+    let Some(split) = data.len().checked_sub(2) else {
+        return (data, None);
+    };
+    let (body, tail) = data.split_at(split);
+    let sw = StatusWord::from_bytes(tail[0], tail[1]); // ok: tail has 2 bytes
+    let looks_like_sw = sw.0 == 0x9000 || (0x61..=0x6F).contains(&sw.sw1());
+    if looks_like_sw && (body.is_empty() || decode_in(body, context).is_ok()) {
+        (body, Some(sw))
+    } else {
+        (data, None)
+    }
 }
 
 /// Writes nodes as the indented text tree: templates as `TAG Name`,
@@ -184,27 +330,53 @@ pub fn write_tree(out: &mut String, nodes: &[Node], depth: usize) {
     }
 }
 
-fn read_input(args: &Args) -> Result<String, DecodeError> {
+/// The input bytes: a file (hex text, else binary), standard input or the arguments.
+fn read_input(args: &Args) -> Result<Vec<u8>, DecodeError> {
+    if let Some(path) = &args.file {
+        let bytes = std::fs::read(path).map_err(|error| DecodeError::File {
+            path: path.display().to_string(),
+            error,
+        })?;
+        let text_like = bytes
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace() || b":,xX".contains(b));
+        return if text_like && !bytes.is_empty() {
+            parse_hex(&String::from_utf8_lossy(&bytes))
+        } else {
+            Ok(bytes)
+        };
+    }
     if args.hex.len() == 1 && args.hex.first().is_some_and(|h| h == "-") {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
+        parse_hex(&text)
     } else {
-        Ok(args.hex.join(" "))
+        parse_hex(&args.hex.join(" "))
     }
 }
 
 /// Runs `decode`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
-    let text = read_input(&args)?;
-    let data = parse_hex(&text)?;
-    let nodes = decode(&data)?;
+    let data = read_input(&args)?;
+    let (body, status_word) = split_status_word(&data, args.context);
+    let nodes = decode_in(body, args.context)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&nodes)?);
+        let decoded = Decoded {
+            schema_version: SCHEMA_VERSION,
+            objects: nodes,
+            status_word: status_word.map(|sw| StatusWordNode {
+                hex: format!("{:04X}", sw.0),
+                meaning: sw.meaning(),
+            }),
+        };
+        outln!("{}", serde_json::to_string_pretty(&decoded)?)?;
     } else {
         let mut out = String::new();
         write_tree(&mut out, &nodes, 0);
-        print!("{out}");
+        if let Some(sw) = status_word {
+            let _ = writeln!(out, "SW {sw}");
+        }
+        out!("{out}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -231,9 +403,9 @@ mod tests {
     #[test]
     fn tree_of_a_select_response() {
         let data = parse_hex("6F 0D 84 07 A0000000031010 A5 02 87 01").unwrap();
-        assert!(decode(&data).is_err());
+        assert!(decode_in(&data, None).is_err());
         let data = parse_hex("6F 0E 84 07 A0000000031010 A5 03 87 01 01").unwrap();
-        let nodes = decode(&data).unwrap();
+        let nodes = decode_in(&data, None).unwrap();
         let mut out = String::new();
         write_tree(&mut out, &nodes, 0);
         assert_eq!(

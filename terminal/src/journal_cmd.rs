@@ -214,7 +214,7 @@ pub struct SyncArgs {
     /// Acquirer URL (https://host:port, or the full batch URL).
     #[arg(long)]
     url: String,
-    /// Keep syncing, once per DURATION (e.g. 30s, 5m), until stopped.
+    /// Keep syncing, once per DURATION (e.g. 30s, 5m; at least 1s), until stopped.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     every: Option<Duration>,
     /// Trust this CA certificate (PEM) instead of the built-in web roots.
@@ -245,7 +245,7 @@ pub struct SyncArgs {
     /// Largest retry delay.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     max_backoff: Duration,
-    /// Timeout of one request.
+    /// Timeout of one request (above 0).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     timeout: Duration,
 }
@@ -269,8 +269,11 @@ fn parse_date(text: &str) -> Result<SystemTime, Box<dyn Error>> {
     } else {
         text.to_string()
     };
-    humantime::parse_rfc3339_weak(&candidate)
-        .map_err(|e| format!("invalid date {text:?} (expected YYYY-MM-DD or RFC 3339): {e}").into())
+    humantime::parse_rfc3339_weak(&candidate).map_err(|e| {
+        crate::usage(format!(
+            "invalid date {text:?} (expected a calendar date YYYY-MM-DD or RFC 3339): {e}"
+        ))
+    })
 }
 
 fn hex_opt<T: AsRef<[u8]>>(value: &Option<T>) -> String {
@@ -296,36 +299,37 @@ pub fn run_journal(args: JournalArgs) -> CmdResult {
         JournalCommand::Backup { file } => {
             let journal = store.open_existing()?;
             backup::backup(&journal, &file)?;
-            println!("backup written to {}", file.display());
+            outln!("backup written to {}", file.display())?;
             Ok(ExitCode::SUCCESS)
         }
         JournalCommand::Restore { file, force } => {
             let report = backup::restore(&store.journal_path(), &file, &store.key_source(), force)?;
-            println!(
+            outln!(
                 "restored {} record(s) into {} ({} chain links verified)",
                 report.records,
                 store.journal_path().display(),
                 report.links_checked
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         JournalCommand::Prune { synced_before } => {
             let cutoff = parse_date(&synced_before)?;
             let mut journal = store.open(false)?;
             let report = journal.prune_before(cutoff)?;
-            println!(
+            outln!(
                 "pruned {} record(s); chain anchored at link {}",
-                report.deleted, report.anchor
-            );
+                report.deleted,
+                report.anchor
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         JournalCommand::RotateKey => {
             let mut journal = store.open(false)?;
             let id = journal.rotate_key()?;
-            println!(
+            outln!(
                 "key {id} added to {}; new records are sealed with it, older keys stay for older records",
                 journal.keys().path().display()
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         JournalCommand::Simulate {
@@ -351,19 +355,19 @@ fn status(store: &StoreArgs, json: bool, limit_args: &LimitArgs) -> CmdResult {
                 serde_json::to_value(reason)?,
             );
         }
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("journal        {}", journal.path().display());
-    println!(
+    outln!("journal        {}", journal.path().display())?;
+    outln!(
         "key file       {} (keys {:?}, active {})",
         journal.keys().path().display(),
         status.key_ids,
         journal.keys().active_id()
-    );
-    println!("schema         v{}", status.schema_version);
-    println!("terminal id    {}", status.terminal_id);
-    println!(
+    )?;
+    outln!("schema         v{}", status.schema_version)?;
+    outln!("terminal id    {}", status.terminal_id)?;
+    outln!(
         "records        {} (approved {}, declined {}, terminated {}, incomplete {}, pending {})",
         status.records,
         status.approved,
@@ -371,28 +375,28 @@ fn status(store: &StoreArgs, json: bool, limit_args: &LimitArgs) -> CmdResult {
         status.terminated,
         status.incomplete,
         status.pending
-    );
-    println!("unsynced       {} approved record(s)", status.unsynced);
+    )?;
+    outln!("unsynced       {} approved record(s)", status.unsynced)?;
     let exposure = status.offline_exposure;
-    println!(
+    outln!(
         "offline        {} unsynced offline approval(s), total {}, oldest {}",
         exposure.count,
         exposure.total_amount,
         exposure
             .oldest_created_at
             .map_or_else(|| "-".to_string(), rfc3339)
-    );
-    println!(
+    )?;
+    outln!(
         "last full sync {}",
         status
             .last_successful_sync
             .map_or_else(|| "never".to_string(), rfc3339)
-    );
-    println!("chain head     link {}", status.chain_head);
+    )?;
+    outln!("chain head     link {}", status.chain_head)?;
     if limits.any() {
         match reason {
-            Some(reason) => println!("offline limit  REACHED: {reason}"),
-            None => println!("offline limit  not reached"),
+            Some(reason) => outln!("offline limit  REACHED: {reason}")?,
+            None => outln!("offline limit  not reached")?,
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -456,7 +460,7 @@ fn show(store: &StoreArgs, id: i64, reveal: bool) -> CmdResult {
     if let Some(object) = value.as_object_mut() {
         object.insert("mac".into(), serde_json::json!(hex_opt(&record.mac)));
     }
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    outln!("{}", serde_json::to_string_pretty(&value)?)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -470,8 +474,9 @@ fn export_cmd(store: &StoreArgs, format: ExportFormat, output: Option<&Path>) ->
     };
     let written = match output {
         Some(path) => {
-            let file =
-                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            // An export holds card data (masked PAN, ICC data): private to its owner.
+            let file = crate::files::create_private(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             let mut writer = std::io::BufWriter::new(file);
             export::export(&journal, format, &mut writer, &mut |n| bar.set_position(n))?
         }
@@ -493,17 +498,21 @@ fn verify(store: &StoreArgs) -> CmdResult {
     let report = journal.verify()?;
     match report.first_broken {
         None => {
-            println!(
+            outln!(
                 "journal verified: {} chain link(s) after anchor {}, all sealed fields authentic",
-                report.links_checked, report.anchor
-            );
+                report.links_checked,
+                report.anchor
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Some(broken) => {
-            println!(
+            outln!(
                 "journal BROKEN at chain link {} (record {}): {} ({} link(s) verified before it)",
-                broken.chain_seq, broken.record_id, broken.reason, report.links_checked
-            );
+                broken.chain_seq,
+                broken.record_id,
+                broken.reason,
+                report.links_checked
+            )?;
             Ok(ExitCode::FAILURE)
         }
     }
@@ -585,7 +594,76 @@ fn simulate(
 }
 
 /// Runs `emv-terminal sync ...`.
+/// The shortest `--every`: a shorter period would hammer the acquirer (and `0s` busy-loops).
+const MIN_SYNC_PERIOD: Duration = Duration::from_secs(1);
+
+/// Checks `sync`'s options before any journal is opened, so a typo is reported even
+/// when there is nothing to send; every error is a usage error (exit status 64).
+fn check_sync_args(args: &SyncArgs) -> Result<(), crate::UsageError> {
+    let url = args.url.trim();
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        if !args.insecure_http {
+            return Err(format!(
+                "--url {url}: plain http:// sends card data in clear; use https:// (or --insecure-http for debugging)"
+            )
+            .into());
+        }
+        rest
+    } else {
+        return Err(format!("--url {url:?}: expected https://HOST[:PORT][/PATH]").into());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    // HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':')),
+            None => ("", None),
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if let Some(port) = port {
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("--url {url}: port {port:?} is not 1 to 65535").into());
+        }
+    }
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(format!("--url {url:?}: expected https://HOST[:PORT][/PATH]").into());
+    }
+    if let Some(period) = args.every {
+        if period < MIN_SYNC_PERIOD {
+            return Err(format!(
+                "--every {}: the shortest period is {}",
+                humantime::format_duration(period),
+                humantime::format_duration(MIN_SYNC_PERIOD)
+            )
+            .into());
+        }
+    }
+    for (option, value) in [
+        ("--timeout", args.timeout),
+        ("--backoff", args.backoff),
+        ("--max-backoff", args.max_backoff),
+    ] {
+        if value.is_zero() {
+            return Err(format!("{option} 0s: must be above zero").into());
+        }
+    }
+    if args.max_backoff < args.backoff {
+        return Err("--max-backoff is shorter than --backoff".into());
+    }
+    if args.batch_size == 0 {
+        return Err("--batch-size 0: at least one record per request".into());
+    }
+    Ok(())
+}
+
 pub fn run_sync(args: SyncArgs) -> CmdResult {
+    check_sync_args(&args)?;
     let config = SyncConfig {
         ca: args.ca.clone(),
         receipt_key: args.receipt_key.clone(),
@@ -615,7 +693,7 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
             }
         }
         match result {
-            Ok(report) => println!(
+            Ok(report) => outln!(
                 "synced {} record(s) ({} already held by the acquirer) in {} request(s), {} retr{}; {} remaining",
                 report.acknowledged,
                 report.duplicates,
@@ -623,7 +701,7 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
                 report.retries,
                 if report.retries == 1 { "y" } else { "ies" },
                 report.remaining
-            ),
+            )?,
             Err(e) if args.every.is_some() => eprintln!("sync failed: {e}"),
             Err(e) => return Err(e.into()),
         }

@@ -7,25 +7,106 @@
 //!
 //! One subcommand per module; each module exposes `Args` (its clap
 //! arguments) and `run(args) -> Result<ExitCode, Box<dyn Error>>`. An error
-//! is printed on stderr and the process exits with status 1.
+//! is printed on stderr; the exit status tells a script what happened
+//! ([`exit`]): 0 approved (or success), 2 declined, 3 terminated, 1 runtime
+//! error, 64 usage error (clap's parse errors and [`UsageError`]s).
 
 use clap::{Parser, Subcommand};
 use std::error::Error;
+use std::fmt;
 use std::process::ExitCode;
+
+/// `println!` that returns the write error (a closed pipe: `emv-terminal journal list |
+/// head -1`) for `?` instead of panicking; `main` ends a closed pipe quietly with status 0.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `print!` that returns the write error, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
 
 #[cfg(feature = "simulated-cards")]
 mod card;
 mod decode;
+mod files;
+mod generate;
 mod journal_cmd;
 mod output;
 mod readers;
 mod replay_cmd;
 mod transact;
 
+/// The exit statuses of every command: the command line's contract with scripts.
+pub mod exit {
+    /// Approved (`transact`), or the command succeeded.
+    pub const APPROVED: u8 = 0;
+    /// The command could not run: a file, the configuration, a reader, the journal.
+    pub const RUNTIME_ERROR: u8 = 1;
+    /// `transact`: the transaction was declined.
+    pub const DECLINED: u8 = 2;
+    /// `transact`: the transaction was terminated (card or kernel ended it).
+    pub const TERMINATED: u8 = 3;
+    /// A usage error: unknown option, missing or malformed value (BSD `EX_USAGE`).
+    pub const USAGE: u8 = 64;
+    /// The table printed after `--help`.
+    pub const HELP: &str = "Exit status:\n  \
+        0   approved (transact), or success\n  \
+        1   runtime error (file, configuration, reader, journal, network)\n  \
+        2   declined (transact)\n  \
+        3   terminated (transact)\n  \
+        64  usage error (unknown option, missing or malformed value)";
+}
+
+/// An option's value is malformed or options contradict each other: exit status 64, like
+/// clap's own parse errors, so a script can tell a typo from a declined card.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for UsageError {}
+
+impl From<String> for UsageError {
+    fn from(text: String) -> Self {
+        UsageError(text)
+    }
+}
+
+impl From<&str> for UsageError {
+    fn from(text: &str) -> Self {
+        UsageError(text.to_owned())
+    }
+}
+
+/// A [`UsageError`] boxed, for `?` in functions returning `Box<dyn Error>`.
+pub fn usage(text: impl Into<String>) -> Box<dyn Error> {
+    Box::new(UsageError(text.into()))
+}
+
+/// `emv-terminal --version`: this program's version and the kernel's.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (emv-kernel ",
+    env!("EMV_KERNEL_VERSION"),
+    ")"
+);
+
 /// An EMV contact terminal and its tools.
 #[derive(Parser)]
-#[command(name = "emv-terminal", version, about)]
-struct Cli {
+#[command(name = "emv-terminal", version = VERSION, about, after_help = exit::HELP)]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -35,9 +116,11 @@ struct Cli {
 enum Command {
     /// Run one EMV transaction on a simulated test card or a card in a PC/SC reader.
     #[cfg(feature = "simulated-cards")]
+    #[command(after_help = exit::HELP)]
     Transact(transact::Args),
     /// Run one EMV transaction on a card in a PC/SC reader.
     #[cfg(not(feature = "simulated-cards"))]
+    #[command(after_help = exit::HELP)]
     Transact(transact::Args),
     /// Simulated cards: list the profiles, serve one over pcscd's virtual reader.
     #[cfg(feature = "simulated-cards")]
@@ -54,45 +137,27 @@ enum Command {
     Replay(replay_cmd::ReplayArgs),
     /// Card traces: import another tool's APDU log (pcsc-spy) as a trace.
     Trace(replay_cmd::TraceArgs),
+    /// Shell completions and man pages, generated from these definitions.
+    Generate(generate::Args),
 }
 
-/// Lets a closed standard output (`emv-terminal card list | head`) end the
-/// process quietly, as for any Unix filter, instead of a panic in `println!`
-/// (Rust ignores SIGPIPE by default).
-#[cfg(unix)]
-fn restore_default_sigpipe() {
-    // SAFETY: called first thing in `main`, before any thread exists; setting
-    // the disposition of SIGPIPE to its default has no other effect.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// `card list`: a report (only with the simulated cards).
-#[cfg(unix)]
-fn is_card_listing(command: &Command) -> bool {
-    #[cfg(feature = "simulated-cards")]
-    if let Command::Card(args) = command {
-        return card::is_listing(args);
-    }
-    let _ = command;
-    false
+/// Parses the command line; `--help` and `--version` exit 0, any other parse error 64.
+fn parse_cli() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|error| {
+        let _ = error.print();
+        if error.use_stderr() {
+            ExitCode::from(exit::USAGE)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Only the commands that print a report and change nothing: a server
-    // (`card serve`), `sync`, `transact` and the journal
-    // commands must never die of SIGPIPE, which a peer that goes away can
-    // also raise.
-    #[cfg(unix)]
-    if matches!(
-        cli.command,
-        Command::Decode(_) | Command::Readers(_) | Command::Replay(_)
-    ) || is_card_listing(&cli.command)
-    {
-        restore_default_sigpipe();
-    }
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result: Result<ExitCode, Box<dyn Error>> = match cli.command {
         Command::Transact(args) => transact::run(args),
         #[cfg(feature = "simulated-cards")]
@@ -103,9 +168,32 @@ fn main() -> ExitCode {
         Command::Sync(args) => journal_cmd::run_sync(args),
         Command::Replay(args) => replay_cmd::run_replay(args),
         Command::Trace(args) => replay_cmd::run_trace(args),
+        Command::Generate(args) => generate::run(args),
     };
     result.unwrap_or_else(|e| {
+        if is_broken_pipe(e.as_ref()) {
+            // The reader of a listing went away (`| head`): as for any Unix filter, quietly.
+            return ExitCode::SUCCESS;
+        }
         eprintln!("error: {e}");
-        ExitCode::FAILURE
+        if e.is::<UsageError>() {
+            ExitCode::from(exit::USAGE)
+        } else {
+            ExitCode::from(exit::RUNTIME_ERROR)
+        }
     })
+}
+
+/// Whether `error`, or an error it wraps, is a write to a closed pipe (EPIPE).
+fn is_broken_pipe(error: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }

@@ -10,27 +10,47 @@ use emv_kernel::render;
 use emv_kernel::tlv::Tag;
 use serde::Serialize;
 
-/// The transaction's result as printed; field names are the `--json` contract.
+/// The version of the `transact --json` contract (`docs/schema/transact.schema.json`):
+/// raised when a field is removed, renamed or changes type.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A failure or termination as a stable snake_case code plus words for people.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Reason {
+    /// Stable snake_case code (`card_blocked`, `dynamic_signature.hash`, `missing.9F46`).
+    pub code: String,
+    /// The same in words, with the rule it comes from when there is one.
+    pub text: String,
+}
+
+/// The transaction's result as printed; field names are the `--json` contract
+/// (`docs/schema/transact.schema.json`). Every field is always present; an absent value
+/// is `null`, never an empty string.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Report {
-    /// `approved`, `declined` or `terminated`.
-    pub outcome: &'static str,
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The terminal's decision: `approved`, `declined` or `terminated`. The only field
+    /// that says whether the purchase went through.
+    pub decision: &'static str,
     /// `offline` or `online` (the issuer answered).
     pub mode: &'static str,
     /// Authorisation Response Code (8A) as its two characters (`Y1`, `Z3`, `00`).
     pub authorisation_response_code: Option<String>,
-    /// `TC`, `ARQC` or `AAC`: the last cryptogram the card produced.
-    pub cryptogram: Option<&'static str>,
-    /// Application Cryptogram (9F26), hex.
+    /// The cryptogram type the card answered with (`TC`, `ARQC`, `AAC`): what the card
+    /// asked for, not the decision (after a failed CDA check the decision is declined
+    /// even when the card answered TC).
+    pub card_cryptogram: Option<&'static str>,
+    /// Application Cryptogram (9F26), 16 hex digits.
     pub application_cryptogram: Option<String>,
-    /// Application Transaction Counter (9F36), hex.
-    pub atc: Option<String>,
-    /// The selected application (84), hex; empty before selection.
-    pub aid: String,
+    /// Application Transaction Counter (9F36) as a number.
+    pub atc: Option<u16>,
+    /// The selected application (84), hex; `null` before selection.
+    pub aid: Option<String>,
     /// Application Label or Preferred Name.
-    pub application_label: String,
+    pub application_label: Option<String>,
     /// PAN with the middle digits masked.
-    pub pan_masked: String,
+    pub pan_masked: Option<String>,
     /// Terminal Verification Results (95), 10 hex digits.
     pub tvr: String,
     /// Transaction Status Information (9B), 4 hex digits.
@@ -41,58 +61,73 @@ pub struct Report {
     pub oda: &'static str,
     /// `ok`, `failed` or `not_performed`.
     pub oda_result: &'static str,
-    /// Why offline data authentication failed, when it did (Book 2 check).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oda_failure: Option<String>,
+    /// Why offline data authentication failed, when it did (`OdaFailure::code`, Book 2).
+    pub oda_failure: Option<Reason>,
     /// The CVM performed asks for the cardholder's signature on the receipt.
     pub signature_required: bool,
     /// ICC data for clearing (field 55), hex.
-    pub icc_data: String,
-    /// Issuer Script Results (9F5B), hex; empty when no script ran.
-    pub script_results: String,
-    /// Why the transaction was terminated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub icc_data: Option<String>,
+    /// Issuer Script Results (9F5B), hex; `null` when no script ran.
+    pub script_results: Option<String>,
+    /// Why the transaction was terminated (`TerminationReason::code`).
+    pub termination_reason: Option<Reason>,
     /// Why the terminal forced the transaction online (offline limit reached).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub forced_online_reason: Option<String>,
     /// What the host simulator did, when the transaction went online.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Amount, Authorised in minor units.
     pub amount_authorised: u64,
     /// Amount, Other in minor units.
     pub amount_other: u64,
-    /// Transaction Currency Code, 4 digits.
+    /// Transaction Currency Code (5F2A), the ISO 4217 numeric code as 3 digits (`978`).
     pub currency_code: String,
     /// Journal record id, when the transaction reached GENERATE AC with a journal.
     pub journal_record: Option<i64>,
+    /// Which journal was written: `null` without one.
+    pub journal: Option<String>,
+}
+
+/// `Some(text)` unless `text` is empty.
+fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// A numeric code in BCD (`[0x09, 0x78]`) as its 3 ISO digits (`978`).
+pub fn numeric_code(bcd: [u8; 2]) -> String {
+    let digits = hex::encode_upper(bcd);
+    digits.get(1..).unwrap_or_default().to_owned()
 }
 
 impl Report {
     /// The report of a kernel outcome; `transport_error` explains a
     /// [`TerminationReason::TransportFailed`].
     pub fn new(outcome: &Outcome, transport_error: Option<&str>) -> Report {
-        let (decision, reason) = match outcome.decision {
+        let (decision, termination_reason) = match outcome.decision {
             Decision::Approved => ("approved", None),
             Decision::Declined => ("declined", None),
             Decision::Terminated(reason) => (
                 "terminated",
-                Some(termination_reason(reason, transport_error)),
+                Some(Reason {
+                    code: reason.code().to_owned(),
+                    text: termination_reason(reason, transport_error),
+                }),
             ),
         };
         Report {
-            outcome: decision,
+            schema_version: SCHEMA_VERSION,
+            decision,
             mode: if outcome.online { "online" } else { "offline" },
             authorisation_response_code: outcome
                 .authorisation_response_code
                 .map(|code| String::from_utf8_lossy(&code).into_owned()),
-            cryptogram: outcome.cryptogram_type.map(cryptogram_name),
+            card_cryptogram: outcome.cryptogram_type.map(cryptogram_name),
             application_cryptogram: outcome.cryptogram.map(hex::encode_upper),
-            atc: outcome.atc.map(hex::encode_upper),
-            aid: hex::encode_upper(&outcome.aid),
-            application_label: String::from_utf8_lossy(&outcome.application_label).into_owned(),
-            pan_masked: String::from_utf8_lossy(&outcome.masked_pan).into_owned(),
+            atc: outcome.atc.map(u16::from_be_bytes),
+            aid: non_empty(hex::encode_upper(&outcome.aid)),
+            application_label: non_empty(
+                String::from_utf8_lossy(&outcome.application_label).into_owned(),
+            ),
+            pan_masked: non_empty(String::from_utf8_lossy(&outcome.masked_pan).into_owned()),
             tvr: hex::encode_upper(outcome.tvr.0),
             tsi: hex::encode_upper(outcome.tsi.0),
             cvm_results: hex::encode_upper(outcome.cvm_results),
@@ -107,17 +142,21 @@ impl Report {
                 OdaResult::Succeeded => "ok",
                 OdaResult::Failed => "failed",
             },
-            oda_failure: outcome.oda_failure.map(|failure| format!("{failure:?}")),
+            oda_failure: outcome.oda_failure.map(|failure| Reason {
+                code: failure.code().to_string(),
+                text: failure.to_string(),
+            }),
             signature_required: outcome.signature_required,
-            icc_data: hex::encode_upper(&outcome.clearing_data),
-            script_results: hex::encode_upper(&outcome.script_results),
-            reason,
+            icc_data: non_empty(hex::encode_upper(&outcome.clearing_data)),
+            script_results: non_empty(hex::encode_upper(&outcome.script_results)),
+            termination_reason,
             forced_online_reason: None,
             host: None,
             amount_authorised: 0,
             amount_other: 0,
             currency_code: String::new(),
             journal_record: None,
+            journal: None,
         }
     }
 
@@ -129,15 +168,15 @@ impl Report {
     /// The report in words, several lines.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let cryptogram = self.cryptogram.unwrap_or("no cryptogram");
+        let cryptogram = self.card_cryptogram.unwrap_or("no cryptogram");
         let _ = writeln!(
             out,
-            "{} {} ({cryptogram})",
-            self.outcome.to_uppercase(),
+            "{} {} (card answered {cryptogram})",
+            self.decision.to_uppercase(),
             self.mode
         );
-        if let Some(reason) = &self.reason {
-            let _ = writeln!(out, "  reason:                 {reason}");
+        if let Some(reason) = &self.termination_reason {
+            let _ = writeln!(out, "  reason:                 {}", reason.text);
         }
         if let Some(reason) = &self.forced_online_reason {
             let _ = writeln!(out, "  forced online:          {reason}");
@@ -148,15 +187,12 @@ impl Report {
         if let Some(code) = &self.authorisation_response_code {
             let _ = writeln!(out, "  authorisation response: {code}");
         }
-        if !self.aid.is_empty() {
-            let _ = writeln!(
-                out,
-                "  application:            {} {}",
-                self.aid, self.application_label
-            );
+        if let Some(aid) = &self.aid {
+            let label = self.application_label.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "  application:            {aid} {label}");
         }
-        if !self.pan_masked.is_empty() {
-            let _ = writeln!(out, "  PAN:                    {}", self.pan_masked);
+        if let Some(pan) = &self.pan_masked {
+            let _ = writeln!(out, "  PAN:                    {pan}");
         }
         if let (Some(value), Some(atc)) = (&self.application_cryptogram, &self.atc) {
             let _ = writeln!(
@@ -171,7 +207,11 @@ impl Report {
             self.oda_result.replace('_', " ")
         );
         if let Some(failure) = &self.oda_failure {
-            let _ = writeln!(out, "  ODA failure:            {failure}");
+            let _ = writeln!(
+                out,
+                "  ODA failure:            {} ({})",
+                failure.text, failure.code
+            );
         }
         detail(&mut out, "CVM results", &self.cvm_results, Tag(0x9F34));
         if self.signature_required {
@@ -179,14 +219,17 @@ impl Report {
         }
         detail(&mut out, "TVR", &self.tvr, Tag(0x95));
         detail(&mut out, "TSI", &self.tsi, Tag(0x9B));
-        if !self.script_results.is_empty() {
-            let _ = writeln!(out, "  issuer script results:  {}", self.script_results);
+        if let Some(results) = &self.script_results {
+            let _ = writeln!(out, "  issuer script results:  {results}");
         }
-        if !self.icc_data.is_empty() {
-            let _ = writeln!(out, "  ICC data (field 55):    {}", self.icc_data);
+        if let Some(icc_data) = &self.icc_data {
+            let _ = writeln!(out, "  ICC data (field 55):    {icc_data}");
         }
         if let Some(id) = self.journal_record {
             let _ = writeln!(out, "  journal record:         {id}");
+        }
+        if let Some(journal) = &self.journal {
+            let _ = writeln!(out, "  journal:                {journal}");
         }
         out
     }
@@ -373,9 +416,18 @@ mod tests {
     fn empty_outcome_reports_terminated_with_reason() {
         let outcome = Outcome::empty(Decision::Terminated(TerminationReason::CardBlocked));
         let report = Report::new(&outcome, None);
-        assert_eq!(report.outcome, "terminated");
+        assert_eq!(report.decision, "terminated");
         assert_eq!(report.tvr, "0000000000");
         assert_eq!(report.cvm_results, "3F0000");
-        assert!(report.reason.unwrap().contains("6A81"));
+        assert_eq!(report.aid, None, "absent values are null, not empty");
+        let reason = report.termination_reason.unwrap();
+        assert_eq!(reason.code, "card_blocked");
+        assert!(reason.text.contains("6A81"));
+    }
+
+    #[test]
+    fn numeric_codes_have_three_digits() {
+        assert_eq!(numeric_code([0x09, 0x78]), "978");
+        assert_eq!(numeric_code([0x00, 0x56]), "056");
     }
 }

@@ -352,7 +352,7 @@ fn run_import(args: ImportArgs) -> CmdResult {
         }
         recorder.mask(&mut trace);
     }
-    record::save(&trace, &args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;
+    save_trace(&trace, &args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;
     let mut stdout = std::io::stdout().lock();
     for note in notes {
         let _ = writeln!(stdout, "{note}");
@@ -365,6 +365,15 @@ fn run_import(args: ImportArgs) -> CmdResult {
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a trace; an unmasked one (full PAN and track 2) private to its owner (0600).
+fn save_trace(trace: &Trace, path: &Path) -> std::io::Result<()> {
+    if trace.masked {
+        record::save(trace, path)
+    } else {
+        crate::files::write_private(path, emv_trace::format::write(trace).as_bytes())
+    }
 }
 
 /// What `transact --record` knows about the transaction it recorded.
@@ -413,7 +422,7 @@ pub fn save_recording(
     let mut env = Environment::for_file(recording.path);
     env.capk_override = capk_text;
     let check = replay::replay(&trace, &env);
-    record::save(&trace, recording.path)
+    save_trace(&trace, recording.path)
         .map_err(|e| format!("--record {}: {e}", recording.path.display()))?;
     let masking = if trace.masked {
         "PAN and track 2 masked"

@@ -41,6 +41,7 @@ use emv_trace::PinResult;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::output::{self, Report};
+use crate::usage;
 
 /// The simulated card used when neither `--card` nor `--reader` is given.
 #[cfg(feature = "simulated-cards")]
@@ -91,10 +92,19 @@ pub struct Args {
     /// Transaction time HHMMSS [default: now, UTC].
     #[arg(long, value_name = "HHMMSS")]
     pub time: Option<String>,
-    /// The PIN, 4 to 12 digits, offered once when the card asks for one
-    /// [default: prompt with echo off; no terminal: PIN pad not working].
-    #[arg(long, value_name = "DIGITS")]
-    pub pin: Option<String>,
+    /// Read the PIN (one line, 4 to 12 digits) from this open file descriptor before the
+    /// transaction starts, e.g. `--pin-fd 3 3<pin.txt` [default: prompt with echo off;
+    /// no terminal: PIN pad not working].
+    #[cfg(unix)]
+    #[arg(long, value_name = "N", conflicts_with_all = ["pin_stdin", "test_pin"])]
+    pub pin_fd: Option<u32>,
+    /// Read the PIN (one line, 4 to 12 digits) from standard input before the transaction starts.
+    #[arg(long, conflicts_with = "test_pin")]
+    pub pin_stdin: bool,
+    /// TESTING ONLY: the PIN on the command line, visible to every local user in the
+    /// process list and kept in shell history. For scripts and tests with simulated cards.
+    #[arg(long, value_name = "DIGITS", hide = true)]
+    pub test_pin: Option<String>,
     /// What the host simulator answers an ARQC with [default: approve with a
     /// simulated card, unreachable with a reader].
     #[cfg(feature = "simulated-cards")]
@@ -114,7 +124,8 @@ pub struct Args {
     /// Print one JSON object on stdout (steps go to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Journal file [default: $XDG_DATA_HOME/emv-terminal/journal.db or ~/.local/share/emv-terminal/journal.db].
+    /// Journal file [default: none for a simulated card; for a card in a reader
+    /// $XDG_DATA_HOME/emv-terminal/journal.db or ~/.local/share/emv-terminal/journal.db].
     #[arg(long, value_name = "FILE", conflicts_with = "no_journal")]
     pub journal: Option<PathBuf>,
     /// Journal key file [default: $EMV_JOURNAL_KEY_FILE, else ~/.config/emv-terminal/journal.key]; created 0600 on first use.
@@ -200,10 +211,7 @@ pub fn run(args: Args) -> CmdResult {
     let crypto = RingCrypto::new();
     let mut inputs = transaction_inputs(&args, &settings)?;
     let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto, &inputs)?;
-    let pin = match &args.pin {
-        Some(pin) => Some(checked_pin(pin)?),
-        None => None,
-    };
+    let pin = read_pin(&args)?;
     #[cfg(not(feature = "simulated-cards"))]
     {
         let reader = args.reader.as_deref().unwrap_or(DEFAULT_READER);
@@ -215,19 +223,19 @@ pub fn run(args: Args) -> CmdResult {
             .issuer_script
             .iter()
             .map(|text| parse_script(text))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
 
         if let Some(reader) = &args.reader {
             if !scripts.is_empty() {
-                return Err("--issuer-script needs the host simulator, which answers only for simulated cards (--card)".into());
+                return Err(usage("--issuer-script needs the host simulator, which answers only for simulated cards (--card)"));
             }
             if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
-                return Err(format!(
+                return Err(usage(format!(
                     "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
                      for simulated cards (--card); with --reader use --host unreachable (the default)",
                     args.host.map(HostMode::name).unwrap_or_default()
-                )
-                .into());
+                )));
             }
             return run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto);
         }
@@ -235,11 +243,10 @@ pub fn run(args: Args) -> CmdResult {
         let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
         let Some(profile) = profiles::find(name) else {
             let names: Vec<&str> = profiles::all().iter().map(|p| p.name).collect();
-            return Err(format!(
+            return Err(usage(format!(
                 "--card {name}: no such test card; profiles: {}",
                 names.join(", ")
-            )
-            .into());
+            )));
         };
         let mut card = profile.card();
         card.reset();
@@ -256,7 +263,7 @@ pub fn run(args: Args) -> CmdResult {
 fn run_on_reader(
     reader: &str,
     args: &Args,
-    pin: Option<Vec<u8>>,
+    pin: Option<GivenPin>,
     settings: &Settings,
     ca_keys: &CaKeys,
     inputs: &mut TransactionInputs,
@@ -314,12 +321,59 @@ fn parse_script(text: &str) -> Result<([u8; 4], Vec<u8>), String> {
     Ok((header, data))
 }
 
-/// Checks `--pin` before anything is sent to the card.
-fn checked_pin(pin: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("--pin: a PIN is 4 to 12 digits".into());
+/// A PIN given before the transaction, with the option it came from.
+pub struct GivenPin {
+    /// The digits as ASCII; wiped on drop.
+    digits: Vec<u8>,
+    /// `--pin-fd`, `--pin-stdin` or `--test-pin`, for the step lines.
+    option: &'static str,
+}
+
+impl Drop for GivenPin {
+    fn drop(&mut self) {
+        self.digits.fill(0);
     }
-    Ok(pin.as_bytes().to_vec())
+}
+
+/// The PIN from `--pin-fd`, `--pin-stdin` or `--test-pin`, checked before anything is
+/// sent to the card; `None` when the PIN is to be prompted for.
+fn read_pin(args: &Args) -> Result<Option<GivenPin>, Box<dyn Error>> {
+    if let Some(pin) = &args.test_pin {
+        return checked_pin(pin.as_bytes().to_vec(), "--test-pin").map(Some);
+    }
+    #[cfg(unix)]
+    if let Some(fd) = args.pin_fd {
+        // /dev/fd/N opens the descriptor the caller passed (Linux, the BSDs, macOS).
+        let path = format!("/dev/fd/{fd}");
+        let file = std::fs::File::open(&path)
+            .map_err(|e| format!("--pin-fd {fd}: cannot read file descriptor {fd}: {e}"))?;
+        let line = first_line(file).map_err(|e| format!("--pin-fd {fd}: {e}"))?;
+        return checked_pin(line, "--pin-fd").map(Some);
+    }
+    if args.pin_stdin {
+        let line = first_line(std::io::stdin().lock()).map_err(|e| format!("--pin-stdin: {e}"))?;
+        return checked_pin(line, "--pin-stdin").map(Some);
+    }
+    Ok(None)
+}
+
+/// The first line of `source` without its line end, at most 64 bytes read.
+fn first_line(source: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::with_capacity(64);
+    std::io::BufReader::new(source.take(64)).read_until(b'\n', &mut line)?;
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Checks a PIN before anything is sent to the card; the error never shows the digits.
+fn checked_pin(digits: Vec<u8>, option: &'static str) -> Result<GivenPin, Box<dyn Error>> {
+    let pin = GivenPin { digits, option };
+    if !(4..=12).contains(&pin.digits.len()) || !pin.digits.iter().all(u8::is_ascii_digit) {
+        return Err(usage(format!("{option}: a PIN is 4 to 12 digits")));
+    }
+    Ok(pin)
 }
 
 /// An amount in major units (`12.50`, `12`) to minor units with `exponent` decimals.
@@ -369,6 +423,17 @@ fn bcd6(
     Ok([to_bcd(a), to_bcd(b), to_bcd(c)])
 }
 
+/// The days in month `month` (1-12) of year 20`yy` (Book 4, Annex A: YY is 2000 to 2099
+/// for transaction dates; 2000 is a leap year like every year divisible by 4 here).
+fn days_in_month(yy: u8, month: u8) -> u8 {
+    match month {
+        2 if yy.is_multiple_of(4) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Today's date and the time now (UTC) as `YYMMDD` and `HHMMSS` text.
 fn now_utc() -> (String, String) {
     let seconds = SystemTime::now()
@@ -409,38 +474,42 @@ fn transaction_inputs(
     settings: &Settings,
 ) -> Result<TransactionInputs, Box<dyn Error>> {
     let exponent = settings.currency_exponent;
-    let amount_authorised = parse_amount(&args.amount, exponent, "--amount")?;
+    let amount_authorised = parse_amount(&args.amount, exponent, "--amount").map_err(usage)?;
     let amount_other = match &args.other_amount {
-        Some(text) => parse_amount(text, exponent, "--other-amount")?,
+        Some(text) => parse_amount(text, exponent, "--other-amount").map_err(usage)?,
         None => 0,
     };
     if args.other_amount.is_some() && args.transaction_type != TransactionKind::Cashback {
-        return Err("--other-amount is the cashback part: use it with --type cashback".into());
+        return Err(usage(
+            "--other-amount is the cashback part: use it with --type cashback",
+        ));
     }
     if args.transaction_type == TransactionKind::Cashback
         && (amount_other == 0 || amount_other > amount_authorised)
     {
-        return Err("--type cashback needs --other-amount above 0 and not above --amount (which includes it)".into());
+        return Err(usage("--type cashback needs --other-amount above 0 and not above --amount (which includes it)"));
     }
     let (today, now) = now_utc();
     let date = bcd6(
         args.date.as_deref().unwrap_or(&today),
         "--date",
-        "YYMMDD",
-        |_, m, d| (1..=12).contains(&m) && (1..=31).contains(&d),
-    )?;
+        "YYMMDD, a calendar date",
+        |y, m, d| (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m),
+    )
+    .map_err(usage)?;
     let time = bcd6(
         args.time.as_deref().unwrap_or(&now),
         "--time",
         "HHMMSS",
         |h, m, s| h < 24 && m < 60 && s < 60,
-    )?;
+    )
+    .map_err(usage)?;
     let random = SystemRandom::new();
     let unpredictable_number = match &args.unpredictable_number {
         Some(text) => hex::decode(text)
             .ok()
             .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
-            .ok_or("--unpredictable-number: expected 8 hex digits")?,
+            .ok_or_else(|| usage("--unpredictable-number: expected 8 hex digits"))?,
         None => {
             let mut bytes = [0u8; 4];
             random
@@ -451,7 +520,7 @@ fn transaction_inputs(
     };
     let random_selection_number = match args.random_number {
         Some(number) if (1..=99).contains(&number) => number,
-        Some(_) => return Err("--random-number: expected 1 to 99".into()),
+        Some(_) => return Err(usage("--random-number: expected 1 to 99")),
         None => random_percentage(&random)?,
     };
     Ok(TransactionInputs {
@@ -510,7 +579,7 @@ fn open_reader(wanted: &str, args: &Args) -> Result<emv_pcsc::PcscCard, Box<dyn 
 /// What `run` needs besides the card: options, PIN, host mode, step output.
 struct Session<'a> {
     args: &'a Args,
-    pin: Option<Vec<u8>>,
+    pin: Option<GivenPin>,
     pin_offered: bool,
     host: HostMode,
     simulated: bool,
@@ -527,16 +596,8 @@ enum Action {
     Online(Vec<u8>),
 }
 
-impl Drop for Session<'_> {
-    fn drop(&mut self) {
-        if let Some(pin) = self.pin.as_mut() {
-            pin.fill(0);
-        }
-    }
-}
-
 impl<'a> Session<'a> {
-    fn new(args: &'a Args, pin: Option<Vec<u8>>, host: HostMode, simulated: bool) -> Self {
+    fn new(args: &'a Args, pin: Option<GivenPin>, host: HostMode, simulated: bool) -> Self {
         Session {
             args,
             pin,
@@ -765,7 +826,10 @@ impl<'a> Session<'a> {
         report.host = host_note;
         report.amount_authorised = inputs.amount_authorised;
         report.amount_other = inputs.amount_other;
-        report.currency_code = hex::encode_upper(inputs.currency_code);
+        report.currency_code = output::numeric_code(inputs.currency_code);
+        if journal.is_some() {
+            report.journal = self.journal_path().map(|p| p.display().to_string());
+        }
         if let (Some(journal), Some(id)) = (journal.as_mut(), pending) {
             #[cfg(feature = "test-aids")]
             if let Some(millis) = pause_before_commit() {
@@ -780,7 +844,7 @@ impl<'a> Session<'a> {
                 &completion(&outcome, forced_online_reason),
                 SystemTime::now(),
             )?;
-            self.step(&format!("journal: record {id} {}", report.outcome));
+            self.step(&format!("journal: record {id} {}", report.decision));
             report.journal_record = Some(id.0);
         }
         let text = if self.args.json {
@@ -801,16 +865,32 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// The journal, unless `--no-journal`.
-    fn open_journal(&self) -> Result<Option<Journal>, Box<dyn Error>> {
-        if self.args.no_journal {
-            return Ok(None);
+    /// The journal to write: none with `--no-journal`, and none for a simulated card
+    /// without `--journal` (the simulated cards share one PAN, so their approvals in the
+    /// user's real journal would change the next run's split-sales and offline-limit
+    /// checks); else `--journal` or the default journal.
+    fn journal_path(&self) -> Option<PathBuf> {
+        if self.args.no_journal || (self.simulated && self.args.journal.is_none()) {
+            return None;
         }
-        let path = self
-            .args
-            .journal
-            .clone()
-            .unwrap_or_else(journal::default_journal_path);
+        Some(
+            self.args
+                .journal
+                .clone()
+                .unwrap_or_else(journal::default_journal_path),
+        )
+    }
+
+    /// The journal at [`Session::journal_path`], opened (created on first use).
+    fn open_journal(&self) -> Result<Option<Journal>, Box<dyn Error>> {
+        let Some(path) = self.journal_path() else {
+            if self.simulated && !self.args.no_journal {
+                self.step(
+                    "journal: none (a simulated card writes no journal unless --journal FILE is given)",
+                );
+            }
+            return Ok(None);
+        };
         let key = journal::resolve_key_path(self.args.journal_key.as_deref(), &path);
         let opened = Journal::open(&path, &KeySource::create_if_missing(&key))
             .map_err(|e| format!("journal {}: {e}", path.display()))?;
@@ -895,7 +975,7 @@ impl<'a> Session<'a> {
     }
 
     /// The PIN digits for this request, or `None` (bypassed, or no PIN pad:
-    /// the caller tells which). `--pin` is offered once; a second request
+    /// the caller tells which). A PIN given before the transaction is offered once; a second request
     /// after a wrong PIN is bypassed rather than retrying the same digits.
     fn pin_entry(&mut self, kind: PinKind, tries_left: Option<u8>) -> Option<Vec<u8>> {
         let what = match kind {
@@ -908,18 +988,19 @@ impl<'a> Session<'a> {
             .unwrap_or_default();
         if let Some(pin) = &self.pin {
             if self.pin_offered {
-                self.step(&format!("[cardholder verification] {what} asked again{tries}: --pin already tried, PIN entry bypassed"));
+                self.step(&format!("[cardholder verification] {what} asked again{tries}: the PIN from {} already tried, PIN entry bypassed", pin.option));
                 return None;
             }
             self.pin_offered = true;
             self.step(&format!(
-                "[cardholder verification] {what}{tries}: PIN from --pin"
+                "[cardholder verification] {what}{tries}: PIN from {}",
+                pin.option
             ));
-            return Some(pin.clone());
+            return Some(pin.digits.clone());
         }
         if !std::io::stdin().is_terminal() {
             self.step(&format!(
-                "[cardholder verification] {what}{tries}: no terminal for PIN entry and no --pin: PIN pad not working"
+                "[cardholder verification] {what}{tries}: no terminal for PIN entry and no --pin-fd or --pin-stdin: PIN pad not working"
             ));
             return None;
         }
@@ -1213,12 +1294,17 @@ mod tests {
     #[test]
     fn dates_and_times() {
         let date = |t: &str| {
-            bcd6(t, "--date", "YYMMDD", |_, m, d| {
-                (1..=12).contains(&m) && (1..=31).contains(&d)
+            bcd6(t, "--date", "YYMMDD", |y, m, d| {
+                (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
             })
         };
         assert_eq!(date("251124"), Ok([0x25, 0x11, 0x24]));
         assert!(date("251324").is_err());
+        assert!(date("250230").is_err(), "30 February");
+        assert!(date("250229").is_err(), "2025 is not a leap year");
+        assert_eq!(date("240229"), Ok([0x24, 0x02, 0x29]));
+        assert!(date("250431").is_err());
+        assert!(date("251200").is_err());
         assert!(date("25112").is_err());
         let (today, now) = now_utc();
         assert_eq!((today.len(), now.len()), (6, 6));

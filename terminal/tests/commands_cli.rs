@@ -50,7 +50,7 @@ fn the_acquirer_is_not_an_emv_terminal_command() {
         commands()
     );
     let out = terminal(&["acquirer", "serve", "--db", "acq.db"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(
         stderr(&out).contains("unrecognized subcommand 'acquirer'"),
         "{}",
@@ -63,7 +63,10 @@ fn the_acquirer_is_not_an_emv_terminal_command() {
 fn the_default_build_offers_the_simulated_cards() {
     assert_eq!(
         commands(),
-        ["transact", "card", "decode", "readers", "journal", "sync", "replay", "trace", "help"]
+        [
+            "transact", "card", "decode", "readers", "journal", "sync", "replay", "trace",
+            "generate", "help"
+        ]
     );
     let help = stdout(&terminal(&["transact", "--help"]));
     for option in [
@@ -85,7 +88,10 @@ fn the_default_build_offers_the_simulated_cards() {
 fn without_simulated_cards_there_is_a_reader_only() {
     assert_eq!(
         commands(),
-        ["transact", "decode", "readers", "journal", "sync", "replay", "trace", "help"]
+        [
+            "transact", "decode", "readers", "journal", "sync", "replay", "trace", "generate",
+            "help"
+        ]
     );
     let help = stdout(&terminal(&["transact", "--help"]));
     assert!(help.contains("--reader <NAME>"), "{help}");
@@ -97,9 +103,9 @@ fn without_simulated_cards_there_is_a_reader_only() {
         );
     }
     let out = terminal(&["card", "list"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     let out = terminal(&["transact", "--amount", "1.00", "--card", "cda"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(
         stderr(&out).contains("unexpected argument '--card'"),
         "{}",
@@ -107,7 +113,7 @@ fn without_simulated_cards_there_is_a_reader_only() {
     );
     // No test CA keys to fall back on.
     let out = terminal(&["transact", "--amount", "1.00", "--no-journal"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
     assert!(stderr(&out).contains("--capk <FILE>"), "{}", stderr(&out));
 }
 
@@ -135,4 +141,67 @@ fn without_the_test_keys_a_capk_builtin_trace_asks_for_the_key_file() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn version_names_the_kernel() {
+    let out = terminal(&["--version"]);
+    assert!(out.status.success(), "{out:?}");
+    let kernel = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kernel/Cargo.toml"),
+    )
+    .expect("kernel manifest");
+    let version = kernel
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.split('"').next())
+        .expect("kernel version");
+    assert_eq!(
+        stdout(&out).trim(),
+        format!(
+            "emv-terminal {} (emv-kernel {version})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn completions_and_man_pages_are_generated_from_the_options() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef emv-terminal"),
+        ("fish", "complete -c emv-terminal"),
+    ] {
+        let out = terminal(&["generate", "completions", shell]);
+        assert!(out.status.success(), "{shell}: {out:?}");
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("pin-stdin"),
+            "{shell} completes transact's options"
+        );
+    }
+    let out = terminal(&["generate", "completions", "tcsh"]);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "an unknown shell is a usage error"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let man = dir.path().join("man1");
+    let out = terminal(&["generate", "man", man.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let main = std::fs::read_to_string(man.join("emv-terminal.1")).expect("emv-terminal.1");
+    assert!(
+        main.starts_with(".ie") || main.contains(".TH emv-terminal"),
+        "{main}"
+    );
+    let transact =
+        std::fs::read_to_string(man.join("emv-terminal-transact.1")).expect("transact page");
+    assert!(transact.contains("pin\\-stdin"), "{transact}");
+    assert!(
+        transact.contains("usage error"),
+        "the exit statuses are in the page"
+    );
+    assert!(man.join("emv-terminal-journal-list.1").exists());
 }

@@ -71,6 +71,8 @@ fn reads_stdin_and_prints_json() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["schema_version"], 1);
+    let json = &json["objects"];
     assert_eq!(json[0]["tag"], "9F02");
     assert_eq!(json[0]["format"], "n");
     assert_eq!(json[0]["value"], "1000");
@@ -112,4 +114,94 @@ fn not_hex_is_a_clear_error() {
     let out = decode(&["6F zz"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not hex: 'z'"));
+}
+
+#[test]
+fn a_trailing_status_word_is_named_not_parsed_as_tlv() {
+    let out = decode(&["770A82021980940408010301", "9000"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.ends_with("SW 9000 (Normal processing)\n"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Issuer Public Key Certificate"),
+        "{stdout}"
+    );
+    let out = decode(&["--json", "9F360200116985"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["status_word"]["hex"], "6985");
+    assert_eq!(json["objects"].as_array().map(Vec::len), Some(1));
+    // Without a status word the field is null.
+    let out = decode(&["--json", "9F36020011"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(json["status_word"].is_null(), "{json}");
+}
+
+#[test]
+fn format_1_templates_split_by_the_command_they_answer() {
+    // A format 1 GPO response (Visa, UnionPay contact cards): AIP 1C00, three AFL entries.
+    let gpo = "800e1c00080101001001010018030400";
+    let out = decode(&["--context", "gpo", gpo], None);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("  82 Application Interchange Profile (AIP) [b 2]: 1C 00"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  94 Application File Locator (AFL) [b 12]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SFI 3, records 3-4"), "{stdout}");
+    // GENERATE AC: CID 80 (ARQC), ATC 0001, AC, IAD.
+    let genac = "8012800001112233445566778806010A03A00000";
+    let out = decode(&["--context", "genac", "--json", genac], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let parts: Vec<&str> = json["objects"][0]["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|c| c["tag"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(parts, ["9F27", "9F36", "9F26", "9F10"]);
+    assert_eq!(json["objects"][0]["children"][1]["offset"], 3);
+    // Without --context: the raw bytes and a hint.
+    let stdout = text(&decode(&[gpo], None).stdout);
+    assert!(stdout.contains("--context gpo"), "{stdout}");
+}
+
+#[test]
+fn hex_with_0x_prefixes_and_input_from_a_file() {
+    let out = decode(&["0x9F36", "0x02", "0x0011"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("9F36 Application Transaction Counter"));
+    let out = decode(&["5F28020056"], None);
+    assert!(
+        text(&out.stdout).contains("]: 056\n"),
+        "3 digits of ISO 3166"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let hex_file = dir.path().join("gpo.hex");
+    std::fs::write(&hex_file, "77 0A 82 02 19 80\n94 04 08 01 03 01\n90 00\n").unwrap();
+    let binary_file = dir.path().join("gpo.bin");
+    std::fs::write(
+        &binary_file,
+        [
+            0x77, 0x0A, 0x82, 0x02, 0x19, 0x80, 0x94, 0x04, 0x08, 0x01, 0x03, 0x01,
+        ],
+    )
+    .unwrap();
+    for file in [&hex_file, &binary_file] {
+        let out = decode(&["-f", file.to_str().unwrap()], None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("94 Application File Locator"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    let out = decode(&["-f", "/nonexistent/x.hex"], None);
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -133,6 +133,12 @@ fn status_list_show_and_export() {
     assert!(!fs::read_to_string(&file)
         .unwrap()
         .contains("5413330089010608"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "an export is private: mode {mode:o}");
+    }
 }
 
 #[test]
@@ -334,4 +340,16 @@ fn backups_taken_while_another_process_transacts_restore_to_verified_journals() 
         reports[0] != reports[2],
         "backups were taken while records were being added"
     );
+}
+
+#[test]
+fn a_date_that_is_not_in_the_calendar_is_a_usage_error() {
+    let p = paths();
+    simulate(&p, 1, &[]);
+    let out = run(&journal_cmd(
+        &p,
+        &["prune", "--synced-before", "2025-02-30"],
+    ));
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("calendar date"));
 }

@@ -128,7 +128,7 @@ impl Running {
 struct Reported {
     record: i64,
     cryptogram: String,
-    atc: String,
+    atc: u64,
     online: bool,
 }
 
@@ -137,13 +137,13 @@ fn reported_approval(stdout: &str) -> Option<Reported> {
     let line = stdout.lines().next()?;
     // A kill while writing leaves a truncated line: not reported.
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    if value["outcome"] != "approved" {
+    if value["decision"] != "approved" {
         return None;
     }
     Some(Reported {
         record: value["journal_record"].as_i64()?,
         cryptogram: value["application_cryptogram"].as_str()?.to_owned(),
-        atc: value["atc"].as_str()?.to_owned(),
+        atc: value["atc"].as_u64()?,
         online: value["mode"] == "online",
     })
 }
@@ -317,10 +317,7 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
             record.application_cryptogram.map(hex::encode_upper),
             Some(approval.cryptogram.clone())
         );
-        assert_eq!(
-            record.atc.map(|atc| hex::encode_upper(atc.to_be_bytes())),
-            Some(approval.atc.clone())
-        );
+        assert_eq!(record.atc.map(u64::from), Some(approval.atc));
     }
     drop(journal);
     let mut verify = strings(&["journal", "verify"]);

@@ -206,12 +206,50 @@ fn plain_http_is_refused_without_the_flag() {
 }
 
 #[test]
+fn sync_options_are_checked_before_looking_for_work() {
+    // An empty journal: nothing to send, yet a bad option is a usage error (64).
+    let p = paths();
+    drop(p.open());
+    for (extra, words) in [
+        (&["--url", "127.0.0.1:8443"][..], "expected https://"),
+        (&["--url", "https://"], "expected https://"),
+        (&["--url", "https://host:0"], "port"),
+        (&["--url", "https://host:8443", "--every", "0s"], "--every"),
+        (
+            &["--url", "https://host:8443", "--every", "100ms"],
+            "shortest period is 1s",
+        ),
+        (
+            &["--url", "https://host:8443", "--timeout", "0s"],
+            "--timeout",
+        ),
+        (
+            &["--url", "https://host:8443", "--batch-size", "0"],
+            "--batch-size",
+        ),
+    ] {
+        let mut args = strings(&["sync"]);
+        args.extend(strings(extra));
+        args.extend(p.args());
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{extra:?}: {stderr}");
+        assert!(stderr.contains(words), "{extra:?}: {stderr}");
+    }
+    // Valid options and nothing to send: success without a connection.
+    let mut args = strings(&["sync", "--url", "https://127.0.0.1:9", "--timeout", "1s"]);
+    args.extend(p.args());
+    let out = run(&args);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
 fn sync_every_keeps_forwarding_new_approvals() {
     let p = paths();
     let mut keys = journal_with_approvals(&p);
     let acq = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &["--error-500", "0.3"]);
     let mut child = std::process::Command::new(BIN)
-        .args(sync_args(&p, &acq, &["--every", "100ms"]))
+        .args(sync_args(&p, &acq, &["--every", "1s"]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

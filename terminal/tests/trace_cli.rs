@@ -37,7 +37,7 @@ fn record(profile: &str, path: &Path) -> Output {
         "99",
         "--sequence-counter",
         "1",
-        "--pin",
+        "--test-pin",
         "1234",
         "--application",
         "1",
@@ -134,6 +134,32 @@ fn unmasked_recording_keeps_the_pan_and_masked_does_not() {
         masked.contains("\nstand-in "),
         "the ICC certificate is replaced by a stand-in"
     );
+}
+
+/// An unmasked trace holds the full PAN and track 2: it is written private to its
+/// owner (0600), also over an existing world-readable file.
+#[cfg(unix)]
+#[test]
+fn unmasked_recording_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let real = dir.path().join("r.trace");
+    std::fs::write(&real, "old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = emv_terminal(&[
+        "transact",
+        "--card",
+        "dda",
+        "--amount",
+        "10.00",
+        "--no-journal",
+        "--record",
+        real.to_str().expect("utf-8"),
+        "--record-unmasked",
+    ]);
+    assert!(text(&out.stdout).contains("replays cleanly"), "{out:?}");
+    let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 }
 
 #[test]

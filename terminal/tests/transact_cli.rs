@@ -99,10 +99,10 @@ fn cda_card_approves_offline_and_json_has_the_contract_fields() {
     // Profile cda: CDA succeeds on the TC, approved offline (Book 2, 6.6).
     let (json, run) = on_card("cda", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
     assert_eq!(text(&json, "authorisation_response_code"), "Y1");
-    assert_eq!(text(&json, "cryptogram"), "TC");
+    assert_eq!(text(&json, "card_cryptogram"), "TC");
     assert_eq!(text(&json, "oda"), "cda");
     assert_eq!(text(&json, "oda_result"), "ok");
     assert_eq!(text(&json, "tvr"), "0000000000");
@@ -110,10 +110,13 @@ fn cda_card_approves_offline_and_json_has_the_contract_fields() {
     assert!(is_hex(text(&json, "tsi"), 4));
     assert!(is_hex(text(&json, "cvm_results"), 6));
     assert!(is_hex(text(&json, "application_cryptogram"), 16));
-    assert!(is_hex(text(&json, "atc"), 4));
+    assert!(json["atc"].is_u64(), "ATC is a number: {json}");
     assert_eq!(text(&json, "aid"), "A0000009991010");
     assert_eq!(text(&json, "pan_masked"), "679999******0011");
-    assert!(json.get("reason").is_none());
+    assert!(json["termination_reason"].is_null());
+    assert!(json["oda_failure"].is_null());
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(text(&json, "currency_code"), "978");
     let icc = text(&json, "icc_data");
     assert!(icc.contains(&format!("9F2608{}", text(&json, "application_cryptogram"))));
     assert!(
@@ -142,7 +145,7 @@ fn dda_card_approves_offline() {
     // Profile dda: INTERNAL AUTHENTICATE, signature verified (Book 2, 6.5).
     let (json, run) = on_card("dda", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
     assert_eq!(text(&json, "oda"), "dda");
     assert_eq!(text(&json, "oda_result"), "ok");
@@ -161,7 +164,7 @@ fn sda_card_approves_offline() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(text(&json, "oda"), "sda");
     assert_eq!(text(&json, "oda_result"), "ok", "{json}");
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
 }
 
@@ -171,16 +174,16 @@ fn sda_failure_is_reported_and_sends_the_transaction_online() {
     let (json, run) = on_card("sda-bad-ssad", &[]);
     assert_eq!(text(&json, "oda"), "sda");
     assert_eq!(text(&json, "oda_result"), "failed");
-    assert!(json["oda_failure"].is_string(), "{json}");
+    assert!(json["oda_failure"]["code"].is_string(), "{json}");
     assert!(bit(&json, "tvr", 1, 0x40), "TVR byte 1 b7: SDA failed");
     assert_eq!(text(&json, "mode"), "online");
-    assert_eq!(text(&json, "outcome"), "approved", "{}", run.stderr);
+    assert_eq!(text(&json, "decision"), "approved", "{}", run.stderr);
 }
 
 #[test]
 fn offline_pin_card_with_pin_option() {
     // Profile cvm-offline-pin: CVM list 0100, PIN 1234: VERIFY 9000, CVM results 010002.
-    let (json, run) = on_card("cvm-offline-pin", &["--pin", "1234"]);
+    let (json, run) = on_card("cvm-offline-pin", &["--test-pin", "1234"]);
     assert_eq!(text(&json, "cvm_results"), "010002");
     assert!(
         !bit(&json, "tvr", 3, 0x80),
@@ -190,7 +193,7 @@ fn offline_pin_card_with_pin_option() {
         bit(&json, "tsi", 1, 0x40),
         "TSI: cardholder verification performed"
     );
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert!(run.stderr.contains("VERIFY"), "{}", run.stderr);
     // The PIN never appears: not in the steps, not as a PIN block.
     assert!(!run.stderr.contains("1234"), "{}", run.stderr);
@@ -200,10 +203,10 @@ fn offline_pin_card_with_pin_option() {
 #[test]
 fn enciphered_pin_card_with_pin_option() {
     // Profile cvm-enciphered-pin: GET CHALLENGE, VERIFY P2 88, CVM results 040002, TC.
-    let (json, run) = on_card("cvm-enciphered-pin", &["--pin", "1234"]);
+    let (json, run) = on_card("cvm-enciphered-pin", &["--test-pin", "1234"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(text(&json, "cvm_results"), "040002");
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
     assert!(run.stderr.contains("GET CHALLENGE"), "{}", run.stderr);
     assert!(!run.stderr.contains("1234"), "{}", run.stderr);
@@ -211,13 +214,81 @@ fn enciphered_pin_card_with_pin_option() {
 
 #[test]
 fn wrong_pin_is_tried_once_then_bypassed() {
-    let (json, run) = on_card("cvm-offline-pin", &["--pin", "9999"]);
+    let (json, run) = on_card("cvm-offline-pin", &["--test-pin", "9999"]);
     assert!(
         bit(&json, "tvr", 3, 0x80),
         "TVR byte 3 b8: cardholder verification failed"
     );
     assert!(run.stderr.contains("already tried"), "{}", run.stderr);
     assert!(!run.stderr.contains("9999"), "{}", run.stderr);
+}
+
+/// `transact` on cvm-offline-pin with `args`, standard input from `stdin`.
+fn pin_run(args: &[&str], stdin: Stdio) -> Run {
+    let mut all = vec!["transact", "--no-journal"];
+    all.extend_from_slice(&FIXED);
+    all.extend_from_slice(&["--amount", "10.00", "--card", "cvm-offline-pin"]);
+    all.extend_from_slice(args);
+    let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(&all)
+        .stdin(stdin)
+        .output()
+        .expect("run emv-terminal");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+#[test]
+fn pin_from_standard_input_or_a_file_descriptor_never_from_argv() {
+    let dir = tempfile::tempdir().unwrap();
+    let pin_file = dir.path().join("pin.txt");
+    std::fs::write(&pin_file, "1234\n").unwrap();
+    let open = || Stdio::from(std::fs::File::open(&pin_file).unwrap());
+    // --pin-stdin: one line on standard input.
+    let run = pin_run(&["--pin-stdin"], open());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        text(&run.json(), "cvm_results"),
+        "010002",
+        "offline PIN verified"
+    );
+    assert!(
+        run.stderr.contains("PIN from --pin-stdin"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("1234") && !run.stdout.contains("1234"));
+    // --pin-fd N: any open descriptor; here the file is the child's descriptor 0.
+    #[cfg(unix)]
+    {
+        let run = pin_run(&["--pin-fd", "0"], open());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(text(&run.json(), "cvm_results"), "010002");
+        assert!(run.stderr.contains("PIN from --pin-fd"), "{}", run.stderr);
+        let run = pin_run(&["--pin-fd", "97"], Stdio::null());
+        assert_eq!(run.code, 1, "a descriptor that is not open: {}", run.stderr);
+        assert!(run.stderr.contains("--pin-fd 97"), "{}", run.stderr);
+    }
+    // A bad PIN is refused before the card, without echoing it.
+    std::fs::write(&pin_file, "12ab\n").unwrap();
+    let run = pin_run(&["--pin-stdin"], open());
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    assert!(run.stderr.contains("4 to 12 digits") && !run.stderr.contains("12ab"));
+    // The old argv option is gone; the test-only one is not offered in --help.
+    let run = pin_run(&["--pin", "1234"], Stdio::null());
+    assert_eq!(run.code, 64, "{}", run.stderr);
+    let help = emv_terminal(&["transact", "--help"]).stdout;
+    assert!(
+        help.contains("--pin-stdin") && help.contains("--pin-fd <N>"),
+        "{help}"
+    );
+    assert!(
+        !help.contains("--test-pin") && !help.contains("--pin <"),
+        "{help}"
+    );
 }
 
 #[test]
@@ -240,10 +311,10 @@ fn online_card_with_host_approve() {
     // Profile issuer-scripts: ARQC; host ARPC verifies; second GENERATE AC TC.
     let (json, run) = on_card("issuer-scripts", &["--host", "approve"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "online");
     assert_eq!(text(&json, "authorisation_response_code"), "00");
-    assert_eq!(text(&json, "cryptogram"), "TC");
+    assert_eq!(text(&json, "card_cryptogram"), "TC");
     assert!(
         bit(&json, "tsi", 1, 0x10),
         "TSI: issuer authentication performed"
@@ -264,10 +335,10 @@ fn online_card_with_host_approve() {
 fn online_card_with_host_decline() {
     let (json, run) = on_card("issuer-scripts", &["--host", "decline"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "declined");
+    assert_eq!(text(&json, "decision"), "declined");
     assert_eq!(text(&json, "mode"), "online");
     assert_eq!(text(&json, "authorisation_response_code"), "05");
-    assert_eq!(text(&json, "cryptogram"), "AAC");
+    assert_eq!(text(&json, "card_cryptogram"), "AAC");
 }
 
 #[test]
@@ -276,7 +347,7 @@ fn online_card_with_host_unreachable() {
     // matches neither, so the card is asked for a TC: Y3.
     let (json, run) = on_card("issuer-scripts", &["--host", "unreachable"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
     assert_eq!(text(&json, "authorisation_response_code"), "Y3");
     assert!(!bit(&json, "tsi", 1, 0x10), "no issuer authentication");
@@ -287,7 +358,7 @@ fn card_online_profile_goes_online_and_approves() {
     // Profile card-online: the card answers a TC request with an ARQC.
     let (json, run) = on_card("card-online", &[]);
     assert_eq!(text(&json, "mode"), "online", "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "authorisation_response_code"), "00");
 }
 
@@ -313,12 +384,36 @@ fn host_sends_maced_issuer_scripts() {
 }
 
 #[test]
+fn after_a_cda_failure_the_decision_is_declined_whatever_the_card_answered() {
+    // Profile cda-bad-signature: the card answers TC but its dynamic signature does not
+    // verify (Book 2, 6.6.2): the terminal declines. `card_cryptogram` is the card's
+    // answer, `decision` the terminal's; neither can be taken for the other.
+    let (json, run) = on_card("cda-bad-signature", &[]);
+    assert_eq!(text(&json, "decision"), "declined", "{json}");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(text(&json, "oda_result"), "failed");
+    let code = json["oda_failure"]["code"].as_str().expect("code");
+    assert!(
+        code.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.'),
+        "snake_case: {code}"
+    );
+    assert!(json["oda_failure"]["text"].is_string(), "{json}");
+    assert!(json.get("cryptogram").is_none() && json.get("outcome").is_none());
+    assert_eq!(
+        text(&json, "card_cryptogram"),
+        "TC",
+        "the card's answer: {json}"
+    );
+}
+
+#[test]
 fn declined_card() {
     // Profile card-declines: card risk management answers every GENERATE AC with an AAC.
     let (json, run) = on_card("card-declines", &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "declined");
-    assert_eq!(text(&json, "cryptogram"), "AAC");
+    assert_eq!(text(&json, "decision"), "declined");
+    assert_eq!(text(&json, "card_cryptogram"), "AAC");
     assert_eq!(text(&json, "authorisation_response_code"), "Z1");
     assert_eq!(text(&json, "mode"), "offline");
 }
@@ -328,9 +423,15 @@ fn terminated_card_gives_the_reason() {
     // Profile card-blocked: every SELECT answers 6A81, Book 1, 12.3.2.
     let (json, run) = on_card("card-blocked", &[]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "terminated");
-    assert!(text(&json, "reason").contains("6A81"), "{json}");
-    assert!(json["cryptogram"].is_null());
+    assert_eq!(text(&json, "decision"), "terminated");
+    assert!(
+        json["termination_reason"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("6A81"),
+        "{json}"
+    );
+    assert!(json["card_cryptogram"].is_null());
     assert!(json["application_cryptogram"].is_null());
     assert_eq!(text(&json, "oda_result"), "not_performed");
 }
@@ -338,8 +439,14 @@ fn terminated_card_gives_the_reason() {
 #[test]
 fn oversized_response_terminates_with_transport_reason() {
     let (json, _) = on_card("hostile-oversized-response", &[]);
-    assert_eq!(text(&json, "outcome"), "terminated");
-    assert!(text(&json, "reason").contains("transport"), "{json}");
+    assert_eq!(text(&json, "decision"), "terminated");
+    assert!(
+        json["termination_reason"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("transport"),
+        "{json}"
+    );
 }
 
 #[test]
@@ -363,7 +470,7 @@ fn human_output_decodes_tvr_and_tsi_in_words() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("APPROVED online (TC)"),
+        run.stdout.contains("APPROVED online (card answered TC)"),
         "{}",
         run.stdout
     );
@@ -429,7 +536,7 @@ fn config_file_changes_the_transaction() {
         run.stderr
     );
     assert_eq!(text(&json, "mode"), "online");
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
 }
 
 #[test]
@@ -437,7 +544,7 @@ fn example_config_file_runs() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/terminal.example.toml");
     let (json, run) = on_card("cda", &["--config", example.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
 }
 
 #[test]
@@ -468,7 +575,7 @@ fn reader_that_does_not_exist_gives_a_clear_error() {
 #[test]
 fn host_simulator_is_refused_for_a_reader() {
     let run = transact(&["--amount", "10.00", "--reader", "auto", "--host", "approve"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 64, "a usage error");
     assert!(run.stderr.contains("simulated cards"), "{}", run.stderr);
 }
 
@@ -480,19 +587,73 @@ fn invalid_options_are_refused_before_the_card() {
             &["--amount", "10", "--card", "no-such-card"],
             "no such test card",
         ),
-        (&["--amount", "10", "--pin", "12"], "4 to 12 digits"),
+        (&["--amount", "10", "--test-pin", "12"], "4 to 12 digits"),
         (&["--amount", "10", "--type", "cashback"], "--other-amount"),
         (
             &["--amount", "10", "--other-amount", "1"],
             "--type cashback",
         ),
         (&["--amount", "10", "--date", "251340"], "--date"),
+        (&["--amount", "10", "--date", "250230"], "calendar date"),
     ] {
         let mut all = vec!["transact", "--no-journal", "--json"];
         all.extend_from_slice(args);
         let run = emv_terminal(&all);
-        assert_eq!(run.code, 1, "{args:?}");
+        assert_eq!(run.code, 64, "usage error: {args:?}");
         assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn exit_status_tells_a_typo_from_a_decline() {
+    // A typo'd flag, an option only `journal status` has, and a negative amount are usage
+    // errors (64), never 2 (declined).
+    for args in [
+        &["transact", "--amount", "1", "--amonut", "2"][..],
+        &["transact", "--amount", "1", "--max-offline-approvals", "3"],
+        &["transact", "--no-journal", "--amount", "-1"],
+        &[
+            "transact",
+            "--no-journal",
+            "--card",
+            "cda",
+            "--amount",
+            "abc",
+        ],
+        &["no-such-command"],
+    ] {
+        let run = emv_terminal(args);
+        assert_eq!(run.code, 64, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    // A runtime error (a configuration file that does not exist) is 1.
+    let run = emv_terminal(&[
+        "transact",
+        "--no-journal",
+        "--amount",
+        "1",
+        "--config",
+        "/nonexistent/terminal.toml",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Declined 2 and terminated 3, from the cards that do so.
+    assert_eq!(on_card("card-declines", &[]).1.code, 2);
+    assert_eq!(on_card("card-blocked", &[]).1.code, 3);
+    assert_eq!(on_card("cda", &[]).1.code, 0);
+    // --help and --version succeed and the help names every status.
+    for args in [&["--help"][..], &["transact", "--help"], &["--version"]] {
+        let run = emv_terminal(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+    }
+    let help = emv_terminal(&["transact", "--help"]).stdout;
+    for line in [
+        "0   approved",
+        "2   declined",
+        "3   terminated",
+        "64  usage error",
+        "1   runtime error",
+    ] {
+        assert!(help.contains(line), "--help lacks {line:?}: {help}");
     }
 }
 
@@ -552,6 +713,73 @@ fn journal_records_pending_then_completed() {
 }
 
 #[test]
+fn a_simulated_card_without_journal_option_leaves_the_real_journal_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let run_in_home = |args: &[&str]| {
+        let mut all = vec!["transact"];
+        all.extend_from_slice(&FIXED);
+        all.extend_from_slice(args);
+        let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+            .args(&all)
+            .stdin(Stdio::null())
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env_remove("EMV_JOURNAL_KEY_FILE")
+            .output()
+            .expect("run emv-terminal");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+        }
+    };
+    // Twice, as a newcomer following the README: the same outcome, nothing written.
+    for _ in 0..2 {
+        let run = run_in_home(&["--amount", "250.00", "--card", "cda"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let json = run.json();
+        assert!(
+            json["journal"].is_null() && json["journal_record"].is_null(),
+            "{json}"
+        );
+        assert!(run.stderr.contains("journal: none"), "{}", run.stderr);
+    }
+    let created: Vec<_> = walk(home.path());
+    assert!(created.is_empty(), "files written into HOME: {created:?}");
+    // With --journal the simulated card is journaled there, and the output says where.
+    let file = home.path().join("demo.db");
+    let key = home.path().join("demo.key");
+    let run = run_in_home(&[
+        "--amount",
+        "10.00",
+        "--card",
+        "cda",
+        "--journal",
+        file.to_str().unwrap(),
+        "--journal-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["journal"], file.to_str().unwrap());
+    assert!(file.exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn offline_limit_forces_the_transaction_online() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.db");
@@ -566,7 +794,7 @@ fn offline_limit_forces_the_transaction_online() {
     let args = ["--amount", "10.00", "--card", "cda", "--config", c];
     let first = emv_terminal(&journal_args(j, k, &args)).json();
     assert_eq!(text(&first, "mode"), "offline");
-    assert!(first.get("forced_online_reason").is_none());
+    assert!(first["forced_online_reason"].is_null());
     let second = emv_terminal(&journal_args(j, k, &args)).json();
     assert!(
         text(&second, "forced_online_reason").contains("offline approval count"),
@@ -577,7 +805,7 @@ fn offline_limit_forces_the_transaction_online() {
         "TVR byte 4 b4: merchant forced transaction online"
     );
     assert_eq!(text(&second, "mode"), "online");
-    assert_eq!(text(&second, "outcome"), "approved");
+    assert_eq!(text(&second, "decision"), "approved");
 }
 
 #[test]
@@ -611,7 +839,7 @@ fn capk_option_replaces_the_ca_keys() {
     let (json, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
     assert_eq!(text(&json, "oda"), "cda");
     assert_eq!(text(&json, "oda_result"), "failed", "{}", run.stderr);
-    assert_eq!(text(&json, "oda_failure"), "CaKeyNotFound");
+    assert_eq!(json["oda_failure"]["code"], "ca_key_not_found", "{json}");
     assert!(bit(&json, "tvr", 1, 0x04), "TVR byte 1 b3: CDA failed");
 
     std::fs::write(
@@ -710,7 +938,7 @@ fn reader_transaction_over_pcscd_virtual_reader() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json = run.json();
-    assert_eq!(text(&json, "outcome"), "approved");
+    assert_eq!(text(&json, "decision"), "approved");
     assert_eq!(text(&json, "mode"), "offline");
     assert_eq!(text(&json, "oda"), "dda");
     assert_eq!(text(&json, "oda_result"), "ok");
@@ -736,7 +964,7 @@ fn application_option_chooses_among_candidates() {
     assert_eq!(text(&second, "aid"), "A0000009991010");
     assert!(run.stderr.contains("chosen: TEST CREDIT"), "{}", run.stderr);
     let (none, run) = on_card("multi-app-pse", &["--application", "9"]);
-    assert_eq!(text(&none, "outcome"), "terminated");
+    assert_eq!(text(&none, "decision"), "terminated");
     assert!(run.stderr.contains("not on offer"), "{}", run.stderr);
 }
 
@@ -809,7 +1037,10 @@ fn pin_is_prompted_on_a_terminal_with_echo_off() {
     let text = String::from_utf8_lossy(&output);
     assert!(status.success(), "{text}");
     assert!(text.contains("CVM results:            040002"), "{text}");
-    assert!(text.contains("APPROVED offline (TC)"), "{text}");
+    assert!(
+        text.contains("APPROVED offline (card answered TC)"),
+        "{text}"
+    );
     assert!(
         !text.contains("1234"),
         "the PIN was echoed or printed: {text}"
@@ -820,8 +1051,8 @@ fn pin_is_prompted_on_a_terminal_with_echo_off() {
 fn every_profile_ends_in_one_json_outcome_with_its_exit_status() {
     // Hostile cards included: no panic, no hang, one object, status 0/2/3.
     for profile in emv_test_cards::profiles::all() {
-        let (json, run) = on_card(profile.name, &["--pin", "1234"]);
-        let expected_code = match text(&json, "outcome") {
+        let (json, run) = on_card(profile.name, &["--test-pin", "1234"]);
+        let expected_code = match text(&json, "decision") {
             "approved" => 0,
             "declined" => 2,
             "terminated" => 3,
@@ -835,8 +1066,12 @@ fn every_profile_ends_in_one_json_outcome_with_its_exit_status() {
             profile.name,
             run.stderr
         );
-        if text(&json, "outcome") == "terminated" {
-            assert!(json["reason"].is_string(), "{}: {json}", profile.name);
+        if text(&json, "decision") == "terminated" {
+            assert!(
+                json["termination_reason"]["code"].is_string(),
+                "{}: {json}",
+                profile.name
+            );
         }
     }
 }
@@ -866,7 +1101,7 @@ fn offline_limit_on_an_offline_only_terminal_declines_with_the_reason() {
     ));
     assert_eq!(run.code, 2, "{}", run.stderr);
     let json = run.json();
-    assert_eq!(text(&json, "outcome"), "declined");
+    assert_eq!(text(&json, "decision"), "declined");
     assert_eq!(text(&json, "mode"), "offline");
     assert_eq!(text(&json, "authorisation_response_code"), "Z1");
     assert!(

@@ -77,7 +77,7 @@ fn sequence_counter_does_not_repeat_after_prune() {
     let (j, k) = (journal.to_str().unwrap(), key.to_str().unwrap());
     let first = transact(j, k, "card-declines", "10.00");
     let second = transact(j, k, "card-declines", "11.00");
-    assert_eq!(first["outcome"], "declined");
+    assert_eq!(first["decision"], "declined");
     assert_eq!(
         (sequence_counter(&first), sequence_counter(&second)),
         (1, 2)
@@ -108,7 +108,7 @@ fn sequence_counter_does_not_repeat_after_prune() {
     assert_eq!(status["records"], 0, "{status}");
 
     let third = transact(j, k, "cda", "12.00");
-    assert_eq!(third["outcome"], "approved");
+    assert_eq!(third["decision"], "approved");
     assert_eq!(third["journal_record"], 3);
     assert_eq!(sequence_counter(&third), 3, "9F41 after prune: {third}");
 }
@@ -234,7 +234,7 @@ fn second_sale_of_the_same_card_exceeds_the_floor_limit_with_the_journal_amount(
     let tvr_byte_4 =
         |report: &Value| hex::decode(report["tvr"].as_str().expect("tvr")).expect("hex")[3];
     let first = transact(j, k, "cda", "60.00");
-    assert_eq!(first["outcome"], "approved", "{first}");
+    assert_eq!(first["decision"], "approved", "{first}");
     assert_eq!(
         tvr_byte_4(&first) & 0x80,
         0,

@@ -126,13 +126,14 @@ fn card_pulled_during_generate_ac_is_reported_as_removed_in_json_and_journal() {
     assert_eq!(run.code, 3, "terminated: {}", run.stderr);
     let report: Value = serde_json::from_str(run.stdout.trim())
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr));
-    assert_eq!(report["outcome"], "terminated");
+    assert_eq!(report["decision"], "terminated");
     assert_eq!(
-        report["reason"],
+        report["termination_reason"]["text"],
         format!("card transport failed: {CARD_REMOVED}"),
         "{}",
         run.stderr
     );
+    assert_eq!(report["termination_reason"]["code"], "transport_failed");
     assert!(report["application_cryptogram"].is_null());
     // The record written before GENERATE AC is closed, not left pending.
     let id = report["journal_record"].as_i64().expect("journal record");
