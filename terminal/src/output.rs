@@ -65,6 +65,11 @@ pub struct Report {
     pub oda_failure: Option<Reason>,
     /// The CVM performed asks for the cardholder's signature on the receipt.
     pub signature_required: bool,
+    /// The card asked for an advice message (CID b4).
+    pub advice_required: bool,
+    /// The issuer approved and the card declined at the second GENERATE AC:
+    /// the host's approval must be reversed.
+    pub reversal_required: bool,
     /// ICC data for clearing (field 55), hex.
     pub icc_data: Option<String>,
     /// Issuer Script Results (9F5B), hex; `null` when no script ran.
@@ -147,6 +152,8 @@ impl Report {
                 text: failure.to_string(),
             }),
             signature_required: outcome.signature_required,
+            advice_required: outcome.advice_required,
+            reversal_required: outcome.reversal_required,
             icc_data: non_empty(hex::encode_upper(&outcome.clearing_data)),
             script_results: non_empty(hex::encode_upper(&outcome.script_results)),
             termination_reason,
@@ -216,6 +223,18 @@ impl Report {
         detail(&mut out, "CVM results", &self.cvm_results, Tag(0x9F34));
         if self.signature_required {
             let _ = writeln!(out, "  signature:              required on the receipt");
+        }
+        if self.advice_required {
+            let _ = writeln!(
+                out,
+                "  advice:                 the card asks for an advice message"
+            );
+        }
+        if self.reversal_required {
+            let _ = writeln!(
+                out,
+                "  reversal:               required (the issuer approved, the card declined)"
+            );
         }
         detail(&mut out, "TVR", &self.tvr, Tag(0x95));
         detail(&mut out, "TSI", &self.tsi, Tag(0x9B));

@@ -236,8 +236,13 @@ fn sync_options_are_checked_before_looking_for_work() {
         assert_eq!(out.status.code(), Some(64), "{extra:?}: {stderr}");
         assert!(stderr.contains(words), "{extra:?}: {stderr}");
     }
-    // Valid options and nothing to send: success without a connection.
+    // Valid options and nothing to send: success without a connection. A
+    // receipt key is part of a valid configuration (records are marked
+    // synced only with a verified receipt); any well-formed one will do here.
+    let receipt_key = p.dir.path().join("acquirer.receipt.pub");
+    std::fs::write(&receipt_key, "11".repeat(32)).unwrap();
     let mut args = strings(&["sync", "--url", "https://127.0.0.1:9", "--timeout", "1s"]);
+    args.extend(strings(&["--receipt-key", receipt_key.to_str().unwrap()]));
     args.extend(p.args());
     let out = run(&args);
     assert!(out.status.success(), "{out:?}");

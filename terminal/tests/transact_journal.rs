@@ -282,7 +282,7 @@ fn second_sale_of_the_same_card_exceeds_the_floor_limit_with_the_journal_amount(
 fn transact_refuses_to_append_to_an_altered_journal() {
     let p = paths();
     let (j, k) = (p.journal.to_str().unwrap(), p.key.to_str().unwrap());
-    assert_eq!(transact(j, k, "cda", "12.50")["outcome"], "approved");
+    assert_eq!(transact(j, k, "cda", "12.50")["decision"], "approved");
     rusqlite::Connection::open(&p.journal)
         .unwrap()
         .execute("UPDATE records SET amount_authorised = 1", [])
