@@ -697,7 +697,11 @@ impl<'a> Session<'a> {
                 Request::ChooseApplication {
                     candidates,
                     confirm_only,
-                } => Action::Choose(self.choose(candidates, confirm_only)),
+                } => Action::Choose(self.choose(
+                    candidates,
+                    confirm_only,
+                    transaction.terminal_data().additional_capabilities,
+                )),
                 Request::EnterPin { kind, tries_left } => Action::Pin(kind, tries_left),
                 Request::RecentAmount { pan, .. } => Action::RecentAmount(pan.to_vec()),
                 Request::GoOnline(icc_data) => Action::Online(icc_data.to_vec()),
@@ -907,13 +911,16 @@ impl<'a> Session<'a> {
     }
 
     /// Book 1, 12.4: the cardholder's choice or confirmation.
-    fn choose(&self, candidates: &[Candidate], confirm_only: bool) -> Option<usize> {
+    fn choose(
+        &self,
+        candidates: &[Candidate],
+        confirm_only: bool,
+        additional_capabilities: [u8; 5],
+    ) -> Option<usize> {
+        // Book 1, 12.2.4: the preferred name only in a code table the
+        // terminal supports, else the label.
         let label = |c: &Candidate| {
-            let name = if c.preferred_name.is_empty() {
-                &c.label
-            } else {
-                &c.preferred_name
-            };
+            let name = c.display_name(additional_capabilities);
             format!(
                 "{} ({})",
                 String::from_utf8_lossy(name),
