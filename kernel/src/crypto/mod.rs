@@ -155,6 +155,4 @@ mod ring;
 #[cfg(feature = "ring-crypto")]
 pub use self::ring::RingCrypto;
 
-#[cfg(test)]
-#[cfg(feature = "portable-crypto")]
-mod tests;
+// Tests: kernel/tests/crypto_providers.rs.

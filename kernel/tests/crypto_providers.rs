@@ -1,5 +1,12 @@
-use super::*;
+//! The crypto providers: known answers for SHA-1, SHA-256 and the RSA public
+//! operation, the argument checks every provider shares, the caller's random
+//! source, and (with `ring-crypto`) agreement between the two providers.
+#![cfg(feature = "portable-crypto")]
+
 use core::cell::Cell;
+#[cfg(feature = "ring-crypto")]
+use emv_kernel::crypto::RingCrypto;
+use emv_kernel::crypto::{CryptoError, CryptoProvider, NoRandom, PortableCrypto};
 
 fn hex(text: &str) -> heapless::Vec<u8, 512> {
     let mut out = heapless::Vec::new();
