@@ -60,6 +60,26 @@ pub fn rfc3339(unix: i64) -> String {
     }
 }
 
+/// The version of the JSON contract of journal records, `journal status --json` and
+/// `sync --json` (`docs/schema/journal-record.schema.json`,
+/// `journal-status.schema.json`, `sync.schema.json`). It counts changes of the printed
+/// JSON, not of the database file (that is `journal_schema_version`).
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// The Authorisation Response Code (8A, format an 2, Book 3 Annex A) as its two
+/// characters, the way every JSON output spells it (`"Y1"`, `"00"`). A byte outside
+/// the an 2 range is kept as the character of the same value (ISO 8859-1), so no two
+/// codes print alike.
+pub fn arc_text(code: &[u8]) -> String {
+    code.iter().map(|&b| char::from(b)).collect()
+}
+
+/// A numeric ISO 4217 currency or ISO 3166 country code as its three digits (`"978"`,
+/// `"056"`), the way every JSON output spells it.
+pub fn numeric_code_text(code: u16) -> String {
+    format!("{code:03}")
+}
+
 fn opt_hex<T: AsRef<[u8]>>(value: &Option<T>) -> Value {
     value
         .as_ref()
@@ -69,6 +89,7 @@ fn opt_hex<T: AsRef<[u8]>>(value: &Option<T>) -> Value {
 /// A record as a JSON object (no sealed fields).
 pub fn record_json(record: &Record) -> Value {
     json!({
+        "schema_version": JSON_SCHEMA_VERSION,
         "id": record.id.0,
         "idempotency_key": record.idempotency_key,
         "state": record.state.as_str(),
@@ -77,7 +98,7 @@ pub fn record_json(record: &Record) -> Value {
         "completed_at": record.completed_at.map(rfc3339),
         "amount_authorised": record.amount_authorised,
         "amount_other": record.amount_other,
-        "currency_code": record.currency_code,
+        "currency_code": numeric_code_text(record.currency_code),
         "transaction_type": record.transaction_type,
         "transaction_date": hex::encode(record.transaction_date),
         "transaction_time": hex::encode(record.transaction_time),
@@ -85,7 +106,7 @@ pub fn record_json(record: &Record) -> Value {
         "masked_pan": record.masked_pan,
         "pan_sequence_number": record.pan_sequence_number,
         "atc": record.atc,
-        "authorisation_response_code": opt_hex(&record.authorisation_response_code),
+        "authorisation_response_code": record.authorisation_response_code.map(|c| arc_text(&c)),
         "cryptogram_information_data": record.cryptogram_information_data.map(|c| format!("{c:02X}")),
         "application_cryptogram": opt_hex(&record.application_cryptogram),
         "tvr": opt_hex(&record.tvr),
@@ -95,7 +116,8 @@ pub fn record_json(record: &Record) -> Value {
         "forced_online_reason": record.forced_online_reason,
         "key_id": record.key_id,
         "chain_seq": record.chain_seq,
-        "sync_state": record.sync_state.as_str(),
+        // snake_case like every other JSON value (the database keeps its own spelling).
+        "sync_state": record.sync_state.as_str().replace('-', "_"),
         "synced_at": record.synced_at.map(rfc3339),
         "receipt": record.receipt.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
     })
@@ -163,6 +185,50 @@ pub fn export(
     }
     out.flush().map_err(io)?;
     Ok(written)
+}
+
+/// `sync --json`: what one sync run did (one line per round with `--every`).
+pub fn sync_json(report: &crate::sync::SyncReport) -> Value {
+    json!({
+        "schema_version": JSON_SCHEMA_VERSION,
+        "acknowledged": report.acknowledged,
+        "duplicates": report.duplicates,
+        "bad_receipts": report.bad_receipts,
+        "requests": report.requests,
+        "retries": report.retries,
+        "remaining": report.remaining,
+    })
+}
+
+/// `journal status --json`: the status with the journal's path and the offline limit
+/// reached (if any), times in RFC 3339.
+pub fn status_json(
+    status: &crate::JournalStatus,
+    path: &std::path::Path,
+    limit_reached: Option<crate::limits::LimitReason>,
+) -> Value {
+    json!({
+        "schema_version": JSON_SCHEMA_VERSION,
+        "journal_schema_version": status.schema_version,
+        "journal": path,
+        "terminal_id": status.terminal_id,
+        "records": status.records,
+        "pending": status.pending,
+        "approved": status.approved,
+        "declined": status.declined,
+        "terminated": status.terminated,
+        "incomplete": status.incomplete,
+        "unsynced": status.unsynced,
+        "offline_exposure": {
+            "count": status.offline_exposure.count,
+            "total_amount": status.offline_exposure.total_amount,
+            "oldest_created_at": status.offline_exposure.oldest_created_at.map(rfc3339),
+        },
+        "offline_limit_reached": limit_reached,
+        "last_successful_sync": status.last_successful_sync.map(rfc3339),
+        "key_ids": status.key_ids,
+        "chain_head": status.chain_head,
+    })
 }
 
 #[cfg(test)]

@@ -217,6 +217,9 @@ pub struct SyncArgs {
     /// Keep syncing, once per DURATION (e.g. 30s, 5m; at least 1s), until stopped.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     every: Option<Duration>,
+    /// Print what each run did as one line of JSON (`docs/schema/sync.schema.json`).
+    #[arg(long)]
+    json: bool,
     /// Trust this CA certificate (PEM) instead of the built-in web roots.
     #[arg(long, value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -347,14 +350,7 @@ fn status(store: &StoreArgs, json: bool, limit_args: &LimitArgs) -> CmdResult {
     let limits = limit_args.limits();
     let reason = journal.offline_limits_reached(&limits, SystemTime::now(), 0)?;
     if json {
-        let mut value = serde_json::to_value(&status)?;
-        if let Some(object) = value.as_object_mut() {
-            object.insert("journal".into(), serde_json::json!(journal.path()));
-            object.insert(
-                "offline_limit_reached".into(),
-                serde_json::to_value(reason)?,
-            );
-        }
+        let value = export::status_json(&status, journal.path(), reason);
         outln!("{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -693,6 +689,7 @@ pub fn run_sync(args: SyncArgs) -> CmdResult {
             }
         }
         match result {
+            Ok(report) if args.json => outln!("{}", export::sync_json(&report))?,
             Ok(report) => outln!(
                 "synced {} record(s) ({} already held by the acquirer) in {} request(s), {} retr{}; {} remaining",
                 report.acknowledged,

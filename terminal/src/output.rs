@@ -50,7 +50,7 @@ pub struct Report {
     /// Application Label or Preferred Name.
     pub application_label: Option<String>,
     /// PAN with the middle digits masked.
-    pub pan_masked: Option<String>,
+    pub masked_pan: Option<String>,
     /// Terminal Verification Results (95), 10 hex digits.
     pub tvr: String,
     /// Transaction Status Information (9B), 4 hex digits.
@@ -124,7 +124,7 @@ impl Report {
             mode: if outcome.online { "online" } else { "offline" },
             authorisation_response_code: outcome
                 .authorisation_response_code
-                .map(|code| String::from_utf8_lossy(&code).into_owned()),
+                .map(|code| emv_journal::export::arc_text(&code)),
             card_cryptogram: outcome.cryptogram_type.map(cryptogram_name),
             application_cryptogram: outcome.cryptogram.map(hex::encode_upper),
             atc: outcome.atc.map(u16::from_be_bytes),
@@ -132,7 +132,7 @@ impl Report {
             application_label: non_empty(
                 String::from_utf8_lossy(&outcome.application_label).into_owned(),
             ),
-            pan_masked: non_empty(String::from_utf8_lossy(&outcome.masked_pan).into_owned()),
+            masked_pan: non_empty(String::from_utf8_lossy(&outcome.masked_pan).into_owned()),
             tvr: hex::encode_upper(outcome.tvr.0),
             tsi: hex::encode_upper(outcome.tsi.0),
             cvm_results: hex::encode_upper(outcome.cvm_results),
@@ -198,7 +198,7 @@ impl Report {
             let label = self.application_label.as_deref().unwrap_or_default();
             let _ = writeln!(out, "  application:            {aid} {label}");
         }
-        if let Some(pan) = &self.pan_masked {
+        if let Some(pan) = &self.masked_pan {
             let _ = writeln!(out, "  PAN:                    {pan}");
         }
         if let (Some(value), Some(atc)) = (&self.application_cryptogram, &self.atc) {

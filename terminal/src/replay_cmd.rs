@@ -40,7 +40,13 @@ pub struct ReplayArgs {
     /// Print a line for every trace that passes too.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Print one JSON document at the end instead of lines (`docs/schema/replay.schema.json`).
+    #[arg(long, conflicts_with = "verbose")]
+    pub json: bool,
 }
+
+/// The version of the `replay --json` contract (`docs/schema/replay.schema.json`).
+pub const REPLAY_SCHEMA_VERSION: u32 = 1;
 
 /// Arguments of `trace`.
 #[derive(ClapArgs, Debug)]
@@ -130,6 +136,7 @@ pub fn run_replay(args: ReplayArgs) -> CmdResult {
         bar
     });
     let mut cases = Vec::new();
+    let mut results = Vec::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut stdout = std::io::stdout().lock();
     for file in &files {
@@ -142,14 +149,32 @@ pub fn run_replay(args: ReplayArgs) -> CmdResult {
         match &plain {
             None => {
                 passed += 1;
-                if args.verbose || !report.is_empty() {
+                if args.json {
+                    results.push(serde_json::json!({
+                        "path": name,
+                        "result": if report.is_empty() { "passed" } else { "updated" },
+                        "seconds": seconds,
+                        "failure": null,
+                        "note": (!report.is_empty()).then(|| report.trim_end().to_owned()),
+                    }));
+                } else if args.verbose || !report.is_empty() {
                     let text = format!("ok   {name}\n{report}");
                     print_line(&progress, &mut stdout, &text);
                 }
             }
-            Some(_) => {
+            Some(failure) => {
                 failed += 1;
-                print_line(&progress, &mut stdout, &format!("FAIL {name}\n{report}"));
+                if args.json {
+                    results.push(serde_json::json!({
+                        "path": name,
+                        "result": "failed",
+                        "seconds": seconds,
+                        "failure": failure.trim_end(),
+                        "note": null,
+                    }));
+                } else {
+                    print_line(&progress, &mut stdout, &format!("FAIL {name}\n{report}"));
+                }
             }
         }
         cases.push(Case {
@@ -168,7 +193,17 @@ pub fn run_replay(args: ReplayArgs) -> CmdResult {
         std::fs::write(path, junit::report("emv-terminal replay", &cases))
             .map_err(|e| format!("--junit {}: {e}", path.display()))?;
     }
-    let _ = writeln!(stdout, "{passed} passed, {failed} failed");
+    if args.json {
+        let document = serde_json::json!({
+            "schema_version": REPLAY_SCHEMA_VERSION,
+            "passed": passed,
+            "failed": failed,
+            "traces": results,
+        });
+        let _ = writeln!(stdout, "{document:#}");
+    } else {
+        let _ = writeln!(stdout, "{passed} passed, {failed} failed");
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

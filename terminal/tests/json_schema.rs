@@ -126,3 +126,127 @@ fn decode_outputs_match_the_schema() {
         assert_valid(&validator, &value, &input.join(" "));
     }
 }
+
+/// Runs emv-terminal; returns stdout as text, failing on a non-zero status.
+fn run_text(args: &[String]) -> String {
+    emv_test_support::run_ok(args)
+}
+
+#[test]
+fn journal_and_sync_outputs_match_their_schemas() {
+    use emv_test_support::{paths, strings, AcquirerProcess};
+    let record_schema = schema("journal-record.schema.json");
+    let status_schema = schema("journal-status.schema.json");
+    let sync_schema = schema("sync.schema.json");
+    let p = paths();
+    let journal_args = p.args();
+    // Real transactions into the journal: offline, online with the host, declined.
+    for (card, host) in [
+        ("cda", None),
+        ("card-online", Some("approve")),
+        ("card-declines", None),
+    ] {
+        let mut args = strings(&[
+            "transact", "--card", card, "--amount", "12.50", "--date", "251124", "--time",
+            "120000", "--json",
+        ]);
+        args.extend(journal_args.iter().cloned());
+        if let Some(host) = host {
+            args.extend(strings(&["--host", host]));
+        }
+        let out = emv_test_support::run(&args);
+        assert!(!out.stdout.is_empty(), "{card}: {out:?}");
+    }
+    let check_records = |what: &str| {
+        let mut args = strings(&["journal", "list", "--json"]);
+        args.extend(journal_args.iter().cloned());
+        let listed = run_text(&args);
+        let mut lines = 0;
+        for line in listed.lines() {
+            let value: Value = serde_json::from_str(line).expect("a JSON line");
+            assert_valid(&record_schema, &value, what);
+            lines += 1;
+        }
+        assert!(lines >= 3, "{what}: {listed}");
+        let mut args = strings(&["journal", "export", "--format", "json"]);
+        args.extend(journal_args.iter().cloned());
+        let exported: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
+        for value in exported.as_array().expect("an array") {
+            assert_valid(&record_schema, value, what);
+        }
+        let mut args = strings(&["journal", "show", "2"]);
+        args.extend(journal_args.iter().cloned());
+        let shown: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
+        assert_valid(&record_schema, &shown, what);
+        shown
+    };
+    let shown = check_records("before sync");
+    // One spelling per value: the online record's ARC as in transact --json.
+    assert_eq!(shown["authorisation_response_code"], "00", "{shown:#}");
+    assert_eq!(shown["currency_code"], "978", "{shown:#}");
+    let mut args = strings(&["journal", "status", "--json"]);
+    args.extend(journal_args.iter().cloned());
+    let status: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
+    assert_valid(&status_schema, &status, "status");
+    assert!(
+        status["offline_exposure"]["oldest_created_at"].is_string(),
+        "{status:#}"
+    );
+
+    let acquirer = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &[]);
+    let mut args = strings(&["sync", "--json", "--url", &acquirer.url, "--ca"]);
+    args.push(acquirer.ca.display().to_string());
+    args.extend(journal_args.iter().cloned());
+    let synced: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
+    assert_valid(&sync_schema, &synced, "sync");
+    assert_eq!(synced["acknowledged"], 2, "{synced:#}");
+    assert_eq!(synced["remaining"], 0, "{synced:#}");
+    let shown = check_records("after sync");
+    assert!(shown["receipt"].is_object(), "{shown:#}");
+    assert_eq!(shown["sync_state"], "synced");
+    // Mutations the schemas must catch: the old spellings.
+    let mut old = shown.clone();
+    old["authorisation_response_code"] = Value::from("3030");
+    assert!(!record_schema.is_valid(&old), "a hex ARC is refused");
+    let mut old = shown;
+    old["currency_code"] = Value::from(978);
+    assert!(
+        !record_schema.is_valid(&old),
+        "a numeric currency is refused"
+    );
+    let mut old = status;
+    old["offline_exposure"]["oldest_created_at"] = Value::from(1_796_249_691u64);
+    assert!(!status_schema.is_valid(&old), "epoch seconds are refused");
+}
+
+#[test]
+fn replay_output_matches_its_schema() {
+    let validator = schema("replay.schema.json");
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/traces");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One trace that passes and one whose recorded outcome was changed by hand.
+    let good = dir.path().join("cda.trace");
+    std::fs::copy(corpus.join("cda.trace"), &good).expect("copy");
+    let text = std::fs::read_to_string(&good).expect("read");
+    let bad = dir.path().join("cda-edited.trace");
+    let edited = text.replacen("expect outcome approved", "expect outcome declined", 1);
+    assert_ne!(edited, text, "the trace names its decision");
+    std::fs::write(&bad, edited).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
+        .args(["replay", "--json"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1), "one trace fails");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_valid(&validator, &value, "replay");
+    assert_eq!(value["passed"], 1, "{value:#}");
+    assert_eq!(value["failed"], 1, "{value:#}");
+    let results: Vec<&str> = value["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .map(|t| t["result"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(results, ["failed", "passed"], "{value:#}");
+}

@@ -112,7 +112,7 @@ fn cda_card_approves_offline_and_json_has_the_contract_fields() {
     assert!(is_hex(text(&json, "application_cryptogram"), 16));
     assert!(json["atc"].is_u64(), "ATC is a number: {json}");
     assert_eq!(text(&json, "aid"), "A0000009991010");
-    assert_eq!(text(&json, "pan_masked"), "679999******0011");
+    assert_eq!(text(&json, "masked_pan"), "679999******0011");
     assert!(json["termination_reason"].is_null());
     assert!(json["oda_failure"].is_null());
     assert_eq!(json["schema_version"], 1);
