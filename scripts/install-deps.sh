@@ -12,13 +12,15 @@
 # python3-venv + python3-pip: the virtual environment scripts/test-python.sh
 # installs the Python package (python/) and pytest into (Debian's python3
 # has neither venv's pip bootstrap nor pip without them); valgrind: the
-# kernel's RAM measurement (scripts/check-stack.sh, massif).
+# kernel's RAM measurement (scripts/check-stack.sh, massif);
+# gcc-mingw-w64-x86-64-posix: the C compiler `ring` needs to build for
+# x86_64-pc-windows-gnu (scripts/check-windows.sh).
 #
 # Idempotent: runs `apt-get update` only when something is missing. Works as
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix "$@")
 
 missing=()
 for package in "${packages[@]}"; do

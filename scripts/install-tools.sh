@@ -11,7 +11,10 @@
 #   check (scripts/check-msrv.py installs it itself when rustup can);
 # - cargo-fuzz (crates.io): the bounded fuzz pass of scripts/fuzz.sh;
 # - the Rust target thumbv7em-none-eabihf (Cortex-M4F), for the no_std
-#   firmware build (scripts/check-embedded.sh).
+#   firmware build (scripts/check-embedded.sh);
+# - the Rust target x86_64-pc-windows-gnu, for `cargo check` of emv-terminal
+#   on Windows (scripts/check-windows.sh; its C compiler comes from
+#   install-deps.sh).
 #
 # Idempotent: a tool already on PATH at the pinned version is kept.
 set -euo pipefail
@@ -45,13 +48,14 @@ else
     cargo install --locked --quiet cargo-fuzz --version "$cargo_fuzz_version"
 fi
 
-embedded_target=thumbv7em-none-eabihf
-if rustc --print sysroot >/dev/null 2>&1 && [ -d "$(rustc --print sysroot)/lib/rustlib/$embedded_target" ]; then
-    echo "install-tools: Rust target $embedded_target present"
-elif command -v rustup >/dev/null 2>&1; then
-    echo "install-tools: installing Rust target $embedded_target (rustup)"
-    rustup target add "$embedded_target"
-else
-    echo "install-tools: no rustup to install the Rust target $embedded_target; install it with your toolchain" >&2
-    exit 1
-fi
+for target in thumbv7em-none-eabihf x86_64-pc-windows-gnu; do
+    if rustc --print sysroot >/dev/null 2>&1 && [ -d "$(rustc --print sysroot)/lib/rustlib/$target" ]; then
+        echo "install-tools: Rust target $target present"
+    elif command -v rustup >/dev/null 2>&1; then
+        echo "install-tools: installing Rust target $target (rustup)"
+        rustup target add "$target"
+    else
+        echo "install-tools: no rustup to install the Rust target $target; install it with your toolchain" >&2
+        exit 1
+    fi
+done

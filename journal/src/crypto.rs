@@ -8,7 +8,6 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -110,8 +109,7 @@ impl KeyRing {
                 io_error(path, e)
             }
         })?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if let Some(mode) = crate::private::shared_mode(&meta) {
             return Err(JournalError::KeyFilePermissions {
                 path: path.to_path_buf(),
                 mode,
@@ -175,12 +173,10 @@ impl KeyRing {
         // leaves either no key file or a complete one, and an existing file is never replaced.
         let tmp = path.with_extension("key-create.tmp");
         let _ = fs::remove_file(&tmp);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_error(&tmp, e))?;
+        let mut file =
+            crate::private::private_file(OpenOptions::new().write(true).create_new(true))
+                .open(&tmp)
+                .map_err(|e| io_error(&tmp, e))?;
         file.write_all(text.as_bytes())
             .map_err(|e| io_error(&tmp, e))?;
         file.sync_all().map_err(|e| io_error(&tmp, e))?;
@@ -204,12 +200,10 @@ impl KeyRing {
         let text = render_key_file(&all);
         let tmp = self.path.with_extension("key-rotate.tmp");
         let _ = fs::remove_file(&tmp);
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| io_error(&tmp, e))?;
+        let mut file =
+            crate::private::private_file(OpenOptions::new().write(true).create_new(true))
+                .open(&tmp)
+                .map_err(|e| io_error(&tmp, e))?;
         file.write_all(text.as_bytes())
             .map_err(|e| io_error(&tmp, e))?;
         file.sync_all().map_err(|e| io_error(&tmp, e))?;
@@ -354,14 +348,10 @@ pub fn create_private_dir(dir: &Path) -> Result<(), JournalError> {
     if dir.exists() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
+    crate::private::private_dir(fs::DirBuilder::new().recursive(true))
         .create(dir)
         .map_err(|e| io_error(dir, e))
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 fn sync_parent(path: &Path) -> Result<(), JournalError> {
     let parent = match path.parent() {
@@ -375,6 +365,8 @@ fn sync_parent(path: &Path) -> Result<(), JournalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn pan_index_depends_on_pan_digits_and_key_only() {
@@ -419,6 +411,7 @@ mod tests {
         assert_ne!(sealed.nonce, again.nonce, "fresh nonce per record");
     }
 
+    #[cfg(unix)]
     #[test]
     fn created_key_file_is_private_and_never_overwritten() {
         let dir = tempfile::tempdir().unwrap();
@@ -429,6 +422,7 @@ mod tests {
         assert!(KeyRing::create(&path).is_err());
     }
 
+    #[cfg(unix)]
     #[test]
     fn group_readable_key_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -454,6 +448,7 @@ mod tests {
         assert_eq!(reloaded.seal(2, b"new").unwrap().key_id, 2);
     }
 
+    #[cfg(unix)]
     #[test]
     fn malformed_lines_are_reported_with_line_number() {
         let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ring::digest::{digest, SHA256};
@@ -77,8 +76,7 @@ pub(crate) fn read(keys: &KeyRing, canonical: &Path) -> Result<Option<KnownHead>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(JournalError::Io { path: file, source }),
     };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if let Some(mode) = crate::private::shared_mode(&meta) {
         return Err(JournalError::KeyFilePermissions { path: file, mode });
     }
     let text = fs::read_to_string(&file).map_err(|source| JournalError::Io {
@@ -133,12 +131,10 @@ pub(crate) fn write(
     };
     {
         let _ = fs::remove_file(&tmp);
-        let mut out = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
+        let mut out =
+            crate::private::private_file(fs::OpenOptions::new().write(true).create_new(true))
+                .open(&tmp)
+                .map_err(io(&tmp))?;
         out.write_all(line.as_bytes()).map_err(io(&tmp))?;
         out.sync_all().map_err(io(&tmp))?;
     }

@@ -92,6 +92,7 @@ pub mod crypto;
 pub mod export;
 pub mod identity;
 pub mod limits;
+pub mod private;
 mod record;
 mod schema;
 mod store;

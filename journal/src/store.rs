@@ -970,11 +970,7 @@ impl Journal {
 /// Creates an empty journal file with mode 0600 when none exists, so that SQLite (which
 /// gives its -wal and -shm files the main file's mode) never leaves card data readable by others.
 pub(crate) fn create_private_file(path: &Path) -> Result<(), JournalError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    match crate::private::private_file(std::fs::OpenOptions::new().write(true).create_new(true))
         .open(path)
     {
         Ok(_) => Ok(()),

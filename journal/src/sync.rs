@@ -360,16 +360,11 @@ fn client_cert(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<ureq::tls::ClientCert, SyncError> {
-    use std::os::unix::fs::PermissionsExt;
     let config = |path: &std::path::Path, e: &dyn std::fmt::Display| {
         SyncError::Config(format!("{}: {e}", path.display()))
     };
-    let mode = std::fs::metadata(key)
-        .map_err(|e| config(key, &e))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
+    let meta = std::fs::metadata(key).map_err(|e| config(key, &e))?;
+    if let Some(mode) = crate::private::shared_mode(&meta) {
         return Err(config(
             key,
             &format!("client key has mode {mode:03o}: it must be private to its owner (chmod 600)"),

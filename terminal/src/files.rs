@@ -11,19 +11,10 @@ use std::path::Path;
 pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        // `mode` applies only to a file created now; an existing one is narrowed here.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
-    }
-    #[cfg(not(unix))]
-    {
-        options.open(path)
-    }
+    let file = emv_journal::private::private_file(&mut options).open(path)?;
+    // The mode applies only to a file created now; an existing one is narrowed here.
+    emv_journal::private::make_private(&file)?;
+    Ok(file)
 }
 
 /// Writes `contents` to `path` through [`create_private`].
