@@ -445,7 +445,9 @@ pub(crate) fn first_generate_ac<C: CryptoProvider>(
     let (issuer, terminal) = action_codes(cx);
     let connectivity = restrict::connectivity(cx.terminal_context.config);
     let requested = terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, connectivity);
-    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested);
+    let mode = cx.terminal_context.config.cda_request_mode;
+    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested)
+        && mode.allows(requested, false);
     oda.cdol1_data = send_generate_ac(cx, crypto, requested, cda, false)?;
     Ok(FirstGenerateAc { requested, cda })
 }
@@ -478,7 +480,9 @@ pub(crate) fn second_generate_ac<C: CryptoProvider>(
     requested: RequestedCryptogram,
     context: SecondGenerateAcContext,
 ) -> Result<SecondGenerateAc, TerminationReason> {
-    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested);
+    let mode = cx.terminal_context.config.cda_request_mode;
+    let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested)
+        && mode.allows(requested, true);
     let cdol2_data = send_generate_ac(cx, crypto, requested, cda, true)?;
     Ok(SecondGenerateAc {
         requested,

@@ -104,6 +104,85 @@ pub struct SelectionFeatures {
     pub cardholder_choice: bool,
 }
 
+/// ICS "CDA request modes": whether the terminal asks for a CDA signature
+/// (GENERATE AC P1 b5) with an ARQC at the first GENERATE AC and with a TC
+/// at the second (Book 2, 6.6; Book 4, 6.3.2.1 leaves both to the terminal
+/// and the lab's ICS records the choice). A TC at the first GENERATE AC is
+/// always asked for with CDA, and an AAC never is.
+///
+/// | ICS mode | `arqc_first_generate_ac` | `tc_second_generate_ac` |
+/// |---|---|---|
+/// | 1 (the default) | `true` | `true` |
+/// | 2 | `true` | `false` |
+/// | 3 | `false` | `true` |
+/// | 4 | `false` | `false` |
+///
+/// When CDA is asked for at neither GENERATE AC of a transaction, its
+/// signature is never checked and the outcome reports CDA as selected but
+/// not performed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CdaRequestMode {
+    /// Ask for CDA with an ARQC at the first GENERATE AC.
+    pub arqc_first_generate_ac: bool,
+    /// Ask for CDA with a TC at the second GENERATE AC.
+    pub tc_second_generate_ac: bool,
+}
+
+impl CdaRequestMode {
+    /// ICS mode 1: CDA with every ARQC and TC (the kernel's behaviour
+    /// before the mode was configurable).
+    pub const MODE_1: CdaRequestMode = CdaRequestMode {
+        arqc_first_generate_ac: true,
+        tc_second_generate_ac: true,
+    };
+    /// ICS mode 2: CDA with the ARQC, not with the TC of the second
+    /// GENERATE AC.
+    pub const MODE_2: CdaRequestMode = CdaRequestMode {
+        arqc_first_generate_ac: true,
+        tc_second_generate_ac: false,
+    };
+    /// ICS mode 3: no CDA with the ARQC, CDA with the TC of the second
+    /// GENERATE AC.
+    pub const MODE_3: CdaRequestMode = CdaRequestMode {
+        arqc_first_generate_ac: false,
+        tc_second_generate_ac: true,
+    };
+    /// ICS mode 4: CDA only with a TC at the first GENERATE AC.
+    pub const MODE_4: CdaRequestMode = CdaRequestMode {
+        arqc_first_generate_ac: false,
+        tc_second_generate_ac: false,
+    };
+
+    /// The mode of its ICS number (1 to 4).
+    pub const fn from_number(number: u8) -> Option<CdaRequestMode> {
+        match number {
+            1 => Some(Self::MODE_1),
+            2 => Some(Self::MODE_2),
+            3 => Some(Self::MODE_3),
+            4 => Some(Self::MODE_4),
+            _ => None,
+        }
+    }
+
+    /// Whether this mode lets a GENERATE AC asking for `requested` (the
+    /// second one when `second`) ask for CDA. The other conditions (CDA
+    /// selected, not failed, not an AAC) are [`crate::action::cda_requested`]'s.
+    pub const fn allows(self, requested: crate::apdu::RequestedCryptogram, second: bool) -> bool {
+        use crate::apdu::RequestedCryptogram as Requested;
+        match (requested, second) {
+            (Requested::Arqc, false) => self.arqc_first_generate_ac,
+            (Requested::Tc, true) => self.tc_second_generate_ac,
+            _ => true,
+        }
+    }
+}
+
+impl Default for CdaRequestMode {
+    fn default() -> Self {
+        Self::MODE_1
+    }
+}
+
 /// The terminal's configuration: who it is, what it can do, what it accepts.
 ///
 /// Book 4, Annex A (terminal data elements).
@@ -141,6 +220,9 @@ pub struct TerminalConfig {
     /// PIN CVM, every later PIN CVM of the list counts as bypassed without
     /// prompting again. Off: each PIN CVM prompts anew.
     pub subsequent_pin_bypass: bool,
+    /// When CDA is asked for at the GENERATE AC commands (ICS CDA request
+    /// modes); ICS mode 1 by default.
+    pub cda_request_mode: CdaRequestMode,
     /// The applications the terminal accepts, in the terminal's order.
     pub applications: Vec<ApplicationConfig, TERMINAL_AID_CAPACITY>,
 }
@@ -186,6 +268,7 @@ impl Default for TerminalConfig {
             online_capable: true,
             pin_pad_working: true,
             subsequent_pin_bypass: false,
+            cda_request_mode: CdaRequestMode::MODE_1,
             applications,
         }
     }
@@ -347,6 +430,21 @@ mod tests {
         assert!(config
             .application_for(&[0xA0, 0x00, 0x00, 0x09, 0x99])
             .is_none());
+    }
+
+    /// ICS CDA request modes: only an ARQC at the first and a TC at the
+    /// second GENERATE AC depend on the mode.
+    #[test]
+    fn cda_request_modes_gate_the_arqc_and_the_second_tc_only() {
+        use crate::apdu::RequestedCryptogram::{Aac, Arqc, Tc};
+        for mode in [1, 2, 3, 4].map(|n| CdaRequestMode::from_number(n).unwrap()) {
+            assert!(mode.allows(Tc, false), "{mode:?}: TC at the first");
+            assert!(mode.allows(Aac, true));
+            assert_eq!(mode.allows(Arqc, false), mode.arqc_first_generate_ac);
+            assert_eq!(mode.allows(Tc, true), mode.tc_second_generate_ac);
+        }
+        assert!(!CdaRequestMode::MODE_3.allows(Arqc, false));
+        assert!(!CdaRequestMode::MODE_2.allows(Tc, true));
     }
 
     #[test]

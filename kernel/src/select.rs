@@ -100,6 +100,23 @@ fn copy_truncated<const N: usize>(out: &mut Vec<u8, N>, value: &[u8]) {
     }
 }
 
+/// Book 1, 12.2.3 and 12.3.2 step 3: the candidate a directory entry (the
+/// value of one 61 template) names, when its ADF name (4F) is 5 to 16
+/// bytes, its contents are well formed, and the terminal supports it.
+fn directory_candidate(config: &TerminalConfig, entry: &[u8]) -> Option<Candidate> {
+    tlv::validate(entry).ok()?;
+    let aid = tlv::find(entry, Tag(0x4F))?;
+    if aid.len() < 5 {
+        return None;
+    }
+    config.application_for(aid)?;
+    let mut candidate = Candidate::new(aid)?;
+    for object in tlv::iter(entry).map_while(Result::ok) {
+        candidate.fill_from(&object);
+    }
+    Some(candidate)
+}
+
 /// The File Control Information of a SELECT response (Book 1, 11.3.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fci<'a> {
@@ -351,8 +368,12 @@ impl Selection {
         if record.tag != Tag(0x70) {
             return false;
         }
-        for entry in record.children() {
-            let Ok(entry) = entry else { return false };
+        // The record itself is well formed (template 70 of valid TLV) before
+        // any of its entries is used.
+        if tlv::validate(record.value).is_err() {
+            return false;
+        }
+        for entry in record.children().map_while(Result::ok) {
             if entry.tag != Tag(0x61) {
                 continue;
             }
@@ -363,21 +384,13 @@ impl Selection {
                 }
                 continue;
             }
-            let Some(aid) = tlv::find(entry.value, Tag(0x4F)) else {
-                return false;
-            };
-            if config.application_for(aid).is_none() {
-                continue;
+            // Book 1, 12.2.3: an entry without a valid ADF name (4F, 5 to 16
+            // bytes) or with malformed contents is skipped; the other
+            // entries of the record stay usable (docs/conformance.md).
+            if let Some(candidate) = directory_candidate(config, entry.value) {
+                // A full list keeps the applications found first.
+                let _ = add_candidate(&mut self.candidates, candidate);
             }
-            let Some(mut candidate) = Candidate::new(aid) else {
-                return false;
-            };
-            for object in tlv::iter(entry.value) {
-                let Ok(object) = object else { return false };
-                candidate.fill_from(&object);
-            }
-            // A full list keeps the applications found first.
-            let _ = add_candidate(&mut self.candidates, candidate);
         }
         true
     }
@@ -452,7 +465,11 @@ impl Selection {
                 let _ = add_candidate(&mut self.candidates, candidate);
             }
         }
-        if partial && occurrences < MAX_OCCURRENCES_PER_AID {
+        // EMV 4.4 Book 1, 12.3.3 steps 5-7: SELECT next only after a partial
+        // match the Application Selection Indicator allows; an exact match,
+        // or a partial match the ASI forbids, moves on to the next terminal
+        // AID (ICS 2.4, docs/conformance.md).
+        if partial && app.partial_selection && occurrences < MAX_OCCURRENCES_PER_AID {
             self.state = SelectState::SelectAid {
                 index,
                 occurrences: occurrences + 1,
@@ -715,6 +732,159 @@ mod tests {
         assert_eq!(
             action,
             SelectionAction::Terminate(TerminationReason::NoApplication)
+        );
+    }
+
+    /// EMV 4.4 Book 1, 12.3.3 steps 5-6 (ICS 2.4): a partial match that the
+    /// Application Selection Indicator forbids is not a candidate and is not
+    /// followed by SELECT next: the next command selects the next terminal AID.
+    #[test]
+    fn partial_match_forbidden_by_asi_selects_the_next_terminal_aid() {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        config.applications[0].partial_selection = false;
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        let mut long = heapless::Vec::<u8, 16>::from_slice(&TEST_AID_CREDIT).unwrap();
+        long.push(0x01).unwrap();
+        let answer = fci(&long, &[]);
+        selection.on_response(&config, &answer, &mut store, &mut command);
+        assert_eq!(command.as_bytes()[3], 0x00, "no SELECT next");
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_DEBIT);
+        assert!(selection.candidates().is_empty());
+    }
+
+    /// Book 1, 12.3.2 (ICS row 4): a directory record that is not a
+    /// well-formed template 70 puts the directory in error: the candidates
+    /// found so far are discarded and the list of AIDs is used.
+    #[test]
+    fn directory_error_falls_back_to_the_list_of_aids() {
+        let config = TerminalConfig::default();
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        let pse = fci(PSE_NAME, &tlv(0x88, &[0x01]));
+        selection.on_response(&config, &pse, &mut store, &mut command);
+        let record = ok(&tlv(0x70, &entry_adf(&TEST_AID_CREDIT, b"CREDIT", 0x01)));
+        selection.on_response(&config, &record, &mut store, &mut command);
+        assert_eq!(selection.candidates().len(), 1);
+        // Record 2: template 70 whose contents claim more bytes than sent.
+        let broken = ok(&[0x70, 0x04, 0x61, 0x08, 0x4F, 0x07]);
+        selection.on_response(&config, &broken, &mut store, &mut command);
+        assert!(selection.candidates().is_empty(), "list discarded");
+        assert_eq!(selection.step(), "select by list of AIDs");
+        assert_eq!(&command.as_bytes()[..4], &[0x00, 0xA4, 0x04, 0x00]);
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_CREDIT);
+    }
+
+    /// Book 1, 12.2.3 (docs/conformance.md): inside a well-formed record, an
+    /// entry without an ADF name is skipped and the record's other entries
+    /// are kept.
+    #[test]
+    fn directory_entry_without_adf_name_is_skipped() {
+        let config = TerminalConfig::default();
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        let pse = fci(PSE_NAME, &tlv(0x88, &[0x01]));
+        selection.on_response(&config, &pse, &mut store, &mut command);
+        let nameless = tlv(0x61, &tlv(0x50, b"NO NAME"));
+        let record = ok(&tlv(
+            0x70,
+            &cat(&[&nameless, &entry_adf(&TEST_AID_DEBIT, b"DEBIT", 0x01)]),
+        ));
+        selection.on_response(&config, &record, &mut store, &mut command);
+        assert_eq!(selection.step(), "read PSE directory");
+        assert_eq!(selection.candidates().len(), 1);
+        assert_eq!(selection.candidates()[0].label.as_slice(), b"DEBIT");
+    }
+
+    /// Book 1, 12.4 (ICS row 14): the DF name in the FCI of the final SELECT
+    /// must be the candidate's; another name removes the candidate, and the
+    /// terminal chooses again among the others.
+    #[test]
+    fn df_name_mismatch_at_final_select_removes_the_candidate() {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        let mut store = DataStore::new();
+        let mut command = Command::default();
+        let (mut selection, _) = Selection::start(&config, &mut command);
+        selection.on_response(
+            &config,
+            &fci(&TEST_AID_CREDIT, &[]),
+            &mut store,
+            &mut command,
+        );
+        selection.on_response(
+            &config,
+            &fci(&TEST_AID_DEBIT, &[]),
+            &mut store,
+            &mut command,
+        );
+        let action = selection.on_response(&config, &[0x6A, 0x82], &mut store, &mut command);
+        assert_eq!(
+            action,
+            SelectionAction::AskCardholder(CardholderQuestion::Choose)
+        );
+        selection.on_cardholder(Some(0), &mut command);
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_CREDIT);
+        // The card answers the final SELECT of credit with debit's FCI.
+        let action = selection.on_response(
+            &config,
+            &fci(&TEST_AID_DEBIT, &[]),
+            &mut store,
+            &mut command,
+        );
+        assert_eq!(action, SelectionAction::Transmit, "debit selected next");
+        assert_eq!(selection.candidates().len(), 1);
+        assert_eq!(selection.candidates()[0].aid.as_slice(), &TEST_AID_DEBIT);
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_DEBIT);
+        assert!(
+            store.get(Tag(0x84)).is_none(),
+            "nothing of the refused FCI kept"
+        );
+    }
+
+    /// Book 1, 12.4 (ICS row 13): a terminal that can neither ask for
+    /// confirmation nor offer a choice selects the highest-priority candidate
+    /// that does not need confirmation, and ends with
+    /// `ConfirmationNotSupported` when every candidate needs it.
+    #[test]
+    fn without_cardholder_selection_the_terminal_chooses_or_terminates() {
+        let mut config = TerminalConfig::default();
+        config.selection.pse = false;
+        config.selection.cardholder_choice = false;
+        config.selection.cardholder_confirmation = false;
+        let run = |credit: u8, debit: Option<u8>| {
+            let mut store = DataStore::new();
+            let mut command = Command::default();
+            let (mut selection, _) = Selection::start(&config, &mut command);
+            let answer = fci(&TEST_AID_CREDIT, &tlv(0x87, &[credit]));
+            selection.on_response(&config, &answer, &mut store, &mut command);
+            let answer = match debit {
+                Some(priority) => fci(&TEST_AID_DEBIT, &tlv(0x87, &[priority])),
+                None => heapless::Vec::from_slice(&[0x6A, 0x82]).unwrap(),
+            };
+            selection.on_response(&config, &answer, &mut store, &mut command);
+            let action = selection.on_response(&config, &[0x6A, 0x82], &mut store, &mut command);
+            (action, command)
+        };
+        // Credit has the higher priority but needs confirmation: debit.
+        let (action, command) = run(0x81, Some(0x02));
+        assert_eq!(action, SelectionAction::Transmit);
+        assert_eq!(&command.as_bytes()[5..12], &TEST_AID_DEBIT);
+        // Both need confirmation.
+        let (action, _) = run(0x81, Some(0x82));
+        assert_eq!(
+            action,
+            SelectionAction::Terminate(TerminationReason::ConfirmationNotSupported)
+        );
+        // The only candidate needs confirmation.
+        let (action, _) = run(0x81, None);
+        assert_eq!(
+            action,
+            SelectionAction::Terminate(TerminationReason::ConfirmationNotSupported)
         );
     }
 

@@ -1099,3 +1099,80 @@ fn cryptograms_verify_with_the_issuer() {
     let r = run("issuer-scripts");
     assert!(issuer_verifies(&r, 1, r.outcome.cryptogram.unwrap()));
 }
+
+// ---- ICS checklist rows (issue #13) -----------------------------------------
+
+/// The GENERATE AC commands a run sent (hex).
+fn generate_acs(r: &Run) -> Vec<&String> {
+    r.commands
+        .iter()
+        .filter(|c| c.starts_with("80AE"))
+        .collect()
+}
+
+/// ICS row 39, CDA request modes (Book 2, 6.6; Book 4, 6.3.2.1): the `cda`
+/// card at a terminal that goes online (merchant forced online, host
+/// approves). P1 of the first GENERATE AC is `90` (ARQC with CDA) in modes
+/// 1 and 2, `80` in modes 3 and 4; of the second `50` (TC with CDA) in
+/// modes 1 and 3, `40` in modes 2 and 4. Every mode approves.
+#[test]
+fn cda_request_modes_set_p1_of_each_generate_ac() {
+    use emv_kernel::config::CdaRequestMode;
+    let inputs = TransactionInputs {
+        merchant_forced_online: true,
+        ..TEST_INPUTS
+    };
+    for (number, first, second) in [
+        (1, "80AE9000", "80AE5000"),
+        (2, "80AE9000", "80AE4000"),
+        (3, "80AE8000", "80AE5000"),
+        (4, "80AE8000", "80AE4000"),
+    ] {
+        let config = TerminalConfig {
+            cda_request_mode: CdaRequestMode::from_number(number).unwrap(),
+            ..TerminalConfig::default()
+        };
+        let r = run_with("cda", &config, inputs, true);
+        let sent = generate_acs(&r);
+        assert_eq!(sent.len(), 2, "mode {number}");
+        assert!(sent[0].starts_with(first), "mode {number}: {}", sent[0]);
+        assert!(sent[1].starts_with(second), "mode {number}: {}", sent[1]);
+        assert_eq!(r.outcome.decision, Decision::Approved, "mode {number}");
+        assert_eq!(r.outcome.oda_method, OdaMethod::Cda);
+        let expected = if number == 4 {
+            OdaResult::NotPerformed
+        } else {
+            OdaResult::Succeeded
+        };
+        assert_eq!(r.outcome.oda_result, expected, "mode {number}");
+    }
+    assert_eq!(CdaRequestMode::default(), CdaRequestMode::MODE_1);
+    assert_eq!(CdaRequestMode::from_number(5), None);
+}
+
+/// ICS row 42, Book 2, 6.6.2 and Book 3, 10.9: CDA asked for only with the
+/// TC of the second GENERATE AC (ICS mode 3), the `cda-bad-signature` card:
+/// the first GENERATE AC is an ARQC without CDA, the issuer approves, the
+/// card's TC at the second GENERATE AC carries a signature that fails:
+/// declined, TVR byte 1 b3 "CDA failed", and the host's approval must be
+/// reversed.
+#[test]
+fn cda_failing_on_the_second_generate_ac_declines() {
+    let config = TerminalConfig {
+        cda_request_mode: emv_kernel::config::CdaRequestMode::MODE_3,
+        ..TerminalConfig::default()
+    };
+    let inputs = TransactionInputs {
+        merchant_forced_online: true,
+        ..TEST_INPUTS
+    };
+    let r = run_with("cda-bad-signature", &config, inputs, true);
+    let sent = generate_acs(&r);
+    assert!(sent[0].starts_with("80AE8000"), "{}", sent[0]);
+    assert!(sent[1].starts_with("80AE5000"), "{}", sent[1]);
+    assert!(r.went_online);
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.tvr.0[0] & 0x04, 0x04, "CDA failed");
+    assert_eq!(r.outcome.oda_result, OdaResult::Failed);
+    assert!(r.outcome.reversal_required);
+}

@@ -220,7 +220,8 @@ impl OfflineAuthentication {
         // Book 2, 6.5.1: the card's DDOL, else the terminal's default DDOL,
         // which must ask for the Unpredictable Number.
         let ddol = match cx.store.get(Tag(0x9F49)) {
-            Some(ddol) => Ok(ddol),
+            Some(ddol) if has_unpredictable_number(ddol) => Ok(ddol),
+            Some(_) => Err(false), // Book 2, 6.5.1: card DDOL without 9F37
             None if default_ddol.is_empty() => Err(true),
             None if has_unpredictable_number(default_ddol) => Ok(default_ddol),
             None => Err(false),
