@@ -463,6 +463,7 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
         "acquirer_identifier",
         "pin_pad_working",
         "subsequent_pin_bypass",
+        "cda_request_mode",
         "pse",
         "cardholder_confirmation",
         "cardholder_choice",
@@ -549,6 +550,15 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
     }
     if let Some(bypass) = section.boolean("subsequent_pin_bypass")? {
         config.subsequent_pin_bypass = bypass;
+    }
+    // ICS CDA request modes 1-4 (emv_kernel::config::CdaRequestMode).
+    if let Some(number) = section.integer("cda_request_mode", 1, 4)? {
+        let mode = u8::try_from(number)
+            .ok()
+            .and_then(emv_kernel::config::CdaRequestMode::from_number);
+        if let Some(mode) = mode {
+            config.cda_request_mode = mode;
+        }
     }
     if let Some(pse) = section.boolean("pse")? {
         config.selection.pse = pse;
@@ -772,6 +782,22 @@ mod tests {
     #[test]
     fn empty_text_is_the_default() {
         assert_eq!(Settings::from_toml("").unwrap(), Settings::default());
+    }
+
+    /// ICS CDA request modes: `[terminal] cda_request_mode` 1 to 4, mode 1 by default.
+    #[test]
+    fn cda_request_mode_is_read_from_the_terminal_table() {
+        use emv_kernel::config::CdaRequestMode;
+        assert_eq!(
+            Settings::default().terminal.cda_request_mode,
+            CdaRequestMode::MODE_1
+        );
+        let three = Settings::from_toml("[terminal]\ncda_request_mode = 3\n").unwrap();
+        assert_eq!(three.terminal.cda_request_mode, CdaRequestMode::MODE_3);
+        let error = Settings::from_toml("[terminal]\ncda_request_mode = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("terminal.cda_request_mode"), "{error}");
     }
 
     /// Book 3, 10.5: the terminal option "subsequent PIN bypass" comes from
