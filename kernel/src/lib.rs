@@ -43,6 +43,7 @@ pub mod date;
 pub mod dictionary;
 pub mod dol;
 pub mod driver;
+pub mod identity;
 pub mod initiate;
 pub mod limits;
 pub mod oda;

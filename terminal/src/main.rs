@@ -95,17 +95,20 @@ pub fn usage(text: impl Into<String>) -> Box<dyn Error> {
     Box::new(UsageError(text.into()))
 }
 
-/// `emv-terminal --version`: this program's version and the kernel's.
-const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (emv-kernel ",
-    env!("EMV_KERNEL_VERSION"),
-    ")"
-);
+/// `emv-terminal --version`: this program's version, the kernel's, and the kernel build's
+/// checksum for type approval (`emv_kernel::identity`).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} (emv-kernel {}, checksum {})",
+        env!("CARGO_PKG_VERSION"),
+        emv_kernel::identity::VERSION,
+        emv_kernel::identity::short_checksum()
+    )
+});
 
 /// An EMV contact terminal and its tools.
 #[derive(Parser)]
-#[command(name = "emv-terminal", version = VERSION, about, after_help = exit::HELP)]
+#[command(name = "emv-terminal", version = VERSION.as_str(), about, after_help = exit::HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
