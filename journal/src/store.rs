@@ -571,21 +571,17 @@ impl Journal {
         Ok(n.max(0) as u64)
     }
 
-    /// Marks the records with these idempotency keys as synced; returns how many changed.
+    /// Marks the records these receipts are for as synced, storing each receipt with its
+    /// record (under the record's state MAC) as proof for disputes; returns how many
+    /// changed. Only a [`crate::sync::VerifiedReceipt`], which only a signature that
+    /// verifies makes, marks a record forwarded: nothing is marked synced without proof
+    /// that the acquirer has it.
     ///
-    /// Call only with keys the acquirer acknowledged. Each record's state MAC is checked
-    /// before the change (a record altered without the key is never marked synced) and
-    /// rewritten over the new sync state.
-    pub fn mark_synced(&mut self, keys: &[String], now: SystemTime) -> Result<usize, JournalError> {
-        let acks: Vec<(String, Option<String>)> = keys.iter().map(|k| (k.clone(), None)).collect();
-        self.mark_synced_with_receipts(&acks, now)
-    }
-
-    /// Like [`Journal::mark_synced`], storing with each record the acquirer's receipt that
-    /// proved it forwarded (under the record's state MAC).
-    pub fn mark_synced_with_receipts(
+    /// Each record's state MAC is checked before the change (a record altered without the
+    /// key is never marked synced) and rewritten over the new sync state.
+    pub fn mark_synced(
         &mut self,
-        acks: &[(String, Option<String>)],
+        receipts: &[crate::sync::VerifiedReceipt],
         now: SystemTime,
     ) -> Result<usize, JournalError> {
         let tx = self
@@ -593,7 +589,8 @@ impl Journal {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let state_mac_from = meta_i64(&tx, "state_mac_from")?;
         let mut changed = 0;
-        for (key, receipt) in acks {
+        for proof in receipts {
+            let key = proof.idempotency_key();
             let sql = format!(
                 "SELECT {COLUMNS} FROM records
                  WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'"
@@ -609,7 +606,7 @@ impl Journal {
             }
             record.sync_state = SyncState::Synced;
             record.synced_at = Some(unix_seconds(now));
-            record.receipt = receipt.clone();
+            record.receipt = Some(proof.receipt().to_owned());
             tx.execute(
                 "UPDATE records SET sync_state = 'synced', synced_at = ?2, receipt = ?3 WHERE id = ?1",
                 params![record.id.0, record.synced_at, record.receipt],

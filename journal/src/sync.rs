@@ -137,6 +137,27 @@ pub struct Ack {
     pub receipt: Option<Value>,
 }
 
+/// An acquirer's receipt whose signature verified for one record: the only proof
+/// [`crate::Journal::mark_synced`] accepts that the acquirer holds the record. It can be
+/// made only by [`ReceiptKey::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedReceipt {
+    idempotency_key: String,
+    receipt: String,
+}
+
+impl VerifiedReceipt {
+    /// The idempotency key of the record the receipt is for.
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The receipt as the acquirer sent it (JSON text), kept in the journal for disputes.
+    pub fn receipt(&self) -> &str {
+        &self.receipt
+    }
+}
+
 /// The acquirer's receipt verification key.
 #[derive(Debug, Clone)]
 pub struct ReceiptKey {
@@ -161,6 +182,13 @@ impl ReceiptKey {
         Ok(Self { public_key })
     }
 
+    /// The key from its 32 bytes (an Ed25519 public key).
+    pub fn from_public_key(public_key: &[u8]) -> Option<Self> {
+        (public_key.len() == 32).then(|| Self {
+            public_key: public_key.to_vec(),
+        })
+    }
+
     /// The key named by the configuration, or published next to its CA file.
     pub fn for_config(config: &SyncConfig) -> Result<Self, SyncError> {
         if let Some(path) = &config.receipt_key {
@@ -181,14 +209,15 @@ impl ReceiptKey {
     }
 
     /// Checks a receipt for the record with `key`, sent as JSON text with SHA-256
-    /// `record_sha256` (hex) by `terminal_id`.
+    /// `record_sha256` (hex) by `terminal_id`; a receipt that verifies is returned as the
+    /// proof [`crate::Journal::mark_synced`] needs.
     pub fn verify(
         &self,
         receipt: &Value,
         terminal_id: &str,
         key: &str,
         record_sha256: &str,
-    ) -> Result<(), &'static str> {
+    ) -> Result<VerifiedReceipt, &'static str> {
         let field = |name: &str| receipt.get(name).and_then(Value::as_str);
         if field("alg") != Some("ed25519") {
             return Err("unknown receipt algorithm");
@@ -209,7 +238,11 @@ impl ReceiptKey {
         let message = receipt_message(terminal_id, key, record_sha256, stored_at);
         ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &self.public_key)
             .verify(&message, &signature)
-            .map_err(|_| "receipt signature does not verify")
+            .map_err(|_| "receipt signature does not verify")?;
+        Ok(VerifiedReceipt {
+            idempotency_key: key.to_owned(),
+            receipt: receipt.to_string(),
+        })
     }
 }
 
@@ -456,7 +489,7 @@ pub fn sync_once(
         let outcome = uploader.post_batch(&body);
         let last_error = match outcome {
             Ok(acks) => {
-                let mut proven: Vec<(String, Option<String>)> = Vec::new();
+                let mut proven: Vec<VerifiedReceipt> = Vec::new();
                 let mut refused = 0u64;
                 let mut duplicates = 0u64;
                 for ack in &acks {
@@ -472,17 +505,17 @@ pub fn sync_once(
                         ),
                         None => Err("acknowledgement without a receipt"),
                     };
-                    match (verdict, &ack.receipt) {
-                        (Ok(()), Some(receipt)) => {
+                    match verdict {
+                        Ok(receipt) => {
                             duplicates += u64::from(ack.duplicate);
-                            proven.push((ack.idempotency_key.clone(), Some(receipt.to_string())));
+                            proven.push(receipt);
                         }
-                        _ => refused += 1,
+                        Err(_) => refused += 1,
                     }
                 }
                 report.bad_receipts += refused;
                 report.duplicates += duplicates;
-                let changed = journal.mark_synced_with_receipts(&proven, SystemTime::now())? as u64;
+                let changed = journal.mark_synced(&proven, SystemTime::now())? as u64;
                 report.acknowledged += changed;
                 progress(report.acknowledged, total);
                 if changed > 0 {

@@ -364,7 +364,12 @@ fn offline_limits_count_only_unsynced_offline_approvals() {
     );
     // A sync resets the exposure for what the acquirer acknowledged.
     let key = journal.get(first).unwrap().idempotency_key;
-    assert_eq!(journal.mark_synced(&[key], at(1040)).unwrap(), 1);
+    assert_eq!(
+        journal
+            .mark_synced(&[verified_receipt(&journal, &key)], at(1040))
+            .unwrap(),
+        1
+    );
     assert_eq!(
         journal
             .offline_limits_reached(&limits, at(1040), 1)
@@ -381,11 +386,22 @@ fn mark_synced_ignores_unknown_and_repeated_keys() {
     let key = journal.get(id).unwrap().idempotency_key;
     assert_eq!(
         journal
-            .mark_synced(&["nope".to_string(), key.clone()], at(2000))
+            .mark_synced(
+                &[
+                    verified_receipt(&journal, "nope"),
+                    verified_receipt(&journal, &key)
+                ],
+                at(2000)
+            )
             .unwrap(),
         1
     );
-    assert_eq!(journal.mark_synced(&[key], at(2001)).unwrap(), 0);
+    assert_eq!(
+        journal
+            .mark_synced(&[verified_receipt(&journal, &key)], at(2001))
+            .unwrap(),
+        0
+    );
     let record = journal.get(id).unwrap();
     assert_eq!(
         (record.sync_state, record.synced_at),
@@ -417,7 +433,8 @@ fn prune_removes_the_synced_prefix_and_keeps_the_chain_verifiable() {
         .chain(&ids[3..4])
         .map(|id| journal.get(*id).unwrap().idempotency_key)
         .collect();
-    journal.mark_synced(&keys, at(5000)).unwrap();
+    let proofs: Vec<_> = keys.iter().map(|k| verified_receipt(&journal, k)).collect();
+    journal.mark_synced(&proofs, at(5000)).unwrap();
     let report = journal.prune_before(at(6000)).unwrap();
     assert_eq!(
         (report.deleted, report.anchor),

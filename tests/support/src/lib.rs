@@ -225,3 +225,38 @@ impl Drop for AcquirerProcess {
         self.stop();
     }
 }
+
+/// A receipt for the record with `idempotency_key`, signed with a test acquirer key and
+/// verified, as [`Journal::mark_synced`] needs: what a sync run makes of an acquirer's
+/// acknowledgement.
+pub fn verified_receipt(
+    journal: &Journal,
+    idempotency_key: &str,
+) -> emv_journal::sync::VerifiedReceipt {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let signer = Ed25519KeyPair::from_seed_unchecked(&[7; 32]).expect("test key");
+    let record_sha256 = "00".repeat(32);
+    let stored_at = 1_700_000_000;
+    let message = emv_journal::sync::receipt_message(
+        journal.terminal_id(),
+        idempotency_key,
+        &record_sha256,
+        stored_at,
+    );
+    let receipt = serde_json::json!({
+        "alg": "ed25519",
+        "terminal_id": journal.terminal_id(),
+        "record_sha256": record_sha256,
+        "stored_at": stored_at,
+        "signature": hex::encode(signer.sign(&message)),
+    });
+    emv_journal::sync::ReceiptKey::from_public_key(signer.public_key().as_ref())
+        .expect("32-byte key")
+        .verify(
+            &receipt,
+            journal.terminal_id(),
+            idempotency_key,
+            &record_sha256,
+        )
+        .expect("the test receipt verifies")
+}
