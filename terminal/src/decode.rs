@@ -34,6 +34,78 @@ pub struct Args {
     /// Print JSON instead of the indented tree.
     #[arg(long)]
     pub json: bool,
+    /// Decode the input as the bare value of one field, not as BER-TLV:
+    /// `decode --field tvr 8000048000` (emv-decode's single-field modes).
+    #[arg(long, value_enum, value_name = "FIELD", conflicts_with = "context")]
+    pub field: Option<Field>,
+}
+
+/// The fields `decode --field` reads as bare values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Terminal Verification Results (95), 5 bytes.
+    Tvr,
+    /// Transaction Status Information (9B), 2 bytes.
+    Tsi,
+    /// Application Interchange Profile (82), 2 bytes.
+    Aip,
+    /// Application Usage Control (9F07), 2 bytes.
+    Auc,
+    /// CVM List (8E).
+    CvmList,
+    /// CVM Results (9F34), 3 bytes.
+    CvmResults,
+    /// Cryptogram Information Data (9F27), 1 byte.
+    Cid,
+    /// Terminal Capabilities (9F33), 3 bytes.
+    TerminalCapabilities,
+    /// Additional Terminal Capabilities (9F40), 5 bytes.
+    AdditionalCapabilities,
+    /// Application File Locator (94).
+    Afl,
+    /// A Data Object List (as a PDOL, 9F38: tags and lengths).
+    Dol,
+    /// A status word, SW1 SW2.
+    Sw,
+    /// An Answer To Reset (ISO/IEC 7816-3).
+    Atr,
+}
+
+impl Field {
+    /// The tag whose value the field is, for the fields decoded as BER-TLV.
+    fn tag(self) -> Option<u32> {
+        Some(match self {
+            Field::Tvr => 0x95,
+            Field::Tsi => 0x9B,
+            Field::Aip => 0x82,
+            Field::Auc => 0x9F07,
+            Field::CvmList => 0x8E,
+            Field::CvmResults => 0x9F34,
+            Field::Cid => 0x9F27,
+            Field::TerminalCapabilities => 0x9F33,
+            Field::AdditionalCapabilities => 0x9F40,
+            Field::Afl => 0x94,
+            Field::Dol => 0x9F38,
+            Field::Sw | Field::Atr => return None,
+        })
+    }
+}
+
+/// `value` wrapped as the data object `tag` (BER-TLV, definite length), so the field is
+/// decoded by the same code as inside a response.
+fn wrap(tag: u32, value: &[u8]) -> Vec<u8> {
+    let mut out: Vec<u8> = tag
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|&b| b == 0)
+        .collect();
+    match value.len() {
+        n @ 0..=0x7F => out.push(n as u8),
+        n @ 0x80..=0xFF => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(value);
+    out
 }
 
 /// The command a response answers (Book 3, 6.5.8.4 and 6.5.5.4: format 1 responses).
@@ -358,7 +430,36 @@ fn read_input(args: &Args) -> Result<Vec<u8>, DecodeError> {
 /// Runs `decode`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
     let data = read_input(&args)?;
-    let (body, status_word) = split_status_word(&data, args.context);
+    let wrapped;
+    let (body, status_word) = match args.field {
+        None => split_status_word(&data, args.context),
+        Some(Field::Sw) => match data[..] {
+            [sw1, sw2] => (&[][..], Some(StatusWord::from_bytes(sw1, sw2))),
+            _ => {
+                return Err(crate::usage(format!(
+                    "--field sw: expected 2 bytes, found {}",
+                    data.len()
+                )))
+            }
+        },
+        Some(Field::Atr) => {
+            if args.json {
+                return Err(crate::usage("--field atr has no JSON form"));
+            }
+            let atr = emv_pcsc::atr::Atr::parse(&data).map_err(|e| format!("ATR: {e:?}"))?;
+            outln!("ATR {}: {atr}", hex::encode_upper(&data))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(field) => {
+            if data.len() > 0xFFFF {
+                return Err(
+                    format!("--field: {} bytes is longer than any field", data.len()).into(),
+                );
+            }
+            wrapped = wrap(field.tag().unwrap_or_default(), &data);
+            (&wrapped[..], None)
+        }
+    };
     let nodes = decode_in(body, args.context)?;
     if args.json {
         let decoded = Decoded {

@@ -205,3 +205,47 @@ fn hex_with_0x_prefixes_and_input_from_a_file() {
     let out = decode(&["-f", "/nonexistent/x.hex"], None);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `--field NAME`: a bare value decoded as that field, as emv-decode's single-field modes
+/// do; every field the option names gives its decoded lines.
+#[test]
+fn single_field_modes_decode_bare_values() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("tvr", "8000048000", "Transaction exceeds floor limit"),
+        ("tsi", "E800", "Offline data authentication was performed"),
+        ("aip", "1980", "Cardholder verification is supported"),
+        ("auc", "FF00", "Valid for domestic cash transactions"),
+        (
+            "cvm-list",
+            "000000000000000042031E031F00",
+            "Signature (paper)",
+        ),
+        ("cvm-results", "1F0002", "No CVM required"),
+        ("cid", "80", "ARQC"),
+        ("terminal-capabilities", "E0F8C8", "CDA"),
+        ("additional-capabilities", "6000F0A001", "Goods"),
+        ("afl", "0801030010010100", "SFI 2, records 1-1"),
+        ("dol", "9F02069F1A02", "9F1A Terminal Country Code: 2 bytes"),
+        ("sw", "6983", "SW 6983 (Authentication method blocked)"),
+        ("atr", "3B6800000073C84013009000", "direct convention, T=0"),
+    ];
+    for (field, hex, expected) in cases {
+        let out = decode(&["--field", field, hex], None);
+        assert!(out.status.success(), "{field}: {out:?}");
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains(expected), "{field} {hex}: {stdout}");
+    }
+    // Malformed values are errors with their reason, and usage errors exit 64.
+    let out = decode(&["--field", "sw", "690000"], None);
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    let out = decode(&["--field", "atr", "--json", "3B00"], None);
+    assert_eq!(out.status.code(), Some(64), "{out:?}");
+    let out = decode(&["--field", "atr", "00"], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = decode(&["--field", "tvr", "--context", "gpo", "8000048000"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "--field and --context conflict"
+    );
+}
