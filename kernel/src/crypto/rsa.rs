@@ -86,7 +86,10 @@ pub fn public_operation(
     output: &mut [u8],
 ) -> Result<(), CryptoError> {
     check_rsa_arguments(modulus, exponent, input, output)?;
-    RsaModulus::new(modulus)?.power(exponent, input, output);
+    // Prepared in place: no second copy of the ~500-byte value on the stack.
+    let mut prepared = RsaModulus::EMPTY;
+    prepared.prepare(modulus)?;
+    prepared.power(exponent, input, output);
     Ok(())
 }
 
@@ -95,20 +98,31 @@ impl RsaModulus {
     /// [`MAX_RSA_MODULUS_BYTES`] bytes, otherwise
     /// [`CryptoError::InvalidModulus`].
     pub fn new(modulus: &[u8]) -> Result<Self, CryptoError> {
+        let mut prepared = Self::EMPTY;
+        prepared.prepare(modulus)?;
+        Ok(prepared)
+    }
+
+    /// No modulus yet (one limb, zero): only for [`Self::prepare`].
+    const EMPTY: Self = RsaModulus {
+        modulus: [0; MAX_LIMBS],
+        r_squared: [0; MAX_LIMBS],
+        limbs: 1,
+        modulus_len: 0,
+        negative_inverse: 0,
+    };
+
+    /// [`Self::new`] in place.
+    fn prepare(&mut self, modulus: &[u8]) -> Result<(), CryptoError> {
         let (Some(&first), Some(&last)) = (modulus.first(), modulus.last()) else {
             return Err(CryptoError::InvalidModulus);
         };
         if first == 0 || last & 1 == 0 || modulus.len() > MAX_RSA_MODULUS_BYTES {
             return Err(CryptoError::InvalidModulus);
         }
-        let limbs = modulus.len().div_ceil(WORD_BYTES);
-        let mut prepared = RsaModulus {
-            modulus: [0; MAX_LIMBS],
-            r_squared: [0; MAX_LIMBS],
-            limbs,
-            modulus_len: modulus.len(),
-            negative_inverse: 0,
-        };
+        let prepared = self;
+        prepared.limbs = modulus.len().div_ceil(WORD_BYTES);
+        prepared.modulus_len = modulus.len();
         read_be(modulus, &mut prepared.modulus);
         // Newton iteration for the inverse modulo 2^WORD_BITS: an odd number
         // is its own inverse modulo 8, and each step doubles the number of
@@ -120,7 +134,7 @@ impl RsaModulus {
         }
         prepared.negative_inverse = inverse.wrapping_neg();
         prepared.compute_r_squared();
-        Ok(prepared)
+        Ok(())
     }
 
     /// The modulus's length in bytes.
@@ -207,9 +221,9 @@ impl RsaModulus {
                 }
             }
         }
-        let mut result: Limbs = [0; MAX_LIMBS];
-        self.multiply(&acc, &plain, &mut result);
-        write_be(&result, output);
+        // base is no longer needed: it takes the result.
+        self.multiply(&acc, &plain, &mut base);
+        write_be(&base, output);
     }
 
     /// `out = a * b / R mod n` for `a, b < n`.
