@@ -870,9 +870,9 @@ impl<'a> Session<'a> {
     }
 
     /// The journal to write: none with `--no-journal`, and none for a simulated card
-    /// without `--journal` (the simulated cards share one PAN, so their approvals in the
-    /// user's real journal would change the next run's split-sales and offline-limit
-    /// checks); else `--journal` or the default journal.
+    /// without `--journal` (test cards' approvals do not belong in the user's real
+    /// journal, where they would count towards its offline limits and wait for a sync);
+    /// else `--journal` or the default journal.
     fn journal_path(&self) -> Option<PathBuf> {
         if self.args.no_journal || (self.simulated && self.args.journal.is_none()) {
             return None;

@@ -127,9 +127,10 @@ fn unmasked_recording_keeps_the_pan_and_masked_does_not() {
     assert!(text(&out.stdout).contains("replays cleanly"));
     let masked = std::fs::read_to_string(&masked).expect("trace");
     let real = std::fs::read_to_string(&real).expect("trace");
-    // The dda card's PAN is 6799990100000011; masked: BIN and last four kept.
-    assert!(real.contains("5A086799990100000011") && real.contains("masked no"));
-    assert!(!masked.contains("6799990100000011") && masked.contains("5A086799990000000011"));
+    // The dda card's PAN is 6799990100000219; masked: BIN and last four kept.
+    assert_eq!(profiles::find("dda").unwrap().pan(), "6799990100000219");
+    assert!(real.contains("5A086799990100000219") && real.contains("masked no"));
+    assert!(!masked.contains("6799990100000219") && masked.contains("5A086799990000000219"));
     assert!(
         masked.contains("\nstand-in "),
         "the ICC certificate is replaced by a stand-in"
@@ -282,7 +283,8 @@ fn a_newer_format_version_is_refused_by_name() {
 fn inline_configuration_masked_consistently() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("hot.toml");
-    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").expect("write");
+    let pan = profiles::find("dda").expect("dda").pan();
+    std::fs::write(&config, format!("exception_file = [\"{pan}\"]\n")).expect("write");
     let trace = dir.path().join("hot.trace");
     let out = emv_terminal(&[
         "transact",
@@ -313,7 +315,7 @@ fn inline_configuration_masked_consistently() {
     );
     let written = std::fs::read_to_string(&trace).expect("trace");
     assert!(
-        written.contains("config inline\n| exception_file = [\"6799990000000011\"]\n"),
+        written.contains("config inline\n| exception_file = [\"6799990000000219\"]\n"),
         "{written}"
     );
     // TVR byte 1 b5: card appears on the terminal exception file.

@@ -112,7 +112,7 @@ fn cda_card_approves_offline_and_json_has_the_contract_fields() {
     assert!(is_hex(text(&json, "application_cryptogram"), 16));
     assert!(json["atc"].is_u64(), "ATC is a number: {json}");
     assert_eq!(text(&json, "aid"), "A0000009991010");
-    assert_eq!(text(&json, "masked_pan"), "679999******0011");
+    assert_eq!(text(&json, "masked_pan"), "679999******0318");
     assert!(json["termination_reason"].is_null());
     assert!(json["oda_failure"].is_null());
     assert_eq!(json["schema_version"], 1);
@@ -706,10 +706,58 @@ fn journal_records_pending_then_completed() {
     let approved = opened.get(RecordId(1)).unwrap();
     assert_eq!(approved.state, State::Approved);
     assert_eq!(approved.amount_authorised, 1000);
-    assert_eq!(approved.masked_pan, "679999******0011");
+    assert_eq!(approved.masked_pan, "679999******0318");
     let declined = opened.get(RecordId(2)).unwrap();
     assert_eq!(declined.state, State::Declined);
     assert!(opened.get(RecordId(3)).is_err());
+}
+
+/// Every profile has its own PAN, so a journal shared by several runs does not carry one
+/// profile's approval into another's split-sales check (Book 3, 10.6.1): 60.00 on `cda`
+/// after an approved 60.00 on `sda` (or `dda`) ends exactly as 60.00 on `cda` alone,
+/// not with the 120.00 over the floor limit it would see if the cards shared a PAN.
+#[test]
+fn one_profile_in_a_shared_journal_does_not_change_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |journal: &str, card: &str| {
+        let key = format!("{journal}.key");
+        let run = emv_terminal(&journal_args(
+            journal,
+            &key,
+            &[
+                "--amount",
+                "60.00",
+                "--sequence-counter",
+                "1",
+                "--card",
+                card,
+            ],
+        ));
+        let mut json = run.json();
+        assert!(json["journal_record"].is_u64(), "{json}");
+        for field in ["journal", "journal_record"] {
+            json.as_object_mut().unwrap().remove(field);
+        }
+        (run.code, json)
+    };
+    let alone_path = dir.path().join("alone.db");
+    let (alone_code, alone) = run(alone_path.to_str().unwrap(), "cda");
+    assert_eq!(alone_code, 0);
+    assert!(
+        !bit(&alone, "tvr", 4, 0x80),
+        "60.00 alone is under the floor limit"
+    );
+    for first in ["sda", "dda"] {
+        let shared_path = dir.path().join(format!("shared-{first}.db"));
+        let shared = shared_path.to_str().unwrap();
+        let (code, _) = run(shared, first);
+        assert_eq!(code, 0, "{first} approves 60.00 offline");
+        assert_eq!(
+            run(shared, "cda"),
+            (alone_code, alone.clone()),
+            "after {first}"
+        );
+    }
 }
 
 #[test]
@@ -814,7 +862,8 @@ fn exception_file_in_the_config_flags_the_card() {
     // b5, which is in TAC-Online (DC...): the transaction goes online.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("terminal.toml");
-    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").unwrap();
+    let pan = emv_test_cards::profiles::find("cda").unwrap().pan();
+    std::fs::write(&config, format!("exception_file = [\"{pan}\"]\n")).unwrap();
     let (json, run) = on_card("cda", &["--config", config.to_str().unwrap()]);
     assert!(
         bit(&json, "tvr", 1, 0x10),
