@@ -4,6 +4,10 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 fn decode(args: &[&str], stdin: Option<&str>) -> Output {
+    decode_bytes(args, stdin.unwrap_or("").as_bytes())
+}
+
+fn decode_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_emv-terminal"))
         .arg("decode")
         .args(args)
@@ -13,9 +17,7 @@ fn decode(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("start emv-terminal");
     let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.unwrap_or("").as_bytes())
-        .expect("write stdin");
+    input.write_all(stdin).expect("write stdin");
     drop(input);
     child.wait_with_output().expect("run emv-terminal")
 }
@@ -248,4 +250,126 @@ fn single_field_modes_decode_bare_values() {
         Some(64),
         "--field and --context conflict"
     );
+}
+
+/// A log pasted from several tools at once: timestamps, log levels, `C-APDU:`/`R-APDU:`,
+/// `>>>`/`<<<`, `>`/`<`, `TX:`/`RX:` with the response on continuation lines, and a
+/// T=0 `61xx` answered through GET RESPONSE.
+const MIXED_LOG: &str = "\
+2025-06-15 12:00:00.100 C-APDU: 00 A4 04 00 07 A0 00 00 09 99 10 10 00
+2025-06-15 12:00:00.180 R-APDU: 6F 1D 84 07 A0 00 00 09 99 10 10 A5 12 50 04 54 45 53 54 9F 38 06 9F 1A 02 9F 33 03 87 01 01 90 00
+[=] >>> 80A800000783050250E0F8C800
+[=] <<< 6110
+> 00C0000010
+< 800E1C00080101001001010018030400 9000 : Normal processing.
+TX: 00B2011400
+RX:
+  70 10 8C 0A 9F 02 06 9F 37 04 9A 03 9C 01
+  9F 14 01 05 90 00
+>> 80AE 50 00 0E 000000001000 11223344 250615 00 00
+<< 771A 9F2701 40 9F3602 0011 9F2608 1122334455667788 9F1003 010203 9000
+> 0020008008241234FFFFFFFFFF
+< 63C2
+";
+
+#[test]
+fn an_apdu_log_is_decoded_command_by_command() {
+    let out = decode(&["-"], Some(MIXED_LOG));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for expected in [
+        // Commands named, with what their parameters mean.
+        "> 00A4040007A000000999101000  (line 1)\n  SELECT\n    by DF name\n    first or only occurrence\n    AID A0000009991010\n",
+        "  GET PROCESSING OPTIONS\n    Le 00\n    83 split by the PDOL (9F38) of the SELECT response\n    83 Command Template [b 5]: 02 50 E0 F8 C8\n      9F1A Terminal Country Code [n 2]: 250\n",
+        "  GET RESPONSE\n    Le 10\n    continues the answer to GET PROCESSING OPTIONS\n",
+        "  READ RECORD\n    record 1, SFI 2\n",
+        "  GENERATE AC\n    P1 50: TC requested, CDA signature requested\n    Le 00\n    14 bytes of CDOL1 data:\n    9F02 Amount, Authorised (Numeric) [n 6]: 1000\n    9F37 Unpredictable Number [b 4]: 11 22 33 44\n",
+        // Responses in the context of their command: the format 1 GPO answer split.
+        "< 800E1C000801010010010100180304009000  (line 6)\n",
+        "  80 Response Message Template Format 1 [b 14]: 1C 00 08 01 01 00 10 01 01 00 18 03 04 00\n    82 Application Interchange Profile (AIP) [b 2]: 1C 00\n",
+        "  SW 6110 (Response bytes still available)\n",
+        "    9F27 Cryptogram Information Data [b 1]: 40\n",
+        "  SW 63C2 (Verification failed, counter in SW2)\n",
+        // The continuation lines of a response are one APDU, at its first line.
+        "< 70108C0A9F02069F37049A039C019F1401059000  (line 8)\n",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} missing from\n{stdout}");
+    }
+    // VERIFY: the PIN block never printed.
+    assert!(stdout.contains("> 0020008008  (line 13)\n  VERIFY\n    plaintext PIN\n    8 bytes of PIN data withheld\n"), "{stdout}");
+    assert!(!stdout.contains("241234"), "{stdout}");
+    // The same from a file, and as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.log");
+    std::fs::write(&file, MIXED_LOG).unwrap();
+    let out = decode(&["--json", "-f", file.to_str().unwrap()], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let exchanges = json["exchanges"].as_array().expect("exchanges");
+    assert_eq!(exchanges.len(), 6);
+    assert_eq!(exchanges[4]["command"]["name"], "GENERATE AC");
+    assert_eq!(
+        exchanges[2]["response"]["objects"][0]["children"][0]["tag"],
+        "82"
+    );
+    assert_eq!(exchanges[5]["response"]["status_word"]["hex"], "63C2");
+    assert_eq!(exchanges[5]["command"]["hex"], "0020008008");
+    assert_eq!(json["objects"], serde_json::json!([]));
+    // --context and --field belong to bare data.
+    let out = decode(&["--context", "gpo", "-"], Some(MIXED_LOG));
+    assert_eq!(out.status.code(), Some(64));
+}
+
+#[test]
+fn a_pcsc_spy_log_is_decoded_too() {
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/traces/pcsc-spy/cda-through-pcscd.log"
+    );
+    let out = decode(&["-f", log], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.matches("\n> ").count() + 1, 13, "{stdout}");
+    assert!(
+        stdout.contains("  GENERATE AC\n    P1 50: TC requested, CDA signature requested\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    9F4B Signed Dynamic Application Data"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn binary_standard_input() {
+    let gpo = [
+        0x77, 0x0A, 0x82, 0x02, 0x19, 0x80, 0x94, 0x04, 0x08, 0x01, 0x03, 0x01, 0x90, 0x00,
+    ];
+    for args in [&["-"][..], &["-f", "-"]] {
+        let out = decode_bytes(args, &gpo);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("94 Application File Locator"), "{stdout}");
+        assert!(
+            stdout.ends_with("SW 9000 (Normal processing)\n"),
+            "{stdout}"
+        );
+    }
+    // Hex text on standard input through -f - as well.
+    let out = decode(&["-f", "-"], Some("9F36020011"));
+    assert!(text(&out.stdout).contains("9F36 Application Transaction Counter"));
+    let out = decode_bytes(&["-f", "-"], b"");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The log example of docs/decode.md is what `decode` prints for it.
+#[test]
+fn the_log_example_in_the_docs_is_current() {
+    let doc = include_str!("../../docs/decode.md");
+    let (_, rest) = doc.split_once("$ cat session.log\n").expect("example");
+    let (log, rest) = rest
+        .split_once("$ emv-terminal decode -f session.log\n")
+        .expect("command");
+    let (shown, _) = rest.split_once("```").expect("end");
+    let out = decode(&["-"], Some(log));
+    assert_eq!(text(&out.stdout), shown, "docs/decode.md");
 }

@@ -120,6 +120,23 @@ fn decode_outputs_match_the_schema() {
             "genac",
             "8012800001112233445566778806010A03A000006985",
         ],
+        // APDU logs: lines given as arguments, and a pcsc-spy log.
+        &[
+            "C-APDU: 00 A4 04 00 07 A0 00 00 09 99 10 10 00",
+            "R-APDU: 6F 0F 84 07 A0 00 00 09 99 10 10 A5 04 9F 38 01 9A 90 00",
+            "> 80A80000058303250615 00",
+            "< 800A1C000801010010010100 9000",
+            "> 0020008008241234FFFFFFFFFF",
+            "< 6A",
+            "< 6983",
+        ],
+        &[
+            "-f",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/traces/pcsc-spy/cda-through-pcscd.log"
+            ),
+        ],
     ] {
         let mut args = vec!["decode", "--json"];
         args.extend_from_slice(input);
