@@ -247,6 +247,9 @@ pub struct Node {
     pub value: Option<String>,
     /// Decoded details: bits set, CVM rules, AFL entries, DOL entries.
     pub details: Vec<String>,
+    /// The country, currency or language codes the value holds, with their ISO names
+    /// (5F28, 9F1A, 5F2A, 9F42, 5F2D, ...); `null` for other tags.
+    pub iso_codes: Option<Vec<crate::decode_names::IsoCode>>,
     /// The objects inside a template; for a format 1 template (80) given `--context`,
     /// the data objects it holds without tags (AIP and AFL, or CID, ATC, AC and IAD).
     pub children: Vec<Node>,
@@ -264,6 +267,7 @@ fn bare_node(tag: Tag, offset: usize, length: usize) -> Node {
         hex: None,
         value: None,
         details: Vec::new(),
+        iso_codes: None,
         children: Vec::new(),
     }
 }
@@ -280,6 +284,7 @@ pub(crate) fn primitive_node(tag: Tag, value: &[u8], offset: usize) -> Node {
         }
         _ => render::Value { tag, value }.to_string(),
     });
+    node.iso_codes = crate::decode_names::iso_codes(tag, value);
     render::for_each_detail(tag, value, |line| {
         node.details.push(line.to_string());
         Ok(())
@@ -411,10 +416,28 @@ pub fn write_tree(out: &mut String, nodes: &[Node], depth: usize) {
                     let _ = write!(out, " [{}]", n.length);
                 }
             }
-            if n.length == 0 {
-                out.push(':');
-            } else {
-                let _ = write!(out, ": {v}");
+            match (&n.iso_codes, n.length) {
+                (_, 0) => out.push(':'),
+                // Codes with their names: `056 (Belgium)`, `en fr (English, French)`.
+                (Some(codes), _) => {
+                    let codes_text: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
+                    let names: Vec<String> = codes.iter().map(|c| c.label()).collect();
+                    // Names with a comma in them (`Euro, EUR`) are set apart by `;`.
+                    let separator = if names.iter().any(|n| n.contains(',')) {
+                        "; "
+                    } else {
+                        ", "
+                    };
+                    let _ = write!(
+                        out,
+                        ": {} ({})",
+                        codes_text.join(" "),
+                        names.join(separator)
+                    );
+                }
+                (None, _) => {
+                    let _ = write!(out, ": {v}");
+                }
             }
         }
         out.push('\n');

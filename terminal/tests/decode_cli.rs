@@ -41,7 +41,7 @@ fn prints_the_tree_with_names_and_values() {
          \x20 84 Dedicated File (DF) Name [b 14]: 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31\n\
          \x20 A5 File Control Information (FCI) Proprietary Template\n\
          \x20   88 Short File Identifier (SFI) [b 1]: 01\n\
-         \x20   5F2D Language Preference [an 2]: en\n\
+         \x20   5F2D Language Preference [an 2]: en (English)\n\
          \x20   9F11 Issuer Code Table Index [n 1]: 1\n"
     );
 }
@@ -181,8 +181,8 @@ fn hex_with_0x_prefixes_and_input_from_a_file() {
     assert!(text(&out.stdout).contains("9F36 Application Transaction Counter"));
     let out = decode(&["5F28020056"], None);
     assert!(
-        text(&out.stdout).contains("]: 056\n"),
-        "3 digits of ISO 3166"
+        text(&out.stdout).contains("]: 056 (Belgium)\n"),
+        "3 digits of ISO 3166, and the name"
     );
     let dir = tempfile::tempdir().unwrap();
     let hex_file = dir.path().join("gpo.hex");
@@ -280,7 +280,7 @@ fn an_apdu_log_is_decoded_command_by_command() {
     for expected in [
         // Commands named, with what their parameters mean.
         "> 00A4040007A000000999101000  (line 1)\n  SELECT\n    by DF name\n    first or only occurrence\n    AID A0000009991010\n",
-        "  GET PROCESSING OPTIONS\n    Le 00\n    83 split by the PDOL (9F38) of the SELECT response\n    83 Command Template [b 5]: 02 50 E0 F8 C8\n      9F1A Terminal Country Code [n 2]: 250\n",
+        "  GET PROCESSING OPTIONS\n    Le 00\n    83 split by the PDOL (9F38) of the SELECT response\n    83 Command Template [b 5]: 02 50 E0 F8 C8\n      9F1A Terminal Country Code [n 2]: 250 (France)\n",
         "  GET RESPONSE\n    Le 10\n    continues the answer to GET PROCESSING OPTIONS\n",
         "  READ RECORD\n    record 1, SFI 2\n",
         "  GENERATE AC\n    P1 50: TC requested, CDA signature requested\n    Le 00\n    14 bytes of CDOL1 data:\n    9F02 Amount, Authorised (Numeric) [n 6]: 1000\n    9F37 Unpredictable Number [b 4]: 11 22 33 44\n",
@@ -372,4 +372,33 @@ fn the_log_example_in_the_docs_is_current() {
     let (shown, _) = rest.split_once("```").expect("end");
     let out = decode(&["-"], Some(log));
     assert_eq!(text(&out.stdout), shown, "docs/decode.md");
+}
+
+/// Country, currency and language codes are shown with their ISO names, and in JSON as
+/// `iso_codes` beside the value, which keeps the code itself.
+#[test]
+fn iso_codes_are_named() {
+    let out = decode(
+        &["5F28020056 5F2A020978 9F42020840 5F2D04656E6672 9F3B0409780826 9F1A020999"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "5F28 Issuer Country Code [n 2]: 056 (Belgium)\n\
+         5F2A Transaction Currency Code [n 2]: 978 (Euro, EUR)\n\
+         9F42 Application Currency Code [n 2]: 840 (US Dollar, USD)\n\
+         5F2D Language Preference [an 4]: en fr (English, French)\n\
+         9F3B Application Reference Currency [n 4]: 978 826 (Euro, EUR; Pound Sterling, GBP)\n\
+         9F1A Terminal Country Code [n 2]: 999 (not an ISO 3166-1 code)\n"
+    );
+    let out = decode(&["--json", "5F2A020978 5F2D04656E6672 9F36020056"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["objects"][0]["value"], "978");
+    assert_eq!(
+        json["objects"][0]["iso_codes"],
+        serde_json::json!([{"standard": "ISO 4217", "code": "978", "alpha": "EUR", "name": "Euro"}])
+    );
+    assert_eq!(json["objects"][1]["iso_codes"][1]["name"], "French");
+    assert!(json["objects"][2]["iso_codes"].is_null());
 }
