@@ -88,6 +88,9 @@ fn language(bytes: &[u8]) -> Option<IsoCode> {
     })
 }
 
+/// Reads one code of a value.
+type CodeReader = fn(&[u8]) -> Option<IsoCode>;
+
 /// The ISO codes a value holds, for the tags whose value is one or more of them;
 /// `None` for other tags, or when the value is not made of whole codes.
 ///
@@ -96,7 +99,7 @@ fn language(bytes: &[u8]) -> Option<IsoCode> {
 /// (5F2A, 9F42, 9F3C) ISO 4217 numeric, and 9F3B up to four of them; the Language
 /// Preference (5F2D) one to four ISO 639-1 codes of 2 letters, in order of preference.
 pub fn iso_codes(tag: Tag, value: &[u8]) -> Option<Vec<IsoCode>> {
-    let (piece, read): (usize, fn(&[u8]) -> Option<IsoCode>) = match tag.0 {
+    let (piece, read): (usize, CodeReader) = match tag.0 {
         0x5F28 | 0x9F1A | 0x9F57 => (2, country_numeric),
         0x5F55 => (2, country_alpha),
         0x5F56 => (3, country_alpha),
@@ -104,7 +107,7 @@ pub fn iso_codes(tag: Tag, value: &[u8]) -> Option<Vec<IsoCode>> {
         0x5F2D => (2, language),
         _ => return None,
     };
-    if value.is_empty() || value.len() % piece != 0 {
+    if value.is_empty() || !value.len().is_multiple_of(piece) {
         return None;
     }
     value.chunks(piece).map(read).collect()
