@@ -38,6 +38,11 @@ pub struct Args {
     /// Print JSON instead of the indented tree.
     #[arg(long)]
     pub json: bool,
+    /// The payment scheme whose proprietary tag names apply (9F6E, 9F70, DF60, ...) when
+    /// the input does not show it: an APDU log's SELECT, or an AID (84, 4F) in the data,
+    /// take precedence. Without either, every scheme's meaning is shown.
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub scheme: Option<crate::decode_names::Scheme>,
     /// Decode the input as the bare value of one field, not as BER-TLV:
     /// `decode --field tvr 8000048000` (emv-decode's single-field modes).
     #[arg(long, value_enum, value_name = "FIELD", conflicts_with = "context")]
@@ -535,7 +540,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             (&wrapped[..], None)
         }
     };
-    let nodes = decode_in(body, args.context)?;
+    let mut nodes = decode_in(body, args.context)?;
+    let scheme = crate::decode_names::scheme_in(body).or(args.scheme);
+    crate::decode_names::name_proprietary(&mut nodes, scheme);
     if args.json {
         let decoded = Decoded {
             schema_version: SCHEMA_VERSION,
@@ -569,7 +576,7 @@ fn run_log(
              decoded in the context of its command",
         ));
     }
-    let decoded = crate::decode_log::decode_log(exchanges, None);
+    let decoded = crate::decode_log::decode_log(exchanges, args.scheme);
     if args.json {
         let decoded = Decoded {
             schema_version: SCHEMA_VERSION,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 use crate::decode::{self, Context, DecodeError, Node, StatusWordNode};
-use crate::decode_names::Scheme;
+use crate::decode_names::{self, Scheme};
 
 /// Which way an APDU went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,7 +372,8 @@ fn scheme_now(state: &LogState, given: Option<Scheme>) -> Option<Scheme> {
     state.aid.as_deref().and_then(Scheme::from_aid).or(given)
 }
 
-fn nodes_named(nodes: Vec<Node>, _scheme: Option<Scheme>) -> Vec<Node> {
+fn nodes_named(mut nodes: Vec<Node>, scheme: Option<Scheme>) -> Vec<Node> {
+    decode_names::name_proprietary(&mut nodes, scheme);
     nodes
 }
 
@@ -654,10 +655,15 @@ fn describe_name(name: &[u8]) -> String {
     }
 }
 
-fn tag_name(tag: Tag, _scheme: Option<Scheme>) -> String {
-    dictionary::lookup(tag)
-        .map(|e| e.name.to_owned())
-        .unwrap_or_else(|| "Unknown".to_owned())
+fn tag_name(tag: Tag, scheme: Option<Scheme>) -> String {
+    let dictionary_name = dictionary::lookup(tag).map(|e| e.name.to_owned());
+    match (dictionary_name, scheme) {
+        (Some(name), None) => name,
+        (Some(name), Some(_)) => decode_names::proprietary_name(tag, scheme).unwrap_or(name),
+        (None, _) => {
+            decode_names::proprietary_name(tag, scheme).unwrap_or_else(|| "Unknown".to_owned())
+        }
+    }
 }
 
 fn response_node(

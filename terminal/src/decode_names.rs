@@ -1,6 +1,9 @@
 //! Names `decode` shows beyond the kernel's EMV dictionary: the ISO names of country,
-//! currency and language codes, and the payment schemes by their Registered
-//! Application Provider Identifier.
+//! currency and language codes, the payment schemes by their Registered Application
+//! Provider Identifier, and the names the schemes publish for their proprietary tags.
+//!
+//! These are display names only: the kernel's dictionary (`emv_kernel::dictionary`)
+//! stays what the kernel builds DOLs from.
 
 use emv_kernel::tlv::Tag;
 use serde::Serialize;
@@ -103,7 +106,8 @@ pub fn iso_codes(tag: Tag, value: &[u8]) -> Option<Vec<IsoCode>> {
         0x5F28 | 0x9F1A | 0x9F57 => (2, country_numeric),
         0x5F55 => (2, country_alpha),
         0x5F56 => (3, country_alpha),
-        0x5F2A | 0x9F42 | 0x9F3C | 0x9F3B => (2, currency),
+        // 9F51: Visa's and UnionPay's Application Currency Code (see PROPRIETARY).
+        0x5F2A | 0x9F42 | 0x9F3C | 0x9F3B | 0x9F51 => (2, currency),
         0x5F2D => (2, language),
         _ => return None,
     };
@@ -163,6 +167,242 @@ impl Scheme {
     }
 }
 
+/// Tags outside EMV Book 3's dictionary (or given other meanings by a scheme), with the
+/// name each scheme gives them in its published specifications: Mastercard's in EMV
+/// Contactless Book C-2 (Kernel 2: mag-stripe mode CVC3 data, data storage, data
+/// envelopes), Visa's in Book C-3 and VIS, American Express's in Book C-4, UnionPay's
+/// in Book C-7 and the PBOC electronic cash specification. A tag a scheme does not
+/// define stays unknown for a card of that scheme.
+const PROPRIETARY: &[(u32, &[(Scheme, &str)])] = &[
+    (
+        0x9F51,
+        &[
+            (Scheme::Visa, "Application Currency Code"),
+            (Scheme::Unionpay, "Application Currency Code"),
+        ],
+    ),
+    (
+        0x9F5D,
+        &[(Scheme::Mastercard, "Application Capabilities Information")],
+    ),
+    (0x9F5E, &[(Scheme::Mastercard, "DS ID")]),
+    (0x9F5F, &[(Scheme::Mastercard, "DS Slot Availability")]),
+    (0x9F60, &[(Scheme::Mastercard, "CVC3 (Track1)")]),
+    (0x9F61, &[(Scheme::Mastercard, "CVC3 (Track2)")]),
+    (0x9F62, &[(Scheme::Mastercard, "PCVC3 (Track1)")]),
+    (
+        0x9F63,
+        &[
+            (Scheme::Mastercard, "PUNATC (Track1)"),
+            (Scheme::Unionpay, "Product Identification Information"),
+        ],
+    ),
+    (0x9F64, &[(Scheme::Mastercard, "NATC (Track1)")]),
+    (0x9F65, &[(Scheme::Mastercard, "PCVC3 (Track2)")]),
+    (0x9F66, &[(Scheme::Mastercard, "PUNATC (Track2)")]),
+    (0x9F67, &[(Scheme::Mastercard, "NATC (Track2)")]),
+    (
+        0x9F68,
+        &[
+            (Scheme::Mastercard, "Mag-stripe CVM List"),
+            (Scheme::Visa, "Card Additional Processes"),
+        ],
+    ),
+    (
+        0x9F69,
+        &[
+            (Scheme::Mastercard, "UDOL"),
+            (Scheme::Visa, "Card Authentication Related Data"),
+        ],
+    ),
+    (
+        0x9F6C,
+        &[(
+            Scheme::Mastercard,
+            "Mag-stripe Application Version Number (Card)",
+        )],
+    ),
+    (
+        0x9F6D,
+        &[
+            (
+                Scheme::Mastercard,
+                "Mag-stripe Application Version Number (Reader)",
+            ),
+            (Scheme::Amex, "Contactless Reader Capabilities"),
+            (Scheme::Unionpay, "Electronic Cash Reset Threshold"),
+        ],
+    ),
+    (
+        0x9F6E,
+        &[
+            (Scheme::Visa, "Form Factor Indicator"),
+            (Scheme::Mastercard, "Third Party Data"),
+            (Scheme::Amex, "Enhanced Contactless Reader Capabilities"),
+        ],
+    ),
+    (
+        0x9F6F,
+        &[(Scheme::Mastercard, "DS Slot Management Control")],
+    ),
+    (
+        0x9F70,
+        &[
+            (Scheme::Mastercard, "Protected Data Envelope 1"),
+            (Scheme::Amex, "Card Interface Capabilities"),
+        ],
+    ),
+    (
+        0x9F71,
+        &[
+            (Scheme::Mastercard, "Protected Data Envelope 2"),
+            (Scheme::Amex, "Mobile CVM Results"),
+        ],
+    ),
+    (0x9F72, &[(Scheme::Mastercard, "Protected Data Envelope 3")]),
+    (0x9F73, &[(Scheme::Mastercard, "Protected Data Envelope 4")]),
+    (
+        0x9F74,
+        &[
+            (Scheme::Mastercard, "Protected Data Envelope 5"),
+            (
+                Scheme::Unionpay,
+                "Electronic Cash Issuer Authorisation Code",
+            ),
+        ],
+    ),
+    (
+        0x9F75,
+        &[(Scheme::Mastercard, "Unprotected Data Envelope 1")],
+    ),
+    (
+        0x9F76,
+        &[(Scheme::Mastercard, "Unprotected Data Envelope 2")],
+    ),
+    (
+        0x9F77,
+        &[
+            (Scheme::Mastercard, "Unprotected Data Envelope 3"),
+            (Scheme::Unionpay, "Electronic Cash Balance Limit"),
+        ],
+    ),
+    (
+        0x9F78,
+        &[
+            (Scheme::Mastercard, "Unprotected Data Envelope 4"),
+            (Scheme::Unionpay, "Electronic Cash Single Transaction Limit"),
+        ],
+    ),
+    (
+        0x9F79,
+        &[
+            (Scheme::Mastercard, "Unprotected Data Envelope 5"),
+            (Scheme::Unionpay, "Electronic Cash Balance"),
+        ],
+    ),
+    (
+        0x9F7C,
+        &[
+            (Scheme::Visa, "Customer Exclusive Data"),
+            (Scheme::Mastercard, "Merchant Custom Data"),
+        ],
+    ),
+    (0x9F7D, &[(Scheme::Mastercard, "DS Summary 1")]),
+    (0x9F7E, &[(Scheme::Mastercard, "Mobile Support Indicator")]),
+    (
+        0xDF4B,
+        &[(Scheme::Mastercard, "POS Cardholder Interaction Information")],
+    ),
+    (0xDF4D, &[(Scheme::Unionpay, "Load Log Entry")]),
+    (0xDF4F, &[(Scheme::Unionpay, "Load Log Format")]),
+    (0xDF60, &[(Scheme::Mastercard, "DS Input (Card)")]),
+    (0xDF61, &[(Scheme::Mastercard, "DS Digest H")]),
+    (0xDF62, &[(Scheme::Mastercard, "DS ODS Info")]),
+    (0xDF63, &[(Scheme::Mastercard, "DS ODS Term")]),
+];
+
+/// The scheme names of a proprietary tag: with the scheme known, its name for the tag
+/// (`DS ID (Mastercard)`), or `None` when that scheme defines none; without, every
+/// scheme's (`Protected Data Envelope 1 (Mastercard) / Card Interface Capabilities
+/// (American Express)`).
+pub fn proprietary_name(tag: Tag, scheme: Option<Scheme>) -> Option<String> {
+    let (_, names) = PROPRIETARY.iter().find(|(known, _)| *known == tag.0)?;
+    match scheme {
+        Some(scheme) => names
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map(|(s, name)| format!("{name} ({})", s.label())),
+        None => {
+            // Schemes that agree on a name share it: `Application Currency Code (Visa, UnionPay)`.
+            let mut parts: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (s, name) in names.iter() {
+                match parts.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, schemes)) => schemes.push(s.label()),
+                    None => parts.push((name, vec![s.label()])),
+                }
+            }
+            Some(
+                parts
+                    .iter()
+                    .map(|(name, schemes)| format!("{name} ({})", schemes.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            )
+        }
+    }
+}
+
+/// Names the proprietary tags in a decoded tree: a tag the kernel's dictionary does not
+/// know gets the schemes' names; a tag the dictionary knows keeps its name unless the
+/// scheme is known and gives it its own meaning (9F6E on a Mastercard card is Third
+/// Party Data). Unknown stays unknown.
+pub fn name_proprietary(nodes: &mut [crate::decode::Node], scheme: Option<Scheme>) {
+    for node in nodes {
+        if let Ok(value) = u32::from_str_radix(&node.tag, 16) {
+            let tag = Tag(value);
+            let in_dictionary = emv_kernel::dictionary::lookup(tag).is_some();
+            let name = proprietary_name(tag, scheme);
+            if !in_dictionary || scheme.is_some() {
+                if let Some(name) = &name {
+                    node.name.clone_from(name);
+                }
+            }
+            // The scheme's own meaning replaces the dictionary's: its format, bit names
+            // and length checks do not apply; the value is shown as bytes.
+            if in_dictionary && scheme.is_some() && name.is_some() {
+                node.format = None;
+                node.details.clear();
+                if let Some(hex) = &node.hex {
+                    node.value = Some(spaced(hex));
+                }
+            }
+            // A proprietary currency code only where the scheme makes it one.
+            if !in_dictionary && name.is_none() {
+                node.iso_codes = None;
+            }
+        }
+        name_proprietary(&mut node.children, scheme);
+    }
+}
+
+/// Hex digits as space-separated bytes (`0A1B` becomes `0A 1B`).
+fn spaced(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The scheme of the first application named in `data` (an FCI's DF Name 84 or a
+/// directory entry's AID 4F), for bare data decoded without `--scheme`.
+pub fn scheme_in(data: &[u8]) -> Option<Scheme> {
+    [0x84, 0x4F]
+        .into_iter()
+        .filter_map(|tag| emv_kernel::tlv::find(data, Tag(tag)))
+        .find_map(Scheme::from_aid)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +458,44 @@ mod tests {
         assert_eq!(labels(0x9F36, &[0x00, 0x56]), None, "not a code tag");
         let euro = &iso_codes(Tag(0x5F2A), &[0x09, 0x78]).unwrap()[0];
         assert_eq!((euro.code.as_str(), euro.alpha), ("978", Some("EUR")));
+    }
+
+    #[test]
+    fn proprietary_names_by_scheme() {
+        let name = |tag, scheme| proprietary_name(Tag(tag), scheme);
+        assert_eq!(
+            name(0x9F5E, Some(Scheme::Mastercard)).as_deref(),
+            Some("DS ID (Mastercard)")
+        );
+        assert_eq!(
+            name(0x9F5E, Some(Scheme::Visa)),
+            None,
+            "Visa defines no 9F5E"
+        );
+        assert_eq!(name(0x9F5E, None).as_deref(), Some("DS ID (Mastercard)"));
+        assert_eq!(
+            name(0x9F6E, None).as_deref(),
+            Some(
+                "Form Factor Indicator (Visa) / Third Party Data (Mastercard) / \
+                 Enhanced Contactless Reader Capabilities (American Express)"
+            )
+        );
+        assert_eq!(
+            name(0x9F6E, Some(Scheme::Amex)).as_deref(),
+            Some("Enhanced Contactless Reader Capabilities (American Express)")
+        );
+        assert_eq!(
+            name(0x9F51, None).as_deref(),
+            Some("Application Currency Code (Visa, UnionPay)")
+        );
+        assert_eq!(
+            name(0xDF4F, Some(Scheme::Unionpay)).as_deref(),
+            Some("Load Log Format (UnionPay)")
+        );
+        assert_eq!(name(0xDF7F, None), None, "unknown stays unknown");
+        assert_eq!(name(0x9F36, None), None, "EMV's own tags are not here");
+        // The table is sorted and holds each tag once.
+        assert!(PROPRIETARY.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

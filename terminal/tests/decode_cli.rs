@@ -402,3 +402,58 @@ fn iso_codes_are_named() {
     assert_eq!(json["objects"][1]["iso_codes"][1]["name"], "French");
     assert!(json["objects"][2]["iso_codes"].is_null());
 }
+
+/// Proprietary tags get the names the schemes publish: every scheme's without knowing
+/// the card's, the one of the scheme given (`--scheme`), of the AID in the data, or of
+/// the application a log SELECTed. Unknown tags stay unknown.
+#[test]
+fn proprietary_tags_are_named_by_scheme() {
+    let data = "9F7004 01020304 9F5E02 1122 DF7F01 00";
+    let out = decode(&[data], None);
+    assert_eq!(
+        text(&out.stdout),
+        "9F70 Protected Data Envelope 1 (Mastercard) / Card Interface Capabilities (American Express) [4]: 01 02 03 04\n\
+         9F5E DS ID (Mastercard) [2]: 11 22\n\
+         DF7F Unknown [1]: 00\n"
+    );
+    let out = decode(&["--scheme", "amex", data], None);
+    assert_eq!(
+        text(&out.stdout),
+        "9F70 Card Interface Capabilities (American Express) [4]: 01 02 03 04\n\
+         9F5E Unknown [2]: 11 22\n\
+         DF7F Unknown [1]: 00\n"
+    );
+    // The AID in an FCI names the scheme: 9F6E of a Visa card is its Form Factor Indicator.
+    let fci = "6F12 8407A0000000031010 A507 9F6E04 20700000";
+    let out = decode(&["--scheme", "mastercard", fci], None);
+    assert!(
+        text(&out.stdout).contains("    9F6E Form Factor Indicator (Visa) [4]: 20 70 00 00\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    // In a log, the SELECTed application's RID decides; --scheme is the fallback.
+    let log = "> 00A4040007A000000004101000\n< 6F12 8407A0000000041010 A507 9F6E04 02500000 9000\n\
+               > 80CA9F7100\n< 9F710101 9000\n";
+    let out = decode(&["--scheme", "visa", "-"], Some(log));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("AID A0000000041010 (Mastercard)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    9F6E Third Party Data (Mastercard) [4]: 02 50 00 00\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  GET DATA\n    9F71 Protected Data Envelope 2 (Mastercard)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  9F71 Protected Data Envelope 2 (Mastercard) [1]: 01\n"),
+        "{stdout}"
+    );
+    let out = decode(&["--json", "--scheme", "unionpay", "DF4F03 9F0206"], None);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["objects"][0]["name"], "Load Log Format (UnionPay)");
+    assert!(json["objects"][0]["format"].is_null());
+}
