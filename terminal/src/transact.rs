@@ -296,8 +296,8 @@ fn load_ca_keys(
         None => return Err("--capk FILE: this build has no built-in test CA keys".into()),
     };
     let today = emv_kernel::date::Date::from_bcd(&inputs.date).ok();
-    let (store, notices) =
-        emv_config::load_ca_keys(crypto, &text, today).map_err(|e| format!("{name}: {e}"))?;
+    let (store, notices) = emv_config::load_ca_keys(crypto, &text, today)
+        .map_err(|e| format!("{name}: {}", emv_config::describe_load_error(&e)))?;
     for notice in notices {
         eprintln!("warning: {name}: {notice}");
     }

@@ -873,6 +873,75 @@ fn exception_file_in_the_config_flags_the_card() {
     assert_eq!(text(&json, "mode"), "online");
 }
 
+/// A `capk.txt` of `extra` generated keys (another RID, true check sums) after the
+/// four test CA keys.
+fn capk_with_extra_keys(extra: usize) -> String {
+    use emv_kernel::crypto::RingCrypto;
+    use emv_kernel::oda::capk::CaPublicKey;
+    let crypto = RingCrypto::new();
+    let mut text = emv_test_cards::pki::CAPK_TXT.to_owned();
+    for n in 0..extra {
+        let rid = [0xA0, 0x00, 0x00, 0x07, (n / 256) as u8];
+        let index = (n % 256) as u8;
+        let modulus: Vec<u8> = (0..128).map(|i| (i as u8) ^ index | 0x80).collect();
+        let key = CaPublicKey::new(&crypto, rid, index, &modulus, &[0x03], None, None).unwrap();
+        text.push_str(&format!(
+            "{} {index:02x} 000000 rsa 03 {} sha1 {}\n",
+            hex::encode(rid),
+            hex::encode(&modulus),
+            hex::encode(key.checksum(&crypto))
+        ));
+    }
+    text
+}
+
+/// Published lists of test and live CA keys hold well over 100 keys: 150 load, and the
+/// card's key among them is found. One key more than the build holds (256) is refused
+/// with the line, the limit and what to do.
+#[test]
+fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let capk = dir.path().join("capk.txt");
+    std::fs::write(&capk, capk_with_extra_keys(146)).unwrap();
+    let (json, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        text(&json, "oda_result"),
+        "ok",
+        "CDA with CA 02 among 150 keys"
+    );
+
+    let capacity = emv_config::CA_KEY_CAPACITY;
+    assert_eq!(capacity, 256);
+    std::fs::write(&capk, capk_with_extra_keys(capacity - 4 + 1)).unwrap();
+    let run = transact(&[
+        "--amount",
+        "10.00",
+        "--card",
+        "cda",
+        "--capk",
+        capk.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let comments = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .count();
+    let line = comments + capacity + 1;
+    assert!(
+        run.stderr.contains(&format!(
+            "line {line}: more CA public keys than this build holds (256, emv_config::CA_KEY_CAPACITY): \
+             keep only the keys of the payment systems (RIDs) the terminal accepts, and drop expired and test keys"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Exactly the capacity still loads.
+    std::fs::write(&capk, capk_with_extra_keys(capacity - 4)).unwrap();
+    let (_, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
 #[test]
 fn capk_option_replaces_the_ca_keys() {
     // Without CA 02 the CDA card's issuer certificate cannot be recovered:
