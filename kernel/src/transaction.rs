@@ -198,6 +198,22 @@ enum State {
     Completed,
 }
 
+/// Takes the waiting step's state out of the transaction (leaving
+/// `Completed` until the step sets the next one), binding its data; puts the
+/// state back and returns when it is another (the dispatcher calls each
+/// handler only in its own state).
+macro_rules! take {
+    ($transaction:ident, State::$variant:ident($binding:ident)) => {
+        let $binding = match core::mem::replace(&mut $transaction.state, State::Completed) {
+            State::$variant($binding) => $binding,
+            other => {
+                $transaction.state = other;
+                return;
+            }
+        };
+    };
+}
+
 /// What a step that needs no answer asks the dispatcher to run next
 /// (`Transaction::advance`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -408,29 +424,25 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         let (data, status) = split_status(response);
-        // The step that owns the state takes it; every step leaves a new one.
-        match core::mem::replace(&mut self.state, State::Completed) {
-            // Each answer is handled out of line: this frame stays small
-            // while the steps run (RAM budget, `scripts/check-stack.sh`).
+        // The handler of the waiting step takes its state out of `self.state`
+        // (every handler leaves a new one); each runs out of line, so that
+        // this frame holds no copy of the state while the steps run (RAM
+        // budget, `scripts/check-stack.sh`).
+        match &self.state {
             State::ApplicationSelection => self.on_select_response(response),
             State::InitiateApplicationProcessing => self.on_gpo(data, status),
-            State::ReadApplicationData(cursor) => self.on_record(cursor, data, status),
-            State::DynamicDataAuthentication(sent) => {
-                self.on_internal_authenticate(sent, data, status)
-            }
-            State::CardholderVerification(pin) => self.on_verify_response(pin, data, status),
-            State::VelocityChecking(checking) => self.on_get_data(checking, data, status),
-            State::FirstGenerateAc(sent) => self.on_first_generate_ac(sent, data, status),
-            State::IssuerAuthentication(sent) => self.on_external_authenticate(sent, status),
-            State::IssuerScriptProcessing(sent) => self.on_script_response(sent, status),
-            State::SecondGenerateAc(sent) => self.on_second_generate_ac(sent, data, status),
-            state @ (State::CardholderSelection(_)
+            State::ReadApplicationData(_) => self.on_record(data, status),
+            State::DynamicDataAuthentication(_) => self.on_internal_authenticate(data, status),
+            State::CardholderVerification(_) => self.on_verify_response(data, status),
+            State::VelocityChecking(_) => self.on_get_data(data, status),
+            State::FirstGenerateAc(_) => self.on_first_generate_ac(data, status),
+            State::IssuerAuthentication(_) => self.on_external_authenticate(status),
+            State::IssuerScriptProcessing(_) => self.on_script_response(status),
+            State::SecondGenerateAc(_) => self.on_second_generate_ac(data, status),
+            State::CardholderSelection(_)
             | State::TransactionLogLookup
             | State::OnlineProcessing { .. }
-            | State::Completed) => {
-                self.state = state;
-                return Err(UsageError::NotExpected);
-            }
+            | State::Completed => return Err(UsageError::NotExpected),
         }
         Ok(())
     }
@@ -516,20 +528,23 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     #[inline(never)]
-    fn on_record(&mut self, cursor: RecordCursor, data: &[u8], status: u16) {
+    fn on_record(&mut self, data: &[u8], status: u16) {
+        take!(self, State::ReadApplicationData(cursor));
         let step = read::on_record(&mut self.cx, &mut self.oda.records, cursor, data, status);
         self.read_application_data(step);
     }
 
     #[inline(never)]
-    fn on_internal_authenticate(&mut self, sent: InternalAuthenticate, data: &[u8], status: u16) {
+    fn on_internal_authenticate(&mut self, data: &[u8], status: u16) {
+        take!(self, State::DynamicDataAuthentication(sent));
         self.oda
             .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
         self.advance(Next::ProcessingRestrictions);
     }
 
     #[inline(never)]
-    fn on_verify_response(&mut self, pin: PinVerification, data: &[u8], status: u16) {
+    fn on_verify_response(&mut self, data: &[u8], status: u16) {
+        take!(self, State::CardholderVerification(pin));
         let keys = PinKeys {
             crypto: &self.crypto,
             aip: self.aip,
@@ -541,20 +556,23 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     #[inline(never)]
-    fn on_get_data(&mut self, checking: VelocityChecking, data: &[u8], status: u16) {
+    fn on_get_data(&mut self, data: &[u8], status: u16) {
+        take!(self, State::VelocityChecking(checking));
         let step = checking.on_response(&mut self.cx, data, status);
         let next = self.velocity_checking(step);
         self.advance(next);
     }
 
     #[inline(never)]
-    fn on_external_authenticate(&mut self, sent: IssuerAuthentication, status: u16) {
+    fn on_external_authenticate(&mut self, status: u16) {
+        take!(self, State::IssuerAuthentication(sent));
         let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
         self.online_processing(step);
     }
 
     #[inline(never)]
-    fn on_script_response(&mut self, sent: ScriptProcessing, status: u16) {
+    fn on_script_response(&mut self, status: u16) {
+        take!(self, State::IssuerScriptProcessing(sent));
         let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
         self.online_processing(step);
     }
@@ -715,7 +733,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     #[inline(never)]
-    fn on_first_generate_ac(&mut self, sent: FirstGenerateAc, data: &[u8], status: u16) {
+    fn on_first_generate_ac(&mut self, data: &[u8], status: u16) {
+        take!(self, State::FirstGenerateAc(sent));
         match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
             AfterFirstAnswer::Complete {
                 decision,
@@ -772,7 +791,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     }
 
     #[inline(never)]
-    fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
+    fn on_second_generate_ac(&mut self, data: &[u8], status: u16) {
+        take!(self, State::SecondGenerateAc(sent));
         let issuer_approved = sent.issuer_approved();
         match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
             Ok((decision, cryptogram)) => {
