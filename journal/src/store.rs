@@ -206,6 +206,10 @@ impl Journal {
         if synchronous != 2 {
             return Err(JournalError::Durability("synchronous is not FULL"));
         }
+        #[cfg(feature = "test-aids")]
+        if test_aids::synchronous_off() {
+            conn.pragma_update(None, "synchronous", "OFF")?;
+        }
         schema::migrate(&mut conn)?;
         let (keys, key_created) = load_keys(&conn, path, key_source)?;
         let canonical = std::fs::canonicalize(path).map_err(|source| JournalError::Io {
@@ -961,6 +965,20 @@ impl Journal {
         let id = self.keys.rotate()?;
         register_keys(&self.conn, &self.keys)?;
         Ok(id)
+    }
+}
+
+/// Testing aid of the power-loss test (`terminal/tests/journal_powerloss.rs`), compiled only
+/// with the cargo feature `test-aids` (never in a shipped build): with
+/// `EMV_JOURNAL_TEST_SYNCHRONOUS_OFF=1` the journal runs with `PRAGMA synchronous=OFF`, so
+/// no commit is made durable, and the test shows that it detects the approvals lost.
+#[cfg(feature = "test-aids")]
+mod test_aids {
+    /// The variable that turns the journal's fsyncs off.
+    pub(super) const SYNCHRONOUS_OFF_ENV: &str = "EMV_JOURNAL_TEST_SYNCHRONOUS_OFF";
+
+    pub(super) fn synchronous_off() -> bool {
+        std::env::var_os(SYNCHRONOUS_OFF_ENV).is_some_and(|v| v == "1")
     }
 }
 
