@@ -403,7 +403,10 @@ impl Harness {
             }
             Err(e) => {
                 self.report.lost += self.shown.len();
-                self.fail(format!("{e}: {} shown approval(s) unreadable", self.shown.len()));
+                self.fail(format!(
+                    "{e}: {} shown approval(s) unreadable",
+                    self.shown.len()
+                ));
             }
         }
         let out = self
@@ -482,7 +485,10 @@ impl Harness {
             }
         }
         if !problems.is_empty() {
-            self.fail(format!("acquirer after the final sync: {}", problems.join("; ")));
+            self.fail(format!(
+                "acquirer after the final sync: {}",
+                problems.join("; ")
+            ));
         }
     }
 }
@@ -577,7 +583,10 @@ fn power_cuts_lose_no_shown_approval() {
         report.failures.len(),
         report.failures[0]
     );
-    assert!(report.shown >= rounds / 4, "the rounds approved: {report:?}");
+    assert!(
+        report.shown >= rounds / 4,
+        "the rounds approved: {report:?}"
+    );
     assert!(
         report.cuts_while_running >= rounds / 2,
         "most cuts hit a running process: {report:?}"
@@ -657,5 +666,8 @@ os.rename(p("named"), p("moved"))
     assert_eq!(read("linked").as_deref(), Some("nm"));
     assert_eq!(read("moved"), None);
     assert_eq!(read("x-shm"), None, "-shm files are volatile");
-    assert!(discarded.writes >= 4 && discarded.names >= 5, "{discarded:?}");
+    assert!(
+        discarded.writes >= 4 && discarded.names >= 5,
+        "{discarded:?}"
+    );
 }

@@ -47,7 +47,14 @@ impl PowerModel {
         let library = work.join("libpowerloss.so");
         let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
         let out = Command::new(&compiler)
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-Wno-format-truncation", "-o"])
+            .args([
+                "-shared",
+                "-fPIC",
+                "-O2",
+                "-Wall",
+                "-Wno-format-truncation",
+                "-o",
+            ])
             .arg(&library)
             .arg(&source)
             .arg("-ldl")
