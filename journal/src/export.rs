@@ -47,6 +47,8 @@ const CSV_HEADER: &[&str] = &[
     "chain_seq",
     "sync_state",
     "synced_at",
+    "shown",
+    "shown_at",
 ];
 
 /// Formats unix seconds as RFC 3339 UTC.
@@ -120,6 +122,8 @@ pub fn record_json(record: &Record) -> Value {
         "sync_state": record.sync_state.as_str().replace('-', "_"),
         "synced_at": record.synced_at.map(rfc3339),
         "receipt": record.receipt.as_deref().and_then(|r| serde_json::from_str::<Value>(r).ok()),
+        "shown": record.shown.map(|by| by.as_str()),
+        "shown_at": record.shown_at.map(rfc3339),
     })
 }
 
@@ -228,6 +232,15 @@ pub fn status_json(
         "last_successful_sync": status.last_successful_sync.map(rfc3339),
         "key_ids": status.key_ids,
         "chain_head": status.chain_head,
+        "unshown": status.unshown,
+        "unshown_approvals": status.unshown_approvals.iter().map(|a| json!({
+            "id": a.id,
+            "amount_authorised": a.amount_authorised,
+            "amount_other": a.amount_other,
+            "currency_code": numeric_code_text(a.currency_code),
+            "masked_pan": a.masked_pan,
+            "completed_at": a.completed_at.map(rfc3339),
+        })).collect::<Vec<_>>(),
     })
 }
 

@@ -64,6 +64,8 @@
 //!     forced_online_reason: None,
 //! };
 //! journal.complete(id, &completion, SystemTime::now())?;
+//! // ... show the outcome to the merchant, then confirm it was shown:
+//! journal.mark_shown(id, SystemTime::now())?;
 //!
 //! // Later: forward the approvals to the acquirer, exactly once (idempotency keys,
 //! // retries with backoff; a record is marked synced only once acknowledged).
@@ -102,12 +104,13 @@ use std::path::PathBuf;
 
 pub use limits::{LimitReason, OfflineLimits};
 pub use record::{
-    mask_pan, Completion, Mode, Outcome, PendingTransaction, Record, RecordId, Sensitive, State,
-    SyncState,
+    mask_pan, Completion, Mode, Outcome, PendingTransaction, Record, RecordId, Sensitive, ShownBy,
+    State, SyncState,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{
     BrokenLink, ChainReport, Journal, JournalStatus, KeySource, OpenOptions, PruneReport,
+    UnshownApproval, UNSHOWN_LISTED,
 };
 
 /// Environment variable naming the journal key file when `--journal-key` is not given.
@@ -225,6 +228,9 @@ pub enum JournalError {
     /// (replaced by an empty, truncated, foreign or older file).
     #[error("journal identity: {0}")]
     Identity(String),
+    /// The record is not an approval committed and waiting to be confirmed as shown.
+    #[error("record {0} is not an approval waiting for reconciliation (it is shown, reconciled, or not an approval)")]
+    NotUnshown(i64),
     /// A caller-supplied value is out of range.
     #[error("invalid input: {0}")]
     InvalidInput(&'static str),

@@ -194,6 +194,34 @@ impl SyncState {
     }
 }
 
+/// How an approval's outcome reached the merchant, once it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownBy {
+    /// The terminal showed it (`transact` printed the outcome, then marked it).
+    Merchant,
+    /// It was never shown, and was acknowledged after reconciliation with the merchant or
+    /// the customer (`journal reconcile`).
+    Reconciliation,
+}
+
+impl ShownBy {
+    /// The name stored in the database and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShownBy::Merchant => "merchant",
+            ShownBy::Reconciliation => "reconciliation",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "merchant" => Some(ShownBy::Merchant),
+            "reconciliation" => Some(ShownBy::Reconciliation),
+            _ => None,
+        }
+    }
+}
+
 /// One journal record as stored (sensitive fields still sealed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -265,6 +293,12 @@ pub struct Record {
     /// (pending, outcome, incomplete, synced); `None` only on records written before
     /// schema version 4 that have not changed state since.
     pub state_mac: Option<Vec<u8>>,
+    /// How the approval reached the merchant (schema version 5): `None` while an approval
+    /// is committed but not confirmed as shown, and on every record that is not an
+    /// approval or was written before version 5.
+    pub shown: Option<ShownBy>,
+    /// Unix time it was marked shown or reconciled.
+    pub shown_at: Option<i64>,
 }
 
 /// The sealed fields of a record, in clear (only in memory).

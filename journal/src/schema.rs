@@ -92,8 +92,24 @@ INSERT INTO meta (name, value)
         COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'next_record_id'), 1));
 ";
 
+/// Version 5: the "shown" confirmation. `transact` commits an approval before showing it
+/// and marks it shown after (`shown = 'merchant'`); an approval left without the mark
+/// (a crash, a power cut or a closed output between the commit and the display) is
+/// reported until it is reconciled (`shown = 'reconciliation'`). Both are under the
+/// record's state MAC. Older programs did not record it: `shown_from` is the first record
+/// id that must carry the mark, earlier approvals count as shown.
+const V5: &str = "
+ALTER TABLE records ADD COLUMN shown TEXT
+    CHECK (shown IS NULL OR shown IN ('merchant', 'reconciliation'));
+ALTER TABLE records ADD COLUMN shown_at INTEGER;
+INSERT INTO meta (name, value)
+    SELECT 'shown_from', MAX(
+        COALESCE((SELECT MAX(id) FROM records), 0) + 1,
+        COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE name = 'next_record_id'), 1));
+";
+
 /// The migrations in order; index `i` moves version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

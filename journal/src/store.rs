@@ -10,7 +10,8 @@ use super::crypto::{create_private_dir, KeyRing, Sealed, MAC_LEN};
 use super::identity;
 use super::limits::{self, LimitReason, OfflineExposure, OfflineLimits};
 use super::record::{
-    mask_pan, Completion, Mode, PendingTransaction, Record, RecordId, Sensitive, State, SyncState,
+    mask_pan, Completion, Mode, PendingTransaction, Record, RecordId, Sensitive, ShownBy, State,
+    SyncState,
 };
 use super::schema;
 use super::JournalError;
@@ -108,6 +109,43 @@ pub struct JournalStatus {
     pub key_ids: Vec<u32>,
     /// Last chain position.
     pub chain_head: i64,
+    /// Approvals committed but not confirmed as shown (see [`Journal::mark_shown`]).
+    pub unshown: u64,
+    /// The oldest of them, at most [`UNSHOWN_LISTED`].
+    pub unshown_approvals: Vec<UnshownApproval>,
+}
+
+/// How many approvals committed but not shown `status` lists (all are counted).
+pub const UNSHOWN_LISTED: usize = 100;
+
+/// An approval committed but not confirmed as shown, as `journal status` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnshownApproval {
+    /// Record id.
+    pub id: i64,
+    /// Amount, Authorised (9F02), minor units.
+    pub amount_authorised: u64,
+    /// Amount, Other (9F03), minor units.
+    pub amount_other: u64,
+    /// Transaction Currency Code (5F2A), ISO 4217 numeric.
+    pub currency_code: u16,
+    /// The masked PAN.
+    pub masked_pan: String,
+    /// Unix time the approval was committed.
+    pub completed_at: Option<i64>,
+}
+
+impl From<&Record> for UnshownApproval {
+    fn from(record: &Record) -> Self {
+        UnshownApproval {
+            id: record.id.0,
+            amount_authorised: record.amount_authorised,
+            amount_other: record.amount_other,
+            currency_code: record.currency_code,
+            masked_pan: record.masked_pan.clone(),
+            completed_at: record.completed_at,
+        }
+    }
 }
 
 /// Result of walking the HMAC chain.
@@ -153,7 +191,7 @@ const COLUMNS: &str =
     amount_other, currency_code, transaction_type, transaction_date, transaction_time, aid,
     masked_pan, pan_sequence_number, key_id, nonce, sealed, atc, authorisation_response_code,
     cryptogram_information_data, application_cryptogram, tvr, tsi, cvm_results, icc_data,
-    forced_online_reason, chain_seq, mac, sync_state, synced_at, receipt, state_mac";
+    forced_online_reason, chain_seq, mac, sync_state, synced_at, receipt, state_mac, shown, shown_at";
 
 const CHAIN_LABEL: &[u8] = b"emv-journal chain link v1";
 const ANCHOR_LABEL: &[u8] = b"emv-journal chain anchor v1";
@@ -205,6 +243,10 @@ impl Journal {
         let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
         if synchronous != 2 {
             return Err(JournalError::Durability("synchronous is not FULL"));
+        }
+        #[cfg(feature = "test-aids")]
+        if test_aids::synchronous_off() {
+            conn.pragma_update(None, "synchronous", "OFF")?;
         }
         schema::migrate(&mut conn)?;
         let (keys, key_created) = load_keys(&conn, path, key_source)?;
@@ -411,7 +453,8 @@ impl Journal {
     }
 
     /// Completes a pending record with the transaction's outcome and links it into the
-    /// HMAC chain; durable when this returns. Call before approval is shown.
+    /// HMAC chain; durable when this returns. Call before approval is shown, and
+    /// [`Journal::mark_shown`] once it was.
     pub fn complete(
         &mut self,
         id: RecordId,
@@ -627,6 +670,92 @@ impl Journal {
         )
     }
 
+    /// Confirms that an approval's outcome was shown to the merchant: call after the
+    /// display (or the output the merchant reads) took it, never before. An approval left
+    /// without this mark is reported by [`Journal::unshown_approvals`] and `journal status`
+    /// until it is reconciled. A state transition under the record's state MAC, checked
+    /// first; marking an approval already marked changes nothing.
+    pub fn mark_shown(&mut self, id: RecordId, now: SystemTime) -> Result<(), JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut record = get_record(&tx, id.0)?;
+        if record.state != State::Approved {
+            return Err(JournalError::InvalidState {
+                id: id.0,
+                state: record.state,
+                expected: State::Approved,
+            });
+        }
+        if record.shown.is_some() {
+            return Ok(());
+        }
+        set_shown(&tx, &self.keys, &mut record, ShownBy::Merchant, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Approvals committed but not confirmed as shown (the transaction's process died, or
+    /// its output failed, between the commit and the display), oldest first, at most
+    /// `limit`. They are real money and are still forwarded by sync; the merchant should
+    /// check them with the customer before retrying a sale, then [`Journal::reconcile`].
+    pub fn unshown_approvals(&self, limit: usize) -> Result<Vec<Record>, JournalError> {
+        let from = meta_i64(&self.conn, "shown_from")?.unwrap_or(i64::MAX);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM records
+             WHERE state = 'approved' AND shown IS NULL AND id >= ?1 ORDER BY id LIMIT ?2"
+        );
+        query_records(&self.conn, &sql, params![from, limit as i64])
+    }
+
+    /// How many approvals are committed but not confirmed as shown.
+    pub fn unshown_count(&self) -> Result<u64, JournalError> {
+        let from = meta_i64(&self.conn, "shown_from")?.unwrap_or(i64::MAX);
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE state = 'approved' AND shown IS NULL AND id >= ?1",
+            [from],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Acknowledges approvals that were never shown, after reconciliation with the merchant
+    /// or customer: each is marked shown by reconciliation (under its state MAC), in one
+    /// transaction. Every id must be one of [`Journal::unshown_approvals`]
+    /// ([`JournalError::NotUnshown`] otherwise, and nothing is marked). Returns the ids.
+    pub fn reconcile(
+        &mut self,
+        ids: &[RecordId],
+        now: SystemTime,
+    ) -> Result<Vec<RecordId>, JournalError> {
+        let from = meta_i64(&self.conn, "shown_from")?.unwrap_or(i64::MAX);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for id in ids {
+            let mut record = match get_record(&tx, id.0) {
+                Err(JournalError::UnknownRecord(_)) => return Err(JournalError::NotUnshown(id.0)),
+                other => other?,
+            };
+            if record.state != State::Approved || record.shown.is_some() || id.0 < from {
+                return Err(JournalError::NotUnshown(id.0));
+            }
+            set_shown(&tx, &self.keys, &mut record, ShownBy::Reconciliation, now)?;
+        }
+        tx.commit()?;
+        Ok(ids.to_vec())
+    }
+
+    /// [`Journal::reconcile`] for every approval committed but not shown.
+    pub fn reconcile_all(&mut self, now: SystemTime) -> Result<Vec<RecordId>, JournalError> {
+        let ids: Vec<RecordId> = self
+            .unshown_approvals(usize::MAX >> 1)?
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        self.reconcile(&ids, now)
+    }
+
     /// Opens a record's sealed fields.
     pub fn sensitive(&self, record: &Record) -> Result<Sensitive, JournalError> {
         let sealed = Sealed {
@@ -700,6 +829,12 @@ impl Journal {
         status.last_successful_sync =
             get_meta(&self.conn, "last_successful_sync")?.and_then(|v| v.parse().ok());
         status.chain_head = chain_head(&self.conn, &self.keys)?.0;
+        status.unshown = self.unshown_count()?;
+        status.unshown_approvals = self
+            .unshown_approvals(UNSHOWN_LISTED)?
+            .iter()
+            .map(UnshownApproval::from)
+            .collect();
         Ok(status)
     }
 
@@ -961,6 +1096,20 @@ impl Journal {
         let id = self.keys.rotate()?;
         register_keys(&self.conn, &self.keys)?;
         Ok(id)
+    }
+}
+
+/// Testing aid of the power-loss test (`terminal/tests/journal_powerloss.rs`), compiled only
+/// with the cargo feature `test-aids` (never in a shipped build): with
+/// `EMV_JOURNAL_TEST_SYNCHRONOUS_OFF=1` the journal runs with `PRAGMA synchronous=OFF`, so
+/// no commit is made durable, and the test shows that it detects the approvals lost.
+#[cfg(feature = "test-aids")]
+mod test_aids {
+    /// The variable that turns the journal's fsyncs off.
+    pub(super) const SYNCHRONOUS_OFF_ENV: &str = "EMV_JOURNAL_TEST_SYNCHRONOUS_OFF";
+
+    pub(super) fn synchronous_off() -> bool {
+        std::env::var_os(SYNCHRONOUS_OFF_ENV).is_some_and(|v| v == "1")
     }
 }
 
@@ -1228,6 +1377,11 @@ fn record_from_row(row: &Row<'_>) -> Result<Record, JournalError> {
         synced_at: row.get(30)?,
         receipt: row.get(31)?,
         state_mac: row.get(32)?,
+        shown: match row.get::<_, Option<String>>(33)? {
+            Some(by) => Some(ShownBy::parse(&by).ok_or(corrupt("shown"))?),
+            None => None,
+        },
+        shown_at: row.get(34)?,
     })
 }
 
@@ -1436,19 +1590,29 @@ fn chain_head(conn: &Connection, keys: &KeyRing) -> Result<(i64, [u8; MAC_LEN]),
     }
 }
 
-/// The MAC over a record's every field, its chain link, sync state, sync time and receipt:
-/// what makes a change of state made without the key (a record flipped to `synced` with
-/// plain SQL, say) visible to `verify`.
+/// The MAC over a record's every field, its chain link, sync state, sync time and receipt,
+/// and (once there is one) its shown mark and time: what makes a change of state made
+/// without the key (a record flipped to `synced` or `shown` with plain SQL, say) visible
+/// to `verify`. The shown fields are appended only when set, so the MACs of records
+/// written before schema version 5 stay valid; removing a mark changes the bytes too.
 fn state_mac(keys: &KeyRing, record: &Record) -> Result<[u8; MAC_LEN], JournalError> {
     let mut out = canonical_bytes(record);
-    for field in [
+    let synced_at = record
+        .synced_at
+        .map_or_else(Vec::new, |t| t.to_be_bytes().to_vec());
+    let shown_at = record
+        .shown_at
+        .map_or_else(Vec::new, |t| t.to_be_bytes().to_vec());
+    let mut fields: Vec<&[u8]> = vec![
         record.mac.as_deref().unwrap_or(&[]),
         record.sync_state.as_str().as_bytes(),
-        &record
-            .synced_at
-            .map_or_else(Vec::new, |t| t.to_be_bytes().to_vec()),
+        &synced_at,
         record.receipt.as_deref().unwrap_or("").as_bytes(),
-    ] {
+    ];
+    if let Some(by) = record.shown {
+        fields.extend([by.as_str().as_bytes(), &shown_at[..]]);
+    }
+    for field in fields {
         out.extend_from_slice(&(field.len() as u32).to_be_bytes());
         out.extend_from_slice(field);
     }
@@ -1463,6 +1627,30 @@ fn store_state_mac(conn: &Connection, keys: &KeyRing, record: &Record) -> Result
         params![record.id.0, mac.as_slice()],
     )?;
     Ok(())
+}
+
+/// Marks a record shown (after checking its state MAC) and rewrites its state MAC.
+fn set_shown(
+    tx: &Transaction<'_>,
+    keys: &KeyRing,
+    record: &mut Record,
+    by: ShownBy,
+    now: SystemTime,
+) -> Result<(), JournalError> {
+    let state_mac_from = meta_i64(tx, "state_mac_from")?;
+    if let Some(reason) = state_problem(keys, record, state_mac_from)? {
+        return Err(JournalError::ChainBroken(format!(
+            "record {}: {reason}",
+            record.id
+        )));
+    }
+    record.shown = Some(by);
+    record.shown_at = Some(unix_seconds(now));
+    tx.execute(
+        "UPDATE records SET shown = ?2, shown_at = ?3 WHERE id = ?1",
+        params![record.id.0, by.as_str(), record.shown_at],
+    )?;
+    store_state_mac(tx, keys, record)
 }
 
 /// The sync state a record has until the acquirer acknowledges it.
@@ -1492,7 +1680,8 @@ fn state_problem(
         None if record.id.0 >= from => Some("state MAC is missing".to_string()),
         None if record.sync_state != initial_sync_state(record.state)
             || record.synced_at.is_some()
-            || record.receipt.is_some() =>
+            || record.receipt.is_some()
+            || record.shown.is_some() =>
         {
             Some(format!(
                 "sync state {} of a record written before schema version 4 is not authenticated",

@@ -445,6 +445,10 @@ pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Valu
         object.remove("sync_state");
         object.remove("synced_at");
         object.remove("receipt");
+        // Whether the merchant saw it is the terminal's business, and changes after the
+        // first send (reconciliation): a re-send must be the same record to the acquirer.
+        object.remove("shown");
+        object.remove("shown_at");
     }
     Ok(value)
 }

@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use emv_journal::{
     backup, export, Journal, JournalError, KeySource, LimitReason, Mode, OfflineLimits,
-    OpenOptions, Outcome, State, SyncState,
+    OpenOptions, Outcome, RecordId, ShownBy, State, SyncState,
 };
 use emv_test_support::*;
 use rusqlite::Connection;
@@ -632,6 +632,8 @@ fn records_synced_before_schema_4_go_back_to_unsynced_for_a_receipt() {
         &p,
         "UPDATE records SET state_mac = NULL, sync_state = CASE id WHEN 1 THEN 'synced' ELSE sync_state END;
          DELETE FROM meta WHERE name = 'state_mac_from';
+         DELETE FROM meta WHERE name = 'shown_from';
+         ALTER TABLE records DROP COLUMN shown; ALTER TABLE records DROP COLUMN shown_at;
          ALTER TABLE records DROP COLUMN receipt; ALTER TABLE records DROP COLUMN state_mac;
          PRAGMA user_version = 3;",
     );
@@ -774,4 +776,129 @@ fn sync_refuses_a_broken_chain_before_sending_anything() {
         3,
         "nothing marked synced"
     );
+}
+
+#[test]
+fn approvals_committed_but_not_shown_are_listed_until_shown_or_reconciled() {
+    let p = paths();
+    let mut journal = p.open();
+    let shown = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    journal.mark_shown(shown, at(1002)).unwrap();
+    journal.mark_shown(shown, at(1003)).unwrap(); // again: nothing changes
+    let declined = record(&mut journal, 200, Outcome::Declined, Mode::Offline, 1010);
+    let first = record(&mut journal, 300, Outcome::Approved, Mode::Offline, 1020);
+    let second = record(&mut journal, 400, Outcome::Approved, Mode::Online, 1030);
+    assert!(matches!(
+        journal.mark_shown(declined, at(1011)),
+        Err(JournalError::InvalidState { .. })
+    ));
+    let listed: Vec<_> = journal
+        .unshown_approvals(10)
+        .unwrap()
+        .iter()
+        .map(|r| (r.id, r.amount_authorised))
+        .collect();
+    assert_eq!(listed, [(first, 300), (second, 400)]);
+    assert_eq!(journal.unshown_count().unwrap(), 2);
+    let status = journal.status().unwrap();
+    assert_eq!(status.unshown, 2);
+    assert_eq!(status.unshown_approvals[0].masked_pan, "541333******0608");
+    assert_eq!(status.unshown_approvals[1].completed_at, Some(1031));
+    let record_shown = journal.get(shown).unwrap();
+    assert_eq!(record_shown.shown, Some(ShownBy::Merchant));
+    assert_eq!(record_shown.shown_at, Some(1002));
+
+    // Only an approval waiting for it can be reconciled; a refused list marks nothing.
+    for wrong in [shown, declined, RecordId(99)] {
+        let err = journal.reconcile(&[first, wrong], at(2000)).unwrap_err();
+        assert!(
+            matches!(err, JournalError::NotUnshown(id) if id == wrong.0),
+            "{err}"
+        );
+    }
+    assert_eq!(journal.unshown_count().unwrap(), 2);
+    assert_eq!(journal.reconcile(&[first], at(2000)).unwrap(), [first]);
+    assert_eq!(journal.reconcile_all(at(2001)).unwrap(), [second]);
+    assert_eq!(journal.unshown_count().unwrap(), 0);
+    assert_eq!(
+        journal.get(second).unwrap().shown,
+        Some(ShownBy::Reconciliation)
+    );
+    // Still real money: all three approvals are forwarded.
+    assert_eq!(journal.unsynced_count().unwrap(), 3);
+    assert!(journal.verify().unwrap().is_ok());
+    drop(journal);
+    assert!(open_reader(&p).verify().unwrap().is_ok());
+}
+
+#[test]
+fn the_shown_mark_is_under_the_state_mac() {
+    let p = paths();
+    let mut journal = p.open();
+    let shown = record(&mut journal, 100, Outcome::Approved, Mode::Offline, 1000);
+    journal.mark_shown(shown, at(1002)).unwrap();
+    record(&mut journal, 200, Outcome::Approved, Mode::Offline, 1010);
+    drop(journal);
+    for sql in [
+        // an unshown approval hidden from reconciliation with plain SQL
+        "UPDATE records SET shown = 'merchant', shown_at = 1011 WHERE id = 2",
+        // a shown approval made to look unshown, or its mark changed
+        "UPDATE records SET shown = NULL, shown_at = NULL WHERE id = 1",
+        "UPDATE records SET shown = 'reconciliation' WHERE id = 1",
+        "UPDATE records SET shown_at = 5 WHERE id = 1",
+    ] {
+        let copy = paths();
+        fs::copy(&p.journal, &copy.journal).unwrap();
+        fs::copy(&p.key, &copy.key).unwrap();
+        tamper(&copy, sql);
+        let report = open_reader(&copy).verify().unwrap();
+        assert!(report.first_broken.is_some(), "not reported: {sql}");
+        // and a writer refuses to go on from it
+        let err = Journal::open(&copy.journal, &KeySource::existing(&copy.key)).unwrap_err();
+        assert!(matches!(err, JournalError::ChainBroken(_)), "{sql}: {err}");
+    }
+    assert!(open_reader(&p).verify().unwrap().is_ok());
+}
+
+#[test]
+fn a_schema_4_journal_migrates_without_reporting_its_old_approvals_as_not_shown() {
+    let p = paths();
+    three_records(&p);
+    // Make it look like a version 4 journal (records without the shown columns).
+    tamper(
+        &p,
+        "DELETE FROM meta WHERE name = 'shown_from';
+         ALTER TABLE records DROP COLUMN shown; ALTER TABLE records DROP COLUMN shown_at;
+         PRAGMA user_version = 4;",
+    );
+    let mut journal = p.open();
+    assert_eq!(journal.pragma("user_version").unwrap(), "5");
+    assert!(
+        journal.verify().unwrap().is_ok(),
+        "state MACs of version 4 still verify"
+    );
+    assert_eq!(
+        journal.unshown_count().unwrap(),
+        0,
+        "approvals of the older program count as shown"
+    );
+    let new = record(&mut journal, 900, Outcome::Approved, Mode::Offline, 5000);
+    let listed: Vec<_> = journal
+        .unshown_approvals(10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(listed, [new]);
+    assert!(
+        matches!(
+            journal.reconcile(&[RecordId(1)], at(6000)),
+            Err(JournalError::NotUnshown(1))
+        ),
+        "an old approval is not waiting for reconciliation"
+    );
+    journal.mark_shown(new, at(5002)).unwrap();
+    assert_eq!(journal.unshown_count().unwrap(), 0);
+    assert!(journal.verify().unwrap().is_ok());
+    assert_eq!(journal.unsynced_count().unwrap(), 4);
 }

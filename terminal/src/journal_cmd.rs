@@ -182,6 +182,21 @@ enum JournalCommand {
     },
     /// Add a new key to the key file; new records use it, old records stay readable.
     RotateKey,
+    /// Acknowledge approvals committed but never shown (`journal status` lists them), after
+    /// checking each with the merchant or customer; they stay approved and are synced.
+    Reconcile {
+        /// Record id of an approval committed but not shown (repeatable).
+        #[arg(
+            long = "id",
+            value_name = "ID",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        ids: Vec<i64>,
+        /// Every approval committed but not shown.
+        #[arg(long)]
+        all: bool,
+    },
     /// Test support: run N journal cycles (pending, pause, approved) through the same API
     /// `transact` uses, printing `APPROVED <id> <key>` after each durable commit.
     #[command(hide = true)]
@@ -335,6 +350,7 @@ pub fn run_journal(args: JournalArgs) -> CmdResult {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        JournalCommand::Reconcile { ids, all } => reconcile(&store, &ids, all),
         JournalCommand::Simulate {
             count,
             delay_ms,
@@ -389,11 +405,65 @@ fn status(store: &StoreArgs, json: bool, limit_args: &LimitArgs) -> CmdResult {
             .map_or_else(|| "never".to_string(), rfc3339)
     )?;
     outln!("chain head     link {}", status.chain_head)?;
+    if status.unshown == 0 {
+        outln!("not shown      none (every approval was shown)")?;
+    } else {
+        outln!(
+            "not shown      {} approval(s) committed but never shown to the merchant:",
+            status.unshown
+        )?;
+        for approval in &status.unshown_approvals {
+            outln!(
+                "               record {} amount {} (currency {:03}) card {} at {}",
+                approval.id,
+                approval.amount_authorised,
+                approval.currency_code,
+                approval.masked_pan,
+                approval
+                    .completed_at
+                    .map_or_else(|| "-".to_string(), rfc3339)
+            )?;
+        }
+        let more = status
+            .unshown
+            .saturating_sub(status.unshown_approvals.len() as u64);
+        if more > 0 {
+            outln!("               and {more} more")?;
+        }
+        outln!(
+            "               check each with the merchant/customer, then `journal reconcile --id N` (or --all)"
+        )?;
+    }
     if limits.any() {
         match reason {
             Some(reason) => outln!("offline limit  REACHED: {reason}")?,
             None => outln!("offline limit  not reached")?,
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reconcile(store: &StoreArgs, ids: &[i64], all: bool) -> CmdResult {
+    let mut journal = store.open(false)?;
+    let now = SystemTime::now();
+    let done = if all {
+        journal.reconcile_all(now)?
+    } else {
+        let ids: Vec<RecordId> = ids.iter().copied().map(RecordId).collect();
+        journal.reconcile(&ids, now)?
+    };
+    if done.is_empty() {
+        outln!("nothing to reconcile: every approval was shown")?;
+    }
+    for id in done {
+        let record = journal.get(id)?;
+        outln!(
+            "record {} amount {} (currency {:03}) card {}: marked shown by reconciliation",
+            id,
+            record.amount_authorised,
+            record.currency_code,
+            record.masked_pan
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -585,6 +655,11 @@ fn simulate(
             Some(reason) => writeln!(out, "DECLINED {} {} {}", id, record.idempotency_key, reason)?,
         }
         out.flush()?;
+        drop(out);
+        if reason.is_none() {
+            // Shown (printed) first, then confirmed, as `transact` does.
+            journal.mark_shown(id, SystemTime::now())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -850,17 +850,42 @@ impl<'a> Session<'a> {
             )?;
             self.step(&format!("journal: record {id} {}", report.decision));
             report.journal_record = Some(id.0);
+            #[cfg(feature = "test-aids")]
+            if let Some(millis) = pause_before_show() {
+                self.step(&format!(
+                    "journal: pausing {millis} ms before showing the outcome ({PAUSE_BEFORE_SHOW_ENV})"
+                ));
+                std::thread::sleep(Duration::from_millis(millis));
+            }
         }
         let text = if self.args.json {
             report.to_json() + "\n"
         } else {
             report.to_text()
         };
-        match std::io::stdout().lock().write_all(text.as_bytes()) {
+        let shown = {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        };
+        match shown {
             Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
                 return Err(error.into())
             }
-            _ => {}
+            // Nobody read the outcome: the approval stays "committed but not shown".
+            Err(_) => {}
+            Ok(()) => {
+                if let (Some(journal), Some(id), Decision::Approved) =
+                    (journal.as_mut(), pending, &outcome.decision)
+                {
+                    // The approval is committed and shown; failing to record the second
+                    // only makes the next start report it, so it does not fail the sale.
+                    if let Err(error) = journal.mark_shown(id, SystemTime::now()) {
+                        eprintln!(
+                            "warning: journal: record {id} was approved and shown, but marking it shown failed: {error}"
+                        );
+                    }
+                }
+            }
         }
         Ok(match outcome.decision {
             Decision::Approved => ExitCode::SUCCESS,
@@ -907,6 +932,7 @@ impl<'a> Session<'a> {
         if let Some(created) = opened.key_created() {
             self.step(&format!("journal: new key file {}", created.display()));
         }
+        warn_unshown(&opened)?;
         Ok(Some(opened))
     }
 
@@ -1207,10 +1233,63 @@ const PAUSE_BEFORE_COMMIT_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS";
 /// The pause [`PAUSE_BEFORE_COMMIT_ENV`] asks for, at most one minute; `None` when unset.
 #[cfg(feature = "test-aids")]
 fn pause_before_commit() -> Option<u64> {
-    std::env::var(PAUSE_BEFORE_COMMIT_ENV)
+    pause_from(PAUSE_BEFORE_COMMIT_ENV)
+}
+
+/// Testing aid like [`PAUSE_BEFORE_COMMIT_ENV`]: with `EMV_TERMINAL_PAUSE_BEFORE_SHOW_MS=N`,
+/// sleep N milliseconds after the journal commit and before the outcome is printed, so the
+/// crash test can kill the process with an approval committed but never shown.
+#[cfg(feature = "test-aids")]
+const PAUSE_BEFORE_SHOW_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_SHOW_MS";
+
+/// The pause [`PAUSE_BEFORE_SHOW_ENV`] asks for, at most one minute; `None` when unset.
+#[cfg(feature = "test-aids")]
+fn pause_before_show() -> Option<u64> {
+    pause_from(PAUSE_BEFORE_SHOW_ENV)
+}
+
+#[cfg(feature = "test-aids")]
+fn pause_from(variable: &str) -> Option<u64> {
+    std::env::var(variable)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|millis| millis.min(60_000))
+}
+
+/// How many of the approvals committed but never shown the start-up warning names.
+const UNSHOWN_NAMED: usize = 10;
+
+/// At start, on stderr: the approvals a crash, a power cut or a closed output left
+/// committed but never shown. They are real (sync forwards them): the merchant must not
+/// retry those sales without checking, then acknowledges them with `journal reconcile`.
+fn warn_unshown(journal: &Journal) -> Result<(), Box<dyn Error>> {
+    let count = journal.unshown_count()?;
+    if count == 0 {
+        return Ok(());
+    }
+    let listed: Vec<String> = journal
+        .unshown_approvals(UNSHOWN_NAMED)?
+        .iter()
+        .map(|r| {
+            format!(
+                "record {} amount {} (currency {:03}) card {} at {}",
+                r.id,
+                r.amount_authorised,
+                r.currency_code,
+                r.masked_pan,
+                r.completed_at
+                    .map_or_else(|| "-".to_string(), emv_journal::export::rfc3339)
+            )
+        })
+        .collect();
+    let more = count.saturating_sub(listed.len() as u64);
+    eprintln!(
+        "warning: {count} approval{} committed but never shown: {}{}; check with the merchant/customer before retrying, then `emv-terminal journal reconcile --id N` (or --all)",
+        if count == 1 { " was" } else { "s were" },
+        listed.join("; "),
+        if more > 0 { format!("; and {more} more (journal status)") } else { String::new() }
+    );
+    Ok(())
 }
 
 /// The journal's pending record, from the card data read so far.

@@ -104,7 +104,11 @@ fn status_list_show_and_export() {
         serde_json::from_str(&run_ok(&journal_cmd(&p, &["status", "--json"]))).unwrap();
     assert_eq!(status["unsynced"], 5);
     assert_eq!(status["schema_version"], 1);
-    assert_eq!(status["journal_schema_version"], 4);
+    assert_eq!(status["journal_schema_version"], 5);
+    assert_eq!(
+        status["unshown"], 0,
+        "simulate marks each approval shown after printing it"
+    );
     let list = run_ok(&journal_cmd(&p, &["list", "--unsynced", "--limit", "3"]));
     assert_eq!(list.lines().count(), 4, "{list}");
     let show: serde_json::Value =

@@ -5,10 +5,17 @@
 //! (the testing aid `EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS` of the `test-aids` feature, documented in
 //! docs/journal.md). Syncs to the reference acquirer run alongside and are killed too.
 //!
+//! In other rounds in the window between the commit and the display of the outcome
+//! (`EMV_TERMINAL_PAUSE_BEFORE_SHOW_MS`): an approval committed but never shown.
+//!
 //! Afterwards: every approval a `transact` reported (its JSON object on stdout) is in the
-//! journal as approved with the same cryptogram and ATC; records left pending are reported
-//! incomplete on the next start and never dropped; `journal verify` passes; after more
-//! killed syncs and a final sync the acquirer holds each journal approval exactly once.
+//! journal as approved with the same amount, cryptogram and ATC; records left pending are
+//! reported incomplete on the next start and never dropped; the approvals committed but not
+//! shown that `journal status` and the next `transact` report are exactly the approvals no
+//! `transact` reported (and the rare one whose process died between the display and its
+//! shown mark), with their amounts; `journal verify` passes; after more killed syncs,
+//! `journal reconcile --all` and a final sync the acquirer holds each journal approval
+//! exactly once, with the journal's amount.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -29,6 +36,8 @@ const SEED: u64 = 0x5EED_0801;
 const ROUNDS: usize = 100;
 /// Environment variable of the testing aid in `transact`.
 const PAUSE_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS";
+/// The testing aid's pause between the commit and the display of the outcome.
+const SHOW_PAUSE_ENV: &str = "EMV_TERMINAL_PAUSE_BEFORE_SHOW_MS";
 
 /// How a round ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +48,8 @@ enum Kill {
     AtRandom,
     /// Killed while `transact` pauses between the last GENERATE AC and the commit.
     BeforeCommit,
+    /// Killed while `transact` pauses between the commit and showing the outcome.
+    BeforeShow,
 }
 
 /// A running `transact` with its output collected by threads.
@@ -50,7 +61,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(p: &Paths, amount: &str, online: bool, pause_ms: Option<u64>) -> Running {
+    fn start(p: &Paths, amount: &str, online: bool, pause: Option<(&str, u64)>) -> Running {
         let mut args = strings(&["transact", "--json", "--amount", amount]);
         if online {
             args.extend(strings(&["--card", "card-online", "--host", "approve"]));
@@ -63,11 +74,12 @@ impl Running {
             .args(&args)
             .env_remove("EMV_JOURNAL_KEY_FILE")
             .env_remove(PAUSE_ENV)
+            .env_remove(SHOW_PAUSE_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(ms) = pause_ms {
-            command.env(PAUSE_ENV, ms.to_string());
+        if let Some((variable, ms)) = pause {
+            command.env(variable, ms.to_string());
         }
         let mut child = command.spawn().expect("spawn transact");
         let mut out = child.stdout.take().expect("stdout");
@@ -127,6 +139,7 @@ impl Running {
 #[derive(Debug)]
 struct Reported {
     record: i64,
+    amount: u64,
     cryptogram: String,
     atc: u64,
     online: bool,
@@ -142,6 +155,7 @@ fn reported_approval(stdout: &str) -> Option<Reported> {
     }
     Some(Reported {
         record: value["journal_record"].as_i64()?,
+        amount: value["amount_authorised"].as_u64()?,
         cryptogram: value["application_cryptogram"].as_str()?.to_owned(),
         atc: value["atc"].as_u64()?,
         online: value["mode"] == "online",
@@ -201,7 +215,15 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     let mut announced_incomplete: HashSet<i64> = HashSet::new();
     // Records pending when a process was killed in the pause before the commit.
     let mut killed_before_commit: Vec<i64> = Vec::new();
-    let mut kills = HashMap::from([(Kill::AtRandom, 0), (Kill::BeforeCommit, 0)]);
+    // Approvals committed, then killed before their outcome was shown.
+    let mut killed_before_show: Vec<i64> = Vec::new();
+    // Approvals reported by a process that was then killed (perhaps before its shown mark).
+    let mut reported_then_killed: HashSet<i64> = HashSet::new();
+    let mut kills = HashMap::from([
+        (Kill::AtRandom, 0),
+        (Kill::BeforeCommit, 0),
+        (Kill::BeforeShow, 0),
+    ]);
     let mut sync_kills = 0;
     let mut sync: Option<(Child, usize)> = None;
     // A typical transaction's duration on this machine now, from the unkilled rounds.
@@ -211,12 +233,17 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
         let kill = match (round, rng.u8(0..8)) {
             (0, _) => Kill::Never,
             (_, 0 | 1) => Kill::Never,
-            (_, 2..=4) => Kill::BeforeCommit,
+            (_, 2 | 3) => Kill::BeforeCommit,
+            (_, 4) => Kill::BeforeShow,
             _ => Kill::AtRandom,
         };
         let online = rng.bool();
         let amount = format!("{}.{:02}", rng.u8(1..40), rng.u8(0..100));
-        let pause = (kill == Kill::BeforeCommit).then_some(5_000);
+        let pause = match kill {
+            Kill::BeforeCommit => Some((PAUSE_ENV, 5_000)),
+            Kill::BeforeShow => Some((SHOW_PAUSE_ENV, 5_000)),
+            _ => None,
+        };
         let begun = Instant::now();
         let mut running = Running::start(&p, &amount, online, pause);
         match kill {
@@ -228,9 +255,9 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
                 let fraction = rng.f64() * 1.2;
                 std::thread::sleep(typical.mul_f64(fraction));
             }
-            Kill::BeforeCommit => {
+            Kill::BeforeCommit | Kill::BeforeShow => {
                 let paused = running.wait_for_line("journal: pausing", Duration::from_secs(20));
-                assert!(paused, "transact reached the pause before the commit");
+                assert!(paused, "transact reached the pause ({kill:?})");
             }
         }
         let (killed, stdout, stderr) = running.kill_and_collect();
@@ -260,7 +287,23 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
             });
             killed_before_commit.push(pending.expect("pending record announced"));
         }
+        if kill == Kill::BeforeShow {
+            assert!(
+                approval.is_none(),
+                "killed before the display: nothing reported"
+            );
+            let approved = stderr.iter().find_map(|line| {
+                line.strip_prefix("journal: record ")?
+                    .strip_suffix(" approved")?
+                    .parse::<i64>()
+                    .ok()
+            });
+            killed_before_show.extend(approved);
+        }
         if let Some(approval) = approval {
+            if killed {
+                reported_then_killed.insert(approval.record);
+            }
             assert!(reported.insert(approval.record, approval).is_none());
         }
         // A sync runs alongside every few rounds and is killed a few rounds later.
@@ -301,12 +344,17 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
             "record {id}, killed before its commit, is incomplete"
         );
     }
-    // Every reported approval is in the journal, approved, with its cryptogram and ATC.
+    // Every reported approval is in the journal, approved, with its amount, cryptogram and ATC.
     for approval in reported.values() {
         let record = journal
             .get(RecordId(approval.record))
             .expect("reported approval is in the journal");
         assert_eq!(record.state, State::Approved, "record {}", approval.record);
+        assert_eq!(
+            record.amount_authorised, approval.amount,
+            "record {}",
+            approval.record
+        );
         let expected_mode = if approval.online {
             Mode::Online
         } else {
@@ -319,7 +367,82 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
         );
         assert_eq!(record.atc.map(u64::from), Some(approval.atc));
     }
+    // Committed but not shown: exactly the approvals no transact reported, plus any whose
+    // process died between the display and the shown mark; with the journal's amounts.
+    let amounts: HashMap<i64, u64> = all
+        .iter()
+        .filter(|r| r.state == State::Approved)
+        .map(|r| (r.id.0, r.amount_authorised))
+        .collect();
+    let never_reported: HashSet<i64> = amounts
+        .keys()
+        .filter(|id| !reported.contains_key(id))
+        .copied()
+        .collect();
     drop(journal);
+    let mut status_args = strings(&["journal", "status", "--json"]);
+    status_args.extend(p.args());
+    let status: serde_json::Value = serde_json::from_str(&run_ok(&status_args)).unwrap();
+    let listed = status["unshown_approvals"].as_array().expect("a list");
+    let unshown: HashSet<i64> = listed.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        status["unshown"].as_u64(),
+        Some(unshown.len() as u64),
+        "all listed"
+    );
+    for approval in listed {
+        let id = approval["id"].as_i64().unwrap();
+        assert_eq!(
+            approval["amount_authorised"].as_u64(),
+            amounts.get(&id).copied(),
+            "record {id}: the amount reported is the journal's"
+        );
+    }
+    assert!(
+        never_reported.is_subset(&unshown),
+        "every approval never shown is reported: {never_reported:?} vs {unshown:?}"
+    );
+    let shown_but_unmarked: HashSet<i64> = unshown.difference(&never_reported).copied().collect();
+    assert!(
+        shown_but_unmarked.is_subset(&reported_then_killed),
+        "an approval reported and not killed was marked shown: {shown_but_unmarked:?}"
+    );
+    for id in &killed_before_show {
+        assert!(
+            unshown.contains(id),
+            "record {id}, killed before the display, is reported"
+        );
+    }
+    // The next transact reports the same ones at its start.
+    let mut args = strings(&["transact", "--json", "--amount", "1.00", "--card", "cda"]);
+    args.extend(p.args());
+    let out = emv_test_support::run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = stderr
+        .lines()
+        .find(|l| l.starts_with("warning: ") && l.contains("committed but never shown"))
+        .unwrap_or_else(|| panic!("reported at the next start: {stderr}"));
+    assert!(
+        warning.starts_with(&format!(
+            "warning: {} approval{} committed but never shown: ",
+            unshown.len(),
+            if unshown.len() == 1 { " was" } else { "s were" }
+        )),
+        "{warning}"
+    );
+    let warned: HashSet<i64> = warning
+        .split("record ")
+        .skip(1)
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(warned.len(), unshown.len().min(10), "{warning}");
+    assert!(warned.is_subset(&unshown), "{warning}");
+    let mut reconcile = strings(&["journal", "reconcile", "--all"]);
+    reconcile.extend(p.args());
+    run_ok(&reconcile);
+    let status: serde_json::Value = serde_json::from_str(&run_ok(&status_args)).unwrap();
+    assert_eq!(status["unshown"], 0, "{status:#}");
+
     let mut verify = strings(&["journal", "verify"]);
     verify.extend(p.args());
     let out = run_ok(&verify);
@@ -354,6 +477,28 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
             "reported approval {key} reached the acquirer"
         );
     }
+    // The acquirer holds each with the journal's amount (reconciled ones included).
+    let conn = rusqlite::Connection::open(&acq.db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT idempotency_key, body FROM received")
+        .unwrap();
+    let bodies: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (key, body) in bodies {
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let record = all
+            .iter()
+            .find(|r| r.idempotency_key == key)
+            .expect("the acquirer's record is in the journal");
+        assert_eq!(
+            body["amount_authorised"].as_u64(),
+            Some(record.amount_authorised),
+            "{key}"
+        );
+    }
     let stats = acquirer::stats(&acq.db).unwrap();
     assert_eq!(stats.records, approved.len() as u64);
     assert_eq!(journal.unsynced_count().unwrap(), 0);
@@ -361,11 +506,15 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     let online = reported.values().filter(|r| r.online).count();
     eprintln!(
         "transact crash test (seed {seed:#x}): {ROUNDS} transactions, {} killed at random, {} killed before the commit, \
-         {} reported approvals ({online} online), {} incomplete, {} syncs killed mid-run, \
+         {} killed before the display, {} reported approvals ({online} online), {} committed but not shown \
+         ({} reported then killed before the mark), {} incomplete, {} syncs killed mid-run, \
          {} approvals at the acquirer ({} deliveries), {:.1} s",
         kills[&Kill::AtRandom],
         kills[&Kill::BeforeCommit],
+        kills[&Kill::BeforeShow],
         reported.len(),
+        unshown.len(),
+        shown_but_unmarked.len(),
         incomplete.len(),
         sync_kills,
         held.len(),
@@ -379,5 +528,9 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     );
     assert!(online > 0, "some approvals were online");
     assert!(kills[&Kill::AtRandom] > 0 && kills[&Kill::BeforeCommit] > 0);
+    assert!(
+        !killed_before_show.is_empty(),
+        "some approvals were killed before the display"
+    );
     assert!(sync_kills > 0, "at least one sync was killed mid-run");
 }

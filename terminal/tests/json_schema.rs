@@ -177,6 +177,16 @@ fn journal_and_sync_outputs_match_their_schemas() {
         let out = emv_test_support::run(&args);
         assert!(!out.stdout.is_empty(), "{card}: {out:?}");
     }
+    // An approval committed but never shown (no transact printed it): listed by status.
+    let mut journal = p.open();
+    let unshown = emv_test_support::record(
+        &mut journal,
+        4321,
+        emv_journal::Outcome::Approved,
+        emv_journal::Mode::Offline,
+        1_796_000_000,
+    );
+    drop(journal);
     let check_records = |what: &str| {
         let mut args = strings(&["journal", "list", "--json"]);
         args.extend(journal_args.iter().cloned());
@@ -204,6 +214,10 @@ fn journal_and_sync_outputs_match_their_schemas() {
     // One spelling per value: the online record's ARC as in transact --json.
     assert_eq!(shown["authorisation_response_code"], "00", "{shown:#}");
     assert_eq!(shown["currency_code"], "978", "{shown:#}");
+    assert_eq!(
+        shown["shown"], "merchant",
+        "transact marked it shown: {shown:#}"
+    );
     let mut args = strings(&["journal", "status", "--json"]);
     args.extend(journal_args.iter().cloned());
     let status: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
@@ -212,6 +226,12 @@ fn journal_and_sync_outputs_match_their_schemas() {
         status["offline_exposure"]["oldest_created_at"].is_string(),
         "{status:#}"
     );
+    assert_eq!(status["unshown"], 1, "{status:#}");
+    let listed = &status["unshown_approvals"][0];
+    assert_eq!(listed["id"], unshown.0, "{status:#}");
+    assert_eq!(listed["amount_authorised"], 4321, "{status:#}");
+    assert_eq!(listed["masked_pan"], "541333******0608", "{status:#}");
+    assert_eq!(listed["completed_at"], "2026-11-30T00:53:21Z", "{status:#}");
 
     let acquirer = AcquirerProcess::start(&p.dir.path().join("acquirer.db"), &[]);
     let mut args = strings(&["sync", "--json", "--url", &acquirer.url, "--ca"]);
@@ -219,7 +239,7 @@ fn journal_and_sync_outputs_match_their_schemas() {
     args.extend(journal_args.iter().cloned());
     let synced: Value = serde_json::from_str(&run_text(&args)).expect("JSON");
     assert_valid(&sync_schema, &synced, "sync");
-    assert_eq!(synced["acknowledged"], 2, "{synced:#}");
+    assert_eq!(synced["acknowledged"], 3, "{synced:#}");
     assert_eq!(synced["remaining"], 0, "{synced:#}");
     let shown = check_records("after sync");
     assert!(shown["receipt"].is_object(), "{shown:#}");
@@ -234,9 +254,17 @@ fn journal_and_sync_outputs_match_their_schemas() {
         !record_schema.is_valid(&old),
         "a numeric currency is refused"
     );
-    let mut old = status;
+    let mut old = status.clone();
     old["offline_exposure"]["oldest_created_at"] = Value::from(1_796_249_691u64);
     assert!(!status_schema.is_valid(&old), "epoch seconds are refused");
+    let mut old = status;
+    old.as_object_mut()
+        .expect("an object")
+        .remove("unshown_approvals");
+    assert!(
+        !status_schema.is_valid(&old),
+        "the approvals committed but not shown are part of the contract"
+    );
 }
 
 #[test]

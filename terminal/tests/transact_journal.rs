@@ -340,3 +340,168 @@ fn the_shipped_binary_has_no_commit_pause() {
         started.elapsed()
     );
 }
+
+/// Issue 16, reconciliation: `transact` marks an approval shown once its outcome is
+/// printed; an approval committed but never shown (here one written through the API and
+/// one whose output nobody read) is reported by the next `transact` on stderr and by
+/// `journal status` until `journal reconcile` acknowledges it, and is still synced.
+#[test]
+fn approvals_committed_but_never_shown_are_reported_until_reconciled() {
+    let p = paths();
+    let (journal, key) = (p.journal.to_str().unwrap(), p.key.to_str().unwrap());
+    let report = transact(journal, key, "cda", "10.00");
+    assert_eq!(report["decision"], "approved", "{report}");
+    let first = RecordId(report["journal_record"].as_i64().expect("record id"));
+    assert_eq!(
+        reader(&p).get(first).unwrap().shown,
+        Some(emv_journal::ShownBy::Merchant),
+        "printed, then marked shown"
+    );
+    // Committed, then the process died before the display: no shown mark.
+    let mut writer = Journal::open(&p.journal, &KeySource::existing(&p.key)).unwrap();
+    let unshown = record(
+        &mut writer,
+        4321,
+        Outcome::Approved,
+        Mode::Offline,
+        1_796_000_000,
+    );
+    drop(writer);
+    // An outcome written to a closed output was not shown either.
+    let mut child = Command::new(BIN)
+        .args(["transact", "--json", "--amount", "7.00", "--card", "cda"])
+        .args(["--journal", journal, "--journal-key", key])
+        .env_remove("EMV_JOURNAL_KEY_FILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&closed.stderr).into_owned();
+    assert_eq!(closed.status.code(), Some(0), "approved: {stderr}");
+    let unread = RecordId(first.0 + 2);
+    assert_eq!(reader(&p).get(unread).unwrap().amount_authorised, 700);
+    assert!(
+        stderr.contains(&format!(
+            "warning: 1 approval was committed but never shown: record {unshown} amount 4321 \
+             (currency 978) card 541333******0608 at 2026-11-30T00:53:21Z; check with the \
+             merchant/customer before retrying"
+        )),
+        "reported at the next start: {stderr}"
+    );
+
+    let (code, status, _) = emv_terminal(&[
+        "journal",
+        "status",
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        status.contains("not shown      2 approval(s) committed but never shown to the merchant:")
+            && status.contains(&format!(
+                "record {unshown} amount 4321 (currency 978) card 541333******0608"
+            ))
+            && status.contains(&format!("record {unread} amount 700 (currency 978)")),
+        "{status}"
+    );
+    let (code, _, stderr) = emv_terminal(&[
+        "journal",
+        "reconcile",
+        "--id",
+        &first.to_string(),
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert_eq!(
+        code, 1,
+        "a shown approval needs no reconciliation: {stderr}"
+    );
+    assert!(
+        stderr.contains("not an approval waiting for reconciliation"),
+        "{stderr}"
+    );
+    let (code, out, stderr) = emv_terminal(&[
+        "journal",
+        "reconcile",
+        "--id",
+        &unshown.to_string(),
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.contains(&format!("record {unshown} amount 4321 (currency 978) card 541333******0608: marked shown by reconciliation")), "{out}");
+    let (_, _, stderr) = emv_terminal(&[
+        "transact",
+        "--json",
+        "--amount",
+        "1.00",
+        "--card",
+        "cda",
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert!(
+        stderr.contains(&format!(
+            "warning: 1 approval was committed but never shown: record {unread} amount 700"
+        )),
+        "{stderr}"
+    );
+    let (code, out, _) = emv_terminal(&[
+        "journal",
+        "reconcile",
+        "--all",
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(&format!("record {unread} amount 700")),
+        "{out}"
+    );
+    let (_, status, _) = emv_terminal(&[
+        "journal",
+        "status",
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert!(status.contains("not shown      none"), "{status}");
+    let (_, _, stderr) = emv_terminal(&[
+        "transact",
+        "--json",
+        "--amount",
+        "1.00",
+        "--card",
+        "cda",
+        "--journal",
+        journal,
+        "--journal-key",
+        key,
+    ]);
+    assert!(!stderr.contains("never shown"), "{stderr}");
+    let journal = reader(&p);
+    assert_eq!(
+        journal.get(unshown).unwrap().shown,
+        Some(emv_journal::ShownBy::Reconciliation)
+    );
+    assert!(journal.verify().unwrap().is_ok());
+    assert_eq!(
+        journal.unsynced_count().unwrap(),
+        5,
+        "every approval is still forwarded"
+    );
+}
