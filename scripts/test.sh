@@ -24,7 +24,7 @@ status=0
 EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
 # The crash test that kills transact inside its commit window needs the testing aid,
 # which only the `test-aids` feature compiles in (never the shipped binary).
-cargo test -p emv-terminal --features test-aids --test journal_crash_transact || status=$?
+cargo test -p emv-terminal --features test-aids --test journal_crash_transact --test journal_powerloss || status=$?
 
 # The Python package (python/): built with maturin into target/python-venv
 # and tested with pytest, its pcscd tests included. Before the test below,
