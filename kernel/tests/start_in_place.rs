@@ -88,8 +88,8 @@ fn run(transaction: &mut Transaction<'_, Crypto>, text: &str) -> (Vec<Vec<u8>>, 
     panic!("no outcome within 200 requests");
 }
 
-#[test]
-fn a_transaction_started_in_place_goes_as_a_new_one() {
+/// Runs `test` with the default configuration and the test CA keys.
+fn with_context(test: impl FnOnce(TerminalContext<'_>)) {
     let mut keys = CaKeyStore::new();
     keys.load_capk_txt(
         &crypto(),
@@ -100,12 +100,20 @@ fn a_transaction_started_in_place_goes_as_a_new_one() {
     .expect("test CA keys");
     let config = TerminalConfig::default();
     let revocations = RevocationList::new();
-    let context = TerminalContext {
+    test(TerminalContext {
         config: &config,
         ca_keys: &keys,
         revocations: &revocations,
         exception_file: &[],
-    };
+    });
+}
+
+#[test]
+fn a_transaction_started_in_place_goes_as_a_new_one() {
+    with_context(started_in_place_goes_as_a_new_one);
+}
+
+fn started_in_place_goes_as_a_new_one(context: TerminalContext<'_>) {
     let fresh: Vec<_> = TRANSCRIPTS
         .iter()
         .map(|(_, text)| {
@@ -149,15 +157,10 @@ fn a_transaction_started_in_place_goes_as_a_new_one() {
 
 #[test]
 fn start_checks_the_inputs_and_leaves_the_transaction_as_it_was() {
-    let keys = CaKeyStore::new();
-    let config = TerminalConfig::default();
-    let revocations = RevocationList::new();
-    let context = TerminalContext {
-        config: &config,
-        ca_keys: &keys,
-        revocations: &revocations,
-        exception_file: &[],
-    };
+    with_context(start_checks_the_inputs);
+}
+
+fn start_checks_the_inputs(context: TerminalContext<'_>) {
     let mut transaction = Transaction::idle(context, crypto());
     transaction.start(TEST_INPUTS).unwrap();
     let before = transaction.request();
