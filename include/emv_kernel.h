@@ -476,6 +476,15 @@ const char *emv_error_message(int32_t error);
 // the next failing `emv_*` call on the same thread; copy the text to keep it.
 const char *emv_last_error_detail(void);
 
+// The kernel's version (`emv-kernel` crate version), NUL-terminated,
+// static: never freed by the caller.
+const char *emv_kernel_version(void);
+
+// SHA-256 of the kernel's sources, manifest and enabled features computed
+// when the kernel was built: 64 lowercase hex digits, NUL-terminated,
+// static.
+const char *emv_kernel_checksum(void);
+
 // Makes an empty key store.
 //
 // # Safety

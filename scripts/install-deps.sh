@@ -23,7 +23,7 @@
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix gcc libc6-dev "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix libssl-dev gcc libc6-dev "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -2,7 +2,7 @@
 //! for a terminal with a file system.
 
 use emv_kernel::crypto::CryptoProvider;
-use emv_kernel::oda::capk::{CaKeyStore, CapkFileError, CapkNotice};
+use emv_kernel::oda::capk::{CaKeyError, CaKeyStore, CapkFileError, CapkLineError, CapkNotice};
 use emv_kernel::oda::Date;
 
 /// How many CA public keys the tools built on this crate hold: room for the
@@ -26,4 +26,19 @@ pub fn load_ca_keys<C: CryptoProvider + ?Sized>(
     let mut notices = Vec::new();
     store.load_capk_txt(crypto, text, today, |notice| notices.push(notice))?;
     Ok((store, notices))
+}
+
+/// A `capk.txt` load error for people using the tools: the kernel's message, except
+/// that a full store names this build's limit ([`CA_KEY_CAPACITY`]) and what to do,
+/// rather than the kernel's advice to pick a larger `CaKeyStore<N>`.
+pub fn describe_load_error(error: &CapkFileError) -> String {
+    match error.error {
+        CapkLineError::Key(CaKeyError::StoreFull { capacity }) => format!(
+            "line {}: more CA public keys than this build holds ({capacity}, \
+             emv_config::CA_KEY_CAPACITY): keep only the keys of the payment systems \
+             (RIDs) the terminal accepts, and drop expired and test keys",
+            error.line
+        ),
+        _ => error.to_string(),
+    }
 }

@@ -30,7 +30,7 @@
 mod capk;
 mod limits;
 
-pub use capk::{load_ca_keys, CaKeys, CA_KEY_CAPACITY};
+pub use capk::{describe_load_error, load_ca_keys, CaKeys, CA_KEY_CAPACITY};
 pub use limits::OfflineLimits;
 
 use std::path::{Path, PathBuf};

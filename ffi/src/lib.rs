@@ -36,6 +36,7 @@ use emv_kernel::crypto::RingCrypto as Crypto;
 
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod keys;
 #[cfg(feature = "simulated-cards")]
 pub mod sim;
@@ -44,6 +45,7 @@ mod util;
 
 pub use config::*;
 pub use error::*;
+pub use identity::*;
 pub use keys::*;
 #[cfg(feature = "simulated-cards")]
 pub use sim::*;

@@ -959,3 +959,17 @@ fn going_online_hands_over_the_icc_data_and_takes_the_host_answer() {
     // SAFETY: live transaction, freed once.
     assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
 }
+
+/// ICS row 100: the kernel's version and build checksum, as the kernel
+/// crate states them.
+#[test]
+fn kernel_identification() {
+    use std::ffi::CStr;
+    // SAFETY: both return static NUL-terminated strings.
+    let version = unsafe { CStr::from_ptr(emv_kernel_ffi::emv_kernel_version()) };
+    let checksum = unsafe { CStr::from_ptr(emv_kernel_ffi::emv_kernel_checksum()) };
+    assert_eq!(version.to_str().unwrap(), emv_kernel::identity::VERSION);
+    assert_eq!(checksum.to_str().unwrap(), emv_kernel::identity::CHECKSUM);
+    assert_eq!(checksum.to_bytes().len(), 64);
+    assert!(checksum.to_bytes().iter().all(u8::is_ascii_hexdigit));
+}

@@ -58,7 +58,10 @@ fn crypto() -> Crypto {
 /// The transaction, in its own frame so that its stack use starts here.
 #[inline(never)]
 fn run(context: TerminalContext<'_>, responses: &[Vec<u8>], issuer_data: &[u8]) -> Decision {
-    let mut transaction = Transaction::new(context, crypto(), INPUTS).expect("inputs");
+    // Made in place and started there: the path README's "Embedding"
+    // gives for terminals with little RAM.
+    let mut transaction = Transaction::idle(context, crypto());
+    transaction.start(INPUTS).expect("inputs");
     let mut next = 0;
     loop {
         let answered = match transaction.request() {

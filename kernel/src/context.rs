@@ -67,6 +67,25 @@ impl<'k> Context<'k> {
         }
     }
 
+    /// [`Context::new`] in place, for the next transaction: the same
+    /// terminal context, new inputs, nothing of the card kept, the command
+    /// buffer emptied.
+    pub(crate) fn restart(&mut self, inputs: TransactionInputs) {
+        let Context {
+            terminal_context,
+            inputs: kept_inputs,
+            store,
+            terminal,
+            command,
+            application,
+        } = self;
+        *kept_inputs = inputs;
+        store.wipe();
+        *terminal = TerminalData::new(terminal_context.config, &inputs);
+        *command = Command::default();
+        *application = None;
+    }
+
     /// The selected application's configuration.
     pub(crate) fn app_config(&self) -> Option<&'k ApplicationConfig> {
         self.terminal_context

@@ -75,6 +75,13 @@ impl DataStore {
         self.entries.clear();
     }
 
+    /// Forgets everything and zeroes the arena (the next transaction: the
+    /// previous card's data, its PAN among them, does not stay in memory).
+    pub fn wipe(&mut self) {
+        self.arena.fill(0);
+        self.clear();
+    }
+
     /// Marks the objects held so far (the selected application's FCI) as
     /// selection data: the duplicate rule of [`DataStore::insert`] applies
     /// to the objects read afterwards, which replace an FCI value of the same

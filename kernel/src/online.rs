@@ -91,6 +91,20 @@ pub struct ScriptCommand<'a> {
 }
 
 impl IssuerScripts {
+    /// No scripts, no results (the next transaction).
+    pub(crate) fn clear(&mut self) {
+        let IssuerScripts {
+            bytes,
+            results,
+            discarded,
+            discarded_after_final,
+        } = self;
+        bytes.clear();
+        results.clear();
+        *discarded = 0;
+        *discarded_after_final = 0;
+    }
+
     /// Keeps the well-formed 71 and 72 templates of `scripts` that fit.
     pub fn from_host(scripts: &[u8]) -> Self {
         let mut kept = IssuerScripts::default();

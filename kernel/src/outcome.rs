@@ -51,6 +51,9 @@ pub enum TerminationReason {
     TransportFailed,
     /// The flow did not finish within the kernel's step bound (hostile card).
     StepLimit,
+    /// The transaction was made with [`crate::transaction::Transaction::idle`]
+    /// and not started ([`crate::transaction::Transaction::start`]).
+    NotStarted,
 }
 
 impl TerminationReason {
@@ -70,6 +73,7 @@ impl TerminationReason {
             TerminationReason::InvalidCryptogram => "invalid_cryptogram",
             TerminationReason::TransportFailed => "transport_failed",
             TerminationReason::StepLimit => "step_limit",
+            TerminationReason::NotStarted => "not_started",
         }
     }
 }
@@ -112,6 +116,7 @@ impl core::fmt::Display for TerminationReason {
             TerminationReason::StepLimit => {
                 f.write_str("the card kept the transaction going past the kernel's step bound")
             }
+            TerminationReason::NotStarted => f.write_str("the transaction was not started"),
         }
     }
 }

@@ -40,6 +40,15 @@ impl OdaRecords {
         }
     }
 
+    /// Forgets the collected records (the next transaction).
+    pub fn clear(&mut self) {
+        // Zeroed, not only forgotten: the records hold the previous card's
+        // PAN.
+        self.bytes.fill(0);
+        self.len = 0;
+        self.failed = false;
+    }
+
     /// The collected records.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&[])

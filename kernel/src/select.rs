@@ -231,19 +231,42 @@ impl Selection {
     /// Starts selection and writes its first command (SELECT PSE, or the
     /// first terminal AID when the terminal does not use the PSE).
     pub fn start(config: &TerminalConfig, command: &mut Command) -> (Self, SelectionAction) {
-        let mut selection = Selection {
+        let mut selection = Selection::empty();
+        let action = selection.restart(config, command);
+        (selection, action)
+    }
+
+    /// Nothing selected, nothing asked.
+    pub(crate) const fn empty() -> Self {
+        Selection {
             state: SelectState::SelectPse,
             candidates: Vec::new(),
             ddfs: Vec::new(),
             ddfs_done: 0,
             selected: None,
-        };
-        let action = if config.selection.pse {
+        }
+    }
+
+    /// [`Selection::start`] in place: forgets everything and writes the
+    /// first command, without a copy of the selection on the stack.
+    pub fn restart(&mut self, config: &TerminalConfig, command: &mut Command) -> SelectionAction {
+        let Selection {
+            state,
+            candidates,
+            ddfs,
+            ddfs_done,
+            selected,
+        } = self;
+        *state = SelectState::SelectPse;
+        candidates.clear();
+        ddfs.clear();
+        *ddfs_done = 0;
+        *selected = None;
+        if config.selection.pse {
             select_by_name(command, PSE_NAME, false)
         } else {
-            selection.list_of_aids(config, 0, command)
-        };
-        (selection, action)
+            self.list_of_aids(config, 0, command)
+        }
     }
 
     /// A log-friendly name of the current step.

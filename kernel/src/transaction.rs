@@ -95,6 +95,28 @@ impl core::fmt::Display for UsageError {
 
 impl core::error::Error for UsageError {}
 
+/// The inputs of an idle transaction (never used: it is not started).
+const IDLE_INPUTS: TransactionInputs = TransactionInputs::new(
+    0,
+    crate::config::Currency::EUR,
+    [0x00, 0x01, 0x01],
+    [0x00, 0x00, 0x00],
+    [0; 4],
+    1,
+    0,
+);
+
+/// The checks of [`Transaction::new`] on the caller's inputs.
+fn check_inputs(inputs: &TransactionInputs) -> Result<(), UsageError> {
+    if !(1..=99).contains(&inputs.random_selection_number) {
+        return Err(UsageError::RandomSelection);
+    }
+    if crate::date::Date::from_bcd(&inputs.date).is_err() {
+        return Err(UsageError::InvalidDate);
+    }
+    Ok(())
+}
+
 /// What the transaction needs from the caller now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'t> {
@@ -176,6 +198,35 @@ enum State {
     Completed,
 }
 
+/// Takes the waiting step's state out of the transaction (leaving
+/// `Completed` until the step sets the next one), binding its data; puts the
+/// state back and returns when it is another (the dispatcher calls each
+/// handler only in its own state).
+macro_rules! take {
+    ($transaction:ident, State::$variant:ident($binding:ident)) => {
+        let $binding = match core::mem::replace(&mut $transaction.state, State::Completed) {
+            State::$variant($binding) => $binding,
+            other => {
+                $transaction.state = other;
+                return;
+            }
+        };
+    };
+}
+
+/// What a step that needs no answer asks the dispatcher to run next
+/// (`Transaction::advance`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// A step waits for an answer, or the transaction is over.
+    Wait,
+    OfflineDataAuthentication,
+    ProcessingRestrictions,
+    CardholderVerification,
+    TerminalRiskManagement,
+    TerminalActionAnalysis,
+}
+
 /// One EMV contact transaction.
 pub struct Transaction<'k, C: CryptoProvider> {
     cx: Context<'k>,
@@ -205,36 +256,93 @@ impl<C: CryptoProvider> core::fmt::Debug for Transaction<'_, C> {
 
 impl<'k, C: CryptoProvider> Transaction<'k, C> {
     /// Starts a transaction: checks the inputs and prepares the first SELECT.
+    ///
+    /// The transaction's state is about 10.6 KB (`size_of::<Transaction>()`),
+    /// and a `Result` that holds it is moved about by the compiler: a
+    /// terminal with little RAM makes one with [`Transaction::idle`] and
+    /// starts each transaction in its place with [`Transaction::start`]
+    /// (README, "Embedding"; `scripts/check-stack.sh` measures that path).
     pub fn new(
         terminal_context: TerminalContext<'k>,
         crypto: C,
         inputs: TransactionInputs,
     ) -> Result<Self, UsageError> {
-        if !(1..=99).contains(&inputs.random_selection_number) {
-            return Err(UsageError::RandomSelection);
-        }
-        if crate::date::Date::from_bcd(&inputs.date).is_err() {
-            return Err(UsageError::InvalidDate);
-        }
-        let config = terminal_context.config;
-        let mut command = Command::default();
-        let (selection, action) = Selection::start(config, &mut command);
-        let mut transaction = Transaction {
-            cx: Context::new(terminal_context, inputs, command),
+        check_inputs(&inputs)?;
+        let mut transaction = Self::idle(terminal_context, crypto);
+        transaction.start(inputs)?;
+        Ok(transaction)
+    }
+
+    /// A transaction that is not started: its request is
+    /// [`Request::Done`] with [`TerminationReason::NotStarted`] until
+    /// [`Transaction::start`]. Built in place (no copy of the state on the
+    /// stack), for a terminal that keeps one transaction for all its
+    /// transactions.
+    // Never inlined: its temporaries then live in its own frame, popped
+    // before the transaction runs, not in the caller's for its whole life.
+    #[inline(never)]
+    pub fn idle(terminal_context: TerminalContext<'k>, crypto: C) -> Self {
+        Transaction {
+            cx: Context::new(terminal_context, IDLE_INPUTS, Command::default()),
             crypto,
-            state: State::ApplicationSelection,
+            state: State::Completed,
             exchanges: 0,
-            selection,
+            selection: Selection::empty(),
             oda: OfflineAuthentication::new(),
             aip: Aip::default(),
             signature_required: false,
             scripts: IssuerScripts::default(),
             online: false,
             reversal_required: false,
-            outcome: Outcome::empty(Decision::Terminated(TerminationReason::NoApplication)),
-        };
-        transaction.on_selection(action);
-        Ok(transaction)
+            outcome: Outcome::empty(Decision::Terminated(TerminationReason::NotStarted)),
+        }
+    }
+
+    /// Starts a transaction in this one's place, whatever its step: the
+    /// same terminal context and crypto provider, these inputs. Nothing of
+    /// the previous transaction is kept (the card's data is zeroed), and the
+    /// transaction goes exactly as a [`Transaction::new`] with these inputs
+    /// would, byte for byte; no copy of the state is made on the stack.
+    ///
+    /// On a [`UsageError`] the transaction is left as it was.
+    #[inline(never)]
+    pub fn start(&mut self, inputs: TransactionInputs) -> Result<(), UsageError> {
+        check_inputs(&inputs)?;
+        // Every field named: a field added later cannot be forgotten here.
+        let Transaction {
+            cx,
+            crypto: _,
+            state,
+            exchanges,
+            selection: _,
+            oda,
+            aip,
+            signature_required,
+            scripts,
+            online,
+            reversal_required,
+            outcome,
+        } = self;
+        cx.restart(inputs);
+        *state = State::Completed;
+        *exchanges = 0;
+        oda.restart();
+        *aip = Aip::default();
+        *signature_required = false;
+        scripts.clear();
+        *online = false;
+        *reversal_required = false;
+        *outcome = Outcome::empty(Decision::Terminated(TerminationReason::NoApplication));
+        // The selection restarts in begin, with the first command.
+        self.begin();
+        Ok(())
+    }
+
+    /// Application selection's first command (Book 1, 12.2).
+    fn begin(&mut self) {
+        let config = self.cx.terminal_context.config;
+        let action = self.selection.restart(config, &mut self.cx.command);
+        self.on_selection(action);
     }
 
     /// A log-friendly name of the current step, after Book 3.
@@ -316,58 +424,25 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         let (data, status) = split_status(response);
-        // The step that owns the state takes it; every step leaves a new one.
-        match core::mem::replace(&mut self.state, State::Completed) {
-            State::ApplicationSelection => {
-                let action = self.selection.on_response(
-                    self.cx.terminal_context.config,
-                    response,
-                    &mut self.cx.store,
-                    &mut self.cx.command,
-                );
-                self.on_selection(action);
-            }
+        // The handler of the waiting step takes its state out of `self.state`
+        // (every handler leaves a new one); each runs out of line, so that
+        // this frame holds no copy of the state while the steps run (RAM
+        // budget, `scripts/check-stack.sh`).
+        match &self.state {
+            State::ApplicationSelection => self.on_select_response(response),
             State::InitiateApplicationProcessing => self.on_gpo(data, status),
-            State::ReadApplicationData(cursor) => {
-                let step =
-                    read::on_record(&mut self.cx, &mut self.oda.records, cursor, data, status);
-                self.read_application_data(step);
-            }
-            State::DynamicDataAuthentication(sent) => {
-                self.oda
-                    .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
-                self.processing_restrictions();
-            }
-            State::CardholderVerification(pin) => {
-                let keys = PinKeys {
-                    crypto: &self.crypto,
-                    aip: self.aip,
-                    oda: &self.oda,
-                };
-                let step = pin.on_response(&mut self.cx, &keys, data, status);
-                self.on_cardholder_verification(step);
-            }
-            State::VelocityChecking(checking) => {
-                let step = checking.on_response(&mut self.cx, data, status);
-                self.velocity_checking(step);
-            }
-            State::FirstGenerateAc(sent) => self.on_first_generate_ac(sent, data, status),
-            State::IssuerAuthentication(sent) => {
-                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
-                self.online_processing(step);
-            }
-            State::IssuerScriptProcessing(sent) => {
-                let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
-                self.online_processing(step);
-            }
-            State::SecondGenerateAc(sent) => self.on_second_generate_ac(sent, data, status),
-            state @ (State::CardholderSelection(_)
+            State::ReadApplicationData(_) => self.on_record(data, status),
+            State::DynamicDataAuthentication(_) => self.on_internal_authenticate(data, status),
+            State::CardholderVerification(_) => self.on_verify_response(data, status),
+            State::VelocityChecking(_) => self.on_get_data(data, status),
+            State::FirstGenerateAc(_) => self.on_first_generate_ac(data, status),
+            State::IssuerAuthentication(_) => self.on_external_authenticate(status),
+            State::IssuerScriptProcessing(_) => self.on_script_response(status),
+            State::SecondGenerateAc(_) => self.on_second_generate_ac(data, status),
+            State::CardholderSelection(_)
             | State::TransactionLogLookup
             | State::OnlineProcessing { .. }
-            | State::Completed) => {
-                self.state = state;
-                return Err(UsageError::NotExpected);
-            }
+            | State::Completed => return Err(UsageError::NotExpected),
         }
         Ok(())
     }
@@ -400,7 +475,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                     oda: &self.oda,
                 };
                 let step = pin.on_entry(&mut self.cx, &keys, entered);
-                self.on_cardholder_verification(step);
+                let next = self.on_cardholder_verification(step);
+                self.advance(next);
                 Ok(())
             }
             state => {
@@ -418,7 +494,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Err(UsageError::NotExpected);
         }
         let step = risk::on_recent_amount(&mut self.cx, amount_minor_units);
-        self.velocity_checking(step);
+        let next = self.velocity_checking(step);
+        self.advance(next);
         Ok(())
     }
 
@@ -435,6 +512,86 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         let step = online::on_host(&mut self.cx, self.aip, &mut self.scripts, &response);
         self.online_processing(step);
         Ok(())
+    }
+
+    // ---- answers to commands, each out of line ------------------------------
+
+    #[inline(never)]
+    fn on_select_response(&mut self, response: &[u8]) {
+        let action = self.selection.on_response(
+            self.cx.terminal_context.config,
+            response,
+            &mut self.cx.store,
+            &mut self.cx.command,
+        );
+        self.on_selection(action);
+    }
+
+    #[inline(never)]
+    fn on_record(&mut self, data: &[u8], status: u16) {
+        take!(self, State::ReadApplicationData(cursor));
+        let step = read::on_record(&mut self.cx, &mut self.oda.records, cursor, data, status);
+        self.read_application_data(step);
+    }
+
+    #[inline(never)]
+    fn on_internal_authenticate(&mut self, data: &[u8], status: u16) {
+        take!(self, State::DynamicDataAuthentication(sent));
+        self.oda
+            .on_internal_authenticate(&mut self.cx, &self.crypto, sent, data, status);
+        self.advance(Next::ProcessingRestrictions);
+    }
+
+    #[inline(never)]
+    fn on_verify_response(&mut self, data: &[u8], status: u16) {
+        take!(self, State::CardholderVerification(pin));
+        let keys = PinKeys {
+            crypto: &self.crypto,
+            aip: self.aip,
+            oda: &self.oda,
+        };
+        let step = pin.on_response(&mut self.cx, &keys, data, status);
+        let next = self.on_cardholder_verification(step);
+        self.advance(next);
+    }
+
+    #[inline(never)]
+    fn on_get_data(&mut self, data: &[u8], status: u16) {
+        take!(self, State::VelocityChecking(checking));
+        let step = checking.on_response(&mut self.cx, data, status);
+        let next = self.velocity_checking(step);
+        self.advance(next);
+    }
+
+    #[inline(never)]
+    fn on_external_authenticate(&mut self, status: u16) {
+        take!(self, State::IssuerAuthentication(sent));
+        let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+        self.online_processing(step);
+    }
+
+    #[inline(never)]
+    fn on_script_response(&mut self, status: u16) {
+        take!(self, State::IssuerScriptProcessing(sent));
+        let step = sent.on_response(&mut self.cx, &mut self.scripts, status);
+        self.online_processing(step);
+    }
+
+    /// Runs the steps that need no answer one after the other, each
+    /// returning the next instead of calling it, so that they do not nest on
+    /// the stack; ends when a step waits or the transaction is over.
+    #[inline(never)]
+    fn advance(&mut self, mut next: Next) {
+        loop {
+            next = match next {
+                Next::Wait => return,
+                Next::OfflineDataAuthentication => self.offline_data_authentication(),
+                Next::ProcessingRestrictions => self.processing_restrictions(),
+                Next::CardholderVerification => self.cardholder_verification(),
+                Next::TerminalRiskManagement => self.terminal_risk_management(),
+                Next::TerminalActionAnalysis => self.terminal_action_analysis(),
+            }
+        }
     }
 
     // ---- routing: selection and initiate application processing -----------
@@ -461,6 +618,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
+    #[inline(never)]
     fn on_gpo(&mut self, data: &[u8], status: u16) {
         match initiate::on_gpo_response(&mut self.cx, data, status) {
             Ok(GpoAnswer::Accepted(aip)) => {
@@ -482,81 +640,101 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn read_application_data(&mut self, step: Step<RecordCursor>) {
         match step {
             Step::Wait(cursor) => self.state = State::ReadApplicationData(cursor),
-            Step::Done(()) => self.offline_data_authentication(),
+            Step::Done(()) => self.advance(Next::OfflineDataAuthentication),
             Step::Terminate(reason) => self.terminate(reason),
         }
     }
 
     // ---- offline data authentication (Book 3, 10.3) -------------------------
 
-    fn offline_data_authentication(&mut self) {
+    #[inline(never)]
+    fn offline_data_authentication(&mut self) -> Next {
         match self.oda.start(&mut self.cx, &self.crypto, self.aip) {
-            Some(sent) => self.state = State::DynamicDataAuthentication(sent),
-            None => self.processing_restrictions(),
+            Some(sent) => {
+                self.state = State::DynamicDataAuthentication(sent);
+                Next::Wait
+            }
+            None => Next::ProcessingRestrictions,
         }
     }
 
     // ---- processing restrictions (Book 3, 10.4) -----------------------------
 
-    fn processing_restrictions(&mut self) {
+    #[inline(never)]
+    fn processing_restrictions(&mut self) -> Next {
         match restrict::apply(&mut self.cx) {
-            Ok(()) => self.cardholder_verification(),
-            Err(reason) => self.terminate(reason),
+            Ok(()) => Next::CardholderVerification,
+            Err(reason) => self.terminate_next(reason),
         }
     }
 
     // ---- cardholder verification (Book 3, 10.5) ----------------------------
 
-    fn cardholder_verification(&mut self) {
+    #[inline(never)]
+    fn cardholder_verification(&mut self) -> Next {
         let keys = PinKeys {
             crypto: &self.crypto,
             aip: self.aip,
             oda: &self.oda,
         };
         let step = cvm::pin::cardholder_verification(&mut self.cx, &keys);
-        self.on_cardholder_verification(step);
+        self.on_cardholder_verification(step)
     }
 
-    fn on_cardholder_verification(&mut self, step: Step<PinVerification, CvmResult>) {
+    fn on_cardholder_verification(&mut self, step: Step<PinVerification, CvmResult>) -> Next {
         match step {
-            Step::Wait(pin) => self.state = State::CardholderVerification(pin),
+            Step::Wait(pin) => {
+                self.state = State::CardholderVerification(pin);
+                Next::Wait
+            }
             Step::Done(result) => {
                 self.signature_required = result.signature_required;
-                self.terminal_risk_management();
+                Next::TerminalRiskManagement
             }
-            Step::Terminate(reason) => self.terminate(reason),
+            Step::Terminate(reason) => self.terminate_next(reason),
         }
     }
 
     // ---- terminal risk management (Book 3, 10.6) ---------------------------
 
-    fn terminal_risk_management(&mut self) {
+    #[inline(never)]
+    fn terminal_risk_management(&mut self) -> Next {
         match risk::start(&mut self.cx, self.aip) {
             // Book 3, 10.6.1: the caller's transaction log is asked first.
-            Step::Wait(()) => self.state = State::TransactionLogLookup,
-            Step::Done(()) => self.terminal_action_analysis(),
-            Step::Terminate(reason) => self.terminate(reason),
+            Step::Wait(()) => {
+                self.state = State::TransactionLogLookup;
+                Next::Wait
+            }
+            Step::Done(()) => Next::TerminalActionAnalysis,
+            Step::Terminate(reason) => self.terminate_next(reason),
         }
     }
 
-    fn velocity_checking(&mut self, step: Step<VelocityChecking>) {
+    fn velocity_checking(&mut self, step: Step<VelocityChecking>) -> Next {
         match step {
-            Step::Wait(checking) => self.state = State::VelocityChecking(checking),
-            Step::Done(()) => self.terminal_action_analysis(),
-            Step::Terminate(reason) => self.terminate(reason),
+            Step::Wait(checking) => {
+                self.state = State::VelocityChecking(checking);
+                Next::Wait
+            }
+            Step::Done(()) => Next::TerminalActionAnalysis,
+            Step::Terminate(reason) => self.terminate_next(reason),
         }
     }
 
     // ---- terminal action analysis and GENERATE AC (Book 3, 10.7, 10.8) -----
 
-    fn terminal_action_analysis(&mut self) {
+    #[inline(never)]
+    fn terminal_action_analysis(&mut self) -> Next {
         match action::first_generate_ac(&mut self.cx, &self.crypto, &mut self.oda) {
             Ok(sent) => self.state = State::FirstGenerateAc(sent),
             Err(reason) => self.terminate(reason),
         }
+        Next::Wait
     }
 
-    fn on_first_generate_ac(&mut self, sent: FirstGenerateAc, data: &[u8], status: u16) {
+    #[inline(never)]
+    fn on_first_generate_ac(&mut self, data: &[u8], status: u16) {
+        take!(self, State::FirstGenerateAc(sent));
         match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
             AfterFirstAnswer::Complete {
                 decision,
@@ -612,7 +790,9 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         }
     }
 
-    fn on_second_generate_ac(&mut self, sent: SecondGenerateAc, data: &[u8], status: u16) {
+    #[inline(never)]
+    fn on_second_generate_ac(&mut self, data: &[u8], status: u16) {
+        take!(self, State::SecondGenerateAc(sent));
         let issuer_approved = sent.issuer_approved();
         match sent.on_response(&mut self.cx, &self.crypto, &mut self.oda, data, status) {
             Ok((decision, cryptogram)) => {
@@ -650,9 +830,16 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         self.state = State::Completed;
     }
 
+    #[inline(never)]
     fn terminate(&mut self, reason: TerminationReason) {
         self.outcome = self.base_outcome(Decision::Terminated(reason));
         self.state = State::Completed;
+    }
+
+    /// [`Self::terminate`], for a step that returns the next one.
+    fn terminate_next(&mut self, reason: TerminationReason) -> Next {
+        self.terminate(reason);
+        Next::Wait
     }
 
     fn base_outcome(&self, decision: Decision) -> Outcome {

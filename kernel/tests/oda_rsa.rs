@@ -104,3 +104,92 @@ fn rsa_round_trips_with_the_private_key() {
         .unwrap();
     assert_eq!(recovered, message);
 }
+
+/// Every modulus length the kernel accepts (1 to 248 bytes), on random odd
+/// moduli (composite: the arithmetic does not care), with e = 3, 65537 and a
+/// general exponent, through the prepared-modulus API and the one-shot one.
+/// Lengths that are not a whole number of limbs and moduli whose top limb is
+/// small exercise the long division of R^2 mod n.
+#[test]
+fn rsa_matches_num_bigint_at_every_length() {
+    use emv_kernel::crypto::rsa::{public_operation, RsaModulus};
+    let mut random = Xorshift(0x5EED_0001);
+    for len in 1..=248usize {
+        for round in 0..3 {
+            let mut modulus = random.bytes(len);
+            // A non-zero first byte (small in round 1: a short top limb),
+            // odd last byte.
+            modulus[0] = match round {
+                1 => 1,
+                _ => modulus[0].max(1),
+            };
+            modulus[len - 1] |= 1;
+            if len == 1 && modulus[0] == 1 {
+                continue;
+            }
+            let prepared = RsaModulus::new(&modulus).unwrap();
+            let n = BigUint::from_bytes_be(&modulus);
+            for exponent in [&[3][..], &[1, 0, 1], &[0x25, 0x13]] {
+                let e = BigUint::from_bytes_be(exponent);
+                let mut input = random.bytes(len);
+                input[0] = modulus[0].saturating_sub(1);
+                let expected = left_pad(
+                    &BigUint::from_bytes_be(&input).modpow(&e, &n).to_bytes_be(),
+                    len,
+                );
+                let mut output = vec![0u8; len];
+                prepared
+                    .public_operation(exponent, &input, &mut output)
+                    .unwrap();
+                assert_eq!(
+                    output, expected,
+                    "prepared, length {len}, e {exponent:02X?}"
+                );
+                output.fill(0);
+                public_operation(&modulus, exponent, &input, &mut output).unwrap();
+                assert_eq!(
+                    output, expected,
+                    "one-shot, length {len}, e {exponent:02X?}"
+                );
+            }
+        }
+    }
+}
+
+/// The prepared modulus applies the same argument checks as every provider.
+#[test]
+fn prepared_modulus_checks_its_arguments() {
+    use emv_kernel::crypto::rsa::RsaModulus;
+    assert_eq!(
+        RsaModulus::new(&[0x00, 0x11]).unwrap_err(),
+        CryptoError::InvalidModulus
+    );
+    assert_eq!(
+        RsaModulus::new(&[0x10]).unwrap_err(),
+        CryptoError::InvalidModulus
+    );
+    assert_eq!(
+        RsaModulus::new(&[]).unwrap_err(),
+        CryptoError::InvalidModulus
+    );
+    assert_eq!(
+        RsaModulus::new(&[0x11; 249]).unwrap_err(),
+        CryptoError::InvalidModulus
+    );
+    let key = ca_1024();
+    let prepared = RsaModulus::new(&key.modulus).unwrap();
+    assert_eq!(prepared.len(), key.modulus.len());
+    let mut output = vec![0u8; key.modulus.len()];
+    assert_eq!(
+        prepared.public_operation(&[0x02], &key.modulus, &mut output),
+        Err(CryptoError::InvalidExponent)
+    );
+    assert_eq!(
+        prepared.public_operation(&[0x03], &key.modulus, &mut output),
+        Err(CryptoError::InputNotBelowModulus)
+    );
+    assert_eq!(
+        prepared.public_operation(&[0x03], &key.modulus[1..], &mut output),
+        Err(CryptoError::InputLength)
+    );
+}

@@ -9,37 +9,15 @@
 mod inputs;
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs, TEST_AID_CREDIT};
-use emv_kernel::crypto::{CryptoError, PortableCrypto};
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
-use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
 use inputs::TEST_INPUTS;
 
-/// The default provider with a fixed random source (PIN padding in tests only).
-type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
-
-fn test_crypto() -> TestCrypto {
-    PortableCrypto::new(|out: &mut [u8]| {
-        out.fill(0xA5);
-        Ok(())
-    })
-}
-
 mod oda_support;
-
-fn tlv(tag: u32, value: &[u8]) -> Vec<u8> {
-    let mut buf = [0u8; 512];
-    let mut writer = tlv::Writer::new(&mut buf);
-    writer.push(Tag(tag), value).unwrap();
-    writer.as_bytes().to_vec()
-}
-
-/// Cryptogram Information Data for each cryptogram type.
-const AAC: u8 = 0x00;
-const TC: u8 = 0x40;
-const ARQC: u8 = 0x80;
+mod scripted;
+use scripted::{test_crypto, tlv, AAC, ARQC, TC};
 
 /// The scripted card.
 struct Card {

@@ -13,11 +13,10 @@ mod inputs;
 mod oda_support;
 
 use emv_kernel::config::{TerminalConfig, TransactionInputs, TEST_AID_CREDIT};
-use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto};
+use emv_kernel::crypto::CryptoProvider;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, OdaMethod, OdaResult, Outcome};
-use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, Request, TerminalContext, Transaction};
 use inputs::TEST_INPUTS;
 use oda_support::{
@@ -25,25 +24,8 @@ use oda_support::{
     TerminalFixture, PAN,
 };
 
-type TestCrypto = PortableCrypto<fn(&mut [u8]) -> Result<(), CryptoError>>;
-
-fn test_crypto() -> TestCrypto {
-    PortableCrypto::new(|out: &mut [u8]| {
-        out.fill(0xA5);
-        Ok(())
-    })
-}
-
-fn tlv(tag: u32, value: &[u8]) -> Vec<u8> {
-    let mut buf = [0u8; 1024];
-    let mut writer = tlv::Writer::new(&mut buf);
-    writer.push(Tag(tag), value).unwrap();
-    writer.as_bytes().to_vec()
-}
-
-const AAC: u8 = 0x00;
-const TC: u8 = 0x40;
-const ARQC: u8 = 0x80;
+mod scripted;
+use scripted::{test_crypto, tlv, AAC, ARQC, TC};
 
 /// AIP bits (Book 3, Annex C1).
 const AIP_DDA: u8 = 0x20;

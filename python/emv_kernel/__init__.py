@@ -25,6 +25,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _native
 from ._native import (
+    KERNEL_CHECKSUM,
+    KERNEL_VERSION,
     CaKeyError,
     CaKeys,
     Candidate,
@@ -51,6 +53,8 @@ from ._native import (
 )
 
 __all__ = [
+    "KERNEL_CHECKSUM",
+    "KERNEL_VERSION",
     "CaKeyError",
     "CaKeys",
     "Candidate",

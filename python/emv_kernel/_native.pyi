@@ -8,7 +8,14 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, List, Optional, Tuple, Union, final
 
+#: The kernel's version (the emv-kernel crate's).
+KERNEL_VERSION: str
+#: SHA-256 of the kernel's sources, manifest and features, computed at build time (64 hex digits).
+KERNEL_CHECKSUM: str
+
 __all__ = [
+    "KERNEL_CHECKSUM",
+    "KERNEL_VERSION",
     "CaKeyError",
     "CaKeys",
     "Candidate",

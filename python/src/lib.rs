@@ -43,5 +43,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cards::register(m)?;
     replay::register(m)?;
     pcsc::register(m)?;
+    // ICS row 100: the kernel's identification for a type-approval letter.
+    m.add("KERNEL_VERSION", emv_kernel::identity::VERSION)?;
+    m.add("KERNEL_CHECKSUM", emv_kernel::identity::CHECKSUM)?;
     Ok(())
 }

@@ -19,9 +19,9 @@ def test_purchase_example(root):
     run = run_example(root)
     assert run.returncode == 0, run.stderr
     assert "outcome: approved (TC)" in run.stdout
-    assert "card: TEST CREDIT 679999******0011" in run.stdout
+    assert "card: TEST CREDIT 679999******0318" in run.stdout
     # The PAN only masked.
-    assert not re.search(r"679999\d{6}0011", run.stdout)
+    assert not re.search(r"679999\d{6}0318", run.stdout)
 
 
 def test_purchase_example_with_pin_never_prints_it(root):

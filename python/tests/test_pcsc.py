@@ -72,7 +72,7 @@ def test_purchase_through_pcscd(served_cda, ca_keys):
     assert outcome.decision == "approved"
     assert outcome.cryptogram_type == "TC"
     assert outcome.oda_method == "cda" and outcome.oda_result == "succeeded"
-    assert outcome.masked_pan == "679999******0011"
+    assert outcome.masked_pan == "679999******0318"
 
 
 def test_closed_reader_raises(served_cda):
@@ -93,7 +93,7 @@ def test_pcsc_purchase_example(served_cda, root):
     assert run.returncode == 0, run.stderr
     assert f"reader: {served_cda}" in run.stdout
     assert "outcome: approved (TC)" in run.stdout
-    assert "679999******0011" in run.stdout
+    assert "679999******0318" in run.stdout
 
 
 def test_no_reader_is_a_pcsc_error(pcscd):

@@ -33,7 +33,7 @@ def test_approved_offline_cda_purchase_of_12_50(ca_keys):
     assert outcome.tvr == bytes(5) and outcome.tvr_hex == "0000000000"
     assert outcome.tsi_hex == outcome.tsi.hex().upper()
     assert len(outcome.cvm_results) == 3
-    assert outcome.masked_pan == "679999******0011"
+    assert outcome.masked_pan == "679999******0318"
     assert len(outcome.cryptogram) == 8
     # Field 55 carries the amount and the unpredictable number this layer drew.
     fields = {n["tag"]: n["data"] for n in emv_kernel.decode(outcome.icc_data)}

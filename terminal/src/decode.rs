@@ -1,5 +1,6 @@
 //! `emv-terminal decode`: EMV BER-TLV data as an indented tree with tag names,
-//! formats, decoded values and bit fields, or as JSON.
+//! formats, decoded values and bit fields, or as JSON; a pasted APDU log command by
+//! command (`crate::decode_log`).
 
 use emv_kernel::apdu::StatusWord;
 use emv_kernel::dictionary;
@@ -15,11 +16,14 @@ use std::process::ExitCode;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The data as hex (spaces, colons, commas and `0x` prefixes allowed, several
-    /// arguments are joined), or `-` to read it from standard input. A trailing status
-    /// word (`... 9000`) is recognised and named.
+    /// arguments are joined), or `-` to read it from standard input (hex text, an APDU
+    /// log, or raw binary bytes). A trailing status word (`... 9000`) is recognised and
+    /// named. Text with command/response markers (`C-APDU:`/`R-APDU:`, `>`/`<`,
+    /// `>>`/`<<`, `TX`/`RX`, a pcsc-spy log) is decoded as an APDU log.
     #[arg(required_unless_present = "file", value_name = "HEX")]
     pub hex: Vec<String>,
-    /// Read the data from FILE: hex text as above, or else raw binary bytes.
+    /// Read the data from FILE (`-`: standard input): hex text or an APDU log as above,
+    /// or else raw binary bytes.
     #[arg(
         short = 'f',
         long = "file",
@@ -34,6 +38,11 @@ pub struct Args {
     /// Print JSON instead of the indented tree.
     #[arg(long)]
     pub json: bool,
+    /// The payment scheme whose proprietary tag names apply (9F6E, 9F70, DF60, ...) when
+    /// the input does not show it: an APDU log's SELECT, or an AID (84, 4F) in the data,
+    /// take precedence. Without either, every scheme's meaning is shown.
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub scheme: Option<crate::decode_names::Scheme>,
     /// Decode the input as the bare value of one field, not as BER-TLV:
     /// `decode --field tvr 8000048000` (emv-decode's single-field modes).
     #[arg(long, value_enum, value_name = "FIELD", conflicts_with = "context")]
@@ -115,6 +124,8 @@ pub enum Context {
     Gpo,
     /// GENERATE AC: 80 holds CID (1), ATC (2), Application Cryptogram (8), then IAD.
     Genac,
+    /// INTERNAL AUTHENTICATE: 80 holds the Signed Dynamic Application Data (Book 3, 6.5.9.4).
+    InternalAuthenticate,
 }
 
 /// Why the input could not be decoded.
@@ -135,7 +146,10 @@ pub enum DecodeError {
     #[error("no data: give hex bytes or - for standard input")]
     Empty,
     /// A character that is not a hex digit, space or colon.
-    #[error("not hex: {character:?} at character {position}")]
+    #[error(
+        "not hex: {character:?} at character {position} (an APDU log needs its lines marked: \
+         C-APDU:/R-APDU:, >/<, >>/<<, TX/RX)"
+    )]
     NotHex {
         /// The offending character.
         character: char,
@@ -148,6 +162,14 @@ pub enum DecodeError {
     /// The bytes are not well-formed BER-TLV.
     #[error("malformed TLV: {0}")]
     Tlv(tlv::Error),
+    /// An APDU log line that could not be read.
+    #[error("APDU log line {line}: {message}")]
+    Log {
+        /// The 1-based line, 0 for the log as a whole.
+        line: usize,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 /// Turns hex text into bytes; spaces, tabs, newlines, colons and commas separate
@@ -205,6 +227,9 @@ pub struct Decoded {
     pub objects: Vec<Node>,
     /// The status word after the data, when the input ends with one; else `null`.
     pub status_word: Option<StatusWordNode>,
+    /// For an APDU log: each command and its response decoded (then `objects` is `[]`
+    /// and `status_word` `null`); `[]` for other input.
+    pub exchanges: Vec<crate::decode_log::ExchangeNode>,
 }
 
 /// One decoded data object; absent values are `null` (format of an unknown tag, hex
@@ -227,6 +252,9 @@ pub struct Node {
     pub value: Option<String>,
     /// Decoded details: bits set, CVM rules, AFL entries, DOL entries.
     pub details: Vec<String>,
+    /// The country, currency or language codes the value holds, with their ISO names
+    /// (5F28, 9F1A, 5F2A, 9F42, 5F2D, ...); `null` for other tags.
+    pub iso_codes: Option<Vec<crate::decode_names::IsoCode>>,
     /// The objects inside a template; for a format 1 template (80) given `--context`,
     /// the data objects it holds without tags (AIP and AFL, or CID, ATC, AC and IAD).
     pub children: Vec<Node>,
@@ -244,13 +272,14 @@ fn bare_node(tag: Tag, offset: usize, length: usize) -> Node {
         hex: None,
         value: None,
         details: Vec::new(),
+        iso_codes: None,
         children: Vec::new(),
     }
 }
 
 /// A primitive data object: its value rendered, its bit fields, a length the
 /// dictionary does not allow.
-fn primitive_node(tag: Tag, value: &[u8], offset: usize) -> Node {
+pub(crate) fn primitive_node(tag: Tag, value: &[u8], offset: usize) -> Node {
     let mut node = bare_node(tag, offset, value.len());
     node.hex = Some(hex::encode_upper(value));
     node.value = Some(match (tag.0, value) {
@@ -260,6 +289,7 @@ fn primitive_node(tag: Tag, value: &[u8], offset: usize) -> Node {
         }
         _ => render::Value { tag, value }.to_string(),
     });
+    node.iso_codes = crate::decode_names::iso_codes(tag, value);
     render::for_each_detail(tag, value, |line| {
         node.details.push(line.to_string());
         Ok(())
@@ -313,6 +343,7 @@ fn format_1(node: &mut Node, value: &[u8], offset: usize, context: Option<Contex
         Some(Context::Genac) if (11..=11 + 32).contains(&value.len()) => {
             &[(0x9F27, 1), (0x9F36, 2), (0x9F26, 8), (0x9F10, usize::MAX)]
         }
+        Some(Context::InternalAuthenticate) if !value.is_empty() => &[(0x9F4B, usize::MAX)],
         Some(context) => {
             node.details.push(format!(
                 "{} bytes do not split as a format 1 response to {}",
@@ -321,6 +352,8 @@ fn format_1(node: &mut Node, value: &[u8], offset: usize, context: Option<Contex
                     Context::Gpo => "GET PROCESSING OPTIONS (AIP, then 4 bytes per AFL entry)",
                     Context::Genac =>
                         "GENERATE AC (CID, ATC, AC: 11 bytes, then at most 32 of IAD)",
+                    Context::InternalAuthenticate =>
+                        "INTERNAL AUTHENTICATE (the Signed Dynamic Application Data)",
                 }
             ));
             return;
@@ -388,10 +421,28 @@ pub fn write_tree(out: &mut String, nodes: &[Node], depth: usize) {
                     let _ = write!(out, " [{}]", n.length);
                 }
             }
-            if n.length == 0 {
-                out.push(':');
-            } else {
-                let _ = write!(out, ": {v}");
+            match (&n.iso_codes, n.length) {
+                (_, 0) => out.push(':'),
+                // Codes with their names: `056 (Belgium)`, `en fr (English, French)`.
+                (Some(codes), _) => {
+                    let codes_text: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
+                    let names: Vec<String> = codes.iter().map(|c| c.label()).collect();
+                    // Names with a comma in them (`Euro, EUR`) are set apart by `;`.
+                    let separator = if names.iter().any(|n| n.contains(',')) {
+                        "; "
+                    } else {
+                        ", "
+                    };
+                    let _ = write!(
+                        out,
+                        ": {} ({})",
+                        codes_text.join(" "),
+                        names.join(separator)
+                    );
+                }
+                (None, _) => {
+                    let _ = write!(out, ": {v}");
+                }
             }
         }
         out.push('\n');
@@ -402,34 +453,63 @@ pub fn write_tree(out: &mut String, nodes: &[Node], depth: usize) {
     }
 }
 
-/// The input bytes: a file (hex text, else binary), standard input or the arguments.
-fn read_input(args: &Args) -> Result<Vec<u8>, DecodeError> {
+/// What `decode` was given: bytes to decode as BER-TLV (or a field), or an APDU log.
+enum Input {
+    Bytes(Vec<u8>),
+    Log(Vec<crate::decode_log::LoggedExchange>),
+}
+
+/// Text when the bytes are UTF-8 without control characters other than white space;
+/// else `None` (binary data: BER-TLV lengths and tags are mostly control bytes).
+fn as_text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .filter(|text| !text.chars().any(|c| c.is_control() && !c.is_whitespace()))
+}
+
+/// Hex text, an APDU log, or (`binary_ok`) raw bytes.
+fn classify(bytes: Vec<u8>, binary_ok: bool) -> Result<Input, DecodeError> {
+    match as_text(&bytes) {
+        Some(text) if crate::decode_log::is_log(text) => {
+            Ok(Input::Log(crate::decode_log::parse_log(text)?))
+        }
+        Some(text) => parse_hex(text).map(Input::Bytes),
+        None if binary_ok => Ok(Input::Bytes(bytes)),
+        None => Err(DecodeError::Empty),
+    }
+}
+
+/// The input: a file or standard input (hex text, a log, else binary) or the arguments.
+fn read_input(args: &Args) -> Result<Input, DecodeError> {
+    let stdin = || {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        Ok::<_, DecodeError>(bytes)
+    };
     if let Some(path) = &args.file {
-        let bytes = std::fs::read(path).map_err(|error| DecodeError::File {
-            path: path.display().to_string(),
-            error,
-        })?;
-        let text_like = bytes
-            .iter()
-            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace() || b":,xX".contains(b));
-        return if text_like && !bytes.is_empty() {
-            parse_hex(&String::from_utf8_lossy(&bytes))
+        let bytes = if path.as_os_str() == "-" {
+            stdin()?
         } else {
-            Ok(bytes)
+            std::fs::read(path).map_err(|error| DecodeError::File {
+                path: path.display().to_string(),
+                error,
+            })?
         };
+        return classify(bytes, true);
     }
     if args.hex.len() == 1 && args.hex.first().is_some_and(|h| h == "-") {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        parse_hex(&text)
+        classify(stdin()?, true)
     } else {
-        parse_hex(&args.hex.join(" "))
+        classify(args.hex.join("\n").into_bytes(), false)
     }
 }
 
 /// Runs `decode`.
 pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
-    let data = read_input(&args)?;
+    let data = match read_input(&args)? {
+        Input::Bytes(data) => data,
+        Input::Log(exchanges) => return run_log(&args, &exchanges),
+    };
     let wrapped;
     let (body, status_word) = match args.field {
         None => split_status_word(&data, args.context),
@@ -460,7 +540,9 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
             (&wrapped[..], None)
         }
     };
-    let nodes = decode_in(body, args.context)?;
+    let mut nodes = decode_in(body, args.context)?;
+    let scheme = crate::decode_names::scheme_in(body).or(args.scheme);
+    crate::decode_names::name_proprietary(&mut nodes, scheme);
     if args.json {
         let decoded = Decoded {
             schema_version: SCHEMA_VERSION,
@@ -469,6 +551,7 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
                 hex: format!("{:04X}", sw.0),
                 meaning: sw.meaning(),
             }),
+            exchanges: Vec::new(),
         };
         outln!("{}", serde_json::to_string_pretty(&decoded)?)?;
     } else {
@@ -477,6 +560,34 @@ pub fn run(args: Args) -> Result<ExitCode, Box<dyn Error>> {
         if let Some(sw) = status_word {
             let _ = writeln!(out, "SW {sw}");
         }
+        out!("{out}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `decode` on an APDU log: every exchange, each response in its command's context.
+fn run_log(
+    args: &Args,
+    exchanges: &[crate::decode_log::LoggedExchange],
+) -> Result<ExitCode, Box<dyn Error>> {
+    if args.field.is_some() || args.context.is_some() {
+        return Err(crate::usage(
+            "--field and --context apply to bare data; in an APDU log each response is \
+             decoded in the context of its command",
+        ));
+    }
+    let decoded = crate::decode_log::decode_log(exchanges, args.scheme);
+    if args.json {
+        let decoded = Decoded {
+            schema_version: SCHEMA_VERSION,
+            objects: Vec::new(),
+            status_word: None,
+            exchanges: decoded,
+        };
+        outln!("{}", serde_json::to_string_pretty(&decoded)?)?;
+    } else {
+        let mut out = String::new();
+        crate::decode_log::write_log(&mut out, &decoded);
         out!("{out}")?;
     }
     Ok(ExitCode::SUCCESS)

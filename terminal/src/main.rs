@@ -36,6 +36,8 @@ macro_rules! out {
 #[cfg(feature = "simulated-cards")]
 mod card;
 mod decode;
+mod decode_log;
+mod decode_names;
 mod files;
 mod generate;
 mod journal_cmd;

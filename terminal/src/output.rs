@@ -323,6 +323,7 @@ pub fn termination_reason(reason: TerminationReason, transport_error: Option<&st
             None => "card transport failed".to_owned(),
         },
         TerminationReason::StepLimit => "the card kept the kernel busy beyond its step bound".to_owned(),
+        TerminationReason::NotStarted => "the transaction was not started".to_owned(),
     }
 }
 

@@ -296,8 +296,8 @@ fn load_ca_keys(
         None => return Err("--capk FILE: this build has no built-in test CA keys".into()),
     };
     let today = emv_kernel::date::Date::from_bcd(&inputs.date).ok();
-    let (store, notices) =
-        emv_config::load_ca_keys(crypto, &text, today).map_err(|e| format!("{name}: {e}"))?;
+    let (store, notices) = emv_config::load_ca_keys(crypto, &text, today)
+        .map_err(|e| format!("{name}: {}", emv_config::describe_load_error(&e)))?;
     for notice in notices {
         eprintln!("warning: {name}: {notice}");
     }
@@ -895,9 +895,9 @@ impl<'a> Session<'a> {
     }
 
     /// The journal to write: none with `--no-journal`, and none for a simulated card
-    /// without `--journal` (the simulated cards share one PAN, so their approvals in the
-    /// user's real journal would change the next run's split-sales and offline-limit
-    /// checks); else `--journal` or the default journal.
+    /// without `--journal` (test cards' approvals do not belong in the user's real
+    /// journal, where they would count towards its offline limits and wait for a sync);
+    /// else `--journal` or the default journal.
     fn journal_path(&self) -> Option<PathBuf> {
         if self.args.no_journal || (self.simulated && self.args.journal.is_none()) {
             return None;

@@ -112,6 +112,7 @@ fn decode_outputs_match_the_schema() {
         &["770A82021980940408010301", "9000"],
         &["9F02060000000010005A0847617390010100109F3400"],
         &["DF7F0101"],
+        &["5F280200565F2A0209785F2D04656E66725F550242459F3B0200015F2D027A7A"],
         &["--context", "gpo", "800e1c00080101001001010018030400"],
         &["--field", "tvr", "8000048000"],
         &["--field", "sw", "6A82"],
@@ -119,6 +120,23 @@ fn decode_outputs_match_the_schema() {
             "--context",
             "genac",
             "8012800001112233445566778806010A03A000006985",
+        ],
+        // APDU logs: lines given as arguments, and a pcsc-spy log.
+        &[
+            "C-APDU: 00 A4 04 00 07 A0 00 00 09 99 10 10 00",
+            "R-APDU: 6F 0F 84 07 A0 00 00 09 99 10 10 A5 04 9F 38 01 9A 90 00",
+            "> 80A80000058303250615 00",
+            "< 800A1C000801010010010100 9000",
+            "> 0020008008241234FFFFFFFFFF",
+            "< 6A",
+            "< 6983",
+        ],
+        &[
+            "-f",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../tests/traces/pcsc-spy/cda-through-pcscd.log"
+            ),
         ],
     ] {
         let mut args = vec!["decode", "--json"];

@@ -127,9 +127,10 @@ fn unmasked_recording_keeps_the_pan_and_masked_does_not() {
     assert!(text(&out.stdout).contains("replays cleanly"));
     let masked = std::fs::read_to_string(&masked).expect("trace");
     let real = std::fs::read_to_string(&real).expect("trace");
-    // The dda card's PAN is 6799990100000011; masked: BIN and last four kept.
-    assert!(real.contains("5A086799990100000011") && real.contains("masked no"));
-    assert!(!masked.contains("6799990100000011") && masked.contains("5A086799990000000011"));
+    // The dda card's PAN is 6799990100000219; masked: BIN and last four kept.
+    assert_eq!(profiles::find("dda").unwrap().pan(), "6799990100000219");
+    assert!(real.contains("5A086799990100000219") && real.contains("masked no"));
+    assert!(!masked.contains("6799990100000219") && masked.contains("5A086799990000000219"));
     assert!(
         masked.contains("\nstand-in "),
         "the ICC certificate is replaced by a stand-in"
@@ -265,11 +266,11 @@ fn a_truncated_trace_fails_naming_the_missing_exchange() {
 fn a_newer_format_version_is_refused_by_name() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("future.trace");
-    std::fs::write(&path, "emv-trace 2\n").expect("write");
+    std::fs::write(&path, "emv-trace 3\n").expect("write");
     let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("line 1: trace format version 2; this build reads versions 1 to 1"),
+        stdout.contains("line 1: trace format version 3; this build reads versions 1 to 2"),
         "{stdout}"
     );
     assert!(!out.status.success());
@@ -282,7 +283,8 @@ fn a_newer_format_version_is_refused_by_name() {
 fn inline_configuration_masked_consistently() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("hot.toml");
-    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").expect("write");
+    let pan = profiles::find("dda").expect("dda").pan();
+    std::fs::write(&config, format!("exception_file = [\"{pan}\"]\n")).expect("write");
     let trace = dir.path().join("hot.trace");
     let out = emv_terminal(&[
         "transact",
@@ -313,7 +315,7 @@ fn inline_configuration_masked_consistently() {
     );
     let written = std::fs::read_to_string(&trace).expect("trace");
     assert!(
-        written.contains("config inline\n| exception_file = [\"6799990000000011\"]\n"),
+        written.contains("config inline\n| exception_file = [\"6799990000000219\"]\n"),
         "{written}"
     );
     // TVR byte 1 b5: card appears on the terminal exception file.
@@ -447,4 +449,55 @@ fn the_recent_amount_answer_is_recorded_and_replayed() {
         &recorded.replace("\nrecent-amount 6000\n", "\n"),
     );
     assert!(!out.status.success(), "no answer and no input: 0");
+}
+
+/// Traces spell the ARC as its two characters (`expect arc 00`, `host approved
+/// arc=00`), as the JSON does; a trace a user wrote in format version 1, with the ARC
+/// in hex (`3030`), still replays, and a wrong ARC in either spelling fails.
+#[test]
+fn arc_in_two_characters_and_the_old_hex_spelling_replays() {
+    let current = std::fs::read_to_string(corpus_trace("card-online")).expect("trace");
+    assert!(current.starts_with("emv-trace 2\n"), "{current}");
+    assert!(current.contains("\nexpect arc 00\n"), "{current}");
+    assert!(current.contains("\nhost approved arc=00 "), "{current}");
+    let run = emv_terminal(&[
+        "transact",
+        "--card",
+        "card-online",
+        "--amount",
+        "10.00",
+        "--json",
+        "--no-journal",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(
+        json["authorisation_response_code"], "00",
+        "the same spelling"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let old = current
+        .replacen("emv-trace 2\n", "emv-trace 1\n", 1)
+        .replace("\nexpect arc 00\n", "\nexpect arc 3030\n")
+        .replace("\nhost approved arc=00 ", "\nhost approved arc=3030 ");
+    assert_ne!(old, current);
+    let old_path = dir.path().join("old.trace");
+    std::fs::write(&old_path, &old).expect("write");
+    let out = emv_terminal(&["replay", old_path.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout).lines().last(), Some("1 passed, 0 failed"));
+    for wrong in [
+        old.replace("\nexpect arc 3030\n", "\nexpect arc 3035\n"),
+        current.replace("\nexpect arc 00\n", "\nexpect arc 05\n"),
+    ] {
+        let path = dir.path().join("wrong.trace");
+        std::fs::write(&path, wrong).expect("write");
+        let out = emv_terminal(&["replay", path.to_str().expect("utf-8")]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stdout).contains("arc: expected 05, actual 00"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! `emv-terminal trace import --from pcsc-spy`: a real pcsc-spy log (made on
 //! this project's machine: the cda test card served into pcscd's virtual
 //! reader, the kernel's command sequence sent by a small C program under the
-//! spy library, then `pcsc-spy -n`) imported and replayed.
+//! spy library, then `pcsc-spy -n`) imported and replayed. The log was
+//! recorded when the cda card still had PAN 6799990100000011 (before every
+//! profile had its own); the replay needs only the log, so it stays as made.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

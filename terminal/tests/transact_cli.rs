@@ -112,7 +112,7 @@ fn cda_card_approves_offline_and_json_has_the_contract_fields() {
     assert!(is_hex(text(&json, "application_cryptogram"), 16));
     assert!(json["atc"].is_u64(), "ATC is a number: {json}");
     assert_eq!(text(&json, "aid"), "A0000009991010");
-    assert_eq!(text(&json, "masked_pan"), "679999******0011");
+    assert_eq!(text(&json, "masked_pan"), "679999******0318");
     assert!(json["termination_reason"].is_null());
     assert!(json["oda_failure"].is_null());
     assert_eq!(json["schema_version"], 1);
@@ -706,10 +706,58 @@ fn journal_records_pending_then_completed() {
     let approved = opened.get(RecordId(1)).unwrap();
     assert_eq!(approved.state, State::Approved);
     assert_eq!(approved.amount_authorised, 1000);
-    assert_eq!(approved.masked_pan, "679999******0011");
+    assert_eq!(approved.masked_pan, "679999******0318");
     let declined = opened.get(RecordId(2)).unwrap();
     assert_eq!(declined.state, State::Declined);
     assert!(opened.get(RecordId(3)).is_err());
+}
+
+/// Every profile has its own PAN, so a journal shared by several runs does not carry one
+/// profile's approval into another's split-sales check (Book 3, 10.6.1): 60.00 on `cda`
+/// after an approved 60.00 on `sda` (or `dda`) ends exactly as 60.00 on `cda` alone,
+/// not with the 120.00 over the floor limit it would see if the cards shared a PAN.
+#[test]
+fn one_profile_in_a_shared_journal_does_not_change_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |journal: &str, card: &str| {
+        let key = format!("{journal}.key");
+        let run = emv_terminal(&journal_args(
+            journal,
+            &key,
+            &[
+                "--amount",
+                "60.00",
+                "--sequence-counter",
+                "1",
+                "--card",
+                card,
+            ],
+        ));
+        let mut json = run.json();
+        assert!(json["journal_record"].is_u64(), "{json}");
+        for field in ["journal", "journal_record"] {
+            json.as_object_mut().unwrap().remove(field);
+        }
+        (run.code, json)
+    };
+    let alone_path = dir.path().join("alone.db");
+    let (alone_code, alone) = run(alone_path.to_str().unwrap(), "cda");
+    assert_eq!(alone_code, 0);
+    assert!(
+        !bit(&alone, "tvr", 4, 0x80),
+        "60.00 alone is under the floor limit"
+    );
+    for first in ["sda", "dda"] {
+        let shared_path = dir.path().join(format!("shared-{first}.db"));
+        let shared = shared_path.to_str().unwrap();
+        let (code, _) = run(shared, first);
+        assert_eq!(code, 0, "{first} approves 60.00 offline");
+        assert_eq!(
+            run(shared, "cda"),
+            (alone_code, alone.clone()),
+            "after {first}"
+        );
+    }
 }
 
 #[test]
@@ -814,7 +862,8 @@ fn exception_file_in_the_config_flags_the_card() {
     // b5, which is in TAC-Online (DC...): the transaction goes online.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("terminal.toml");
-    std::fs::write(&config, "exception_file = [\"6799990100000011\"]\n").unwrap();
+    let pan = emv_test_cards::profiles::find("cda").unwrap().pan();
+    std::fs::write(&config, format!("exception_file = [\"{pan}\"]\n")).unwrap();
     let (json, run) = on_card("cda", &["--config", config.to_str().unwrap()]);
     assert!(
         bit(&json, "tvr", 1, 0x10),
@@ -822,6 +871,75 @@ fn exception_file_in_the_config_flags_the_card() {
         run.stderr
     );
     assert_eq!(text(&json, "mode"), "online");
+}
+
+/// A `capk.txt` of `extra` generated keys (another RID, true check sums) after the
+/// four test CA keys.
+fn capk_with_extra_keys(extra: usize) -> String {
+    use emv_kernel::crypto::RingCrypto;
+    use emv_kernel::oda::capk::CaPublicKey;
+    let crypto = RingCrypto::new();
+    let mut text = emv_test_cards::pki::CAPK_TXT.to_owned();
+    for n in 0..extra {
+        let rid = [0xA0, 0x00, 0x00, 0x07, (n / 256) as u8];
+        let index = (n % 256) as u8;
+        let modulus: Vec<u8> = (0..128).map(|i| (i as u8) ^ index | 0x80).collect();
+        let key = CaPublicKey::new(&crypto, rid, index, &modulus, &[0x03], None, None).unwrap();
+        text.push_str(&format!(
+            "{} {index:02x} 000000 rsa 03 {} sha1 {}\n",
+            hex::encode(rid),
+            hex::encode(&modulus),
+            hex::encode(key.checksum(&crypto))
+        ));
+    }
+    text
+}
+
+/// Published lists of test and live CA keys hold well over 100 keys: 150 load, and the
+/// card's key among them is found. One key more than the build holds (256) is refused
+/// with the line, the limit and what to do.
+#[test]
+fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let capk = dir.path().join("capk.txt");
+    std::fs::write(&capk, capk_with_extra_keys(146)).unwrap();
+    let (json, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        text(&json, "oda_result"),
+        "ok",
+        "CDA with CA 02 among 150 keys"
+    );
+
+    let capacity = emv_config::CA_KEY_CAPACITY;
+    assert_eq!(capacity, 256);
+    std::fs::write(&capk, capk_with_extra_keys(capacity - 4 + 1)).unwrap();
+    let run = transact(&[
+        "--amount",
+        "10.00",
+        "--card",
+        "cda",
+        "--capk",
+        capk.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let comments = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .count();
+    let line = comments + capacity + 1;
+    assert!(
+        run.stderr.contains(&format!(
+            "line {line}: more CA public keys than this build holds (256, emv_config::CA_KEY_CAPACITY): \
+             keep only the keys of the payment systems (RIDs) the terminal accepts, and drop expired and test keys"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Exactly the capacity still loads.
+    std::fs::write(&capk, capk_with_extra_keys(capacity - 4)).unwrap();
+    let (_, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]

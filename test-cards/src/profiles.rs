@@ -20,6 +20,12 @@ use crate::spec::{
 pub struct Profile {
     /// Name used by `emv-terminal card serve --profile NAME` and tests.
     pub name: &'static str,
+    /// The PAN (5A) of each application, in the order of [`CardSpec::apps`]: every
+    /// profile has its own (`67999901 0000 NN A C`: profile number NN, application
+    /// A, Luhn check digit C), so that a journal shared by several runs never
+    /// changes one profile's split-sales check (Book 3, 10.6.1) through another's
+    /// approvals.
+    pub pans: &'static [&'static str],
     /// The path it exercises.
     pub exercises: &'static str,
     /// Outcome for a correct terminal with the default configuration.
@@ -31,9 +37,19 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// The card description.
+    /// The card description, each application with its PAN from [`Profile::pans`].
     pub fn spec(&self) -> CardSpec {
-        (self.build)()
+        let mut spec = (self.build)();
+        for (app, pan) in spec.apps.iter_mut().zip(self.pans) {
+            app.pan = pan;
+        }
+        spec
+    }
+
+    /// The PAN of the first application (the one a terminal selects unless the
+    /// profile says otherwise).
+    pub fn pan(&self) -> &'static str {
+        self.pans.first().copied().unwrap_or_default()
     }
 
     /// The personalised image, built once per process and shared.
@@ -63,12 +79,16 @@ impl Profile {
 /// The profile table of `PROFILES.md` (Markdown), generated from [`all`].
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| Profile | Exercises | Expected with the default terminal | TVR |\n|---|---|---|---|\n",
+        "| Profile | PAN | Exercises | Expected with the default terminal | TVR |\n|---|---|---|---|---|\n",
     );
     for p in PROFILES {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
-            p.name, p.exercises, p.expected, p.tvr
+            "| `{}` | {} | {} | {} | {} |\n",
+            p.name,
+            p.pans.join(", "),
+            p.exercises,
+            p.expected,
+            p.tvr
         ));
     }
     out
@@ -146,6 +166,7 @@ const TVR_CLEAN: &str = "0000000000";
 static PROFILES: &[Profile] = &[
     Profile {
         name: "sda",
+        pans: &["6799990100000110"],
         exercises: "SDA only (CA 01 and issuer key both 1024-bit, issuer key remainder), GPO format 1, signature CVM",
         expected: "SDA succeeds; TC requested and returned: approved offline",
         tvr: "0200000000",
@@ -153,6 +174,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "dda",
+        pans: &["6799990100000219"],
         exercises: "DDA (CA 04, 1984-bit e=65537), INTERNAL AUTHENTICATE format 1",
         expected: "DDA succeeds; TC: approved offline",
         tvr: TVR_CLEAN,
@@ -160,6 +182,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cda",
+        pans: &["6799990100000318"],
         exercises: "CDA (CA 02, 1408-bit, ICC key remainder), signature in GENERATE AC",
         expected: "CDA succeeds on the TC: approved offline",
         tvr: TVR_CLEAN,
@@ -167,6 +190,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "no-oda",
+        pans: &["6799990100000417"],
         exercises: "no ODA method in the AIP",
         expected: "ODA not performed matches TAC/IAC-Online: ARQC, online",
         tvr: "8000000000",
@@ -174,6 +198,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "multi-app-pse",
+        pans: &["6799990100000516", "6799990100000524", "6799990100000532"],
         exercises: "PSE with three applications, priorities, cardholder confirmation on the first",
         expected: "candidates TEST DEBIT (prio 1, confirm), TEST CREDIT (2), TEST PREPAID (3); each SDA, TC offline",
         tvr: "0200000000",
@@ -184,14 +209,12 @@ static PROFILES: &[Profile] = &[
                     aid: TEST_AID_DEBIT.to_vec(),
                     label: "TEST DEBIT",
                     priority: Some(0x81),
-                    pan: "6799990100000029",
                     ..app(Oda::Sda)
                 },
                 AppSpec {
                     aid: TEST_AID_PREPAID.to_vec(),
                     label: "TEST PREPAID",
                     priority: Some(0x03),
-                    pan: "6799990100000037",
                     ..app(Oda::Sda)
                 },
             ],
@@ -201,6 +224,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "no-pse",
+        pans: &["6799990100000615", "6799990100000623"],
         exercises: "no PSE (6A82): list of AIDs, partial AID match, SELECT next occurrence",
         expected: "terminal AID A0000009991010 matches A000000999101001 and A000000999101002 (select next); TC",
         tvr: "0200000000",
@@ -212,7 +236,6 @@ static PROFILES: &[Profile] = &[
                     aid: [&TEST_AID_CREDIT[..], &[0x02]].concat(),
                     label: "TEST CREDIT 2",
                     priority: Some(0x02),
-                    pan: "6799990100000029",
                     ..app(Oda::Sda)
                 },
             ],
@@ -221,6 +244,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "pse-unsupported-aid",
+        pans: &["6799990100000714", "6799990100000722"],
         exercises: "PSE listing an application the terminal does not support (A0000009994040, priority 1) before TEST CREDIT",
         expected: "only TEST CREDIT is a candidate; SDA, TC offline",
         tvr: "0200000000",
@@ -230,7 +254,6 @@ static PROFILES: &[Profile] = &[
                     aid: vec![0xA0, 0x00, 0x00, 0x09, 0x99, 0x40, 0x40],
                     label: "TEST LOYALTY",
                     priority: Some(0x01),
-                    pan: "6799990100000037",
                     ..app(Oda::Sda)
                 },
                 AppSpec {
@@ -243,6 +266,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "app-blocked",
+        pans: &["6799990100000813"],
         exercises: "blocked application: final SELECT answers 6283",
         expected: "application not added to the candidate list; no candidate: transaction not possible",
         tvr: "-",
@@ -250,6 +274,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "card-blocked",
+        pans: &["6799990100000912"],
         exercises: "blocked card: every SELECT answers 6A81",
         expected: "Book 1, 12.3.2: card blocked, terminate (no list-of-AIDs fallback)",
         tvr: "-",
@@ -257,6 +282,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "expired",
+        pans: &["6799990100001019"],
         exercises: "expired application (5F24 = 231231)",
         expected: "expired application matches TAC-Online: ARQC",
         tvr: "0240000000",
@@ -264,6 +290,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "not-yet-effective",
+        pans: &["6799990100001118"],
         exercises: "application not yet effective (5F25 = 491201)",
         expected: "bit not in any action code: TC offline",
         tvr: "0220000000",
@@ -271,6 +298,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "wrong-version",
+        pans: &["6799990100001217"],
         exercises: "application version 0099 differs from the terminal's 0002",
         expected: "bit not in any action code: TC offline",
         tvr: "0280000000",
@@ -278,6 +306,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "auc-domestic-only",
+        pans: &["6799990100001316"],
         exercises: "AUC A980 (domestic only), issuer country 0840 vs terminal 0250",
         expected: "requested service not allowed matches TAC-Denial: AAC, declined offline",
         tvr: "0210000000",
@@ -287,6 +316,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "auc-no-cash",
+        pans: &["6799990100001415"],
         exercises: "AUC 3D00: goods and services only, no cash, no cashback",
         expected: "purchase: TC offline; cash (9C 01): service not allowed, AAC",
         tvr: "0200000000 (purchase) / 0210000000 (cash)",
@@ -294,6 +324,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-offline-pin",
+        pans: &["6799990100001514"],
         exercises: "CVM list 0100: offline plaintext PIN (PIN 1234, 3 tries)",
         expected: "VERIFY 9000, CVM results 010002; TC offline",
         tvr: "0200000000",
@@ -301,6 +332,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-enciphered-pin",
+        pans: &["6799990100001613"],
         exercises: "CVM list 0400: offline enciphered PIN with a separate ICC PIN key (9F2D), DDA",
         expected: "GET CHALLENGE, VERIFY P2 88 9000, CVM results 040002; TC offline",
         tvr: TVR_CLEAN,
@@ -310,6 +342,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-enciphered-pin-icc-key",
+        pans: &["6799990100001712"],
         exercises: "CVM list 0400: offline enciphered PIN with the ICC key (no 9F2D), CDA",
         expected: "PIN enciphered with the ICC public key; VERIFY P2 88 9000, CVM results 040002; TC offline",
         tvr: TVR_CLEAN,
@@ -322,6 +355,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-online-pin",
+        pans: &["6799990100001811"],
         exercises: "CVM list 0200: online enciphered PIN",
         expected: "online PIN entered matches TAC-Online: ARQC",
         tvr: "0200040000",
@@ -329,6 +363,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-signature",
+        pans: &["6799990100001910"],
         exercises: "CVM list 1E00: signature",
         expected: "CVM results 1E0000 (unknown); TC offline, receipt needs a signature",
         tvr: "0200000000",
@@ -336,6 +371,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-no-cvm",
+        pans: &["6799990100002017"],
         exercises: "CVM list 1F00: no CVM required",
         expected: "CVM results 1F0002; TC offline",
         tvr: "0200000000",
@@ -343,6 +379,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "pin-try-limit-exceeded",
+        pans: &["6799990100002116"],
         exercises: "offline PIN with PIN Try Counter 0 (GET DATA 9F17 = 00, VERIFY 6983)",
         expected: "PIN try limit exceeded and CVM not successful; 80 in TAC-Online byte 3: ARQC",
         tvr: "0200A00000",
@@ -352,6 +389,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cvm-amount-conditions",
+        pans: &["6799990100002215"],
         exercises: "CVM list with X = 50.00: PIN (4107) or signature (1E07) over X, no CVM (1F06) under X",
         expected: "amount 10.00: CVM results 1F0602, TC; amount 75.00: offline PIN 1234, 410702, TC",
         tvr: "0200000000",
@@ -364,6 +402,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "velocity-lcol",
+        pans: &["6799990100002314"],
         exercises: "ATC 0021 after GPO, Last Online ATC 0018: 9 > LCOL 5, <= UCOL 10",
         expected: "LCOL exceeded matches TAC-Online: ARQC",
         tvr: "0200004000",
@@ -371,6 +410,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "velocity-ucol",
+        pans: &["6799990100002413"],
         exercises: "ATC 0031 after GPO, Last Online ATC 0018: 25 > UCOL 10",
         expected: "LCOL and UCOL exceeded: ARQC; unable to go online: TAC-Default byte 4 20 gives AAC",
         tvr: "0200006000",
@@ -378,6 +418,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "new-card",
+        pans: &["6799990100002512"],
         exercises: "Last Online ATC Register 0000 (never online), ATC 0002 after GPO",
         expected: "new card bit set, in no action code: TC offline",
         tvr: "0208000000",
@@ -385,6 +426,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "sda-bad-ssad",
+        pans: &["6799990100002611"],
         exercises: "SDA where a signed record was changed after signing (hash mismatch)",
         expected: "SDA failed matches TAC-Online: ARQC",
         tvr: "4200000000",
@@ -397,6 +439,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "bad-issuer-cert",
+        pans: &["6799990100002710"],
         exercises: "SDA with a corrupted issuer public key certificate (recovery fails)",
         expected: "SDA failed: ARQC",
         tvr: "4200000000",
@@ -409,6 +452,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "expired-issuer-cert",
+        pans: &["6799990100002819"],
         exercises: "SDA with an issuer certificate that expired 12/23",
         expected: "SDA failed: ARQC",
         tvr: "4200000000",
@@ -416,6 +460,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "revoked-issuer-cert",
+        pans: &["6799990100002918"],
         exercises: "SDA with issuer certificate serial 123456 under CA A000000999/01, on the terminal's revocation list",
         expected: "SDA failed: ARQC",
         tvr: "4200000000",
@@ -423,6 +468,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "unknown-ca-index",
+        pans: &["6799990100003015"],
         exercises: "DDA card naming CA index 07, which capk.txt does not have",
         expected: "DDA failed (no CA key): ARQC",
         tvr: "0800000000",
@@ -430,6 +476,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "dda-bad-signature",
+        pans: &["6799990100003114"],
         exercises: "DDA whose signature hashes other terminal data than the DDOL data sent",
         expected: "DDA failed: ARQC",
         tvr: "0800000000",
@@ -442,6 +489,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "cda-bad-signature",
+        pans: &["6799990100003213"],
         exercises: "CDA whose transaction data hash leaves out the PDOL data",
         expected: "CDA failed on the TC: the terminal declines (AAC)",
         tvr: "0400000000",
@@ -454,6 +502,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "icc-cert-pan-mismatch",
+        pans: &["6799990100003312"],
         exercises: "DDA with an ICC certificate for PAN 6799990200000010",
         expected: "DDA failed: ARQC",
         tvr: "0800000000",
@@ -466,6 +515,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "card-declines",
+        pans: &["6799990100003411"],
         exercises: "card risk management answers every GENERATE AC with an AAC",
         expected: "TC requested, AAC returned: declined offline",
         tvr: "0200000000",
@@ -475,6 +525,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "card-online",
+        pans: &["6799990100003510"],
         exercises: "card risk management answers a TC request with an ARQC",
         expected: "TC requested, ARQC returned: online; second GENERATE AC TC after approval",
         tvr: "0200000000",
@@ -484,6 +535,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "issuer-scripts",
+        pans: &["6799990100003619"],
         exercises: "CDA card going online with issuer authentication (EXTERNAL AUTHENTICATE, ARPC method 1) and MACed scripts",
         expected: "ARQC; host ARPC verifies (9000); scripts 9000; second GENERATE AC TC; TSI issuer authentication and script processing performed",
         tvr: TVR_CLEAN,
@@ -497,6 +549,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "no-pdol-format1",
+        pans: &["6799990100003718"],
         exercises: "no PDOL (GPO with 83 00), format 1 GPO and GENERATE AC responses, DDA",
         expected: "DDA succeeds; TC offline",
         tvr: TVR_CLEAN,
@@ -506,6 +559,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-lying-length",
+        pans: &["6799990100003817"],
         exercises: "record 2 claims 200 bytes with 17 present; its PAN claims 32 bytes",
         expected: "record is malformed: terminate the transaction (no panic, no over-read)",
         tvr: "-",
@@ -513,6 +567,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-truncated-record",
+        pans: &["6799990100003916"],
         exercises: "record 1 cut 7 bytes short inside its last data object",
         expected: "record is malformed: terminate",
         tvr: "-",
@@ -520,6 +575,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-recursive-template",
+        pans: &["6799990100004013"],
         exercises: "record 2 nests 64 A5 templates",
         expected: "nesting beyond the kernel's depth limit: terminate, bounded recursion",
         tvr: "-",
@@ -527,6 +583,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-afl-loop",
+        pans: &["6799990100004112"],
         exercises: "AFL repeating the same entry 60 times (240 bytes)",
         expected: "records read again bring duplicate data objects: terminate, no loop",
         tvr: "-",
@@ -534,6 +591,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-afl-200-records",
+        pans: &["6799990100004211"],
         exercises: "AFL entry SFI 3 records 1-200, each a distinct 100-byte object (20 KB of card data)",
         expected: "the kernel's data store fills: terminate at its capacity, no overflow, no 200 reads",
         tvr: "-",
@@ -541,6 +599,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-t0-sequences",
+        pans: &["6799990100004310"],
         exercises: "T=0 answers: 61xx after every case 4 command, GET RESPONSE in 32-byte pieces, 6Cxx for wrong Le",
         expected: "transport resolves the sequences; transaction as no-oda (ARQC)",
         tvr: "8000000000",
@@ -548,6 +607,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-endless-get-response",
+        pans: &["6799990100004419"],
         exercises: "T=0 card whose GET RESPONSE always answers 61 10 with 16 more bytes",
         expected: "the transport gives up after a bounded number of exchanges: terminate",
         tvr: "-",
@@ -555,6 +615,7 @@ static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hostile-oversized-response",
+        pans: &["6799990100004518"],
         exercises: "READ RECORD answer of 300 data bytes (beyond a short response APDU)",
         expected: "transport error or rejected record: terminate",
         tvr: "-",

@@ -512,6 +512,57 @@ fn profiles_md_holds_the_generated_table() {
     );
 }
 
+/// Luhn check (ISO/IEC 7812-1 Annex B) over all digits, check digit last.
+fn luhn_valid(pan: &str) -> bool {
+    let mut sum = 0;
+    for (i, c) in pan.chars().rev().enumerate() {
+        let Some(mut d) = c.to_digit(10) else {
+            return false;
+        };
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    sum % 10 == 0
+}
+
+/// Every application of every profile has its own Luhn-valid PAN in the test range
+/// (`679999`), none left at the `AppSpec` default, so one profile's approvals in a
+/// shared journal never reach another profile's split-sales check (Book 3, 10.6.1).
+#[test]
+fn every_profile_has_its_own_pan() {
+    let default = emv_test_cards::spec::AppSpec::default().pan;
+    let mut seen = std::collections::HashMap::new();
+    for p in profiles::all() {
+        let spec = p.spec();
+        assert_eq!(
+            p.pans.len(),
+            spec.apps.len(),
+            "{}: one PAN per application",
+            p.name
+        );
+        for (app, &pan) in spec.apps.iter().zip(p.pans) {
+            assert_eq!(app.pan, pan, "{}: spec() applies the PAN", p.name);
+            assert!(pan.starts_with("67999901") && pan.len() == 16, "{pan}");
+            assert!(luhn_valid(pan), "{}: {pan} fails the Luhn check", p.name);
+            assert_ne!(pan, default, "{}: PAN left at the AppSpec default", p.name);
+            if let Some(other) = seen.insert(pan, p.name) {
+                panic!("{pan} is the PAN of both {other} and {}", p.name);
+            }
+        }
+        // The card serves that PAN (5A) and builds its certificates over it.
+        let image = p.image();
+        for (app, &pan) in image.apps.iter().zip(p.pans) {
+            assert_eq!(hex::encode(&app.pan), pan, "{}", p.name);
+        }
+    }
+    assert!(luhn_valid("6799990100000011") && !luhn_valid("6799990100000012"));
+}
+
 #[test]
 fn endless_get_response_is_bounded_by_the_transport() {
     let mut c = card("hostile-endless-get-response");

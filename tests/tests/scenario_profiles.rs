@@ -154,6 +154,8 @@ struct Run {
     commands: Vec<String>,
     candidates: Vec<Vec<u8>>,
     went_online: bool,
+    /// The card's PAN (5A) as the host keyed its cryptograms with it.
+    pan: Vec<u8>,
 }
 
 fn run_with(
@@ -220,6 +222,7 @@ fn run_with_host(
         commands: card.commands,
         candidates: person.chosen,
         went_online: host.asked,
+        pan: host.pan,
     }
 }
 
@@ -310,7 +313,7 @@ fn dda_approves_offline_with_exact_apdus() {
         r.outcome.aid.as_slice(),
         [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10]
     );
-    assert_eq!(r.outcome.masked_pan.as_slice(), b"679999******0011");
+    assert_eq!(r.outcome.masked_pan.as_slice(), b"679999******0219");
     assert!(
         emv_kernel::tlv::find(&r.outcome.clearing_data, emv_kernel::tlv::Tag(0x9F26)).is_some()
     );
@@ -818,7 +821,7 @@ fn run_dda_with_context(
     };
     let mut host = TestHost {
         issuer: Issuer::test_issuer(),
-        pan: hex::decode("6799990100000011").unwrap(),
+        pan: hex::decode(profile.pan()).unwrap(),
         pan_sequence: 1,
         reachable,
         issuer_authentication_data: Vec::new(),
@@ -833,6 +836,7 @@ fn run_dda_with_context(
         commands: card.commands,
         candidates: person.chosen,
         went_online: host.asked,
+        pan: host.pan,
     }
 }
 
@@ -854,8 +858,8 @@ fn floor_limit_exceeded_goes_online() {
 /// TAC-Online: ARQC.
 #[test]
 fn exception_file_goes_online() {
-    let pan: &[u8] = &[0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x00, 0x11];
-    let r = run_dda_with_context(&TerminalConfig::default(), TEST_INPUTS, &[pan], true);
+    let pan = hex::decode(profiles::find("dda").unwrap().pan()).unwrap();
+    let r = run_dda_with_context(&TerminalConfig::default(), TEST_INPUTS, &[&pan], true);
     assert!(r.went_online);
     assert_eq!(tvr(&r.outcome), "1000000000");
 }
@@ -1043,6 +1047,7 @@ fn run_card(card: Card) -> Run {
         commands: card.commands,
         candidates: person.chosen,
         went_online: host.asked,
+        pan: host.pan,
     }
 }
 
@@ -1079,8 +1084,7 @@ fn issuer_verifies(r: &Run, nth: usize, cryptogram: [u8; 8]) -> bool {
     let iad = tlv_value(icc, 0x9F10).unwrap();
     let cvr: [u8; 4] = iad[2..6].try_into().unwrap();
     let input = emv_test_cards::issuer::cryptogram_input(cdol_data, aip, atc, cvr);
-    let pan = hex::decode("6799990100000011").unwrap();
-    Issuer::test_issuer().verify_cryptogram(&pan, 1, atc, &input, cryptogram)
+    Issuer::test_issuer().verify_cryptogram(&r.pan, 1, atc, &input, cryptogram)
 }
 
 /// The TC of an offline approval (DDA and CDA) and the TC of an online

@@ -1,4 +1,5 @@
-//! The trace file format, version 1: data model, parser and writer.
+//! The trace file format, version 2: data model, parser and writer (version 1
+//! files are read too: they differ only in spelling the ARC as hex).
 //!
 //! Line oriented: one keyword and its arguments per line, `#` starts a
 //! comment, blank lines are ignored, hex may contain spaces. The reference is
@@ -8,8 +9,12 @@
 use emv_kernel::config::{Currency, TransactionInputs};
 use std::fmt::Write as _;
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes; it reads versions 1 to this one.
+///
+/// Version 2 spells the Authorisation Response Code (`expect arc`, `host ... arc=`) as
+/// its two characters ([`arc_text`]); version 1 wrote four hex digits, which
+/// [`parse_arc`] still reads.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The inputs a trace has when it names none: part of the format (version 1),
 /// so a trace that leaves an `input` line out replays the same everywhere.
@@ -245,6 +250,50 @@ pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
     hex::decode(compact).ok()
 }
 
+/// The Authorisation Response Code (8A, format an 2, Book 3 Annex A) as a trace writes
+/// it (format version 2): its two characters when both are alphanumeric (`Y1`, `Z3`,
+/// `00`), the way every JSON output spells it; any other byte pair as `hex:` and four
+/// hex digits (`hex:0000`, `hex:5920`), since a space, `#`, `=` or a control byte would
+/// not survive a line-oriented text file.
+pub fn arc_text(code: [u8; 2]) -> String {
+    if code.iter().all(u8::is_ascii_alphanumeric) {
+        code.iter().map(|&b| char::from(b)).collect()
+    } else {
+        format!("hex:{}", hex_upper(&code))
+    }
+}
+
+/// Reads an ARC as [`arc_text`] writes it, or as format version 1 wrote it: four hex
+/// digits (`5931` is `Y1`). Two characters are always the characters, four hex digits
+/// always hex, so the spellings cannot be mistaken for each other.
+pub fn parse_arc(text: &str) -> Option<[u8; 2]> {
+    let hex_code = |digits: &str| {
+        (digits.len() == 4)
+            .then(|| parse_hex(digits))
+            .flatten()
+            .and_then(|bytes| <[u8; 2]>::try_from(bytes).ok())
+    };
+    match text.as_bytes() {
+        [a, b] if a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() => Some([*a, *b]),
+        _ => match text.strip_prefix("hex:") {
+            Some(digits) => hex_code(digits),
+            None => hex_code(text),
+        },
+    }
+}
+
+fn arc(text: &str, line: usize, what: &str) -> Result<[u8; 2], TraceError> {
+    parse_arc(text).ok_or_else(|| {
+        error(
+            line,
+            format!(
+                "{what}: expected two letters or digits (Y1), hex:XXXX, or 4 hex digits \
+                 (version 1), found {text:?}"
+            ),
+        )
+    })
+}
+
 fn fixed_hex<const N: usize>(text: &str, line: usize, what: &str) -> Result<[u8; N], TraceError> {
     parse_hex(text)
         .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
@@ -389,7 +438,13 @@ pub fn parse(text: &str) -> Result<Trace, TraceError> {
                 if field.is_empty() {
                     return Err(error(line, "expect: a field name and a value"));
                 }
-                trace.expected.0.push((field.to_owned(), value.to_owned()));
+                // Either spelling of the ARC compares as the one the replay produces.
+                let value = match (field, value) {
+                    ("arc", "none") => value.to_owned(),
+                    ("arc", _) => arc_text(arc(value, line, "expect arc")?),
+                    _ => value.to_owned(),
+                };
+                trace.expected.0.push((field.to_owned(), value));
             }
             other => return Err(error(line, format!("unknown keyword {other:?}"))),
         }
@@ -522,7 +577,7 @@ fn parse_host(rest: &str, line: usize) -> Result<HostAnswer, TraceError> {
             .split_once('=')
             .ok_or_else(|| error(line, format!("host: expected key=HEX, found {word:?}")))?;
         match key {
-            "arc" => authorisation_response_code = Some(fixed_hex::<2>(value, line, "host arc")?),
+            "arc" => authorisation_response_code = Some(arc(value, line, "host arc")?),
             "iad" => {
                 issuer_authentication_data =
                     Some(parse_hex(value).ok_or_else(|| error(line, "host iad: expected hex"))?)
@@ -537,7 +592,7 @@ fn parse_host(rest: &str, line: usize) -> Result<HostAnswer, TraceError> {
     Ok(HostAnswer::Answered {
         approved,
         authorisation_response_code: authorisation_response_code
-            .ok_or_else(|| error(line, "host: arc=HEX missing"))?,
+            .ok_or_else(|| error(line, "host: arc=CODE missing"))?,
         issuer_authentication_data,
         scripts,
     })
@@ -681,7 +736,7 @@ fn write_event(out: &mut String, event: &Event, exchange: &mut usize) {
                 out,
                 "host {} arc={}",
                 if *approved { "approved" } else { "declined" },
-                hex_upper(authorisation_response_code)
+                arc_text(*authorisation_response_code)
             );
             if let Some(data) = issuer_authentication_data {
                 let _ = write!(out, " iad={}", hex_upper(data));
@@ -720,4 +775,88 @@ pub fn replace_expected(text: &str, expected: &Expected) -> String {
         out.push_str(&new_lines);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arc_spellings() {
+        assert_eq!(arc_text(*b"Y1"), "Y1");
+        assert_eq!(arc_text(*b"00"), "00");
+        assert_eq!(arc_text(*b"z3"), "z3");
+        // Not both alphanumeric: hex with the marker.
+        assert_eq!(arc_text([0x00, 0x00]), "hex:0000");
+        assert_eq!(arc_text(*b"Y "), "hex:5920");
+        assert_eq!(arc_text(*b"#1"), "hex:2331");
+        for code in [*b"Y1", *b"00", [0x00, 0xFF], *b"Y ", *b"=A"] {
+            assert_eq!(parse_arc(&arc_text(code)), Some(code), "{code:?}");
+        }
+        // Format version 1: four hex digits.
+        assert_eq!(parse_arc("5931"), Some(*b"Y1"));
+        assert_eq!(parse_arc("3030"), Some(*b"00"));
+        assert_eq!(parse_arc("hex:3030"), Some(*b"00"));
+        for bad in [
+            "", "Y", "Y1 ", "Y#", "593", "59311", "hex:59", "hex:Y1", "GG00",
+        ] {
+            assert_eq!(parse_arc(bad), None, "{bad:?}");
+        }
+    }
+
+    /// A version 1 trace (ARC in hex) reads as the same trace in version 2 (ARC in
+    /// characters); the writer writes version 2.
+    #[test]
+    fn version_1_arc_in_hex_still_reads() {
+        let body = |version: u32, host_arc: &str, expect_arc: &str| {
+            format!(
+                "emv-trace {version}\nmasked yes\nconfig builtin\ncapk builtin\n\
+                 > 80AE800000\n< 9000\nhost approved arc={host_arc} iad=0102\n\
+                 expect arc {expect_arc}\nexpect tvr 0000000000\n"
+            )
+        };
+        let old = parse(&body(1, "3030", "5931")).expect("version 1");
+        let new = parse(&body(2, "00", "Y1")).expect("version 2");
+        assert_eq!(old.version, 1);
+        assert_eq!(
+            Trace {
+                version: 2,
+                ..old.clone()
+            },
+            new
+        );
+        assert_eq!(old.expected.get("arc"), Some("Y1"));
+        assert!(old.events.iter().any(|e| matches!(
+            e,
+            Event::Host(HostAnswer::Answered { authorisation_response_code, .. })
+                if authorisation_response_code == b"00"
+        )));
+        let written = write(&old);
+        assert!(written.starts_with("emv-trace 2\n"), "{written}");
+        assert!(
+            written.contains("host approved arc=00 iad=0102\n"),
+            "{written}"
+        );
+        assert!(written.contains("expect arc Y1\n"), "{written}");
+        assert_eq!(parse(&written), Ok(new));
+        // Both spellings of an unprintable code; "none" stays.
+        let odd = parse(&body(2, "hex:0000", "hex:0000")).expect("hex marker");
+        assert_eq!(odd.expected.get("arc"), Some("hex:0000"));
+        assert_eq!(
+            parse(&body(1, "0000", "0000")),
+            Ok(Trace { version: 1, ..odd })
+        );
+        let none = parse(&body(2, "00", "none")).expect("none");
+        assert_eq!(none.expected.get("arc"), Some("none"));
+        let error = parse(&body(2, "00", "Y%")).unwrap_err().to_string();
+        assert!(
+            error.contains("expect arc") && error.contains("\"Y%\""),
+            "{error}"
+        );
+        assert!(parse(&body(2, "Y 1", "Y1")).is_err());
+        assert!(
+            parse(&body(3, "00", "Y1")).is_err(),
+            "version 3 is not readable"
+        );
+    }
 }

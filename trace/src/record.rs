@@ -317,7 +317,9 @@ pub fn expected_from(outcome: &Outcome) -> Expected {
         ),
         (
             "arc",
-            hex_or_none(outcome.authorisation_response_code.as_ref().map(|c| &c[..])),
+            outcome
+                .authorisation_response_code
+                .map_or_else(|| "none".to_owned(), format::arc_text),
         ),
         ("cryptogram-type", cryptogram_type.to_owned()),
         (

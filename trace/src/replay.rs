@@ -222,8 +222,8 @@ pub fn ca_keys_for(trace: &Trace, env: &Environment) -> Result<Box<CaKeys>, Stri
         }
     };
     let crypto = RingCrypto::new();
-    let (store, _notices) =
-        emv_config::load_ca_keys(&crypto, &text, None).map_err(|e| format!("{name}: {e}"))?;
+    let (store, _notices) = emv_config::load_ca_keys(&crypto, &text, None)
+        .map_err(|e| format!("{name}: {}", emv_config::describe_load_error(&e)))?;
     for used in &trace.ca_keys {
         match store.find(&used.rid, used.index) {
             Some(key) if key.checksum(&crypto) == used.checksum => {}

@@ -65,6 +65,26 @@ impl OfflineAuthentication {
         }
     }
 
+    /// [`OfflineAuthentication::new`] in place (the next transaction).
+    pub(crate) fn restart(&mut self) {
+        let OfflineAuthentication {
+            records,
+            method,
+            result,
+            failure,
+            icc_key,
+            pdol_data,
+            cdol1_data,
+        } = self;
+        records.clear();
+        *method = OdaMethod::None;
+        *result = OdaResult::NotPerformed;
+        *failure = None;
+        *icc_key = None;
+        pdol_data.clear();
+        cdol1_data.clear();
+    }
+
     /// Book 3, 10.3: selects CDA, then DDA, then SDA, as both card (AIP) and
     /// terminal (9F33 byte 3) support them, and performs it. `Some` when
     /// INTERNAL AUTHENTICATE is written and its answer awaited (DDA).

@@ -333,11 +333,73 @@ pub fn find(data: &[u8], tag: Tag) -> Option<&[u8]> {
 
 /// Checks that the whole tree is well formed.
 pub fn validate(data: &[u8]) -> Result<(), Error> {
+    // The fast scan accepts exactly what the walk accepts; on any failure
+    // the walk runs to name the error and its offset (card responses are
+    // nearly always well formed, so the walk rarely runs).
+    if scan(data) {
+        return Ok(());
+    }
     let mut walk = Walk::new(data);
     while let Some(item) = walk.next_object() {
         item?;
     }
     Ok(())
+}
+
+/// Whether `data` is a well-formed sequence of objects under the rules of
+/// [`Walk`] (padding between objects, values within their template, at most
+/// [`TLV_MAX_DEPTH`] enclosing templates): the walk without its iterators,
+/// one loop over the headers with a stack of template ends. Only says yes or
+/// no; [`validate`] asks the walk for the error.
+#[inline]
+fn scan(data: &[u8]) -> bool {
+    // ends[d]: where the level d ends (level 0, the whole input).
+    let mut ends = [0usize; TLV_MAX_DEPTH + 1];
+    let mut depth = 0usize;
+    ends[0] = data.len();
+    let mut position = 0usize;
+    loop {
+        let end = ends[depth.min(TLV_MAX_DEPTH)];
+        if position >= end {
+            if depth == 0 {
+                return true;
+            }
+            depth -= 1;
+            continue;
+        }
+        let Some(level) = data.get(position..end) else {
+            return false;
+        };
+        let Some(&first) = level.first() else {
+            return false;
+        };
+        if is_padding(first) {
+            position += 1;
+            continue;
+        }
+        let Ok((_, header_len, value_len)) = header(level) else {
+            return false;
+        };
+        let Some(value_end) = header_len
+            .checked_add(value_len)
+            .filter(|used| *used <= level.len())
+            .map(|used| position + used)
+        else {
+            return false;
+        };
+        if first & 0x20 != 0 {
+            // A template: its children are the next level. The walk's stack
+            // holds TLV_MAX_DEPTH levels below the top one.
+            if depth >= TLV_MAX_DEPTH {
+                return false;
+            }
+            depth += 1;
+            ends[depth] = value_end;
+            position += header_len;
+        } else {
+            position = value_end;
+        }
+    }
 }
 
 /// The tags of the templates enclosing an object, outermost first.
@@ -603,5 +665,83 @@ impl<'b> Writer<'b> {
     /// Whether nothing was written yet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+#[cfg(test)]
+mod scan_tests {
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::vec;
+
+    /// The walk alone: what `validate` answered before the fast scan.
+    fn walk_accepts(data: &[u8]) -> bool {
+        let mut walk = Walk::new(data);
+        while let Some(item) = walk.next_object() {
+            if item.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Nested templates `depth` deep around one primitive.
+    fn nested(depth: usize) -> heapless::Vec<u8, 64> {
+        let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
+        out.extend_from_slice(&[0x5A, 0x01, 0x12]).unwrap();
+        for _ in 0..depth {
+            let mut wrapped: heapless::Vec<u8, 64> = heapless::Vec::new();
+            wrapped.push(0x70).unwrap();
+            wrapped.push(out.len() as u8).unwrap();
+            wrapped.extend_from_slice(&out).unwrap();
+            out = wrapped;
+        }
+        out
+    }
+
+    #[test]
+    fn scan_agrees_with_the_walk_at_the_depth_limit() {
+        for depth in 0..=TLV_MAX_DEPTH + 2 {
+            let data = nested(depth);
+            assert_eq!(scan(&data), walk_accepts(&data), "depth {depth}");
+            assert_eq!(scan(&data), depth <= TLV_MAX_DEPTH, "depth {depth}");
+            // An empty template at the limit.
+            let mut empty = nested(depth);
+            empty.extend_from_slice(&[0x70, 0x00]).unwrap();
+            assert_eq!(scan(&empty), walk_accepts(&empty), "empty, depth {depth}");
+        }
+    }
+
+    /// Bytes biased towards TLV structure: templates, long lengths, padding.
+    fn tlvish() -> impl Strategy<Value = std::vec::Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just(0x70u8),
+                Just(0x77),
+                Just(0x61),
+                Just(0x9F),
+                Just(0x5F),
+                Just(0xBF),
+                Just(0x00),
+                Just(0xFF),
+                Just(0x81),
+                Just(0x82),
+                Just(0x83),
+                Just(0x84),
+                0u8..16,
+                any::<u8>(),
+            ],
+            0..96,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
+        #[test]
+        fn scan_accepts_exactly_what_the_walk_accepts(data in tlvish()) {
+            prop_assert_eq!(scan(&data), walk_accepts(&data));
+            prop_assert_eq!(validate(&data).is_ok(), walk_accepts(&data));
+        }
     }
 }
