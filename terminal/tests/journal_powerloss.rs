@@ -269,15 +269,24 @@ impl Harness {
             })
             .unwrap_or_default();
         listing.sort();
+        let prefix = if self.synchronous_off {
+            "mutation check (synchronous=OFF) caught"
+        } else {
+            "power-loss check failed"
+        };
         eprintln!(
-            "power-loss check failed: {what}\n  (the journal's directory: {})",
+            "{prefix}: {what}\n  (the journal's directory: {})",
             listing.join(", ")
         );
         // EMV_POWERLOSS_KEEP=DIR keeps a copy of the directory at each failure.
         if let Some(keep) = std::env::var_os("EMV_POWERLOSS_KEEP") {
             let to = Path::new(&keep).join(format!("failure-{}", self.report.failures.len()));
             let _ = fs::create_dir_all(&to);
-            for entry in fs::read_dir(&self.model.dir).into_iter().flatten().flatten() {
+            for entry in fs::read_dir(&self.model.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let _ = fs::copy(entry.path(), to.join(entry.file_name()));
             }
             eprintln!("  kept in {}", to.display());
