@@ -118,6 +118,8 @@ struct Report {
     cuts_at_operation: usize,
     /// Cuts at a seeded moment.
     cuts_at_time: usize,
+    /// Cuts once every process of the round had ended.
+    cuts_at_rest: usize,
     /// Cuts that killed at least one running process.
     cuts_while_running: usize,
     transacts: usize,
@@ -295,13 +297,15 @@ impl Harness {
     }
 
     /// One round: transactions (and maybe a sync) until the power is cut, just before a
-    /// seeded tracked operation or at a seeded moment.
-    fn round(&mut self, pace: &mut Pace) {
+    /// seeded tracked operation or at a seeded moment (`at_rest`: once they all ended).
+    fn round(&mut self, pace: &mut Pace, at_rest: bool) {
         let mut queued = self.rng.usize(1..=3);
         let transacts = queued as f64;
         let window = pace.transact.mul_f64(transacts * 1.1);
         let at_operation = self.rng.bool();
-        let (cut_at, target) = if at_operation {
+        let (cut_at, target) = if at_rest {
+            (None, None)
+        } else if at_operation {
             let span = (pace.operations * transacts * 1.1).max(2.0) as u64;
             (None, Some(1 + self.rng.u64(0..span)))
         } else {
@@ -372,7 +376,9 @@ impl Harness {
             pace.operations = (pace.operations * 3.0 + per_transact) / 4.0;
         }
         self.report.cuts_while_running += usize::from(killed_any);
-        if at_operation {
+        if at_rest {
+            self.report.cuts_at_rest += 1;
+        } else if at_operation {
             self.report.cuts_at_operation += 1;
         } else {
             self.report.cuts_at_time += 1;
@@ -610,7 +616,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Runs `rounds` power cuts (stopping at the first failed check when `stop_at_failure`).
+/// Runs `rounds` power cuts (stopping at the first failed check when `stop_at_failure`;
+/// the first cut comes at rest then, once the first round's approvals were shown).
 fn run(seed: u64, rounds: usize, synchronous_off: bool, stop_at_failure: bool) -> Report {
     let started = Instant::now();
     let work = tempfile::tempdir().expect("tempdir");
@@ -619,8 +626,8 @@ fn run(seed: u64, rounds: usize, synchronous_off: bool, stop_at_failure: bool) -
         transact: Duration::from_millis(150),
         operations: 60.0,
     };
-    for _ in 0..rounds {
-        harness.round(&mut pace);
+    for round in 0..rounds {
+        harness.round(&mut pace, stop_at_failure && round == 0);
         if !harness.check() && stop_at_failure {
             break;
         }
@@ -635,7 +642,8 @@ fn run(seed: u64, rounds: usize, synchronous_off: bool, stop_at_failure: bool) -
 
 fn print(what: &str, seed: u64, report: &Report) {
     eprintln!(
-        "{what} (seed {seed:#x}): {} rounds ({} cut before a tracked operation, {} at a moment), \
+        "{what} (seed {seed:#x}): {} rounds ({} cut before a tracked operation, {} at a moment, \
+         {} at rest), \
          {} power cuts that killed a running process \
          ({} of {} transacts, {} of {} syncs), {} approvals shown, discarded at the cuts: \
          {} unsynced writes in {} file versions and {} name changes; {} shown approvals lost, \
@@ -643,6 +651,7 @@ fn print(what: &str, seed: u64, report: &Report) {
         report.rounds,
         report.cuts_at_operation,
         report.cuts_at_time,
+        report.cuts_at_rest,
         report.cuts_while_running,
         report.transacts_killed,
         report.transacts,
