@@ -316,7 +316,7 @@ fn montgomery_product(
     } else {
         out[..limbs].copy_from_slice(low);
     }
-    out[limbs..].fill(0);
+    out[limbs..].fill(0); // ok: limbs is clamped to 1..=MAX_LIMBS
 }
 
 /// `value = value * 2^WORD_BITS mod n` for `value < n`, where `n`'s top bit
@@ -331,7 +331,7 @@ fn times_word_modulo(value: &mut [Word], n: &[Word]) {
     // u = value * 2^WORD_BITS, limbs + 1 limbs.
     let mut buffer = [0 as Word; MAX_LIMBS + 1];
     let u = &mut buffer[..=limbs];
-    u[1..].copy_from_slice(value);
+    u[1..].copy_from_slice(value); // ok: u has limbs + 1 limbs, value limbs
     let top = Wide::from(n[limbs - 1]);
     let numerator = (Wide::from(u[limbs]) << WORD_BITS) | Wide::from(u[limbs - 1]);
     // D3: the trial digit, at most one too large after the test with the
