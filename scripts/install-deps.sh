@@ -6,7 +6,8 @@
 # pcscd + vsmartcard-vpcd: the PC/SC daemon and its virtual reader, for the
 # tests that drive the kernel through a real pcscd; libpcsclite-dev +
 # pkg-config: to build the `pcsc` crate; pcsc-tools: pcsc_scan and scriptor
-# for looking at readers by hand; python3: the MSRV check (scripts/check-msrv.py);
+# for looking at readers by hand; python3: the MSRV check (scripts/check-msrv.py)
+# and the power-loss model's self-test (terminal/tests/journal_powerloss.rs);
 # binutils-arm-none-eabi: arm-none-eabi-size, the flash footprint of the
 # Cortex-M build (scripts/check-embedded.sh);
 # python3-venv + python3-pip: the virtual environment scripts/test-python.sh
@@ -14,13 +15,15 @@
 # has neither venv's pip bootstrap nor pip without them); valgrind: the
 # kernel's RAM measurement (scripts/check-stack.sh, massif);
 # gcc-mingw-w64-x86-64-posix: the C compiler `ring` needs to build for
-# x86_64-pc-windows-gnu (scripts/check-windows.sh).
+# x86_64-pc-windows-gnu (scripts/check-windows.sh); gcc + libc6-dev: the C
+# compiler and headers the journal's power-loss test builds its LD_PRELOAD
+# model of the disk with (terminal/tests/powerloss/preload.c).
 #
 # Idempotent: runs `apt-get update` only when something is missing. Works as
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix libssl-dev "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix libssl-dev gcc libc6-dev "$@")
 
 missing=()
 for package in "${packages[@]}"; do

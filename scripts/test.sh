@@ -22,8 +22,10 @@ bash scripts/pcscd.sh start
 
 status=0
 EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
-# The crash test that kills transact inside its commit window needs the testing aid,
-# which only the `test-aids` feature compiles in (never the shipped binary).
+# The crash test that kills transact inside its commit and display windows, and the
+# power-loss test (an LD_PRELOAD model of the disk, built with cc, with its
+# synchronous=OFF mutation check), need the testing aids, which only the `test-aids`
+# feature compiles in (never the shipped binary).
 cargo test -p emv-terminal --features test-aids --test journal_crash_transact --test journal_powerloss || status=$?
 
 # The Python package (python/): built with maturin into target/python-venv

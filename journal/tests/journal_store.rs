@@ -21,6 +21,17 @@ fn durability_settings_are_in_effect() {
     assert_eq!(mode, 0o600, "journal file private to its owner");
 }
 
+/// The power-loss test's `synchronous=OFF` knob exists only with the `test-aids` feature:
+/// a normal build ignores the variable and stays at `synchronous=FULL`.
+#[test]
+#[cfg(not(feature = "test-aids"))]
+fn the_synchronous_off_testing_aid_is_not_in_a_normal_build() {
+    std::env::set_var("EMV_JOURNAL_TEST_SYNCHRONOUS_OFF", "1");
+    let p = paths();
+    let journal = p.open();
+    assert_eq!(journal.pragma("synchronous").unwrap(), "2", "2 = FULL");
+}
+
 #[test]
 fn pending_then_completed_record_holds_the_outcome() {
     let p = paths();

@@ -119,7 +119,7 @@ pub struct JournalArgs {
 
 #[derive(Subcommand, Debug)]
 enum JournalCommand {
-    /// Counts per state, unsynced exposure, keys and chain head.
+    /// Counts per state, unsynced exposure, keys, chain head, and approvals never shown.
     Status {
         /// Print JSON.
         #[arg(long)]

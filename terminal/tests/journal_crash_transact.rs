@@ -405,7 +405,7 @@ fn sigkill_during_transact_and_sync_loses_no_reported_approval() {
     let shown_but_unmarked: HashSet<i64> = unshown.difference(&never_reported).copied().collect();
     assert!(
         shown_but_unmarked.is_subset(&reported_then_killed),
-        "an approval reported and not killed was marked shown: {shown_but_unmarked:?}"
+        "approvals reported by a transact that ran to the end lack their shown mark: {shown_but_unmarked:?}"
     );
     for id in &killed_before_show {
         assert!(

@@ -26,6 +26,7 @@ mod powerloss;
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
@@ -38,8 +39,8 @@ use powerloss::{Discarded, PowerModel};
 const BIN: &str = env!("CARGO_BIN_EXE_emv-terminal");
 /// The default seed of the schedule.
 const SEED: u64 = 0x5EED_1616;
-/// Power cuts of the main test (about 0.4 s each on the project machine, debug build).
-const ROUNDS: usize = 120;
+/// Power cuts of the main test (about 75 ms each on the project machine, debug build).
+const ROUNDS: usize = 500;
 /// Most power cuts of the mutation check (it stops at the first that loses an approval).
 const MUTATION_ROUNDS: usize = 20;
 /// The journal knob of the mutation check (`test-aids` only).
@@ -94,13 +95,14 @@ impl Running {
 
     /// SIGKILL if still running, then everything it wrote.
     fn end(mut self) -> Ended {
-        let killed = self.child.try_wait().expect("try_wait").is_none();
-        if killed {
+        let running = self.child.try_wait().expect("try_wait").is_none();
+        if running {
             let _ = self.child.kill();
         }
         let status = self.child.wait().expect("wait");
         Ended {
-            killed,
+            // Killed by the harness, or by the shim at the operation the power went off.
+            killed: running || status.signal() == Some(9),
             code: status.code(),
             stdout: self.stdout.join().expect("stdout thread"),
             stderr: self.stderr.join().expect("stderr thread"),
@@ -112,6 +114,12 @@ impl Running {
 #[derive(Debug, Default)]
 struct Report {
     rounds: usize,
+    /// Cuts just before a seeded tracked operation (write, fsync, rename, ...).
+    cuts_at_operation: usize,
+    /// Cuts at a seeded moment.
+    cuts_at_time: usize,
+    /// Cuts once every process of the round had ended.
+    cuts_at_rest: usize,
     /// Cuts that killed at least one running process.
     cuts_while_running: usize,
     transacts: usize,
@@ -125,6 +133,13 @@ struct Report {
     /// Every check that failed, with what it saw.
     failures: Vec<String>,
     elapsed: Duration,
+}
+
+/// How long a transact takes and how many tracked operations it makes, measured as the
+/// rounds go (the cut points are drawn over that span).
+struct Pace {
+    transact: Duration,
+    operations: f64,
 }
 
 struct Harness {
@@ -232,7 +247,9 @@ impl Harness {
     fn harvest_sync(&mut self, ended: Ended) {
         self.report.syncs += 1;
         self.report.syncs_killed += usize::from(ended.killed);
-        if !ended.killed && ended.code != Some(0) {
+        // Before the first approval the journal may not exist yet (or a cut undid its creation).
+        let no_journal_yet = self.shown.is_empty() && ended.stderr.contains("error: no journal at");
+        if !ended.killed && ended.code != Some(0) && !no_journal_yet {
             self.fail(format!(
                 "sync exited {:?}:\n{}",
                 ended.code,
@@ -242,44 +259,99 @@ impl Harness {
     }
 
     fn fail(&mut self, what: String) {
-        eprintln!("power-loss check failed: {what}");
+        let mut listing: Vec<String> = fs::read_dir(&self.model.dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| {
+                        let size = e.metadata().map_or(0, |m| m.len());
+                        format!("{} {size}", e.file_name().to_string_lossy())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        listing.sort();
+        let prefix = if self.synchronous_off {
+            "mutation check (synchronous=OFF) caught"
+        } else {
+            "power-loss check failed"
+        };
+        eprintln!(
+            "{prefix}: {what}\n  (the journal's directory: {})",
+            listing.join(", ")
+        );
+        // EMV_POWERLOSS_KEEP=DIR keeps a copy of the directory at each failure.
+        if let Some(keep) = std::env::var_os("EMV_POWERLOSS_KEEP") {
+            let to = Path::new(&keep).join(format!("failure-{}", self.report.failures.len()));
+            let _ = fs::create_dir_all(&to);
+            for entry in fs::read_dir(&self.model.dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let _ = fs::copy(entry.path(), to.join(entry.file_name()));
+            }
+            eprintln!("  kept in {}", to.display());
+        }
         self.report.failures.push(what);
     }
 
-    /// One round: transactions (and maybe a sync) until the power is cut at a random moment.
-    fn round(&mut self, typical: &mut Duration) {
+    /// One round: transactions (and maybe a sync) until the power is cut, just before a
+    /// seeded tracked operation or at a seeded moment (`at_rest`: once they all ended).
+    fn round(&mut self, pace: &mut Pace, at_rest: bool) {
         let mut queued = self.rng.usize(1..=3);
-        let window = typical.mul_f64(queued as f64 * 1.1);
-        let cut_at = window.mul_f64(self.rng.f64());
+        let transacts = queued as f64;
+        let window = pace.transact.mul_f64(transacts * 1.1);
+        let at_operation = self.rng.bool();
+        let (cut_at, target) = if at_rest {
+            (None, None)
+        } else if at_operation {
+            let span = (pace.operations * transacts * 1.1).max(2.0) as u64;
+            (None, Some(1 + self.rng.u64(0..span)))
+        } else {
+            (Some(window.mul_f64(self.rng.f64())), None)
+        };
+        self.model.arm(target).expect("arm the cut");
         let sync_at = (self.rng.bool()).then(|| window.mul_f64(self.rng.f64()));
         let begun = Instant::now();
         let mut transact: Option<(Running, Instant)> = None;
         let mut sync: Option<Running> = None;
         let mut sync_started = false;
+        let mut started = 0usize;
+        let mut power_off = false;
         loop {
             let now = begun.elapsed();
-            if now >= cut_at {
+            if cut_at.is_some_and(|at| now >= at) {
                 break;
             }
-            if let Some((running, started)) = transact.as_mut() {
+            if let Some((running, since)) = transact.as_mut() {
                 if running.finished() {
-                    *typical = (*typical * 3 + started.elapsed()) / 4;
+                    let took = since.elapsed();
                     let (running, _) = transact.take().expect("running");
                     let ended = running.end();
+                    power_off |= ended.killed;
+                    if !ended.killed {
+                        pace.transact = (pace.transact * 3 + took) / 4;
+                    }
                     self.harvest_transact(ended);
                 }
             }
+            if sync.as_mut().is_some_and(Running::finished) {
+                let ended = sync.take().expect("sync").end();
+                power_off |= ended.killed;
+                self.harvest_sync(ended);
+            }
+            if power_off {
+                break; // the shim cut the power at its operation
+            }
             if transact.is_none() && queued > 0 {
                 queued -= 1;
+                started += 1;
                 transact = Some((self.spawn_transact(), Instant::now()));
             }
             if !sync_started && sync_at.is_some_and(|at| now >= at) {
                 sync_started = true;
                 sync = Some(self.spawn(&self.sync_args(&["--batch-size", "3"])));
-            }
-            if sync.as_mut().is_some_and(Running::finished) {
-                let ended = sync.take().expect("sync").end();
-                self.harvest_sync(ended);
             }
             let idle = transact.is_none() && queued == 0 && sync.is_none();
             if idle && (sync_started || sync_at.is_none()) {
@@ -288,7 +360,7 @@ impl Harness {
             std::thread::sleep(Duration::from_millis(1));
         }
         // The power cut: every process dies at once, then the disk keeps what was durable.
-        let mut killed_any = false;
+        let mut killed_any = power_off;
         if let Some((running, _)) = transact.take() {
             let ended = running.end();
             killed_any |= ended.killed;
@@ -299,8 +371,20 @@ impl Harness {
             killed_any |= ended.killed;
             self.harvest_sync(ended);
         }
+        if !killed_any && started > 0 && !sync_started {
+            let per_transact = self.model.operations() as f64 / started as f64;
+            pace.operations = (pace.operations * 3.0 + per_transact) / 4.0;
+        }
         self.report.cuts_while_running += usize::from(killed_any);
+        if at_rest {
+            self.report.cuts_at_rest += 1;
+        } else if at_operation {
+            self.report.cuts_at_operation += 1;
+        } else {
+            self.report.cuts_at_time += 1;
+        }
         self.report.discarded += self.model.cut().expect("roll back to the durable image");
+        self.model.arm(None).expect("disarm");
         self.report.rounds += 1;
     }
 
@@ -408,6 +492,9 @@ impl Harness {
                     self.shown.len()
                 ));
             }
+        }
+        if self.shown.is_empty() && !self.journal.exists() {
+            return self.report.failures.len() == before; // nothing written yet, or undone
         }
         let out = self
             .command(&strings(&["journal", "verify"]))
@@ -529,14 +616,18 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Runs `rounds` power cuts (stopping at the first failed check when `stop_at_failure`).
+/// Runs `rounds` power cuts (stopping at the first failed check when `stop_at_failure`;
+/// the first cut comes at rest then, once the first round's approvals were shown).
 fn run(seed: u64, rounds: usize, synchronous_off: bool, stop_at_failure: bool) -> Report {
     let started = Instant::now();
     let work = tempfile::tempdir().expect("tempdir");
     let mut harness = Harness::new(work.path(), seed, synchronous_off);
-    let mut typical = Duration::from_millis(150);
-    for _ in 0..rounds {
-        harness.round(&mut typical);
+    let mut pace = Pace {
+        transact: Duration::from_millis(150),
+        operations: 60.0,
+    };
+    for round in 0..rounds {
+        harness.round(&mut pace, stop_at_failure && round == 0);
         if !harness.check() && stop_at_failure {
             break;
         }
@@ -551,11 +642,16 @@ fn run(seed: u64, rounds: usize, synchronous_off: bool, stop_at_failure: bool) -
 
 fn print(what: &str, seed: u64, report: &Report) {
     eprintln!(
-        "{what} (seed {seed:#x}): {} rounds, {} power cuts that killed a running process \
+        "{what} (seed {seed:#x}): {} rounds ({} cut before a tracked operation, {} at a moment, \
+         {} at rest), \
+         {} power cuts that killed a running process \
          ({} of {} transacts, {} of {} syncs), {} approvals shown, discarded at the cuts: \
          {} unsynced writes in {} file versions and {} name changes; {} shown approvals lost, \
          {} failed checks, {:.1} s",
         report.rounds,
+        report.cuts_at_operation,
+        report.cuts_at_time,
+        report.cuts_at_rest,
         report.cuts_while_running,
         report.transacts_killed,
         report.transacts,

@@ -313,6 +313,7 @@ fn transact_refuses_to_append_to_an_altered_journal() {
 #[cfg(not(feature = "test-aids"))]
 #[test]
 fn the_shipped_binary_has_no_commit_pause() {
+    // Nor the pause before the display (both are `test-aids` only).
     let p = paths();
     let started = std::time::Instant::now();
     let output = Command::new(BIN)
@@ -330,6 +331,7 @@ fn the_shipped_binary_has_no_commit_pause() {
         .stdin(Stdio::null())
         .env_remove("EMV_JOURNAL_KEY_FILE")
         .env("EMV_TERMINAL_PAUSE_BEFORE_COMMIT_MS", "20000")
+        .env("EMV_TERMINAL_PAUSE_BEFORE_SHOW_MS", "20000")
         .output()
         .expect("run emv-terminal");
     let text = String::from_utf8_lossy(&output.stdout);

@@ -87,6 +87,22 @@ impl PowerModel {
             .env("EMV_POWERLOSS_STATE", &self.state)
     }
 
+    /// Resets the count of tracked operations and arms a cut just before operation
+    /// `target` (counted from 1 across every process; `None`: no cut).
+    pub fn arm(&self, target: Option<u64>) -> io::Result<()> {
+        let mut bytes = [0u8; 16];
+        bytes[8..].copy_from_slice(&target.unwrap_or(0).to_le_bytes());
+        fs::write(self.state.join("ops"), bytes)
+    }
+
+    /// Tracked operations since the last [`PowerModel::arm`].
+    pub fn operations(&self) -> u64 {
+        fs::read(self.state.join("ops"))
+            .ok()
+            .and_then(|b| Some(u64::from_le_bytes(b.get(..8)?.try_into().ok()?)))
+            .unwrap_or(0)
+    }
+
     /// The power cut, once every process under the model is dead: every tracked file back
     /// to its last durable content, every name change since the last directory fsync
     /// undone, the (volatile) SQLite `-shm` files gone.

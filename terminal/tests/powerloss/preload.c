@@ -33,6 +33,18 @@
  * Torn writes (part of an unsynced write surviving) are not modelled either:
  * every unsynced write is lost, the harshest case of the ordered model.
  *
+ * Cutting at an operation: STATE/ops holds two little-endian u64, the number of
+ * tracked operations so far (writes, truncations, fsyncs of tracked files and
+ * of the directory, creations, renames, unlinks; every process counts into the
+ * same file) and a target. The operation that brings the count to the target,
+ * and every later one in any process, is not carried out: the process kills
+ * itself with SIGKILL instead, so the power goes off just before that
+ * operation, for every process at once. Target 0: no cut.
+ *
+ * The shim never closes a descriptor of a tracked file that SQLite may hold
+ * locks through (see before_change): POSIX locks are per process and file, and
+ * any close drops them all.
+ *
  * Every record is appended before the operation it undoes is carried out,
  * under one lock (a mutex and flock on STATE/lock) shared by all processes,
  * which also covers the operation itself and fsync's clearing of the log, so
@@ -62,6 +74,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +95,7 @@ static int active;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static int lock_fd = -1;
+static int ops_fd = -1;
 static unsigned long hidden_counter;
 
 static int (*real_open)(const char *, int, ...);
@@ -193,6 +207,26 @@ static void lock(void)
     while (flock(lock_fd, LOCK_EX) != 0)
         if (errno != EINTR)
             die("flock failed", NULL);
+}
+
+/* Counts one tracked operation (the lock held); dies if the power is cut here. */
+static void count_op(void)
+{
+    if (ops_fd < 0) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/ops", state_dir);
+        ops_fd = real_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (ops_fd < 0)
+            die("cannot open the operation counter", path);
+    }
+    uint64_t v[2] = {0, 0};
+    if (pread(ops_fd, v, sizeof v, 0) < 0)
+        die("cannot read the operation counter", NULL);
+    v[0]++;
+    if (pwrite(ops_fd, v, sizeof v[0], 0) != (ssize_t)sizeof v[0])
+        die("cannot write the operation counter", NULL);
+    if (v[1] != 0 && v[0] >= v[1])
+        kill(getpid(), SIGKILL);
 }
 
 static void unlock(void)
@@ -354,9 +388,20 @@ static void record_pre_image(int src, const struct stat *st, off_t offset, off_t
     close(log);
 }
 
-/* Records the pre-image of a change to the tracked file open as `fd`. */
+/* Records the pre-image of a change to the tracked file open as `fd`.
+ *
+ * Read through `fd` itself whenever it is readable: opening and closing another
+ * descriptor of the file would drop every POSIX (fcntl) lock the process holds
+ * on it, SQLite's locks included, and let another process checkpoint or delete
+ * a WAL still in use. Only write-only descriptors (Rust's File::create; none of
+ * SQLite's) are reopened through /proc to be read. */
 static void before_change(int fd, const struct stat *st, off_t offset, off_t length)
 {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_ACCMODE) != O_WRONLY) {
+        record_pre_image(fd, st, offset, length);
+        return;
+    }
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     int src = real_open(link, O_RDONLY | O_CLOEXEC);
@@ -401,12 +446,15 @@ static int hide(const char *path, char *name)
     struct stat st;
     if (lstat(path, &st) != 0)
         return -1;
-    snprintf(name, 64, "h%ld-%lu", (long)getpid(), ++hidden_counter);
-    char hidden[PATH_MAX];
-    snprintf(hidden, sizeof hidden, "%s/hidden/%s", state_dir, name);
-    if (real_link(path, hidden) != 0)
-        die("cannot keep a hard link of a file being replaced", path);
-    return 0;
+    for (;;) {
+        snprintf(name, 64, "h%ld-%lu", (long)getpid(), ++hidden_counter);
+        char hidden[PATH_MAX];
+        snprintf(hidden, sizeof hidden, "%s/hidden/%s", state_dir, name);
+        if (real_link(path, hidden) == 0)
+            return 0;
+        if (errno != EEXIST) /* EEXIST: a name left by an earlier process with this pid */
+            die("cannot keep a hard link of a file being replaced", path);
+    }
 }
 
 /* An fsync of the directory: every name change so far is durable. */
@@ -505,6 +553,7 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
     if (flags & O_TMPFILE)
         die("O_TMPFILE in the tracked directory", abs);
     lock();
+    count_op();
     int created = before_open(abs, flags);
     int fd = real_openat(dirfd, path, flags, mode);
     int saved = errno;
@@ -593,6 +642,7 @@ static size_t iov_total(const struct iovec *iov, int count)
         if (!on() || synchronous_fd(fd) || tracked_fd(fd, &st_) != 1)                         \
             return (op);                                                                      \
         lock();                                                                               \
+        count_op();                                                                           \
         if (fstat(fd, &st_) != 0)                                                             \
             die("cannot stat a tracked file", NULL);                                          \
         off_t off_ = (offset) < 0 ? write_offset(fd, &st_) : (off_t)(offset);                 \
@@ -691,6 +741,7 @@ static int barrier(int fd, int data_only)
     if (!kind)
         return real(fd);
     lock();
+    count_op();
     int rc = real(fd);
     int saved = errno;
     if (rc == 0) {
@@ -750,6 +801,7 @@ int unlinkat(int dirfd, const char *path, int flags)
     if (!name)
         return real_unlinkat(dirfd, path, flags);
     lock();
+    count_op();
     char hidden[64];
     if (hide(abs, hidden) == 0) {
         char line[PATH_MAX + 80];
@@ -780,6 +832,7 @@ int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpa
     if (flags & ~(unsigned int)RENAME_NOREPLACE)
         die("rename with RENAME_EXCHANGE or RENAME_WHITEOUT", new_abs);
     lock();
+    count_op();
     char hidden[64] = "-";
     struct stat src;
     if (lstat(old_abs, &src) == 0) {
@@ -813,6 +866,7 @@ int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
     if (!on() || absolute(newdirfd, newpath, new_abs) != 0 || !tracked_name(new_abs))
         return real_linkat(olddirfd, oldpath, newdirfd, newpath, flags);
     lock();
+    count_op();
     struct stat st;
     if (lstat(new_abs, &st) != 0) {
         char line[PATH_MAX + 8];
