@@ -73,6 +73,9 @@ enum emv_error {
   // An internal error (a panic was caught); the object that was in use
   // must not be used again, except to free it.
   EMV_ERROR_PANIC = 16,
+  // `emv_force_acceptance` on an unattended terminal, or on a transaction
+  // the card did not decline.
+  EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED = 17,
 };
 
 // What the transaction needs now (`emv_request.kind`).
@@ -95,6 +98,10 @@ enum emv_request_kind {
   EMV_REQUEST_GO_ONLINE = 4,
   // The transaction is over: read `emv_outcome`.
   EMV_REQUEST_DONE = 5,
+  // The issuer referred the transaction (`authorisation_response_code`
+  // "01" or "02", Book 4, 6.5.2): show CALL YOUR BANK to the attendant,
+  // who calls the issuer; answer with `emv_on_referral`.
+  EMV_REQUEST_ISSUER_REFERRAL = 6,
 };
 
 // Which PIN is asked for.
@@ -286,6 +293,9 @@ struct emv_request {
   const uint8_t *icc_data;
   // GO_ONLINE: its length.
   size_t icc_data_len;
+  // ISSUER_REFERRAL: the issuer's Authorisation Response Code, two ASCII
+  // characters and a NUL.
+  char authorisation_response_code[3];
 };
 
 // One application the cardholder may choose (`emv_candidate`).
@@ -384,6 +394,13 @@ struct emv_outcome {
   // Length of the ICC data for clearing (ISO 8583 field 55), copied to
   // the caller's buffer.
   size_t icc_data_len;
+  // The issuer referred the transaction (Book 4, 6.5.2).
+  bool referred;
+  // REFERRED: the voice referral approved (else declined).
+  bool referral_approved;
+  // The attendant forced acceptance of this card-declined transaction
+  // (Book 4, 6.5.4; `emv_force_acceptance`).
+  bool forced_acceptance;
 };
 
 #ifdef __cplusplus
@@ -722,6 +739,25 @@ enum emv_error emv_on_pin(struct emv_transaction *transaction,
 // # Safety
 // `transaction` must be a live transaction no other thread uses.
 enum emv_error emv_on_recent_amount(struct emv_transaction *transaction, uint64_t amount);
+
+// The answer to `EMV_REQUEST_ISSUER_REFERRAL`: the attendant's voice
+// referral (Book 4, 6.5.2), `approved` true to ask the card for a TC,
+// false for an AAC.
+//
+// # Safety
+// `transaction` must be a live transaction no other thread uses.
+enum emv_error emv_on_referral(struct emv_transaction *transaction, bool approved);
+
+// Forced acceptance (Book 4, 6.5.4): once the transaction is done and the
+// card declined it (an AAC), the attendant accepts it all the same; the
+// outcome's `forced_acceptance` is then set (its decision stays
+// DECLINED). `EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED` on an unattended
+// terminal or when the card did not decline; `EMV_ERROR_NOT_EXPECTED`
+// before the end.
+//
+// # Safety
+// `transaction` must be a live transaction no other thread uses.
+enum emv_error emv_force_acceptance(struct emv_transaction *transaction);
 
 // The answer to `EMV_REQUEST_GO_ONLINE`. The response's buffers are read
 // during the call only.

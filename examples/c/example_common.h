@@ -88,6 +88,10 @@ static enum emv_error answer_terminal(struct emv_transaction *tx, const struct e
         printf("online: host unreachable\n");
         return emv_on_host(tx, &unreachable);
     }
+    case EMV_REQUEST_ISSUER_REFERRAL:
+        /* Book 4, 6.5.2: an attendant would call the issuer; nobody here. */
+        printf("issuer referral (ARC %s): declined, nobody to call\n", req->authorisation_response_code);
+        return emv_on_referral(tx, false);
     default:
         return EMV_ERROR_NOT_EXPECTED;
     }

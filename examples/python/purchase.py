@@ -52,6 +52,10 @@ def main() -> int:
         elif isinstance(request, emv_kernel.GoOnline):
             print(f"online: {len(request.icc_data)} bytes of ICC data to the test issuer")
             tx.on_host(card.authorise(request.icc_data, approve=True))
+        elif isinstance(request, emv_kernel.IssuerReferral):
+            # Book 4, 6.5.2: an attendant would call the issuer; nobody here.
+            print(f"issuer referral (ARC {request.authorisation_response_code}): declined")
+            tx.on_referral(False)
         else:
             outcome = request.outcome
             break

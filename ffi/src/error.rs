@@ -52,6 +52,9 @@ pub enum emv_error {
     /// An internal error (a panic was caught); the object that was in use
     /// must not be used again, except to free it.
     EMV_ERROR_PANIC = 16,
+    /// `emv_force_acceptance` on an unattended terminal, or on a transaction
+    /// the card did not decline.
+    EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED = 17,
 }
 
 impl emv_error {
@@ -87,11 +90,14 @@ impl emv_error {
             emv_error::EMV_ERROR_IN_USE => c"the object is still used by a transaction",
             emv_error::EMV_ERROR_UNKNOWN_PROFILE => c"no simulated card profile has this name",
             emv_error::EMV_ERROR_PANIC => c"internal error (a panic was caught)",
+            emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED => {
+                c"forced acceptance needs an attended terminal and a transaction the card declined"
+            }
         }
     }
 
     /// Every code, in order of value.
-    const ALL: [emv_error; 17] = [
+    const ALL: [emv_error; 18] = [
         emv_error::EMV_OK,
         emv_error::EMV_ERROR_NULL_POINTER,
         emv_error::EMV_ERROR_INVALID_ARGUMENT,
@@ -109,6 +115,7 @@ impl emv_error {
         emv_error::EMV_ERROR_IN_USE,
         emv_error::EMV_ERROR_UNKNOWN_PROFILE,
         emv_error::EMV_ERROR_PANIC,
+        emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED,
     ];
 
     /// The code with this value, if there is one.
@@ -155,6 +162,9 @@ impl From<UsageError> for Failure {
             UsageError::RandomSelection => emv_error::EMV_ERROR_RANDOM_SELECTION,
             UsageError::InvalidDate => emv_error::EMV_ERROR_INVALID_DATE,
             UsageError::InvalidPin => emv_error::EMV_ERROR_INVALID_PIN,
+            UsageError::ForcedAcceptanceNotAllowed => {
+                emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED
+            }
         };
         Failure::new(code, error.to_string())
     }

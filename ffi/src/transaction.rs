@@ -6,7 +6,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use emv_kernel::config::TransactionInputs;
 use emv_kernel::online::HostResponse;
-use emv_kernel::outcome::{CryptogramType, Decision, OdaMethod, OdaResult, TerminationReason};
+use emv_kernel::outcome::{
+    CryptogramType, Decision, OdaMethod, OdaResult, ReferralDecision, TerminationReason,
+};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 
 use crate::config::{emv_config, EMV_MAX_AID_BYTES};
@@ -313,6 +315,10 @@ pub enum emv_request_kind {
     EMV_REQUEST_GO_ONLINE = 4,
     /// The transaction is over: read `emv_outcome`.
     EMV_REQUEST_DONE = 5,
+    /// The issuer referred the transaction (`authorisation_response_code`
+    /// "01" or "02", Book 4, 6.5.2): show CALL YOUR BANK to the attendant,
+    /// who calls the issuer; answer with `emv_on_referral`.
+    EMV_REQUEST_ISSUER_REFERRAL = 6,
 }
 
 /// Which PIN is asked for.
@@ -359,6 +365,9 @@ pub struct emv_request {
     pub icc_data: *const u8,
     /// GO_ONLINE: its length.
     pub icc_data_len: usize,
+    /// ISSUER_REFERRAL: the issuer's Authorisation Response Code, two ASCII
+    /// characters and a NUL.
+    pub authorisation_response_code: [c_char; 3],
 }
 
 impl emv_request {
@@ -376,6 +385,7 @@ impl emv_request {
             pan_sequence_number: -1,
             icc_data: std::ptr::null(),
             icc_data_len: 0,
+            authorisation_response_code: [0; 3],
         }
     }
 
@@ -417,6 +427,16 @@ impl emv_request {
                 icc_data_len: icc_data.len(),
                 ..Self::empty(emv_request_kind::EMV_REQUEST_GO_ONLINE)
             },
+            Request::IssuerReferral {
+                authorisation_response_code,
+            } => {
+                let mut request = Self::empty(emv_request_kind::EMV_REQUEST_ISSUER_REFERRAL);
+                util::copy_c_text(
+                    &mut request.authorisation_response_code,
+                    &authorisation_response_code,
+                );
+                request
+            }
             Request::Done(_) => Self::empty(emv_request_kind::EMV_REQUEST_DONE),
         }
     }
@@ -660,6 +680,44 @@ pub unsafe extern "C" fn emv_on_recent_amount(
     }
 }
 
+/// The answer to `EMV_REQUEST_ISSUER_REFERRAL`: the attendant's voice
+/// referral (Book 4, 6.5.2), `approved` true to ask the card for a TC,
+/// false for an AAC.
+///
+/// # Safety
+/// `transaction` must be a live transaction no other thread uses.
+#[no_mangle]
+pub unsafe extern "C" fn emv_on_referral(
+    transaction: *mut emv_transaction,
+    approved: bool,
+) -> emv_error {
+    // SAFETY: the caller's contract for `transaction`.
+    unsafe {
+        with_transaction(transaction, |transaction| {
+            Ok(transaction.on_referral(approved)?)
+        })
+    }
+}
+
+/// Forced acceptance (Book 4, 6.5.4): once the transaction is done and the
+/// card declined it (an AAC), the attendant accepts it all the same; the
+/// outcome's `forced_acceptance` is then set (its decision stays
+/// DECLINED). `EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED` on an unattended
+/// terminal or when the card did not decline; `EMV_ERROR_NOT_EXPECTED`
+/// before the end.
+///
+/// # Safety
+/// `transaction` must be a live transaction no other thread uses.
+#[no_mangle]
+pub unsafe extern "C" fn emv_force_acceptance(transaction: *mut emv_transaction) -> emv_error {
+    // SAFETY: the caller's contract for `transaction`.
+    unsafe {
+        with_transaction(transaction, |transaction| {
+            Ok(transaction.force_acceptance()?)
+        })
+    }
+}
+
 /// The issuer's answer to an authorisation request (`emv_on_host`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -841,6 +899,13 @@ pub struct emv_outcome {
     /// Length of the ICC data for clearing (ISO 8583 field 55), copied to
     /// the caller's buffer.
     pub icc_data_len: usize,
+    /// The issuer referred the transaction (Book 4, 6.5.2).
+    pub referred: bool,
+    /// REFERRED: the voice referral approved (else declined).
+    pub referral_approved: bool,
+    /// The attendant forced acceptance of this card-declined transaction
+    /// (Book 4, 6.5.4; `emv_force_acceptance`).
+    pub forced_acceptance: bool,
 }
 
 /// Reads the outcome of a finished transaction into `out` and copies the
@@ -943,6 +1008,9 @@ fn outcome_to_c(outcome: &emv_kernel::outcome::Outcome) -> emv_outcome {
         card_error_instruction: 0,
         card_error_status: 0,
         icc_data_len: outcome.clearing_data.len(),
+        referred: outcome.referral.is_some(),
+        referral_approved: outcome.referral == Some(ReferralDecision::Approved),
+        forced_acceptance: outcome.forced_acceptance,
     };
     if let Some(code) = outcome.authorisation_response_code {
         util::copy_c_text(&mut out.authorisation_response_code, &code);

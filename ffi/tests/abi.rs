@@ -134,6 +134,7 @@ fn drive(tx: *mut emv_transaction, mut exchange: impl FnMut(&[u8]) -> Vec<u8>) -
                     };
                     emv_on_host(tx, &unreachable)
                 }
+                emv_request_kind::EMV_REQUEST_ISSUER_REFERRAL => emv_on_referral(tx, false),
             }
         };
         assert_eq!(error, EMV_OK, "{}", detail());
@@ -972,4 +973,80 @@ fn kernel_identification() {
     assert_eq!(checksum.to_str().unwrap(), emv_kernel::identity::CHECKSUM);
     assert_eq!(checksum.to_bytes().len(), 64);
     assert!(checksum.to_bytes().iter().all(u8::is_ascii_hexdigit));
+}
+
+/// Book 4, 6.5.2 and 6.5.4 through the C ABI: an issuer referral is asked
+/// as `EMV_REQUEST_ISSUER_REFERRAL` with the ARC, answered with
+/// `emv_on_referral`, and reported in the outcome; a card decline can then
+/// be accepted with `emv_force_acceptance`, which is refused before the end
+/// and after an approval.
+#[test]
+fn a_referral_and_a_forced_acceptance_through_the_c_abi() {
+    let terminal = Terminal::new();
+    let tx = terminal.transaction();
+    let mut card = profiles::find("issuer-scripts").expect("profile").card();
+    // SAFETY: live transaction.
+    assert_eq!(unsafe { emv_force_acceptance(tx) }, EMV_ERROR_NOT_EXPECTED);
+    let mut referred_with = String::new();
+    for _ in 0..200 {
+        let req = request(tx);
+        // SAFETY: live transaction; buffers valid for their lengths.
+        let error = unsafe {
+            match req.kind {
+                emv_request_kind::EMV_REQUEST_DONE => break,
+                emv_request_kind::EMV_REQUEST_TRANSMIT => {
+                    let command = std::slice::from_raw_parts(req.apdu, req.apdu_len);
+                    let response = card.process(command);
+                    emv_on_response(tx, response.as_ptr(), response.len())
+                }
+                emv_request_kind::EMV_REQUEST_GO_ONLINE => {
+                    let referral = emv_host_response {
+                        reachable: true,
+                        approved: false,
+                        authorisation_response_code: *b"01",
+                        issuer_authentication_data: null(),
+                        issuer_authentication_data_len: 0,
+                        scripts: null(),
+                        scripts_len: 0,
+                    };
+                    emv_on_host(tx, &referral)
+                }
+                emv_request_kind::EMV_REQUEST_ISSUER_REFERRAL => {
+                    referred_with = text(&req.authorisation_response_code);
+                    emv_on_referral(tx, false)
+                }
+                emv_request_kind::EMV_REQUEST_RECENT_AMOUNT => emv_on_recent_amount(tx, 0),
+                emv_request_kind::EMV_REQUEST_CHOOSE_APPLICATION => {
+                    emv_on_application_chosen(tx, 0)
+                }
+                emv_request_kind::EMV_REQUEST_ENTER_PIN => {
+                    emv_on_pin(tx, emv_pin_entry::EMV_PIN_ENTRY_BYPASSED as i32, null(), 0)
+                }
+            }
+        };
+        assert_eq!(error, EMV_OK, "{}", detail());
+    }
+    assert_eq!(referred_with, "01");
+    let (out, _) = outcome(tx);
+    assert_eq!(out.decision, emv_decision::EMV_DECISION_DECLINED);
+    assert!(out.referred && !out.referral_approved);
+    assert!(!out.forced_acceptance);
+    // SAFETY: live transaction.
+    assert_eq!(unsafe { emv_force_acceptance(tx) }, EMV_OK, "{}", detail());
+    let (out, _) = outcome(tx);
+    assert!(out.forced_acceptance);
+    assert_eq!(out.decision, emv_decision::EMV_DECISION_DECLINED);
+    // SAFETY: live transaction, freed once.
+    assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
+
+    let tx = terminal.transaction();
+    let mut card = cda_card();
+    drive(tx, |command| card.process(command));
+    // SAFETY: live transaction.
+    assert_eq!(
+        unsafe { emv_force_acceptance(tx) },
+        EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED
+    );
+    // SAFETY: live transaction, freed once.
+    assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
 }

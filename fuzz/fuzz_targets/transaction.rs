@@ -129,6 +129,10 @@ struct Flags {
     host_reachable: bool,
     bypass_pin: bool,
     decline_choice: bool,
+    /// The host refers the transaction (ARC 01) instead of approving it.
+    referral: bool,
+    /// The attendant's voice referral approves.
+    referral_approved: bool,
 }
 
 fn run(flags: &Flags, mut respond: impl FnMut(usize) -> Vec<u8>) -> Outcome {
@@ -159,11 +163,12 @@ fn run(flags: &Flags, mut respond: impl FnMut(usize) -> Vec<u8>) -> Outcome {
             Request::EnterPin { .. } if flags.bypass_pin => transaction.on_pin(PinEntry::Bypassed),
             Request::EnterPin { .. } => transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])),
             Request::RecentAmount { .. } => transaction.on_recent_amount(0),
+            Request::IssuerReferral { .. } => transaction.on_referral(flags.referral_approved),
             Request::GoOnline(_) => transaction.on_host(if flags.host_reachable {
                 HostResponse {
                     reachable: true,
-                    approved: true,
-                    authorisation_response_code: *b"00",
+                    approved: !flags.referral,
+                    authorisation_response_code: if flags.referral { *b"01" } else { *b"00" },
                     issuer_authentication_data: None,
                     scripts: &[],
                 }
@@ -188,6 +193,8 @@ fuzz_target!(|data: &[u8]| {
         host_reachable: mode & 0x08 != 0,
         bypass_pin: mode & 0x10 != 0,
         decline_choice: mode & 0x20 != 0,
+        referral: mode & 0x40 != 0,
+        referral_approved: mode & 0x80 != 0,
     };
     let which = usize::from(mode & 0x07);
     if which >= TRANSCRIPTS.len() {

@@ -175,6 +175,7 @@ fn transaction<C: CryptoProvider>(
                 transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])).unwrap()
             }
             Request::RecentAmount { .. } => transaction.on_recent_amount(0).unwrap(),
+            Request::IssuerReferral { .. } => transaction.on_referral(false).unwrap(),
             Request::GoOnline(_) => transaction
                 .on_host(HostResponse {
                     reachable: true,

@@ -78,6 +78,7 @@ fn run(context: TerminalContext<'_>, responses: &[Vec<u8>], issuer_data: &[u8]) 
             } => transaction.on_pin(PinEntry::OnlineCaptured),
             Request::EnterPin { .. } => transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])),
             Request::RecentAmount { .. } => transaction.on_recent_amount(0),
+            Request::IssuerReferral { .. } => transaction.on_referral(false),
             Request::GoOnline(_) => transaction.on_host(HostResponse {
                 reachable: true,
                 approved: true,

@@ -29,6 +29,14 @@ pub trait Host {
     /// Sends the authorisation request with the ICC data (field 55) and
     /// returns the answer, or [`HostResponse::UNREACHABLE`].
     fn authorise(&mut self, icc_data: &[u8]) -> HostResponse<'_>;
+
+    /// The issuer referred the transaction (Book 4, 6.5.2): the attendant's
+    /// voice referral, `true` to approve. The default declines: a terminal
+    /// that cannot reach a person to call the issuer does not approve.
+    fn voice_referral(&mut self, authorisation_response_code: [u8; 2]) -> bool {
+        let _ = authorisation_response_code;
+        false
+    }
 }
 
 /// The terminal's transaction log, as far as the kernel asks it: split
@@ -111,6 +119,12 @@ pub fn run_with_log<C: CryptoProvider>(
             Request::GoOnline(icc_data) => {
                 let answer = host.authorise(icc_data);
                 transaction.on_host(answer)?;
+            }
+            Request::IssuerReferral {
+                authorisation_response_code,
+            } => {
+                let approved = host.voice_referral(authorisation_response_code);
+                transaction.on_referral(approved)?;
             }
         }
     }

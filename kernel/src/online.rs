@@ -314,18 +314,26 @@ pub(crate) enum OnlineWait {
     Script(ScriptProcessing),
 }
 
-/// Book 3, 10.9: the issuer's answer (it was reached): its Authorisation
-/// Response Code, its scripts kept in `scripts`, EXTERNAL AUTHENTICATE when
-/// it sent Issuer Authentication Data and the card supports issuer
-/// authentication (AIP byte 1 b3), then the scripts before the final
-/// GENERATE AC.
-pub(crate) fn on_host(
+/// Whether an Authorisation Response Code is an issuer referral: `01`
+/// "refer to card issuer" or `02` "refer to card issuer's special
+/// conditions" (ISO 8583:1987 response codes, which the ARC carries, Book 4,
+/// Annex A6). Book 4, 6.5.2 (voice referrals): the attendant calls the
+/// issuer and the terminal completes the transaction with the answer.
+pub fn is_issuer_referral(authorisation_response_code: [u8; 2]) -> bool {
+    matches!(&authorisation_response_code, b"01" | b"02")
+}
+
+/// Book 3, 10.9: keeps what the issuer sent, its Authorisation Response
+/// Code (8A), its Issuer Authentication Data (91, for EXTERNAL AUTHENTICATE
+/// or CDOL2) and its scripts (71, 72), before anything is sent to the card.
+/// Returns whether EXTERNAL AUTHENTICATE is to be sent: 91 was sent and the
+/// card supports issuer authentication (AIP byte 1 b3).
+pub(crate) fn keep_host_response(
     cx: &mut Context<'_>,
     aip: Aip,
     scripts: &mut IssuerScripts,
     response: &HostResponse<'_>,
-) -> Step<OnlineWait, AfterScripts> {
-    let host_approved = response.approved;
+) -> bool {
     cx.terminal.authorisation_response_code = Some(response.authorisation_response_code);
     *scripts = IssuerScripts::from_host(response.scripts);
     if scripts.discarded > scripts.discarded_after_final {
@@ -342,6 +350,19 @@ pub(crate) fn on_host(
         }
         authenticate = aip.has(AIP_ISSUER_AUTHENTICATION);
     }
+    authenticate
+}
+
+/// Book 3, 10.9 and 10.10, once the issuer's answer is kept
+/// ([`keep_host_response`]) and, after a referral, the attendant decided:
+/// EXTERNAL AUTHENTICATE when `authenticate`, then the scripts before the
+/// final GENERATE AC, which asks for a TC when `host_approved`.
+pub(crate) fn continue_online(
+    cx: &mut Context<'_>,
+    scripts: &mut IssuerScripts,
+    authenticate: bool,
+    host_approved: bool,
+) -> Step<OnlineWait, AfterScripts> {
     if authenticate {
         let mut command = Command::default();
         let data = cx.store.get(Tag(0x91)).unwrap_or(&[]);

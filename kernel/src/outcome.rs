@@ -147,6 +147,26 @@ pub enum OdaMethod {
     Cda,
 }
 
+/// How an issuer referral ended (Book 4, 6.5.2, voice referrals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReferralDecision {
+    /// The attendant's call approved: the card was asked for a TC.
+    Approved,
+    /// The attendant's call declined, or the terminal is unattended and
+    /// cannot refer: the card was asked for an AAC.
+    Declined,
+}
+
+impl ReferralDecision {
+    /// A stable snake_case code for machine-readable output.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReferralDecision::Approved => "approved",
+            ReferralDecision::Declined => "declined",
+        }
+    }
+}
+
 /// The result of offline data authentication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OdaResult {
@@ -211,6 +231,14 @@ pub struct Outcome {
     pub reversal_required: bool,
     /// Issuer Script Results (9F5B), 5 bytes per script command.
     pub script_results: Vec<u8, SCRIPT_RESULTS_BYTES>,
+    /// The issuer referred the transaction (ARC `01` or `02`), and how the
+    /// voice referral ended (Book 4, 6.5.2); `None` without a referral.
+    pub referral: Option<ReferralDecision>,
+    /// The attendant forced acceptance of this card-declined transaction
+    /// (Book 4, 6.5.4; [`crate::transaction::Transaction::force_acceptance`]).
+    /// `decision` stays `Declined` and the AAC stays in the clearing data:
+    /// the acquirer is told the merchant accepted it.
+    pub forced_acceptance: bool,
 }
 
 impl Outcome {
@@ -237,6 +265,8 @@ impl Outcome {
             advice_required: false,
             reversal_required: false,
             script_results: Vec::new(),
+            referral: None,
+            forced_acceptance: false,
         }
     }
 
@@ -265,6 +295,8 @@ pub(crate) struct Report<'a> {
     pub(crate) script_results: &'a [u8],
     /// The issuer approved and the card then declined.
     pub(crate) reversal_required: bool,
+    /// The issuer referred the transaction, and how the referral ended.
+    pub(crate) referral: Option<ReferralDecision>,
 }
 
 impl Outcome {
@@ -312,6 +344,7 @@ impl Outcome {
             .and_then(|cid| cid.first())
             .is_some_and(|cid| cid & 0x08 != 0);
         outcome.reversal_required = report.reversal_required;
+        outcome.referral = report.referral;
         let _ = outcome
             .script_results
             .extend_from_slice(report.script_results);
@@ -403,6 +436,7 @@ mod tests {
             signature_required: false,
             script_results: &[],
             reversal_required: false,
+            referral: None,
         };
         let mut store = DataStore::new();
         // AAC, advice required (b4), reason 1 "service not allowed".

@@ -47,9 +47,9 @@ use crate::online::{
     self, AfterScripts, HostResponse, IssuerAuthentication, IssuerScripts, OnlineWait, ScriptPhase,
     ScriptProcessing, SCRIPT_AFTER_FINAL_GENERATE_AC,
 };
-use crate::outcome::{self, Decision, Outcome, Report, TerminationReason};
+use crate::outcome::{self, Decision, Outcome, ReferralDecision, Report, TerminationReason};
 use crate::read::{self, RecordCursor};
-use crate::restrict;
+use crate::restrict::{self, TerminalType};
 use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::Tag;
@@ -76,6 +76,9 @@ pub enum UsageError {
     InvalidDate,
     /// A PIN of fewer than 4 or more than 12 digits, or a non-digit.
     InvalidPin,
+    /// [`Transaction::force_acceptance`] on an unattended terminal, or on a
+    /// transaction the card did not decline.
+    ForcedAcceptanceNotAllowed,
 }
 
 impl core::fmt::Display for UsageError {
@@ -89,6 +92,9 @@ impl core::fmt::Display for UsageError {
             }
             UsageError::InvalidDate => "transaction date is not a valid BCD YYMMDD date",
             UsageError::InvalidPin => "a PIN has 4 to 12 decimal digits",
+            UsageError::ForcedAcceptanceNotAllowed => {
+                "forced acceptance needs an attended terminal and a transaction the card declined (AAC)"
+            }
         })
     }
 }
@@ -155,6 +161,19 @@ pub enum Request<'t> {
     /// Send an authorisation request with this ICC data (BER-TLV, the field
     /// 55 set with the ARQC); answer with [`Transaction::on_host`].
     GoOnline(&'t [u8]),
+    /// Book 4, 6.5.2 (voice referrals): the issuer referred the transaction
+    /// (Authorisation Response Code `01` or `02`,
+    /// [`online::is_issuer_referral`]). Show "CALL YOUR BANK" to the
+    /// attendant, who calls the issuer; answer with
+    /// [`Transaction::on_referral`]: approved, and the card is asked for a
+    /// TC, or declined, an AAC. Asked only on attended terminals: an
+    /// unattended one (Terminal Type x4 to x6) has no attendant to call,
+    /// and the referral is declined without asking (docs/conformance.md,
+    /// "Issuer referral").
+    IssuerReferral {
+        /// The issuer's Authorisation Response Code (8A), kept for CDOL2.
+        authorisation_response_code: [u8; 2],
+    },
     /// The transaction is over.
     Done(&'t Outcome),
 }
@@ -188,6 +207,10 @@ enum State {
     OnlineProcessing {
         authorisation_request: Vec<u8, CLEARING_DATA_BYTES>,
     },
+    /// Book 4, 6.5.2: the issuer referred the transaction; waiting for the
+    /// attendant's voice referral. The issuer's answer is kept (8A, 91,
+    /// scripts); `authenticate`: EXTERNAL AUTHENTICATE follows.
+    IssuerReferral { authenticate: bool },
     /// Book 3, 10.9: EXTERNAL AUTHENTICATE sent.
     IssuerAuthentication(IssuerAuthentication),
     /// Book 3, 10.10: a script command sent.
@@ -241,6 +264,8 @@ pub struct Transaction<'k, C: CryptoProvider> {
     online: bool,
     /// The issuer approved and the card declined at the second GENERATE AC.
     reversal_required: bool,
+    /// The issuer referred the transaction, and how the referral ended.
+    referral: Option<ReferralDecision>,
     outcome: Outcome,
 }
 
@@ -294,6 +319,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             scripts: IssuerScripts::default(),
             online: false,
             reversal_required: false,
+            referral: None,
             outcome: Outcome::empty(Decision::Terminated(TerminationReason::NotStarted)),
         }
     }
@@ -321,6 +347,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             scripts,
             online,
             reversal_required,
+            referral,
             outcome,
         } = self;
         cx.restart(inputs);
@@ -332,6 +359,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         scripts.clear();
         *online = false;
         *reversal_required = false;
+        *referral = None;
         *outcome = Outcome::empty(Decision::Terminated(TerminationReason::NoApplication));
         // The selection restarts in begin, with the first command.
         self.begin();
@@ -357,6 +385,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::TransactionLogLookup | State::VelocityChecking(_) => "terminal risk management",
             State::FirstGenerateAc(_) => "first GENERATE AC",
             State::OnlineProcessing { .. } => "online processing",
+            State::IssuerReferral { .. } => "issuer referral",
             State::IssuerAuthentication(_) => "issuer authentication",
             State::IssuerScriptProcessing(_) => "issuer script processing",
             State::SecondGenerateAc(_) => "second GENERATE AC",
@@ -387,6 +416,13 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::OnlineProcessing {
                 authorisation_request,
             } => Request::GoOnline(authorisation_request),
+            State::IssuerReferral { .. } => Request::IssuerReferral {
+                authorisation_response_code: self
+                    .cx
+                    .terminal
+                    .authorisation_response_code
+                    .unwrap_or(*b"01"),
+            },
             _ => Request::Transmit(self.cx.command.as_bytes()),
         }
     }
@@ -442,6 +478,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             State::CardholderSelection(_)
             | State::TransactionLogLookup
             | State::OnlineProcessing { .. }
+            | State::IssuerReferral { .. }
             | State::Completed => return Err(UsageError::NotExpected),
         }
         Ok(())
@@ -509,8 +546,63 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             return Ok(());
         }
         self.online = true;
-        let step = online::on_host(&mut self.cx, self.aip, &mut self.scripts, &response);
+        let authenticate =
+            online::keep_host_response(&mut self.cx, self.aip, &mut self.scripts, &response);
+        let mut host_approved = response.approved;
+        if online::is_issuer_referral(response.authorisation_response_code) {
+            let terminal_type = TerminalType(self.cx.terminal_context.config.terminal_type);
+            if !terminal_type.is_unattended() {
+                self.state = State::IssuerReferral { authenticate };
+                return Ok(());
+            }
+            // Book 4, 6.5.2: no attendant to call the issuer.
+            self.referral = Some(ReferralDecision::Declined);
+            host_approved = false;
+        }
+        let step =
+            online::continue_online(&mut self.cx, &mut self.scripts, authenticate, host_approved);
         self.online_processing(step);
+        Ok(())
+    }
+
+    /// The attendant's answer to [`Request::IssuerReferral`] after the
+    /// voice referral (Book 4, 6.5.2): `approved` asks the card for a TC in
+    /// the second GENERATE AC, otherwise for an AAC. Issuer authentication
+    /// and the issuer's scripts follow as for any issuer answer (Book 3,
+    /// 10.9, 10.10); the Authorisation Response Code the card sees (CDOL2)
+    /// stays the issuer's.
+    pub fn on_referral(&mut self, approved: bool) -> Result<(), UsageError> {
+        let State::IssuerReferral { authenticate } = self.state else {
+            return Err(UsageError::NotExpected);
+        };
+        self.referral = Some(if approved {
+            ReferralDecision::Approved
+        } else {
+            ReferralDecision::Declined
+        });
+        let step = online::continue_online(&mut self.cx, &mut self.scripts, authenticate, approved);
+        self.online_processing(step);
+        Ok(())
+    }
+
+    /// Book 4, 6.5.4 (transaction forced acceptance): the attendant accepts
+    /// a transaction the card declined (an AAC). The card's decision stays
+    /// in the outcome (`decision` `Declined`, the AAC in the clearing data);
+    /// [`Outcome::forced_acceptance`] tells the acquirer the merchant
+    /// forced it. Only on an attended terminal (Terminal Type x1 to x3),
+    /// only once the transaction is done, and only after a card decline:
+    /// a terminated transaction has no cryptogram to clear.
+    pub fn force_acceptance(&mut self) -> Result<(), UsageError> {
+        if !matches!(self.state, State::Completed) {
+            return Err(UsageError::NotExpected);
+        }
+        let terminal_type = TerminalType(self.cx.terminal_context.config.terminal_type);
+        let declined_by_card = self.outcome.decision == Decision::Declined
+            && self.outcome.cryptogram_type == Some(CryptogramType::Aac);
+        if terminal_type.is_unattended() || !declined_by_card {
+            return Err(UsageError::ForcedAcceptanceNotAllowed);
+        }
+        self.outcome.forced_acceptance = true;
         Ok(())
     }
 
@@ -852,6 +944,7 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
             signature_required: self.signature_required,
             script_results: self.scripts.results(),
             reversal_required: self.reversal_required,
+            referral: self.referral,
         };
         Outcome::build(decision, &self.cx.store, &self.cx.terminal, &report)
     }

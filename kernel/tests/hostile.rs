@@ -180,6 +180,7 @@ fn run(
                 transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])).unwrap()
             }
             Request::RecentAmount { .. } => transaction.on_recent_amount(0).unwrap(),
+            Request::IssuerReferral { .. } => transaction.on_referral(false).unwrap(),
             Request::GoOnline(_) => {
                 let answer = if host_reachable {
                     HostResponse {

@@ -127,6 +127,7 @@ fn run_without_allocating(text: &str) -> Decision {
             Pin(PinKind),
             RecentAmount,
             Online,
+            Referral,
             Done(Decision),
         }
         let step = kernel(|| match transaction.request() {
@@ -140,6 +141,7 @@ fn run_without_allocating(text: &str) -> Decision {
             Request::EnterPin { kind, .. } => Step::Pin(kind),
             Request::RecentAmount { .. } => Step::RecentAmount,
             Request::GoOnline(_) => Step::Online,
+            Request::IssuerReferral { .. } => Step::Referral,
             Request::Done(outcome) => Step::Done(outcome.decision),
         });
         match step {
@@ -149,6 +151,7 @@ fn run_without_allocating(text: &str) -> Decision {
                 next += 1;
                 kernel(|| transaction.on_response(response)).unwrap();
             }
+            Step::Referral => kernel(|| transaction.on_referral(false)).unwrap(),
             Step::Choose => kernel(|| transaction.on_application_chosen(Some(0))).unwrap(),
             Step::Pin(PinKind::Online) => {
                 kernel(|| transaction.on_pin(PinEntry::OnlineCaptured)).unwrap()

@@ -173,6 +173,7 @@ fn run_with_keys(
                 }
             }
             Request::RecentAmount { .. } => t.on_recent_amount(0).unwrap(),
+            Request::IssuerReferral { .. } => t.on_referral(false).unwrap(),
             Request::GoOnline(_) => {
                 went_online = true;
                 let response = match host {

@@ -158,11 +158,16 @@ enum Host {
     Approve,
     /// Approves and sends Issuer Authentication Data (91).
     ApproveWithArpc,
+    /// Refers the transaction with this ARC and Issuer Authentication Data;
+    /// the attendant's call then approves (`true`) or declines.
+    Refer([u8; 2], bool),
 }
 
 struct Run {
     outcome: Outcome,
     went_online: bool,
+    /// The ARC of the kernel's `IssuerReferral` request, when it asked.
+    referral_asked: Option<[u8; 2]>,
 }
 
 /// The default terminal with the list-of-AIDs method only.
@@ -188,6 +193,7 @@ fn run(
     };
     let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let mut went_online = false;
+    let mut referral_asked = None;
     let arpc = [0x11u8; 10];
     for _ in 0..200 {
         match t.request() {
@@ -198,15 +204,30 @@ fn run(
             Request::ChooseApplication { .. } => t.on_application_chosen(Some(0)).unwrap(),
             Request::EnterPin { .. } => t.on_pin(PinEntry::Bypassed).unwrap(),
             Request::RecentAmount { .. } => t.on_recent_amount(0).unwrap(),
+            Request::IssuerReferral {
+                authorisation_response_code,
+            } => {
+                referral_asked = Some(authorisation_response_code);
+                let Host::Refer(_, approves) = host else {
+                    panic!("a referral without the host referring");
+                };
+                // Asked once: a second answer is refused.
+                t.on_referral(approves).unwrap();
+                assert!(t.on_referral(approves).is_err());
+            }
             Request::GoOnline(_) => {
                 went_online = true;
+                let (approved, authorisation_response_code) = match host {
+                    Host::Refer(code, _) => (false, code),
+                    _ => (true, *b"00"),
+                };
                 let response = HostResponse {
                     reachable: true,
-                    approved: true,
-                    authorisation_response_code: *b"00",
+                    approved,
+                    authorisation_response_code,
                     issuer_authentication_data: match host {
                         Host::Approve => None,
-                        Host::ApproveWithArpc => Some(&arpc),
+                        Host::ApproveWithArpc | Host::Refer(..) => Some(&arpc),
                     },
                     scripts: &[],
                 };
@@ -216,6 +237,7 @@ fn run(
                 return Run {
                     outcome: outcome.clone(),
                     went_online,
+                    referral_asked,
                 }
             }
         }
@@ -397,4 +419,165 @@ fn aac_with_service_not_allowed_declines_offline() {
     assert_eq!(card.sent(0xAE).len(), 1);
     assert!(!r.went_online);
     let _ = (TC, ARQC);
+}
+
+// ---- ICS row 83: issuer referral (Book 4, 6.5.2) -------------------------
+
+/// ICS row 83, Book 4, 6.5.2 (voice referrals): the issuer answers with
+/// ARC `01` or `02`. On an attended terminal the kernel asks the caller
+/// (`Request::IssuerReferral`, with the ARC) before anything more goes to
+/// the card; EXTERNAL AUTHENTICATE follows as for any answer with 91
+/// (Book 3, 10.9), and the second GENERATE AC asks for a TC when the call
+/// approved, an AAC when it declined. The ARC the card gets in CDOL2 stays
+/// the issuer's, and the outcome names the referral.
+#[test]
+fn issuer_referral_asks_the_attendant_and_the_call_decides_the_second_generate_ac() {
+    use emv_kernel::outcome::ReferralDecision;
+    for (code, approves) in [(*b"01", true), (*b"02", false), (*b"01", false)] {
+        let record = base_record().concat();
+        let mut card = Card::new([AIP_TRM | AIP_ISSUER_AUTHENTICATION, 0x00], record);
+        let inputs = TransactionInputs {
+            merchant_forced_online: true,
+            ..TEST_INPUTS
+        };
+        let host = Host::Refer(code, approves);
+        let r = run(&terminal(), inputs, &mut card, &CaKeyStore::new(), host);
+        assert_eq!(r.referral_asked, Some(code));
+        assert_eq!(
+            card.sent(0x82).len(),
+            1,
+            "EXTERNAL AUTHENTICATE after the call"
+        );
+        let generate_ac = card.sent(0xAE);
+        assert_eq!(generate_ac.len(), 2);
+        let second = generate_ac[1];
+        assert_eq!(second[2] & 0xC0, if approves { TC } else { AAC });
+        // CDOL2: ARC then TVR.
+        assert_eq!(&second[5..7], &code, "the issuer's ARC in CDOL2");
+        let (decision, referral) = if approves {
+            (Decision::Approved, ReferralDecision::Approved)
+        } else {
+            (Decision::Declined, ReferralDecision::Declined)
+        };
+        assert_eq!(r.outcome.decision, decision);
+        assert_eq!(r.outcome.referral, Some(referral));
+        assert!(r.outcome.online);
+        assert_eq!(r.outcome.authorisation_response_code, Some(code));
+    }
+}
+
+/// ICS row 83, Book 4, 6.5.2: an unattended terminal (Terminal Type `25`)
+/// has nobody to make the call: the referral is declined without asking,
+/// the second GENERATE AC asks for an AAC. An issuer approval (`00`) is no
+/// referral on any terminal.
+#[test]
+fn an_unattended_terminal_declines_a_referral_without_asking() {
+    use emv_kernel::outcome::ReferralDecision;
+    let mut config = terminal();
+    config.terminal_type = 0x25;
+    let inputs = TransactionInputs {
+        merchant_forced_online: true,
+        ..TEST_INPUTS
+    };
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    let r = run(
+        &config,
+        inputs,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Refer(*b"01", true),
+    );
+    assert_eq!(r.referral_asked, None);
+    assert_eq!(card.sent(0xAE)[1][2] & 0xC0, AAC);
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.referral, Some(ReferralDecision::Declined));
+
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    let r = run(
+        &terminal(),
+        inputs,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Approve,
+    );
+    assert_eq!(r.referral_asked, None);
+    assert_eq!(r.outcome.referral, None);
+    assert_eq!(r.outcome.decision, Decision::Approved);
+}
+
+// ---- ICS row 97: forced acceptance (Book 4, 6.5.4) -------------------------
+
+/// ICS row 97, Book 4, 6.5.4: after the card declines (an AAC), the
+/// attendant of an attended terminal may force acceptance. The outcome
+/// keeps the card's decision and its AAC for clearing and is flagged
+/// `forced_acceptance`. It is refused before the end, after an approval,
+/// on a terminated transaction and on an unattended terminal.
+#[test]
+fn forced_acceptance_flags_a_card_decline_on_an_attended_terminal_only() {
+    use emv_kernel::transaction::UsageError;
+    let revocations = RevocationList::new();
+    let keys = CaKeyStore::new();
+    let attended = terminal();
+    let mut unattended = terminal();
+    unattended.terminal_type = 0x25;
+    for (config, cid, allowed) in [
+        (&attended, AAC, true),
+        (&unattended, AAC, false),
+        (&attended, TC, false),
+    ] {
+        let context = TerminalContext {
+            config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+        card.cids = vec![cid];
+        let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
+        assert_eq!(
+            t.force_acceptance(),
+            Err(UsageError::NotExpected),
+            "before the end"
+        );
+        for _ in 0..100 {
+            match t.request() {
+                Request::Transmit(command) => {
+                    let response = card.respond(command);
+                    t.on_response(&response).unwrap();
+                }
+                Request::RecentAmount { .. } => t.on_recent_amount(0).unwrap(),
+                Request::EnterPin { .. } => t.on_pin(PinEntry::Bypassed).unwrap(),
+                Request::Done(_) => break,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let before = t.outcome().expect("done").clone();
+        let result = t.force_acceptance();
+        let after = t.outcome().unwrap().clone();
+        if allowed {
+            assert_eq!(result, Ok(()));
+            assert!(after.forced_acceptance);
+            assert_eq!(after.decision, Decision::Declined);
+            assert_eq!(
+                after.clearing_data, before.clearing_data,
+                "the AAC is cleared as it was"
+            );
+        } else {
+            assert_eq!(result, Err(UsageError::ForcedAcceptanceNotAllowed));
+            assert_eq!(after, before);
+        }
+    }
+    // A terminated transaction: nothing to accept.
+    let context = TerminalContext {
+        config: &attended,
+        ca_keys: &keys,
+        revocations: &revocations,
+        exception_file: &[],
+    };
+    let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
+    t.on_transport_error();
+    assert_eq!(
+        t.force_acceptance(),
+        Err(UsageError::ForcedAcceptanceNotAllowed)
+    );
 }

@@ -105,6 +105,7 @@ fn transaction(profile: &Profile, card: &mut impl CardTransport, keys: &CaKeySto
                 transaction.on_pin(entry).unwrap();
                 kernel += t.elapsed();
             }
+            Request::IssuerReferral { .. } => transaction.on_referral(false).unwrap(),
             Request::RecentAmount { .. } => {
                 let t = Instant::now();
                 transaction.on_recent_amount(0).unwrap();

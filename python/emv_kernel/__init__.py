@@ -39,6 +39,7 @@ from ._native import (
     EnterPin,
     GoOnline,
     HostResponse,
+    IssuerReferral,
     Outcome,
     PcscError,
     PcscReader,
@@ -67,6 +68,7 @@ __all__ = [
     "EnterPin",
     "GoOnline",
     "HostResponse",
+    "IssuerReferral",
     "Outcome",
     "PcscError",
     "PcscReader",
@@ -87,7 +89,7 @@ __all__ = [
     "replay_all",
 ]
 
-Request = Union[Transmit, ChooseApplication, EnterPin, RecentAmount, GoOnline, Done]
+Request = Union[Transmit, ChooseApplication, EnterPin, RecentAmount, GoOnline, IssuerReferral, Done]
 """What `Transaction.request()` returns."""
 
 BytesLike = Union[bytes, bytearray, memoryview]
@@ -334,6 +336,17 @@ class Transaction:
         """The host's answer to `GoOnline`; None when it cannot be reached."""
         self._tx.on_host(response)
 
+    def on_referral(self, approved: bool) -> None:
+        """The attendant's voice referral after `IssuerReferral` (Book 4,
+        6.5.2): True approves (the card is asked for a TC), False declines."""
+        self._tx.on_referral(approved)
+
+    def force_acceptance(self) -> None:
+        """Forced acceptance (Book 4, 6.5.4) of a transaction the card
+        declined, on an attended terminal: the outcome's `forced_acceptance`
+        becomes True; its decision stays "declined"."""
+        self._tx.force_acceptance()
+
     # ---- the convenience loop ------------------------------------------
 
     def run(
@@ -344,6 +357,7 @@ class Transaction:
         host: Optional[Callable[[bytes], Optional[HostResponse]]] = None,
         choose: Optional[Callable[[ChooseApplication], Optional[int]]] = None,
         recent_amount: Optional[Callable[[RecentAmount], int]] = None,
+        referral: Optional[Callable[[IssuerReferral], bool]] = None,
     ) -> Outcome:
         """Runs the transaction to its outcome.
 
@@ -358,8 +372,10 @@ class Transaction:
         - `choose(request) -> index | None`: the application choice; the
           first candidate without it.
         - `recent_amount(request) -> int`: the terminal log lookup; 0 without it.
+        - `referral(request) -> bool`: the attendant's voice referral after
+          an issuer referral (ARC 01/02); declined without it.
 
-        An exception from `pin`, `host`, `choose` or `recent_amount`
+        An exception from `pin`, `host`, `choose`, `recent_amount` or `referral`
         propagates and leaves the transaction at that request.
         """
         while True:
@@ -387,6 +403,8 @@ class Transaction:
                 self._tx.on_recent_amount(0 if recent_amount is None else recent_amount(request))
             elif isinstance(request, GoOnline):
                 self._tx.on_host(None if host is None else host(request.icc_data))
+            elif isinstance(request, IssuerReferral):
+                self._tx.on_referral(False if referral is None else bool(referral(request)))
             else:  # pragma: no cover - the kernel has no other request
                 raise EmvError(f"unexpected request {request!r}")
 

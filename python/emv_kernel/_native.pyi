@@ -27,6 +27,7 @@ __all__ = [
     "EmvError",
     "EnterPin",
     "GoOnline",
+    "IssuerReferral",
     "HostResponse",
     "Outcome",
     "PcscError",
@@ -191,6 +192,12 @@ class Outcome:
     def reversal_required(self) -> bool:
         """The issuer approved and the card declined: reverse the approval."""
     @property
+    def referral(self) -> Optional[str]:
+        """The issuer referred: `approved` or `declined` by the voice referral."""
+    @property
+    def forced_acceptance(self) -> bool:
+        """The attendant forced acceptance of this card-declined transaction."""
+    @property
     def icc_data(self) -> bytes:
         """ICC data for authorisation and clearing (field 55), BER-TLV."""
     @property
@@ -250,6 +257,11 @@ class GoOnline:
     def icc_data(self) -> bytes: ...
 
 @final
+class IssuerReferral:
+    @property
+    def authorisation_response_code(self) -> str: ...
+
+@final
 class Done:
     @property
     def outcome(self) -> Outcome: ...
@@ -294,7 +306,9 @@ class Transaction:
         transaction_sequence_counter: int,
         merchant_forced_online: bool,
     ) -> Transaction: ...
-    def request(self) -> Union[Transmit, ChooseApplication, EnterPin, RecentAmount, GoOnline, Done]: ...
+    def request(
+        self,
+    ) -> Union[Transmit, ChooseApplication, EnterPin, RecentAmount, GoOnline, IssuerReferral, Done]: ...
     @property
     def step(self) -> str: ...
     @property
@@ -310,6 +324,8 @@ class Transaction:
     def on_pin_pad_not_working(self) -> None: ...
     def on_recent_amount(self, amount: int) -> None: ...
     def on_host(self, response: Optional[HostResponse]) -> None: ...
+    def on_referral(self, approved: bool) -> None: ...
+    def force_acceptance(self) -> None: ...
 
 @final
 class SimulatedCard:

@@ -62,6 +62,11 @@ pub(crate) struct Outcome {
     advice_required: bool,
     /// The issuer approved and the card declined: reverse the approval.
     reversal_required: bool,
+    /// The issuer referred the transaction: `"approved"` or `"declined"`
+    /// by the voice referral, None without a referral.
+    referral: Option<&'static str>,
+    /// The attendant forced acceptance of this card-declined transaction.
+    forced_acceptance: bool,
     /// ICC data for authorisation and clearing (ISO 8583 field 55), BER-TLV.
     icc_data: Py<PyBytes>,
     /// The ICC data in hex.
@@ -128,6 +133,8 @@ impl Outcome {
             signature_required: o.signature_required,
             advice_required: o.advice_required,
             reversal_required: o.reversal_required,
+            referral: o.referral.map(|r| r.code()),
+            forced_acceptance: o.forced_acceptance,
             icc_data: bytes(&o.clearing_data),
             icc_data_hex: hex::encode_upper(&o.clearing_data),
             script_results: bytes(&o.script_results),
@@ -172,6 +179,8 @@ impl Outcome {
         d.set_item("signature_required", self.signature_required)?;
         d.set_item("advice_required", self.advice_required)?;
         d.set_item("reversal_required", self.reversal_required)?;
+        d.set_item("referral", self.referral)?;
+        d.set_item("forced_acceptance", self.forced_acceptance)?;
         d.set_item("icc_data", &self.icc_data_hex)?;
         d.set_item("script_results", hex_of(&self.script_results))?;
         Ok(d)

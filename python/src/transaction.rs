@@ -183,7 +183,7 @@ impl Transaction {
     }
 
     /// What the transaction needs now: a `Transmit`, `ChooseApplication`,
-    /// `EnterPin`, `RecentAmount`, `GoOnline` or `Done` object.
+    /// `EnterPin`, `RecentAmount`, `GoOnline`, `IssuerReferral` or `Done` object.
     fn request(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.running.with_dependent(|_, transaction| {
             let object: Py<PyAny> = match transaction.request() {
@@ -238,6 +238,18 @@ impl Transaction {
                     py,
                     GoOnline {
                         icc_data: PyBytes::new(py, icc_data).unbind(),
+                    },
+                )?
+                .into_any(),
+                Request::IssuerReferral {
+                    authorisation_response_code,
+                } => Py::new(
+                    py,
+                    IssuerReferral {
+                        authorisation_response_code: authorisation_response_code
+                            .iter()
+                            .map(|&b| char::from(b))
+                            .collect(),
                     },
                 )?
                 .into_any(),
@@ -322,6 +334,19 @@ impl Transaction {
     /// card in the terminal's log (minor units), 0 when there is none.
     fn on_recent_amount(&mut self, amount: u64) -> PyResult<()> {
         self.answer(|t| t.on_recent_amount(amount))
+    }
+
+    /// The attendant's voice referral after `IssuerReferral` (Book 4,
+    /// 6.5.2): True approves (the card is asked for a TC), False declines.
+    fn on_referral(&mut self, approved: bool) -> PyResult<()> {
+        self.answer(|t| t.on_referral(approved))
+    }
+
+    /// Forced acceptance (Book 4, 6.5.4) of a transaction the card
+    /// declined, on an attended terminal; the outcome's
+    /// `forced_acceptance` becomes True, its decision stays "declined".
+    fn force_acceptance(&mut self) -> PyResult<()> {
+        self.answer(|t| t.force_acceptance())
     }
 
     /// The host's answer to `GoOnline`; None when the host cannot be reached.
@@ -492,6 +517,25 @@ impl GoOnline {
     }
 }
 
+/// The issuer referred the transaction (ARC "01" or "02", Book 4,
+/// 6.5.2): the attendant calls the issuer; answer with
+/// `on_referral(approved)`.
+#[pyclass(module = "emv_kernel", frozen, get_all)]
+pub(crate) struct IssuerReferral {
+    /// The issuer's Authorisation Response Code, two characters.
+    authorisation_response_code: String,
+}
+
+#[pymethods]
+impl IssuerReferral {
+    fn __repr__(&self) -> String {
+        format!(
+            "IssuerReferral(authorisation_response_code={:?})",
+            self.authorisation_response_code
+        )
+    }
+}
+
 /// The transaction is over.
 #[pyclass(module = "emv_kernel", frozen, get_all)]
 pub(crate) struct Done {
@@ -604,6 +648,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EnterPin>()?;
     m.add_class::<RecentAmount>()?;
     m.add_class::<GoOnline>()?;
+    m.add_class::<IssuerReferral>()?;
     m.add_class::<Done>()?;
     m.add_class::<HostResponse>()?;
     Ok(())

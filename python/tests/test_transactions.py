@@ -284,3 +284,43 @@ def test_an_online_approval_needs_no_reversal(ca_keys):
     )
     assert outcome.approved
     assert not outcome.reversal_required
+
+
+def test_an_issuer_referral_asks_the_attendant(ca_keys):
+    # Book 4, 6.5.2: ARC 01 "refer to card issuer"; the referral callback is
+    # the attendant's call, and it decides what the card is asked for.
+    for approves, decision in ((True, "approved"), (False, "declined")):
+        card = SimulatedCard("card-online")
+        asked = []
+
+        def referral(request):
+            asked.append(request.authorisation_response_code)
+            assert "01" in repr(request)
+            return approves
+
+        outcome = Transaction(ca_keys=ca_keys, amount="10.00").run(
+            card.transmit, host=lambda icc: HostResponse(False, "01"), referral=referral
+        )
+        assert asked == ["01"]
+        assert outcome.decision == decision
+        assert outcome.referral == decision
+        assert outcome.to_dict()["referral"] == decision
+        assert outcome.authorisation_response_code == "01"
+    # Without a referral callback the referral is declined.
+    outcome = Transaction(ca_keys=ca_keys, amount="10.00").run(
+        SimulatedCard("card-online").transmit, host=lambda icc: HostResponse(False, "02")
+    )
+    assert outcome.referral == "declined" and not outcome.approved
+
+
+def test_forced_acceptance_of_a_card_decline(ca_keys):
+    # Book 4, 6.5.4: the attendant accepts what the card declined.
+    tx = Transaction(ca_keys=ca_keys, amount="10.00")
+    outcome = tx.run(SimulatedCard("card-declines").transmit)
+    assert outcome.decision == "declined" and not outcome.forced_acceptance
+    tx.force_acceptance()
+    assert tx.outcome.forced_acceptance and tx.outcome.decision == "declined"
+    approved = Transaction(ca_keys=ca_keys, amount="10.00")
+    assert approved.run(SimulatedCard("cda").transmit).approved
+    with pytest.raises(UsageError):
+        approved.force_acceptance()

@@ -70,6 +70,9 @@ pub struct Report {
     /// The issuer approved and the card declined at the second GENERATE AC:
     /// the host's approval must be reversed.
     pub reversal_required: bool,
+    /// The issuer referred the transaction (ARC 01/02): `approved` or
+    /// `declined` by the attendant's voice referral (Book 4, 6.5.2).
+    pub referral: Option<&'static str>,
     /// ICC data for clearing (field 55), hex.
     pub icc_data: Option<String>,
     /// Issuer Script Results (9F5B), hex; `null` when no script ran.
@@ -154,6 +157,7 @@ impl Report {
             signature_required: outcome.signature_required,
             advice_required: outcome.advice_required,
             reversal_required: outcome.reversal_required,
+            referral: outcome.referral.map(|r| r.code()),
             icc_data: non_empty(hex::encode_upper(&outcome.clearing_data)),
             script_results: non_empty(hex::encode_upper(&outcome.script_results)),
             termination_reason,
@@ -228,6 +232,12 @@ impl Report {
             let _ = writeln!(
                 out,
                 "  advice:                 the card asks for an advice message"
+            );
+        }
+        if let Some(referral) = self.referral {
+            let _ = writeln!(
+                out,
+                "  issuer referral:        {referral} by the voice referral"
             );
         }
         if self.reversal_required {

@@ -117,6 +117,11 @@ pub struct Args {
     #[cfg(feature = "simulated-cards")]
     #[arg(long, value_name = "HEADER:DATA")]
     pub issuer_script: Vec<String>,
+    /// The attendant's answer when the issuer refers the transaction
+    /// (authorisation response code 01 or 02, Book 4, 6.5.2 voice referral)
+    /// [default: ask on a terminal, else decline].
+    #[arg(long, value_enum, value_name = "ANSWER")]
+    pub referral: Option<ReferralAnswer>,
     /// Choose this candidate application (1 = first in priority order)
     /// instead of asking [default: ask on a terminal, else the first].
     #[arg(long, value_name = "N")]
@@ -152,6 +157,15 @@ pub struct Args {
     pub sequence_counter: Option<u32>,
 }
 
+/// The attendant's voice referral answer (`--referral`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferralAnswer {
+    /// The issuer approved on the call: the card is asked for a TC.
+    Approve,
+    /// The issuer declined on the call: the card is asked for an AAC.
+    Decline,
+}
+
 /// Transaction Type (9C) values the command offers.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionKind {
@@ -184,6 +198,9 @@ pub enum HostMode {
     Approve,
     /// Verify the ARQC and decline (ARC 05) with an ARPC.
     Decline,
+    /// Verify the ARQC and refer (ARC 01, "refer to card issuer") with an
+    /// ARPC: the attendant's voice referral (`--referral`) decides.
+    Refer,
     /// No answer: the terminal is unable to go online.
     Unreachable,
 }
@@ -194,6 +211,7 @@ impl HostMode {
         match self {
             HostMode::Approve => "approve",
             HostMode::Decline => "decline",
+            HostMode::Refer => "refer",
             HostMode::Unreachable => "unreachable",
         }
     }
@@ -230,7 +248,10 @@ pub fn run(args: Args) -> CmdResult {
             if !scripts.is_empty() {
                 return Err(usage("--issuer-script needs the host simulator, which answers only for simulated cards (--card)"));
             }
-            if matches!(args.host, Some(HostMode::Approve | HostMode::Decline)) {
+            if matches!(
+                args.host,
+                Some(HostMode::Approve | HostMode::Decline | HostMode::Refer)
+            ) {
                 return Err(usage(format!(
                     "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
                      for simulated cards (--card); with --reader use --host unreachable (the default)",
@@ -594,6 +615,7 @@ enum Action {
     Pin(PinKind, Option<u8>),
     RecentAmount(Vec<u8>),
     Online(Vec<u8>),
+    Referral([u8; 2]),
 }
 
 impl<'a> Session<'a> {
@@ -705,6 +727,9 @@ impl<'a> Session<'a> {
                 Request::EnterPin { kind, tries_left } => Action::Pin(kind, tries_left),
                 Request::RecentAmount { pan, .. } => Action::RecentAmount(pan.to_vec()),
                 Request::GoOnline(icc_data) => Action::Online(icc_data.to_vec()),
+                Request::IssuerReferral {
+                    authorisation_response_code,
+                } => Action::Referral(authorisation_response_code),
             };
             let step = transaction.step();
             match action {
@@ -808,6 +833,18 @@ impl<'a> Session<'a> {
                     transaction
                         .on_host(response)
                         .map_err(|e| format!("kernel refused the host answer: {e:?}"))?;
+                }
+                Action::Referral(code) => {
+                    let approved = self.voice_referral(code);
+                    self.step(&format!(
+                        "[issuer referral] CALL YOUR BANK (ARC {}): the attendant's call {}",
+                        String::from_utf8_lossy(&code),
+                        if approved { "approved" } else { "declined" }
+                    ));
+                    recorder.referral(approved);
+                    transaction
+                        .on_referral(approved)
+                        .map_err(|e| format!("kernel refused the referral answer: {e:?}"))?;
                 }
             }
         };
@@ -1057,6 +1094,27 @@ impl<'a> Session<'a> {
         None
     }
 
+    /// Book 4, 6.5.2: the attendant's voice referral, from `--referral`, else
+    /// asked on a terminal, else declined (nobody to make the call).
+    fn voice_referral(&self, code: [u8; 2]) -> bool {
+        if let Some(answer) = self.args.referral {
+            return answer == ReferralAnswer::Approve;
+        }
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        let _ = write!(
+            std::io::stderr(),
+            "CALL YOUR BANK: the issuer referred this transaction (ARC {}). Approved on the call? [y/N]: ",
+            String::from_utf8_lossy(&code)
+        );
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).is_err() {
+            return false;
+        }
+        matches!(line.trim(), "y" | "Y" | "yes")
+    }
+
     /// The host simulator: checks the ARQC with the test issuer's keys and
     /// answers with an ARC and the ARPC (Book 2, 8.2.1 method 1).
     fn authorise(
@@ -1129,6 +1187,11 @@ impl<'a> Session<'a> {
         }
         let (code, approved, note) = match self.host {
             HostMode::Approve => (*b"00", true, "ARQC verified; approved (ARC 00), ARPC sent"),
+            HostMode::Refer => (
+                *b"01",
+                false,
+                "ARQC verified; referred (ARC 01, refer to card issuer), ARPC sent",
+            ),
             _ => (*b"05", false, "ARQC verified; declined (ARC 05), ARPC sent"),
         };
         let data = issuer.issuer_authentication_data(pan, pan_sequence, atc, arqc, code);

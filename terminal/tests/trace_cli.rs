@@ -501,3 +501,54 @@ fn arc_in_two_characters_and_the_old_hex_spelling_replays() {
         );
     }
 }
+
+/// An issuer referral (Book 4, 6.5.2) is recorded as a `referral` line and
+/// fed back on replay: the recorded call replays cleanly, the opposite call
+/// diverges at the second GENERATE AC (TC asked for instead of AAC).
+#[test]
+fn a_referral_is_recorded_and_replayed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("referral.trace");
+    let file = path.to_str().expect("utf-8 path");
+    let out = emv_terminal(&[
+        "transact",
+        "--card",
+        "issuer-scripts",
+        "--amount",
+        "10.00",
+        "--date",
+        "250615",
+        "--time",
+        "120000",
+        "--unpredictable-number",
+        "11223344",
+        "--random-number",
+        "99",
+        "--sequence-counter",
+        "1",
+        "--no-journal",
+        "--host",
+        "refer",
+        "--referral",
+        "decline",
+        "--record",
+        file,
+    ]);
+    assert!(
+        text(&out.stdout).contains("replays cleanly"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let recorded = std::fs::read_to_string(&path).expect("trace");
+    assert!(recorded.contains("\nreferral decline\n"), "{recorded}");
+    assert!(emv_terminal(&["replay", file]).status.success());
+
+    std::fs::write(
+        &path,
+        recorded.replace("\nreferral decline\n", "\nreferral approve\n"),
+    )
+    .expect("write");
+    let out = emv_terminal(&["replay", file]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+}

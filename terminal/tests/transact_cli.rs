@@ -341,6 +341,37 @@ fn online_card_with_host_decline() {
     assert_eq!(text(&json, "card_cryptogram"), "AAC");
 }
 
+/// Book 4, 6.5.2 (voice referrals, ICS row 83): the host refers (ARC 01);
+/// the attendant's call decides the second GENERATE AC: `--referral
+/// approve` a TC, `--referral decline` an AAC, and without the option and
+/// without a terminal to ask on, a decline. The ARC stays the issuer's.
+#[test]
+fn online_card_with_host_referral_follows_the_attendants_call() {
+    for (answer, decision, cryptogram, code, referral) in [
+        (Some("approve"), "approved", "TC", 0, "approved"),
+        (Some("decline"), "declined", "AAC", 2, "declined"),
+        (None, "declined", "AAC", 2, "declined"),
+    ] {
+        let mut args = vec!["--host", "refer"];
+        if let Some(answer) = answer {
+            args.extend(["--referral", answer]);
+        }
+        let (json, run) = on_card("issuer-scripts", &args);
+        assert_eq!(run.code, code, "{answer:?}: {}", run.stderr);
+        assert_eq!(text(&json, "decision"), decision);
+        assert_eq!(text(&json, "card_cryptogram"), cryptogram);
+        assert_eq!(text(&json, "authorisation_response_code"), "01");
+        assert_eq!(text(&json, "referral"), referral);
+        assert!(run.stderr.contains("CALL YOUR BANK"), "{}", run.stderr);
+        assert!(
+            bit(&json, "tsi", 1, 0x10),
+            "issuer authentication performed"
+        );
+    }
+    let (json, _) = on_card("issuer-scripts", &["--host", "approve"]);
+    assert!(json["referral"].is_null(), "{json}");
+}
+
 #[test]
 fn online_card_with_host_unreachable() {
     // Book 3, 10.9: unable to go online; TAC/IAC-Default decide. A clean TVR

@@ -157,6 +157,9 @@ pub enum Event {
     Online(Vec<u8>),
     /// The host's answer.
     Host(HostAnswer),
+    /// The attendant's voice referral after an issuer referral (Book 4,
+    /// 6.5.2): `true` approved.
+    Referral(bool),
 }
 
 /// The expected outcome: named fields and their text values, in order.
@@ -431,6 +434,11 @@ pub fn parse(text: &str) -> Result<Trace, TraceError> {
                 parse_hex(rest).ok_or_else(|| error(line, "online: expected hex"))?,
             )),
             "host" => trace.events.push(Event::Host(parse_host(rest, line)?)),
+            "referral" => trace.events.push(Event::Referral(match rest {
+                "approve" => true,
+                "decline" => false,
+                _ => return Err(error(line, "referral: expected approve or decline")),
+            })),
             "expect" => {
                 let (field, value) = rest
                     .split_once(char::is_whitespace)
@@ -724,6 +732,13 @@ fn write_event(out: &mut String, event: &Event, exchange: &mut usize) {
         }
         Event::Online(data) => {
             let _ = writeln!(out, "online {}", hex_upper(data));
+        }
+        Event::Referral(approved) => {
+            out.push_str(if *approved {
+                "referral approve\n"
+            } else {
+                "referral decline\n"
+            });
         }
         Event::Host(HostAnswer::Unreachable) => out.push_str("host unreachable\n"),
         Event::Host(HostAnswer::Answered {

@@ -173,6 +173,11 @@ impl Recorder {
             .push(Event::RecentAmount(amount));
     }
 
+    /// The attendant's voice referral after an issuer referral (Book 4, 6.5.2).
+    pub fn referral(&self, approved: bool) {
+        self.log.borrow_mut().events.push(Event::Referral(approved));
+    }
+
     /// The authorisation request and the host's answer to it.
     pub fn online(&self, icc_data: &[u8], answer: &HostResponse<'_>) {
         let host = if answer.reachable {

@@ -323,6 +323,17 @@ impl<'t> Cursor<'t> {
                 _ => None,
             })
     }
+
+    /// The next GENERATE AC command in the trace, if any.
+    fn next_generate_ac(&self) -> Option<&'t [u8]> {
+        self.events
+            .get(self.position..)?
+            .iter()
+            .find_map(|e| match e {
+                Event::Command { apdu, .. } if apdu.get(1) == Some(&0xAE) => Some(apdu.as_slice()),
+                _ => None,
+            })
+    }
 }
 
 fn describe(event: Option<&Event>) -> String {
@@ -336,6 +347,7 @@ fn describe(event: Option<&Event>) -> String {
         Some(Event::RecentAmount(_)) => "a transaction log answer".to_owned(),
         Some(Event::Online(_)) => "an authorisation request".to_owned(),
         Some(Event::Host(_)) => "a host answer".to_owned(),
+        Some(Event::Referral(_)) => "a voice referral".to_owned(),
     }
 }
 
@@ -530,6 +542,22 @@ pub fn replay_with<C: CryptoProvider>(trace: &Trace, prepared: &Prepared, crypto
                     Some(HostAnswer::Unreachable) | None => HostResponse::UNREACHABLE,
                 };
                 transaction.on_host(response)
+            }
+            Request::IssuerReferral { .. } => {
+                // A trace without the line (an imported log): the second
+                // GENERATE AC that follows names the decision (P1 b8-b7).
+                let approved = match cursor.peek() {
+                    Some(Event::Referral(approved)) => {
+                        let approved = *approved;
+                        cursor.take();
+                        approved
+                    }
+                    _ => cursor
+                        .next_generate_ac()
+                        .and_then(|c| c.get(2))
+                        .is_some_and(|p1| p1 & 0xC0 == 0x40),
+                };
+                transaction.on_referral(approved)
             }
         };
         if let Err(error) = result {

@@ -126,6 +126,7 @@ pub fn purchase(outcome: &mut Option<Outcome>) -> Result<(), RunError> {
             Request::EnterPin { .. } => transaction.on_pin(PinEntry::PinPadNotWorking),
             Request::RecentAmount { .. } => transaction.on_recent_amount(0),
             Request::GoOnline(_) => transaction.on_host(HostResponse::UNREACHABLE),
+            Request::IssuerReferral { .. } => transaction.on_referral(false),
             Request::Done(done) => {
                 *outcome = Some(done.clone());
                 return Ok(());
