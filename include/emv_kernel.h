@@ -403,6 +403,22 @@ struct emv_outcome {
   bool forced_acceptance;
 };
 
+// A message for the cardholder or the attendant (Book 4, 11.2), filled by
+// `emv_next_message`.
+struct emv_message {
+  // A message was waiting; false: none, the other fields are empty.
+  bool available;
+  // The Book 4, 11.2 identifier (0x01 to 0x13), or -1 for a message
+  // without one (LAST PIN TRY).
+  int32_t id;
+  // A stable snake_case code ("enter_pin"), NUL-terminated.
+  char code[24];
+  // The text in the transaction's language (UTF-8), NUL-terminated.
+  char text[64];
+  // The language of `text`: two ISO 639-1 letters and a NUL.
+  char language[3];
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -797,6 +813,17 @@ enum emv_error emv_outcome(struct emv_transaction *transaction,
 enum emv_error emv_transaction_step(struct emv_transaction *transaction,
                                     char *buffer,
                                     size_t buffer_size);
+
+// Takes the oldest message the kernel emitted and not yet read into `out`
+// (`out->available` false when there is none). Read them after every
+// answer: the kernel emits them at the moments Book 4 names (ENTER PIN,
+// INCORRECT PIN, PLEASE WAIT, APPROVED, REMOVE CARD, ...) and keeps the
+// last 8.
+//
+// # Safety
+// `transaction` must be a live transaction no other thread uses; `out`
+// must be writable.
+enum emv_error emv_next_message(struct emv_transaction *transaction, struct emv_message *out);
 
 #ifdef __cplusplus
 }  // extern "C"

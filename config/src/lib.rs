@@ -39,8 +39,9 @@ use emv_kernel::config::{ApplicationConfig, TerminalConfig};
 use emv_kernel::dol;
 use emv_kernel::limits::{
     MAX_AID_BYTES, MAX_DEFAULT_DOL_BYTES, MAX_MERCHANT_NAME_BYTES, REVOCATION_LIST_CAPACITY,
-    TERMINAL_AID_CAPACITY,
+    TERMINAL_AID_CAPACITY, TERMINAL_LANGUAGE_CAPACITY,
 };
+use emv_kernel::messages::Language;
 use emv_kernel::oda::revocation::{RevocationList, RevokedCertificate};
 use toml::{Table, Value};
 
@@ -467,8 +468,26 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
         "pse",
         "cardholder_confirmation",
         "cardholder_choice",
+        "languages",
+        "refund_policy",
     ])?;
     let config = &mut settings.terminal;
+    // ICS row 92 (emv_kernel::config::RefundPolicy).
+    if let Some(policy) = section.string("refund_policy")? {
+        config.refund_policy = match policy {
+            "aac" => emv_kernel::config::RefundPolicy::AacAtFirstGenerateAc,
+            "as_purchase" => emv_kernel::config::RefundPolicy::AsPurchase,
+            other => {
+                return Err(invalid(
+                    section.key("refund_policy"),
+                    format!("expected \"aac\" or \"as_purchase\", found {other:?}"),
+                ))
+            }
+        };
+    }
+    if let Some(value) = section.value("languages") {
+        config.languages = languages(section, value)?;
+    }
     if let Some([terminal_type]) = section.hex_array::<1>("terminal_type")? {
         // Book 4, Annex A1: first digit 1-3 (operational control), second 1-6.
         let (control, environment) = (terminal_type >> 4, terminal_type & 0x0F);
@@ -570,6 +589,53 @@ fn read_terminal(section: &Section<'_>, settings: &mut Settings) -> Result<(), C
         config.selection.cardholder_choice = choice;
     }
     Ok(())
+}
+
+/// `languages = ["en", "de"]`: the terminal's message languages, the
+/// merchant's first (Book 4, 11.1), ISO 639-1 codes.
+fn languages(
+    section: &Section<'_>,
+    value: &Value,
+) -> Result<emv_kernel::heapless::Vec<Language, TERMINAL_LANGUAGE_CAPACITY>, ConfigError> {
+    let key = section.key("languages");
+    let Value::Array(items) = value else {
+        return Err(invalid(
+            key,
+            "expected an array of language codes, such as [\"en\", \"de\"]".to_owned(),
+        ));
+    };
+    if items.is_empty() || items.len() > TERMINAL_LANGUAGE_CAPACITY {
+        return Err(invalid(
+            key,
+            format!(
+                "expected 1 to {TERMINAL_LANGUAGE_CAPACITY} languages, found {}",
+                items.len()
+            ),
+        ));
+    }
+    let mut languages = emv_kernel::heapless::Vec::new();
+    for item in items {
+        let language = match item {
+            Value::String(code) => Language::from_code(code.as_bytes()),
+            _ => None,
+        };
+        match language {
+            Some(language) if !languages.contains(&language) => {
+                // Bounded by the length check above.
+                let _ = languages.push(language);
+            }
+            Some(language) => {
+                return Err(invalid(key, format!("language {language} is listed twice")))
+            }
+            None => {
+                return Err(invalid(
+                    key,
+                    format!("{item} is not a two-letter ISO 639-1 language code"),
+                ))
+            }
+        }
+    }
+    Ok(languages)
 }
 
 fn read_applications(
@@ -798,6 +864,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("terminal.cda_request_mode"), "{error}");
+    }
+
+    /// ICS row 92: `[terminal] refund_policy`, "aac" by default.
+    #[test]
+    fn refund_policy_is_read_from_the_terminal_table() {
+        use emv_kernel::config::RefundPolicy;
+        assert_eq!(
+            Settings::default().terminal.refund_policy,
+            RefundPolicy::AacAtFirstGenerateAc
+        );
+        let settings =
+            Settings::from_toml("[terminal]\nrefund_policy = \"as_purchase\"\n").unwrap();
+        assert_eq!(settings.terminal.refund_policy, RefundPolicy::AsPurchase);
+        let error = Settings::from_toml("[terminal]\nrefund_policy = \"never\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("terminal.refund_policy"), "{error}");
+    }
+
+    /// Book 4, 11.1: `[terminal] languages`, the merchant's first; codes
+    /// are lower-cased; empty, duplicated or malformed lists are refused
+    /// with the key named.
+    #[test]
+    fn languages_are_read_from_the_terminal_table() {
+        use emv_kernel::messages::Language;
+        assert_eq!(
+            Settings::default().terminal.languages.as_slice(),
+            &Language::WITH_TEXTS
+        );
+        let two = Settings::from_toml("[terminal]\nlanguages = [\"DE\", \"fr\"]\n").unwrap();
+        assert_eq!(
+            two.terminal.languages.as_slice(),
+            &[Language::GERMAN, Language::FRENCH]
+        );
+        for bad in ["[]", "[\"en\", \"EN\"]", "[\"eng\"]", "[1]", "\"en\""] {
+            let error = Settings::from_toml(&format!("[terminal]\nlanguages = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("terminal.languages"), "{bad}: {error}");
+        }
     }
 
     /// Book 3, 10.5: the terminal option "subsequent PIN bypass" comes from

@@ -246,7 +246,7 @@ mod tests {
             assert_eq!(emv_error::from_value(index as i32), Some(*code));
         }
         assert_eq!(emv_error::from_value(-1), None);
-        assert_eq!(emv_error::from_value(17), None);
+        assert_eq!(emv_error::from_value(18), None);
     }
 
     #[test]

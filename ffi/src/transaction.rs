@@ -1074,3 +1074,61 @@ pub unsafe extern "C" fn emv_transaction_step(
         })
     }
 }
+
+/// A message for the cardholder or the attendant (Book 4, 11.2), filled by
+/// `emv_next_message`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct emv_message {
+    /// A message was waiting; false: none, the other fields are empty.
+    pub available: bool,
+    /// The Book 4, 11.2 identifier (0x01 to 0x13), or -1 for a message
+    /// without one (LAST PIN TRY).
+    pub id: i32,
+    /// A stable snake_case code ("enter_pin"), NUL-terminated.
+    pub code: [c_char; 24],
+    /// The text in the transaction's language (UTF-8), NUL-terminated.
+    pub text: [c_char; 64],
+    /// The language of `text`: two ISO 639-1 letters and a NUL.
+    pub language: [c_char; 3],
+}
+
+/// Takes the oldest message the kernel emitted and not yet read into `out`
+/// (`out->available` false when there is none). Read them after every
+/// answer: the kernel emits them at the moments Book 4 names (ENTER PIN,
+/// INCORRECT PIN, PLEASE WAIT, APPROVED, REMOVE CARD, ...) and keeps the
+/// last 8.
+///
+/// # Safety
+/// `transaction` must be a live transaction no other thread uses; `out`
+/// must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn emv_next_message(
+    transaction: *mut emv_transaction,
+    out: *mut emv_message,
+) -> emv_error {
+    // SAFETY: the caller's contract for `transaction`.
+    unsafe {
+        with_transaction(transaction, |transaction| {
+            // SAFETY: the caller's contract for `out`.
+            let out = util::out(out, "out")?;
+            let mut message = emv_message {
+                available: false,
+                id: -1,
+                code: [0; 24],
+                text: [0; 64],
+                language: [0; 3],
+            };
+            let language = transaction.language();
+            util::copy_c_text(&mut message.language, &language.0);
+            if let Some(next) = transaction.next_message() {
+                message.available = true;
+                message.id = next.standard_id().map_or(-1, i32::from);
+                util::copy_c_text(&mut message.code, next.code().as_bytes());
+                util::copy_c_text(&mut message.text, next.text(language).as_bytes());
+            }
+            *out = message;
+            Ok(())
+        })
+    }
+}

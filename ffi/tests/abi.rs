@@ -1050,3 +1050,36 @@ fn a_referral_and_a_forced_acceptance_through_the_c_abi() {
     // SAFETY: live transaction, freed once.
     assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
 }
+
+/// Book 4, 11.2 through the C ABI: the messages of an offline CDA approval
+/// (APPROVED, REMOVE CARD) with their identifiers, in the language the card
+/// prefers (`en` with the default terminal), then none.
+#[test]
+fn messages_are_read_one_at_a_time() {
+    let terminal = Terminal::new();
+    let tx = terminal.transaction();
+    let mut card = cda_card();
+    drive(tx, |command| card.process(command));
+    let mut read = Vec::new();
+    loop {
+        // SAFETY: all-zero is a valid emv_message.
+        let mut message: emv_message = unsafe { std::mem::zeroed() };
+        // SAFETY: live transaction, valid out pointer.
+        assert_eq!(unsafe { emv_next_message(tx, &mut message) }, EMV_OK);
+        assert_eq!(text(&message.language), "en");
+        if !message.available {
+            assert_eq!(message.id, -1);
+            break;
+        }
+        read.push((message.id, text(&message.code), text(&message.text)));
+    }
+    assert_eq!(
+        read,
+        [
+            (0x03, "approved".to_owned(), "APPROVED".to_owned()),
+            (0x10, "remove_card".to_owned(), "REMOVE CARD".to_owned())
+        ]
+    );
+    // SAFETY: live transaction, freed once.
+    assert_eq!(unsafe { emv_transaction_free(tx) }, EMV_OK);
+}

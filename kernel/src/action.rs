@@ -15,6 +15,7 @@
 //! commands, their answers and the CDA signature check) is at the end.
 
 use crate::apdu::{self, RequestedCryptogram};
+use crate::config::RefundPolicy;
 use crate::context::Context;
 use crate::crypto::CryptoProvider;
 use crate::data::{DataStore, Sources};
@@ -25,7 +26,7 @@ use crate::oda::flow::OfflineAuthentication;
 use crate::oda::{self, OdaFailure};
 use crate::outcome::{Decision, OdaMethod, TerminationReason};
 use crate::render::{self, Cid};
-use crate::restrict::{self, Connectivity};
+use crate::restrict::{self, Connectivity, TransactionType};
 use crate::tlv::{self, Tag};
 use crate::tvr::{self, Tvr};
 use heapless::Vec;
@@ -369,6 +370,9 @@ pub fn offline_response_code(next: AfterFirstGenerateAc) -> Option<[u8; 2]> {
 pub(crate) struct FirstGenerateAc {
     requested: RequestedCryptogram,
     cda: bool,
+    /// A refund under [`RefundPolicy::AacAtFirstGenerateAc`]: the card's
+    /// AAC completes it.
+    refund: bool,
 }
 
 /// Book 3, 10.8 / 10.9: the second GENERATE AC sent, with the CDOL2 data
@@ -444,12 +448,24 @@ pub(crate) fn first_generate_ac<C: CryptoProvider>(
 ) -> Result<FirstGenerateAc, TerminationReason> {
     let (issuer, terminal) = action_codes(cx);
     let connectivity = restrict::connectivity(cx.terminal_context.config);
-    let requested = terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, connectivity);
+    let mut requested =
+        terminal_action_analysis(&cx.terminal.tvr, &issuer, &terminal, connectivity);
+    // ICS row 92: a refund under the "AAC at the first GENERATE AC" policy
+    // asks for an AAC whatever the action codes say (the TVR is kept).
+    let refund = cx.inputs.transaction_type == TransactionType::REFUND.0
+        && cx.terminal_context.config.refund_policy == RefundPolicy::AacAtFirstGenerateAc;
+    if refund {
+        requested = RequestedCryptogram::Aac;
+    }
     let mode = cx.terminal_context.config.cda_request_mode;
     let cda = cda_requested(cda_selected(oda), &cx.terminal.tvr, requested)
         && mode.allows(requested, false);
     oda.cdol1_data = send_generate_ac(cx, crypto, requested, cda, false)?;
-    Ok(FirstGenerateAc { requested, cda })
+    Ok(FirstGenerateAc {
+        requested,
+        cda,
+        refund,
+    })
 }
 
 /// Book 3, 10.7 default action: the issuer cannot be reached. The
@@ -728,6 +744,11 @@ impl FirstGenerateAc {
         }
         let (offline, code) = match decision.next {
             AfterFirstGenerateAc::OfflineApproved => {
+                (Decision::Approved, response_code::OFFLINE_APPROVED)
+            }
+            // ICS row 92: the refund is the terminal's to complete; the
+            // card's AAC goes to clearing with it.
+            AfterFirstGenerateAc::OfflineDeclined if self.refund => {
                 (Decision::Approved, response_code::OFFLINE_APPROVED)
             }
             AfterFirstGenerateAc::OfflineDeclined => {

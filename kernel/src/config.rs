@@ -10,7 +10,9 @@
 
 use crate::limits::{
     MAX_AID_BYTES, MAX_DEFAULT_DOL_BYTES, MAX_MERCHANT_NAME_BYTES, TERMINAL_AID_CAPACITY,
+    TERMINAL_LANGUAGE_CAPACITY,
 };
+use crate::messages::Language;
 use heapless::Vec;
 
 /// The test cards' credit application (`test-cards`, `PROFILES.md`).
@@ -177,6 +179,24 @@ impl CdaRequestMode {
     }
 }
 
+/// How a refund (Transaction Type 9C `20`) is taken (ICS row 92).
+///
+/// A refund credits the cardholder: there is nothing for the issuer to
+/// authorise and nothing for the card to approve. Scheme practice (and the
+/// ICS's "AAC only" option) is to ask the card for an AAC at the first
+/// GENERATE AC, whatever terminal action analysis finds, and to complete
+/// the refund with that AAC for clearing; docs/conformance.md, "Refunds".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RefundPolicy {
+    /// The first GENERATE AC asks for an AAC; the card's AAC completes the
+    /// refund: decision `Approved`, ARC `Y1`, the AAC in the clearing data.
+    #[default]
+    AacAtFirstGenerateAc,
+    /// A refund runs like a purchase (terminal action analysis decides, and
+    /// the card's AAC is a decline).
+    AsPurchase,
+}
+
 impl Default for CdaRequestMode {
     fn default() -> Self {
         Self::MODE_1
@@ -223,8 +243,14 @@ pub struct TerminalConfig {
     /// When CDA is asked for at the GENERATE AC commands (ICS CDA request
     /// modes); ICS mode 1 by default.
     pub cda_request_mode: CdaRequestMode,
+    /// How refunds are taken (ICS row 92); an AAC at the first GENERATE AC
+    /// by default.
+    pub refund_policy: RefundPolicy,
     /// The applications the terminal accepts, in the terminal's order.
     pub applications: Vec<ApplicationConfig, TERMINAL_AID_CAPACITY>,
+    /// The languages the terminal shows messages in, the merchant's first
+    /// (Book 4, 11.1; [`crate::messages::select_language`]).
+    pub languages: Vec<Language, TERMINAL_LANGUAGE_CAPACITY>,
 }
 
 impl Default for TerminalConfig {
@@ -237,6 +263,8 @@ impl Default for TerminalConfig {
     ///   with online capability), country 9F1A `0250`, MCC `5999`.
     /// - PSE first, cardholder confirmation and choice supported, PIN pad
     ///   working, no subsequent PIN bypass.
+    /// - Messages in English (the merchant's language), German, French and
+    ///   Spanish.
     /// - The test cards' applications `A0000009991010` (credit),
     ///   `A0000009992020` (debit) and `A0000009993030` (prepaid), each with
     ///   partial selection allowed, version `0002`, floor limit 100.00, no
@@ -269,7 +297,9 @@ impl Default for TerminalConfig {
             pin_pad_working: true,
             subsequent_pin_bypass: false,
             cda_request_mode: CdaRequestMode::MODE_1,
+            refund_policy: RefundPolicy::AacAtFirstGenerateAc,
             applications,
+            languages: Vec::from_slice(&Language::WITH_TEXTS).unwrap_or_default(),
         }
     }
 }

@@ -11,6 +11,7 @@
 use crate::apdu::Command;
 use crate::config::{ApplicationConfig, TerminalConfig, TransactionInputs};
 use crate::data::{DataStore, TerminalData};
+use crate::messages::{Language, Message, MessageQueue};
 #[allow(unused_imports)] // doc link
 use crate::oda::capk::CaKeyStore;
 use crate::oda::capk::CaPublicKey;
@@ -47,6 +48,12 @@ pub(crate) struct Context<'k> {
     pub(crate) command: Command,
     /// Index of the selected application in the terminal configuration.
     pub(crate) application: Option<usize>,
+    /// The messages emitted and not read yet (Book 4, 11.2).
+    pub(crate) messages: MessageQueue,
+    /// The language messages are shown in (Book 4, 11.1): the merchant's
+    /// until the application is selected, then the one chosen with the
+    /// card's Language Preference.
+    pub(crate) language: Language,
 }
 
 impl<'k> Context<'k> {
@@ -64,6 +71,8 @@ impl<'k> Context<'k> {
             terminal: TerminalData::new(terminal_context.config, &inputs),
             command,
             application: None,
+            messages: MessageQueue::default(),
+            language: merchant_language(terminal_context),
         }
     }
 
@@ -78,12 +87,21 @@ impl<'k> Context<'k> {
             terminal,
             command,
             application,
+            messages,
+            language,
         } = self;
         *kept_inputs = inputs;
         store.wipe();
         *terminal = TerminalData::new(terminal_context.config, &inputs);
         *command = Command::default();
         *application = None;
+        messages.clear();
+        *language = merchant_language(*terminal_context);
+    }
+
+    /// Emits a message for the cardholder or the attendant (Book 4, 11.2).
+    pub(crate) fn show(&mut self, message: Message) {
+        self.messages.push(message);
     }
 
     /// The selected application's configuration.
@@ -103,6 +121,11 @@ impl<'k> Context<'k> {
     pub(crate) fn set_tsi(&mut self, bit: Bit) {
         self.terminal.tsi.set(bit);
     }
+}
+
+/// The merchant's language: the terminal's first, else English.
+fn merchant_language(terminal_context: TerminalContext<'_>) -> Language {
+    crate::messages::select_language(None, &terminal_context.config.languages)
 }
 
 /// What a step asks the dispatcher to do once it has done its part.

@@ -46,6 +46,7 @@ pub mod driver;
 pub mod identity;
 pub mod initiate;
 pub mod limits;
+pub mod messages;
 pub mod oda;
 pub mod online;
 pub mod outcome;

@@ -31,6 +31,10 @@ pub const MAX_AID_BYTES: usize = 16;
 /// domestic brands rarely exceed a dozen; 16 leaves room.
 pub const TERMINAL_AID_CAPACITY: usize = 16;
 
+/// Languages one terminal shows messages in (Book 4, 11.1): a local
+/// language, a few neighbours' and English; 8 leaves room.
+pub const TERMINAL_LANGUAGE_CAPACITY: usize = 8;
+
 /// Longest terminal default DDOL / TDOL kept in the configuration: real ones
 /// are one to a few entries (`9F3704`); 32 bytes holds ten entries.
 pub const MAX_DEFAULT_DOL_BYTES: usize = 32;

@@ -42,6 +42,7 @@ use crate::cvm::{self, CvmResult};
 use crate::data::{DataStore, TerminalData};
 use crate::initiate::{self, Aip, GpoAnswer};
 use crate::limits::CLEARING_DATA_BYTES;
+use crate::messages::{self, Language, Message};
 use crate::oda::flow::{InternalAuthenticate, OfflineAuthentication};
 use crate::online::{
     self, AfterScripts, HostResponse, IssuerAuthentication, IssuerScripts, OnlineWait, ScriptPhase,
@@ -432,6 +433,26 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         matches!(self.state, State::Completed).then_some(&self.outcome)
     }
 
+    /// The next message to show the cardholder or the attendant (Book 4,
+    /// 11.2), oldest first, taken out of the transaction's queue; `None`
+    /// when there is none. Read them after every answer: the kernel emits
+    /// them at the moments the books name (ENTER PIN before a PIN is asked,
+    /// INCORRECT PIN after a wrong one, PLEASE WAIT while the issuer is
+    /// asked, APPROVED or DECLINED and REMOVE CARD at the end, ...; README
+    /// "Messages"), and keeps at most
+    /// [`messages::MESSAGE_QUEUE_CAPACITY`].
+    pub fn next_message(&mut self) -> Option<Message> {
+        self.cx.messages.pop()
+    }
+
+    /// The language to show messages in (Book 1, 11.3.4; Book 4, 11.1): the
+    /// merchant's (the terminal's first) until an application is selected,
+    /// then the first of the card's Language Preference (5F2D) the terminal
+    /// has, else the merchant's ([`messages::select_language`]).
+    pub fn language(&self) -> Language {
+        self.cx.language
+    }
+
     /// The card's data objects read so far.
     pub fn card_data(&self) -> &DataStore {
         &self.cx.store
@@ -552,6 +573,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         if online::is_issuer_referral(response.authorisation_response_code) {
             let terminal_type = TerminalType(self.cx.terminal_context.config.terminal_type);
             if !terminal_type.is_unattended() {
+                // Book 4, 6.5.2 and 11.2: CALL YOUR BANK to the attendant.
+                self.cx.show(Message::CallYourBank);
                 self.state = State::IssuerReferral { authenticate };
                 return Ok(());
             }
@@ -610,12 +633,20 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
 
     #[inline(never)]
     fn on_select_response(&mut self, response: &[u8]) {
+        let candidates = self.selection.candidates().len();
         let action = self.selection.on_response(
             self.cx.terminal_context.config,
             response,
             &mut self.cx.store,
             &mut self.cx.command,
         );
+        // Book 1, 12.4: a candidate whose final SELECT failed is removed,
+        // TRY AGAIN is shown, and the choice is made again.
+        if self.selection.candidates().len() < candidates
+            && !matches!(action, SelectionAction::Terminate(_))
+        {
+            self.cx.show(Message::TryAgain);
+        }
         self.on_selection(action);
     }
 
@@ -695,7 +726,15 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 self.state = State::CardholderSelection(question)
             }
             SelectionAction::Terminate(reason) => self.terminate(reason),
-            SelectionAction::Selected => self.initiate_application_processing(),
+            SelectionAction::Selected => {
+                // Book 1, 11.3.4; Book 4, 11.1: the card's Language
+                // Preference from the selected application's FCI.
+                self.cx.language = messages::select_language(
+                    self.cx.store.get(Tag(0x5F2D)),
+                    &self.cx.terminal_context.config.languages,
+                );
+                self.initiate_application_processing()
+            }
         }
     }
 
@@ -719,9 +758,15 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 self.read_application_data(step);
             }
             Ok(GpoAnswer::ConditionsNotSatisfied) => {
+                // Book 4, 6.3.1: NOT ACCEPTED, and back to application
+                // selection (Book 1, 12.4: TRY AGAIN when a choice remains).
+                self.cx.show(Message::NotAccepted);
                 let action = self
                     .selection
                     .retry_without_selected(self.cx.terminal_context.config, &mut self.cx.command);
+                if !matches!(action, SelectionAction::Terminate(_)) {
+                    self.cx.show(Message::TryAgain);
+                }
                 self.on_selection(action);
             }
             Err(reason) => self.terminate(reason),
@@ -776,6 +821,14 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     fn on_cardholder_verification(&mut self, step: Step<PinVerification, CvmResult>) -> Next {
         match step {
             Step::Wait(pin) => {
+                if let Some((_, tries_left)) = pin.entry_request() {
+                    // Book 4, 11.2: the PIN is asked for; LAST PIN TRY first
+                    // when the card allows one more try only.
+                    if tries_left == Some(1) {
+                        self.cx.show(Message::LastPinTry);
+                    }
+                    self.cx.show(Message::EnterPin);
+                }
                 self.state = State::CardholderVerification(pin);
                 Next::Wait
             }
@@ -833,6 +886,8 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
                 cryptogram,
             } => self.complete(decision, cryptogram),
             AfterFirstAnswer::GoOnline => {
+                // Book 4, 11.2: PLEASE WAIT while the issuer is asked.
+                self.cx.show(Message::PleaseWait);
                 self.state = State::OnlineProcessing {
                     authorisation_request: self.icc_data(),
                 };
@@ -920,12 +975,44 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
         self.outcome.cryptogram_type = cryptogram_type;
         self.outcome.clearing_data = self.icc_data();
         self.state = State::Completed;
+        self.show_end(decision);
     }
 
     #[inline(never)]
     fn terminate(&mut self, reason: TerminationReason) {
         self.outcome = self.base_outcome(Decision::Terminated(reason));
         self.state = State::Completed;
+        self.show_end(Decision::Terminated(reason));
+    }
+
+    /// Book 4, 11.2: the messages at the end: APPROVED or DECLINED, NOT
+    /// ACCEPTED when no application could be used, CARD ERROR when the card
+    /// failed, PROCESSING ERROR when a kernel capacity was exceeded; then
+    /// REMOVE CARD (docs/conformance.md, "Messages").
+    fn show_end(&mut self, decision: Decision) {
+        let message = match decision {
+            Decision::Approved => Some(Message::Approved),
+            Decision::Declined => Some(Message::Declined),
+            Decision::Terminated(reason) => match reason {
+                TerminationReason::CardBlocked
+                | TerminationReason::NoApplication
+                | TerminationReason::ConfirmationNotSupported => Some(Message::NotAccepted),
+                TerminationReason::CapacityExceeded => Some(Message::ProcessingError),
+                TerminationReason::Cancelled | TerminationReason::NotStarted => None,
+                TerminationReason::CardError { .. }
+                | TerminationReason::CardDataFormat
+                | TerminationReason::InvalidAfl
+                | TerminationReason::DuplicateData
+                | TerminationReason::MissingMandatoryData
+                | TerminationReason::InvalidCryptogram
+                | TerminationReason::TransportFailed
+                | TerminationReason::StepLimit => Some(Message::CardError),
+            },
+        };
+        if let Some(message) = message {
+            self.cx.show(message);
+        }
+        self.cx.show(Message::RemoveCard);
     }
 
     /// [`Self::terminate`], for a step that returns the next one.

@@ -581,3 +581,73 @@ fn forced_acceptance_flags_a_card_decline_on_an_attended_terminal_only() {
         Err(UsageError::ForcedAcceptanceNotAllowed)
     );
 }
+
+// ---- ICS row 92: refunds (docs/conformance.md, "Refunds") ------------------
+
+/// ICS row 92: a refund (9C `20`) under the default policy asks the card
+/// for an AAC at the first GENERATE AC, even where terminal action analysis
+/// would ask for a TC or an ARQC, and the card's AAC completes the refund: approved,
+/// ARC Y1, the AAC in field 55, no second GENERATE AC. Under
+/// `RefundPolicy::AsPurchase` terminal action analysis decides
+/// and an AAC from the card is a decline.
+#[test]
+fn a_refund_asks_for_an_aac_and_the_aac_completes_it() {
+    use emv_kernel::config::RefundPolicy;
+    let refund = TransactionInputs {
+        transaction_type: 0x20,
+        ..TEST_INPUTS
+    };
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    let r = run(
+        &terminal(),
+        refund,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Approve,
+    );
+    let generate_ac = card.sent(0xAE);
+    assert_eq!(generate_ac.len(), 1);
+    assert_eq!(generate_ac[0][2] & 0xC0, AAC, "AAC asked for");
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Y1"));
+    assert_eq!(r.outcome.cryptogram, Some([0xA5; 8]));
+    assert!(!r.went_online);
+
+    let mut as_purchase = terminal();
+    as_purchase.refund_policy = RefundPolicy::AsPurchase;
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    let r = run(
+        &as_purchase,
+        refund,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Approve,
+    );
+    // Terminal action analysis decides: not the refund's AAC (an ARQC
+    // here, the host approves).
+    assert_ne!(card.sent(0xAE)[0][2] & 0xC0, AAC);
+    assert_eq!(r.outcome.decision, Decision::Approved);
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    card.cids = vec![AAC];
+    let r = run(
+        &as_purchase,
+        refund,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Approve,
+    );
+    assert_eq!(r.outcome.decision, Decision::Declined);
+    assert_eq!(r.outcome.authorisation_response_code, Some(*b"Z1"));
+
+    // A purchase is not touched by the policy.
+    let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
+    let r = run(
+        &terminal(),
+        TEST_INPUTS,
+        &mut card,
+        &CaKeyStore::new(),
+        Host::Approve,
+    );
+    assert_ne!(card.sent(0xAE)[0][2] & 0xC0, AAC);
+    assert_eq!(r.outcome.decision, Decision::Approved);
+}

@@ -40,6 +40,7 @@ from ._native import (
     GoOnline,
     HostResponse,
     IssuerReferral,
+    Message,
     Outcome,
     PcscError,
     PcscReader,
@@ -69,6 +70,7 @@ __all__ = [
     "GoOnline",
     "HostResponse",
     "IssuerReferral",
+    "Message",
     "Outcome",
     "PcscError",
     "PcscReader",
@@ -336,6 +338,17 @@ class Transaction:
         """The host's answer to `GoOnline`; None when it cannot be reached."""
         self._tx.on_host(response)
 
+    def next_message(self) -> Optional[Message]:
+        """The oldest message the kernel emitted and not yet read (Book 4,
+        11.2: ENTER PIN, INCORRECT PIN, APPROVED, REMOVE CARD, ...), in the
+        transaction's `language`; None when there is none."""
+        return self._tx.next_message()
+
+    @property
+    def language(self) -> str:
+        """The language messages are shown in (Book 4, 11.1), ISO 639-1."""
+        return self._tx.language
+
     def on_referral(self, approved: bool) -> None:
         """The attendant's voice referral after `IssuerReferral` (Book 4,
         6.5.2): True approves (the card is asked for a TC), False declines."""
@@ -358,6 +371,7 @@ class Transaction:
         choose: Optional[Callable[[ChooseApplication], Optional[int]]] = None,
         recent_amount: Optional[Callable[[RecentAmount], int]] = None,
         referral: Optional[Callable[[IssuerReferral], bool]] = None,
+        show: Optional[Callable[[Message], None]] = None,
     ) -> Outcome:
         """Runs the transaction to its outcome.
 
@@ -374,11 +388,15 @@ class Transaction:
         - `recent_amount(request) -> int`: the terminal log lookup; 0 without it.
         - `referral(request) -> bool`: the attendant's voice referral after
           an issuer referral (ARC 01/02); declined without it.
+        - `show(message)`: each message the kernel emits (Book 4, 11.2), in
+          order, in the transaction's language; not shown without it.
 
         An exception from `pin`, `host`, `choose`, `recent_amount` or `referral`
         propagates and leaves the transaction at that request.
         """
         while True:
+            while show is not None and (message := self._tx.next_message()) is not None:
+                show(message)
             request = self._tx.request()
             if isinstance(request, Done):
                 return request.outcome

@@ -28,6 +28,7 @@ __all__ = [
     "EnterPin",
     "GoOnline",
     "IssuerReferral",
+    "Message",
     "HostResponse",
     "Outcome",
     "PcscError",
@@ -257,6 +258,18 @@ class GoOnline:
     def icc_data(self) -> bytes: ...
 
 @final
+class Message:
+    @property
+    def id(self) -> Optional[int]:
+        """The Book 4, 11.2 identifier (1 to 0x13); None for LAST PIN TRY."""
+    @property
+    def code(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+
+@final
 class IssuerReferral:
     @property
     def authorisation_response_code(self) -> str: ...
@@ -325,6 +338,9 @@ class Transaction:
     def on_recent_amount(self, amount: int) -> None: ...
     def on_host(self, response: Optional[HostResponse]) -> None: ...
     def on_referral(self, approved: bool) -> None: ...
+    def next_message(self) -> Optional[Message]: ...
+    @property
+    def language(self) -> str: ...
     def force_acceptance(self) -> None: ...
 
 @final

@@ -336,6 +336,28 @@ impl Transaction {
         self.answer(|t| t.on_recent_amount(amount))
     }
 
+    /// The oldest message the kernel emitted and not yet read (Book 4,
+    /// 11.2), or None: read them after every answer.
+    fn next_message(&mut self, py: Python<'_>) -> PyResult<Option<Py<Message>>> {
+        let message = self.running.with_dependent_mut(|_, t| {
+            let language = t.language();
+            t.next_message().map(|m| Message {
+                id: m.standard_id(),
+                code: m.code(),
+                text: m.text(language),
+                language: language.to_string(),
+            })
+        });
+        message.map(|m| Py::new(py, m)).transpose()
+    }
+
+    /// The language messages are shown in (Book 4, 11.1): ISO 639-1, from
+    /// the card's Language Preference and the configuration's `languages`.
+    #[getter]
+    fn language(&self) -> String {
+        self.running.with_dependent(|_, t| t.language().to_string())
+    }
+
     /// The attendant's voice referral after `IssuerReferral` (Book 4,
     /// 6.5.2): True approves (the card is asked for a TC), False declines.
     fn on_referral(&mut self, approved: bool) -> PyResult<()> {
@@ -517,6 +539,26 @@ impl GoOnline {
     }
 }
 
+/// A message for the cardholder or the attendant (Book 4, 11.2).
+#[pyclass(module = "emv_kernel", frozen, get_all)]
+pub(crate) struct Message {
+    /// The Book 4, 11.2 identifier (1 to 0x13), None for LAST PIN TRY.
+    id: Option<u8>,
+    /// A stable snake_case code (`"enter_pin"`).
+    code: &'static str,
+    /// The text in `language`.
+    text: &'static str,
+    /// ISO 639-1 code of the text.
+    language: String,
+}
+
+#[pymethods]
+impl Message {
+    fn __repr__(&self) -> String {
+        format!("Message({:?}, {:?})", self.code, self.text)
+    }
+}
+
 /// The issuer referred the transaction (ARC "01" or "02", Book 4,
 /// 6.5.2): the attendant calls the issuer; answer with
 /// `on_referral(approved)`.
@@ -649,6 +691,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RecentAmount>()?;
     m.add_class::<GoOnline>()?;
     m.add_class::<IssuerReferral>()?;
+    m.add_class::<Message>()?;
     m.add_class::<Done>()?;
     m.add_class::<HostResponse>()?;
     Ok(())

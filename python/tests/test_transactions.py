@@ -324,3 +324,22 @@ def test_forced_acceptance_of_a_card_decline(ca_keys):
     assert approved.run(SimulatedCard("cda").transmit).approved
     with pytest.raises(UsageError):
         approved.force_acceptance()
+
+
+def test_messages_in_the_card_language(ca_keys):
+    # Book 4, 11.1 and 11.2: the test cards prefer en then fr; a terminal
+    # with German and French shows French.
+    config = emv_kernel.Config.from_toml('[terminal]\nlanguages = ["de", "fr"]\n')
+    shown = []
+    tx = Transaction(config=config, ca_keys=ca_keys, amount="10.00")
+    outcome = tx.run(SimulatedCard("cvm-offline-pin").transmit, pin="1234", show=shown.append)
+    assert outcome.approved
+    assert tx.language == "fr"
+    assert [(m.id, m.code) for m in shown] == [
+        (0x09, "enter_pin"),
+        (0x0D, "pin_ok"),
+        (0x03, "approved"),
+        (0x10, "remove_card"),
+    ]
+    assert shown[0].text == "SAISIR LE CODE" and shown[0].language == "fr"
+    assert tx.next_message() is None

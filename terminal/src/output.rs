@@ -15,6 +15,40 @@ use serde::Serialize;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A failure or termination as a stable snake_case code plus words for people.
+/// A message the kernel emitted (Book 4, 11.2), as shown.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ShownMessage {
+    /// The Book 4, 11.2 identifier as two hex digits (`"09"`); `None` for a
+    /// message without one (LAST PIN TRY).
+    pub id: Option<String>,
+    /// A stable snake_case code (`enter_pin`).
+    pub code: &'static str,
+    /// The text in the transaction's language.
+    pub text: &'static str,
+}
+
+impl ShownMessage {
+    /// `message` in `language`.
+    pub fn new(
+        message: emv_kernel::messages::Message,
+        language: emv_kernel::messages::Language,
+    ) -> Self {
+        ShownMessage {
+            id: message.standard_id().map(|id| format!("{id:02X}")),
+            code: message.code(),
+            text: message.text(language),
+        }
+    }
+
+    /// The step line for it: `[message 09] ENTER PIN`.
+    pub fn line(&self) -> String {
+        match &self.id {
+            Some(id) => format!("[message {id}] {}", self.text),
+            None => format!("[message] {}", self.text),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Reason {
     /// Stable snake_case code (`card_blocked`, `dynamic_signature.hash`, `missing.9F46`).
@@ -83,6 +117,10 @@ pub struct Report {
     pub forced_online_reason: Option<String>,
     /// What the host simulator did, when the transaction went online.
     pub host: Option<String>,
+    /// The language messages were shown in (Book 4, 11.1), ISO 639-1.
+    pub language: String,
+    /// The messages the kernel emitted, in order (Book 4, 11.2).
+    pub messages: Vec<ShownMessage>,
     /// Amount, Authorised in minor units.
     pub amount_authorised: u64,
     /// Amount, Other in minor units.
@@ -163,6 +201,8 @@ impl Report {
             termination_reason,
             forced_online_reason: None,
             host: None,
+            language: String::from("en"),
+            messages: Vec::new(),
             amount_authorised: 0,
             amount_other: 0,
             currency_code: String::new(),

@@ -712,7 +712,14 @@ impl<'a> Session<'a> {
         let mut first_generate_ac_data: Option<Vec<u8>> = None;
         let mut transport_error: Option<String> = None;
         let mut host_note: Option<String> = None;
+        let mut shown: Vec<output::ShownMessage> = Vec::new();
         let outcome: Outcome = loop {
+            // Book 4, 11.2: the messages the kernel emitted since the last answer.
+            while let Some(message) = transaction.next_message() {
+                let message = output::ShownMessage::new(message, transaction.language());
+                self.step(&message.line());
+                shown.push(message);
+            }
             let action = match transaction.request() {
                 Request::Done(outcome) => break outcome.clone(),
                 Request::Transmit(command) => Action::Transmit(command.to_vec()),
@@ -865,6 +872,8 @@ impl<'a> Session<'a> {
         let mut report = Report::new(&outcome, transport_error.as_deref());
         report.forced_online_reason = forced_online_reason.clone();
         report.host = host_note;
+        report.language = transaction.language().to_string();
+        report.messages = shown;
         report.amount_authorised = inputs.amount_authorised;
         report.amount_other = inputs.amount_other;
         report.currency_code = output::numeric_code(inputs.currency_code);

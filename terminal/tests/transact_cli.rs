@@ -694,8 +694,14 @@ fn cashback_and_refund_set_the_transaction_type() {
     let icc = text(&cashback, "icc_data");
     assert!(icc.contains("9C0109"), "{icc}");
     assert!(icc.contains("9F0306000000000200"), "{icc}");
-    let (refund, _) = on_card("cda", &["--type", "refund"]);
+    let (refund, run) = on_card("cda", &["--type", "refund"]);
     assert!(text(&refund, "icc_data").contains("9C0120"));
+    // ICS row 92, the default refund policy: the card is asked for an AAC,
+    // which completes the refund.
+    assert_eq!(text(&refund, "decision"), "approved", "{}", run.stderr);
+    assert_eq!(text(&refund, "card_cryptogram"), "AAC");
+    assert_eq!(text(&refund, "authorisation_response_code"), "Y1");
+    assert_eq!(run.code, 0);
 }
 
 fn journal_args<'a>(journal: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -1263,4 +1269,46 @@ fn offline_limit_on_an_offline_only_terminal_declines_with_the_reason() {
     );
     let opened = Journal::open(&journal, &KeySource::existing(&key)).unwrap();
     assert_eq!(opened.get(RecordId(1)).unwrap().state, State::Declined);
+}
+
+/// Book 4, 11.1 and 11.2 (ICS rows 16 and 90): `transact` shows the
+/// kernel's messages as step lines and lists them in the JSON in the chosen
+/// language. The test cards prefer `en` then `fr`: a terminal configured
+/// with French and German shows French; with the default (English first),
+/// English. A PIN card shows ENTER PIN and PIN OK.
+#[test]
+fn messages_are_shown_in_the_language_the_card_prefers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("terminal.toml");
+    std::fs::write(&config, "[terminal]\nlanguages = [\"de\", \"fr\"]\n").unwrap();
+    let (json, run) = on_card("cda", &["--config", config.to_str().unwrap()]);
+    assert_eq!(text(&json, "language"), "fr", "{}", run.stderr);
+    let messages = json["messages"].as_array().expect("messages");
+    let codes: Vec<&str> = messages
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["approved", "remove_card"]);
+    assert_eq!(messages[0]["id"], "03");
+    assert_eq!(messages[0]["text"], "ACCEPTÉ");
+    assert!(
+        run.stderr.contains("[message 10] RETIREZ LA CARTE"),
+        "{}",
+        run.stderr
+    );
+
+    let (json, run) = on_card("cvm-offline-pin", &["--test-pin", "1234"]);
+    assert_eq!(text(&json, "language"), "en");
+    let texts: Vec<&str> = json["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["ENTER PIN", "PIN OK", "APPROVED", "REMOVE CARD"],
+        "{}",
+        run.stderr
+    );
 }

@@ -12,6 +12,7 @@ use crate::apdu::{self, build_command, PinFormat};
 use crate::context::{Context, Step};
 use crate::crypto::CryptoProvider;
 use crate::initiate::Aip;
+use crate::messages::Message;
 use crate::oda::flow::OfflineAuthentication;
 use crate::oda::{self, PublicKey};
 use crate::outcome::TerminationReason;
@@ -312,9 +313,19 @@ impl PinVerification {
             PinStage::Verify => {
                 wipe_pin_command(cx);
                 match status {
-                    0x9000 => self.report(cx, keys, PinOutcome::Verified),
-                    0x63C0 | 0x6983 | 0x6984 => self.report(cx, keys, PinOutcome::TryLimitExceeded),
+                    0x9000 => {
+                        // Book 4, 11.2: PIN OK once the card verified it.
+                        cx.show(Message::PinOk);
+                        self.report(cx, keys, PinOutcome::Verified)
+                    }
+                    0x63C0 => {
+                        cx.show(Message::IncorrectPin);
+                        self.report(cx, keys, PinOutcome::TryLimitExceeded)
+                    }
+                    0x6983 | 0x6984 => self.report(cx, keys, PinOutcome::TryLimitExceeded),
                     sw if sw & 0xFFF0 == 0x63C0 => {
+                        // Book 4, 11.2: INCORRECT PIN, then the PIN is asked again.
+                        cx.show(Message::IncorrectPin);
                         self.stage = PinStage::AwaitEntry {
                             tries_left: Some((sw & 0x0F) as u8), // ok: masked to 4 bits
                         };
