@@ -55,6 +55,9 @@ pub enum emv_error {
     /// `emv_force_acceptance` on an unattended terminal, or on a transaction
     /// the card did not decline.
     EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED = 17,
+    /// The transaction type is not one the terminal's Additional Terminal
+    /// Capabilities (9F40 bytes 1-2) list.
+    EMV_ERROR_TRANSACTION_TYPE_NOT_SUPPORTED = 18,
 }
 
 impl emv_error {
@@ -93,11 +96,14 @@ impl emv_error {
             emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED => {
                 c"forced acceptance needs an attended terminal and a transaction the card declined"
             }
+            emv_error::EMV_ERROR_TRANSACTION_TYPE_NOT_SUPPORTED => {
+                c"the transaction type is not one the terminal supports (9F40)"
+            }
         }
     }
 
     /// Every code, in order of value.
-    const ALL: [emv_error; 18] = [
+    const ALL: [emv_error; 19] = [
         emv_error::EMV_OK,
         emv_error::EMV_ERROR_NULL_POINTER,
         emv_error::EMV_ERROR_INVALID_ARGUMENT,
@@ -116,6 +122,7 @@ impl emv_error {
         emv_error::EMV_ERROR_UNKNOWN_PROFILE,
         emv_error::EMV_ERROR_PANIC,
         emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED,
+        emv_error::EMV_ERROR_TRANSACTION_TYPE_NOT_SUPPORTED,
     ];
 
     /// The code with this value, if there is one.
@@ -164,6 +171,9 @@ impl From<UsageError> for Failure {
             UsageError::InvalidPin => emv_error::EMV_ERROR_INVALID_PIN,
             UsageError::ForcedAcceptanceNotAllowed => {
                 emv_error::EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED
+            }
+            UsageError::TransactionTypeNotSupported => {
+                emv_error::EMV_ERROR_TRANSACTION_TYPE_NOT_SUPPORTED
             }
         };
         Failure::new(code, error.to_string())
@@ -246,7 +256,7 @@ mod tests {
             assert_eq!(emv_error::from_value(index as i32), Some(*code));
         }
         assert_eq!(emv_error::from_value(-1), None);
-        assert_eq!(emv_error::from_value(18), None);
+        assert_eq!(emv_error::from_value(19), None);
     }
 
     #[test]

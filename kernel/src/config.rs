@@ -258,7 +258,8 @@ impl Default for TerminalConfig {
     /// - 9F33 `E0F8C8`: IC with contact; plaintext PIN (ICC), enciphered PIN
     ///   online, signature, enciphered PIN (ICC), no CVM; SDA, DDA, CDA (byte 3
     ///   `C8`: b8, b7, b4; card capture would be b6, `20`).
-    /// - 9F40 `6000F0A001`: goods and services (byte 1 b7, b6); numeric keys, command keys, print,
+    /// - 9F40 `F000F0A001`: cash, goods, services and cashback (byte 1 b8
+    ///   to b5); numeric keys, command keys, print,
     ///   display; code table 1. 9F35 `22` (attended merchant terminal, offline
     ///   with online capability), country 9F1A `0250`, MCC `5999`.
     /// - PSE first, cardholder confirmation and choice supported, PIN pad
@@ -279,7 +280,7 @@ impl Default for TerminalConfig {
         let _ = merchant_name_and_location.extend_from_slice(b"EMV TEST SHOP LONDON");
         TerminalConfig {
             terminal_capabilities: [0xE0, 0xF8, 0xC8],
-            additional_terminal_capabilities: [0x60, 0x00, 0xF0, 0xA0, 0x01],
+            additional_terminal_capabilities: [0xF0, 0x00, 0xF0, 0xA0, 0x01],
             terminal_type: 0x22,
             terminal_country_code: [0x02, 0x50],
             terminal_identification: *b"TERM0001",

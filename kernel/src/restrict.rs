@@ -138,6 +138,27 @@ impl AdditionalTerminalCapabilities {
         self.0[0] & 0x20 != 0
     }
 
+    /// Book 4, Annex A3 (bytes 1 and 2, the transaction types the terminal
+    /// supports): whether it can run a transaction of Transaction Type
+    /// `kind` (9C, ISO 8583 processing code): `00` goods (b7) or services
+    /// (b6), `01` and `17` cash (b8), `09` cashback (b5), `3x` inquiry (b4),
+    /// `4x` transfer (b3), `5x` payment (b2), `21` cash deposit (byte 2
+    /// b8). A refund (`20`) and the other values have no bit: they are not
+    /// refused here (docs/conformance.md, "Transaction types").
+    pub fn supports_transaction_type(&self, kind: TransactionType) -> bool {
+        let [byte1, byte2, ..] = self.0;
+        match kind.0 {
+            0x00 => byte1 & 0x60 != 0,
+            0x01 | 0x17 => byte1 & 0x80 != 0,
+            0x09 => byte1 & 0x10 != 0,
+            0x21 => byte2 & 0x80 != 0,
+            0x30..=0x39 => byte1 & 0x08 != 0,
+            0x40..=0x49 => byte1 & 0x04 != 0,
+            0x50..=0x59 => byte1 & 0x02 != 0,
+            _ => true,
+        }
+    }
+
     /// Book 4, Annex A3: whether the terminal supports ISO/IEC 8859 part
     /// `table` (the Issuer Code Table Index, 9F11, 1 to 10): byte 5 b1 to b8
     /// for tables 1 to 8, byte 4 b1 and b2 for tables 9 and 10.

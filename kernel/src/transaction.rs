@@ -50,7 +50,7 @@ use crate::online::{
 };
 use crate::outcome::{self, Decision, Outcome, ReferralDecision, Report, TerminationReason};
 use crate::read::{self, RecordCursor};
-use crate::restrict::{self, TerminalType};
+use crate::restrict::{self, AdditionalTerminalCapabilities, TerminalType, TransactionType};
 use crate::risk::{self, VelocityChecking};
 use crate::select::{Candidate, CardholderQuestion, Selection, SelectionAction};
 use crate::tlv::Tag;
@@ -77,6 +77,9 @@ pub enum UsageError {
     InvalidDate,
     /// A PIN of fewer than 4 or more than 12 digits, or a non-digit.
     InvalidPin,
+    /// The Transaction Type (9C) is one the terminal's Additional Terminal
+    /// Capabilities (9F40 bytes 1-2) do not list (Book 4, Annex A3).
+    TransactionTypeNotSupported,
     /// [`Transaction::force_acceptance`] on an unattended terminal, or on a
     /// transaction the card did not decline.
     ForcedAcceptanceNotAllowed,
@@ -93,6 +96,9 @@ impl core::fmt::Display for UsageError {
             }
             UsageError::InvalidDate => "transaction date is not a valid BCD YYMMDD date",
             UsageError::InvalidPin => "a PIN has 4 to 12 decimal digits",
+            UsageError::TransactionTypeNotSupported => {
+                "the transaction type is not one the terminal supports (Additional Terminal Capabilities, 9F40 bytes 1-2)"
+            }
             UsageError::ForcedAcceptanceNotAllowed => {
                 "forced acceptance needs an attended terminal and a transaction the card declined (AAC)"
             }
@@ -335,6 +341,15 @@ impl<'k, C: CryptoProvider> Transaction<'k, C> {
     #[inline(never)]
     pub fn start(&mut self, inputs: TransactionInputs) -> Result<(), UsageError> {
         check_inputs(&inputs)?;
+        let capabilities = AdditionalTerminalCapabilities(
+            self.cx
+                .terminal_context
+                .config
+                .additional_terminal_capabilities,
+        );
+        if !capabilities.supports_transaction_type(TransactionType(inputs.transaction_type)) {
+            return Err(UsageError::TransactionTypeNotSupported);
+        }
         // Every field named: a field added later cannot be forgotten here.
         let Transaction {
             cx,

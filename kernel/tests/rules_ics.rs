@@ -651,3 +651,53 @@ fn a_refund_asks_for_an_aac_and_the_aac_completes_it() {
     assert_ne!(card.sent(0xAE)[0][2] & 0xC0, AAC);
     assert_eq!(r.outcome.decision, Decision::Approved);
 }
+
+// ---- ICS row 93: transaction types against 9F40 (Book 4, Annex A3) ---------
+
+/// ICS row 93, Book 4, Annex A3: a transaction of a type the terminal's
+/// Additional Terminal Capabilities (9F40 bytes 1-2) do not list is refused
+/// before anything is sent; a listed one starts. The default terminal
+/// (`F000F0A001`) runs goods, services, cash and cashback; inquiry (`31`),
+/// transfer (`40`), payment (`50`) and cash deposit (`21`) need their bits.
+/// A refund has no bit and is never refused here.
+#[test]
+fn transaction_types_need_their_9f40_bit() {
+    use emv_kernel::transaction::UsageError;
+    let keys = CaKeyStore::new();
+    let revocations = RevocationList::new();
+    let start = |config: &TerminalConfig, kind: u8| {
+        let context = TerminalContext {
+            config,
+            ca_keys: &keys,
+            revocations: &revocations,
+            exception_file: &[],
+        };
+        let inputs = TransactionInputs {
+            transaction_type: kind,
+            ..TEST_INPUTS
+        };
+        Transaction::new(context, test_crypto(), inputs).map(|_| ())
+    };
+    let default = terminal();
+    for kind in [0x00, 0x01, 0x09, 0x20] {
+        assert_eq!(start(&default, kind), Ok(()), "{kind:02X}");
+    }
+    let refused = Err(UsageError::TransactionTypeNotSupported);
+    for (kind, byte, bit) in [
+        (0x31, 0, 0x08),
+        (0x40, 0, 0x04),
+        (0x50, 0, 0x02),
+        (0x21, 1, 0x80),
+    ] {
+        assert_eq!(start(&default, kind), refused, "{kind:02X}");
+        let mut config = terminal();
+        config.additional_terminal_capabilities[byte] |= bit;
+        assert_eq!(start(&config, kind), Ok(()), "{kind:02X} with its bit");
+    }
+    let mut goods_only = terminal();
+    goods_only.additional_terminal_capabilities[0] = 0x40;
+    assert_eq!(start(&goods_only, 0x00), Ok(()));
+    assert_eq!(start(&goods_only, 0x01), refused, "no cash");
+    assert_eq!(start(&goods_only, 0x09), refused, "no cashback");
+    assert_eq!(start(&goods_only, 0x20), Ok(()), "a refund has no bit");
+}
