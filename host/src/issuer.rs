@@ -333,3 +333,103 @@ impl Issuer {
         Some(apdu)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> MasterKey {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&hex::decode(text).unwrap());
+        MasterKey::new(k)
+    }
+
+    /// The request of host/vectors/host_vectors.py: the ARQC is a MAC over the CDOL1
+    /// data alone under the EMV common session key.
+    fn request() -> AuthorisationRequest {
+        AuthorisationRequest {
+            pan: hex::decode("5413330089600010").unwrap(),
+            pan_sequence: 1,
+            atc: 0x0102,
+            arqc: [0xED, 0xE2, 0xCF, 0x28, 0x95, 0x02, 0xC9, 0x52],
+            aip: [0x39, 0x00],
+            issuer_application_data: vec![0x01, 0x11, 0xA0, 0x00, 0x00, 0x00],
+            unpredictable_number: [0x11, 0x22, 0x33, 0x44],
+            cdol1_data: hex::decode("000000001000000000000000097800000000000978250615001122334400")
+                .unwrap(),
+        }
+    }
+
+    fn issuer(arpc: ArpcMethod, arqc_input: Vec<InputPart>) -> Issuer {
+        let keys = IssuerKeys {
+            application_cryptogram: key("0123456789ABCDEFFEDCBA9876543210"),
+            secure_messaging_integrity: key("FEDCBA98765432100123456789ABCDEF"),
+            secure_messaging_confidentiality: None,
+        };
+        Issuer::new(
+            keys,
+            Scheme {
+                derivation: MasterKeyDerivation::OptionA,
+                session_key: SessionKeyMethod::EmvCommon,
+                arqc_input,
+                arpc,
+            },
+        )
+    }
+
+    #[test]
+    fn the_vector_arqc_verifies_and_gets_both_arpc_methods() {
+        let one = issuer(ArpcMethod::Method1, vec![InputPart::Cdol1]);
+        assert!(one.verify_arqc(&request()));
+        assert_eq!(
+            hex::encode_upper(one.issuer_authentication_data(&request(), *b"00")),
+            "6E7BD9AEC38ED61D3030"
+        );
+        let two = issuer(
+            ArpcMethod::Method2 {
+                card_status_update: [0x00, 0x82, 0x00, 0x00],
+                proprietary: vec![0xA1, 0xB2],
+            },
+            vec![InputPart::Cdol1],
+        );
+        assert_eq!(
+            hex::encode_upper(two.issuer_authentication_data(&request(), *b"00")),
+            "DA4F2CF300820000A1B2"
+        );
+    }
+
+    #[test]
+    fn the_input_layout_and_the_session_key_method_matter() {
+        let mut altered = request();
+        altered.unpredictable_number = [0; 4];
+        let one = issuer(ArpcMethod::Method1, vec![InputPart::Cdol1]);
+        assert!(
+            !one.verify_arqc(&altered),
+            "the common session key uses the UN"
+        );
+        let with_cvr = issuer(ArpcMethod::Method1, TEST_CARDS_ARQC_INPUT.to_vec());
+        assert!(!with_cvr.verify_arqc(&request()));
+        let input = with_cvr.arqc_input(&request()).unwrap();
+        assert_eq!(input.len(), 30 + 2 + 2 + 4);
+        assert_eq!(input[30..], [0x39, 0x00, 0x01, 0x02, 0xA0, 0, 0, 0]);
+        // An IAD shorter than the layout asks for.
+        let mut short = request();
+        short.issuer_application_data.truncate(4);
+        assert_eq!(with_cvr.arqc_input(&short), None);
+        assert!(!with_cvr.verify_arqc(&short));
+    }
+
+    #[test]
+    fn script_commands_carry_lc_and_a_four_byte_mac() {
+        let one = issuer(ArpcMethod::Method1, vec![InputPart::Cdol1]);
+        let r = request();
+        let command = one
+            .script_command(&r.pan, 1, r.atc, r.arqc, [0x04, 0xDA, 0x9F, 0x14], &[5])
+            .unwrap();
+        assert_eq!(command[..6], [0x04, 0xDA, 0x9F, 0x14, 5, 5]);
+        assert_eq!(command.len(), 10);
+        assert!(one
+            .script_command(&r.pan, 1, r.atc, r.arqc, [0x04, 0xDA, 0, 0], &[0; 252])
+            .is_none());
+    }
+}

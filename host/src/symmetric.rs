@@ -328,4 +328,93 @@ mod tests {
         let back = tdes_decrypt(&sk, arpc);
         assert_eq!(back, [1 ^ 0x30, 2 ^ 0x30, 3, 4, 5, 6, 7, 8]);
     }
+
+    /// Known answers from host/vectors/host_vectors.py (OpenSSL's DES through Python's
+    /// `cryptography`, the Book 2 steps written separately there).
+    const IMK: &str = "0123456789ABCDEFFEDCBA9876543210";
+
+    fn kcv(k: &Key16) -> String {
+        hex::encode_upper(&tdes_encrypt(k, [0; 8])[..2])
+    }
+
+    #[test]
+    fn known_answers_for_option_a_and_the_common_session_key() {
+        let imk = key(IMK);
+        let pan = hex::decode("5413330089600010").unwrap();
+        let mk = derive_icc_master_key(&imk, &pan, 0x01);
+        assert_eq!(hex::encode_upper(mk), "438E4B976EC80CB3F5D21C0CCB32A327");
+        let sk = derive_session_key(
+            &mk,
+            common_ac_diversification(0x0102, [0x11, 0x22, 0x33, 0x44]),
+        );
+        assert_eq!(hex::encode_upper(sk), "CCE2C9712B5D29B3B73D83B7EB1C2657");
+        let sk_atc = derive_session_key(&mk, ac_diversification(0x0102));
+        assert_eq!(
+            hex::encode_upper(sk_atc),
+            "B6464B1B8A62FDAEA7794B2231442BD2"
+        );
+    }
+
+    #[test]
+    fn public_check_values_of_option_a_and_a_script_mac() {
+        // Key check values and a MAC published in the test suite of pyemv
+        // (github.com/knovichikhin/pyemv): the IMK's KCV 08D7, the option A ICC key
+        // of PAN 1234567890123456 PSN 01 KCV 0239, its session key with
+        // R = ABCDEF1234567890 KCV F088, and that key's MAC over 8424000008.
+        let imk = key(IMK);
+        assert_eq!(kcv(&imk), "08D7");
+        let pan = hex::decode("1234567890123456").unwrap();
+        let mk = derive_icc_master_key(&imk, &pan, 0x01);
+        assert_eq!(kcv(&mk), "0239");
+        let sk = derive_session_key(&mk, [0xAB, 0xCD, 0xEF, 0x12, 0x34, 0x56, 0x78, 0x90]);
+        assert_eq!(kcv(&sk), "F088");
+        assert_eq!(
+            hex::encode_upper(retail_mac(&sk, &[0x84, 0x24, 0x00, 0x00, 0x08])),
+            "CF323F09A0F6AB9E"
+        );
+    }
+
+    #[test]
+    fn known_answer_for_option_b() {
+        let imk = key(IMK);
+        // 19 digits + PSN: SHA-1 path.
+        let pan = hex::decode("5413330089600010123F").unwrap();
+        let mk = derive_icc_master_key_option_b(&imk, &pan, 0x01);
+        assert_eq!(hex::encode_upper(mk), "678D4DD3A1FA696B3F5D0C8B40093CEB");
+        // Up to 16 digits option B is option A.
+        let short = hex::decode("54133300896000").unwrap();
+        assert_eq!(
+            derive_icc_master_key_option_b(&imk, &short, 0x01),
+            derive_icc_master_key(&imk, &short, 0x01)
+        );
+    }
+
+    #[test]
+    fn known_answers_for_arpc_methods_1_and_2() {
+        let sk = key("CCE2C9712B5D29B3B73D83B7EB1C2657");
+        let cdol1 =
+            hex::decode("000000001000000000000000097800000000000978250615001122334400").unwrap();
+        let arqc = retail_mac(&sk, &cdol1);
+        assert_eq!(hex::encode_upper(arqc), "EDE2CF289502C952");
+        assert_eq!(
+            hex::encode_upper(arpc_method1(&sk, arqc, *b"00")),
+            "6E7BD9AEC38ED61D"
+        );
+        let arpc = arpc_method2(&sk, arqc, [0x00, 0x82, 0x00, 0x00], &[0xA1, 0xB2]);
+        assert_eq!(hex::encode_upper(arpc), "DA4F2CF3");
+        assert_eq!(
+            hex::encode_upper(issuer_authentication_data_method2(
+                arpc,
+                [0x00, 0x82, 0x00, 0x00],
+                &[0xA1, 0xB2]
+            )),
+            "DA4F2CF300820000A1B2"
+        );
+        // Another CSU or PAD gives another ARPC.
+        assert_ne!(
+            arpc_method2(&sk, arqc, [0, 0x82, 0, 1], &[0xA1, 0xB2]),
+            arpc
+        );
+        assert_ne!(arpc_method2(&sk, arqc, [0, 0x82, 0, 0], &[]), arpc);
+    }
 }
