@@ -497,8 +497,10 @@ fn input_parts(input: &ArqcInput) -> Result<Vec<InputPart>, String> {
 fn key(value: Spanned<String>, field: &str, at: &At<'_>) -> Result<MasterKey, HostFileError> {
     let span = value.span();
     let text = value.into_inner();
-    let decoded = hex::decode(text.trim());
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     wipe(text);
+    let decoded = hex::decode(&digits);
+    wipe(digits);
     match decoded {
         Ok(mut bytes) if bytes.len() == 16 => {
             let mut key = [0u8; 16];
