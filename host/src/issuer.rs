@@ -5,7 +5,7 @@
 //! How an issuer builds these is partly its own choice (Book 2, 8.1 leaves
 //! the cryptogram's data and the session key method to the issuer and its
 //! Cryptogram Version Number); a [`Scheme`] names every choice, and
-//! [`Scheme::TEST_CARDS`] is what the project's simulated cards do.
+//! [`Scheme::test_cards`] is what the project's simulated cards do.
 
 use std::fmt;
 
@@ -100,9 +100,9 @@ pub enum InputPart {
 /// Book 2, 8.2: the ARPC method, and what method 2 sends with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArpcMethod {
-    /// 8.2.1: ARPC = 3DES(SK_AC)[ARQC xor ARC || 00..00]; 91 = ARPC || ARC.
+    /// 8.2.1: ARPC = 3DES(SK_AC)\[ARQC xor ARC || 00..00\]; 91 = ARPC || ARC.
     Method1,
-    /// 8.2.2: ARPC = MAC(SK_AC)[ARQC || CSU || PAD]; 91 = ARPC || CSU || PAD.
+    /// 8.2.2: ARPC = MAC(SK_AC)\[ARQC || CSU || PAD\]; 91 = ARPC || CSU || PAD.
     Method2 {
         /// Card Status Update, 4 bytes.
         card_status_update: [u8; 4],

@@ -5,7 +5,7 @@
 //! options A and B) and the session keys (A1.3), checks the ARQC (8.1),
 //! answers with an ARPC by method 1 or 2 (8.2.1, 8.2.2) and MACs issuer
 //! script commands (9.2). Or it gives a fixed answer, for negative tests.
-//! [`file`] reads both from a TOML host file; [`simulator::Host`] answers.
+//! [`file`](mod@file) reads both from a TOML host file; [`simulator::Host`] answers.
 //!
 //! `emv-terminal transact --host-file FILE` uses it with any card, in a reader
 //! too; the simulated test cards (`emv-test-cards`) share its cryptography

@@ -81,7 +81,7 @@ pub fn retail_mac(key: &Key16, data: &[u8]) -> [u8; 8] {
 /// key, the PAN and the PAN sequence number.
 ///
 /// Y is the rightmost 16 digits of PAN || PSN (left-padded with zeros when
-/// shorter), packed in 8 bytes; the key is 3DES(IMK)[Y] || 3DES(IMK)[Y xor FF..FF].
+/// shorter), packed in 8 bytes; the key is 3DES(IMK)\[Y\] || 3DES(IMK)\[Y xor FF..FF\].
 pub fn derive_icc_master_key(issuer_master_key: &Key16, pan: &[u8], pan_sequence: u8) -> Key16 {
     let digits = pan_and_sequence_digits(pan, pan_sequence);
     let mut sixteen = [0u8; 16];
@@ -95,8 +95,8 @@ pub fn derive_icc_master_key(issuer_master_key: &Key16, pan: &[u8], pan_sequence
 }
 
 /// Book 2, A1.3.1: common session key derivation from an ICC master key and
-/// an 8-byte diversification value R: SK = 3DES(MK)[R0 R1 F0 R3..R7] ||
-/// 3DES(MK)[R0 R1 0F R3..R7].
+/// an 8-byte diversification value R: SK = 3DES(MK)\[R0 R1 F0 R3..R7\] ||
+/// 3DES(MK)\[R0 R1 0F R3..R7\].
 pub fn derive_session_key(icc_master_key: &Key16, diversification: [u8; 8]) -> Key16 {
     let mut f1 = diversification;
     f1[2] = 0xF0;
@@ -117,7 +117,7 @@ pub fn ac_diversification(atc: u16) -> [u8; 8] {
     [hi, lo, 0, 0, 0, 0, 0, 0]
 }
 
-/// Book 2, 8.2.1 ARPC method 1: 3DES(SK_AC)[ARQC xor (ARC || 00..00)].
+/// Book 2, 8.2.1 ARPC method 1: 3DES(SK_AC)\[ARQC xor (ARC || 00..00)\].
 pub fn arpc_method1(session_key: &Key16, arqc: [u8; 8], arc: [u8; 2]) -> [u8; 8] {
     tdes_encrypt(session_key, xor8(arqc, [arc[0], arc[1], 0, 0, 0, 0, 0, 0]))
 }
@@ -221,7 +221,7 @@ fn pan_and_sequence_digits(pan: &[u8], pan_sequence: u8) -> Vec<u8> {
     digits
 }
 
-/// Book 2, A1.4.1: 3DES(IMK)[Y] || 3DES(IMK)[Y xor FF..FF].
+/// Book 2, A1.4.1: 3DES(IMK)\[Y\] || 3DES(IMK)\[Y xor FF..FF\].
 fn key_from_block(issuer_master_key: &Key16, y: [u8; 8]) -> Key16 {
     let left = tdes_encrypt(issuer_master_key, y);
     let right = tdes_encrypt(issuer_master_key, xor8(y, [0xFF; 8]));
