@@ -281,6 +281,143 @@ mod tests {
         assert_eq!(long.len(), 203);
     }
 
+    use crate::issuer::{
+        ArpcMethod, InputPart, IssuerKeys, MasterKey, MasterKeyDerivation, Scheme, SessionKeyMethod,
+    };
+
+    /// The host of host/vectors/host_vectors.py: EMV common session key, the ARQC over
+    /// the CDOL1 data alone.
+    fn keys_host(scripts: Vec<Script>) -> KeysHost {
+        let key = |text: &str| {
+            let mut k = [0u8; 16];
+            k.copy_from_slice(&hex::decode(text).unwrap());
+            MasterKey::new(k)
+        };
+        let keys = IssuerKeys {
+            application_cryptogram: key("0123456789ABCDEFFEDCBA9876543210"),
+            secure_messaging_integrity: key("FEDCBA98765432100123456789ABCDEF"),
+            secure_messaging_confidentiality: None,
+        };
+        let scheme = Scheme {
+            derivation: MasterKeyDerivation::OptionA,
+            session_key: SessionKeyMethod::EmvCommon,
+            arqc_input: vec![InputPart::Cdol1],
+            arpc: ArpcMethod::Method1,
+        };
+        KeysHost {
+            issuer: Issuer::new(keys, scheme),
+            arc: *b"00",
+            approve: true,
+            decline_arc: *b"51",
+            scripts,
+        }
+    }
+
+    fn request() -> AuthorisationRequest {
+        AuthorisationRequest {
+            pan: hex::decode("5413330089600010").unwrap(),
+            pan_sequence: 1,
+            atc: 0x0102,
+            arqc: [0xED, 0xE2, 0xCF, 0x28, 0x95, 0x02, 0xC9, 0x52],
+            aip: [0x39, 0x00],
+            issuer_application_data: Vec::new(),
+            unpredictable_number: [0x11, 0x22, 0x33, 0x44],
+            cdol1_data: hex::decode("000000001000000000000000097800000000000978250615001122334400")
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_verified_arqc_gets_the_arpc_and_the_scripts_in_their_templates() {
+        let scripts = vec![
+            Script {
+                template: ScriptTemplate::Before,
+                identifier: Some([0, 0, 0, 7]),
+                commands: vec![([0x84, 0x1E, 0, 0], Vec::new())],
+            },
+            Script {
+                template: ScriptTemplate::After,
+                identifier: None,
+                commands: vec![
+                    ([0x04, 0xDA, 0x9F, 0x14], vec![5]),
+                    ([0x04, 0xDA, 0x9F, 0x23], vec![9]),
+                ],
+            },
+        ];
+        let host = Host::Keys(keys_host(scripts));
+        let answer = host.answer(Ok(&request()));
+        assert!(answer.approved);
+        assert_eq!(answer.authorisation_response_code, *b"00");
+        assert_eq!(
+            answer
+                .issuer_authentication_data
+                .as_deref()
+                .map(hex::encode_upper),
+            Some("6E7BD9AEC38ED61D3030".to_owned())
+        );
+        // 71 { 9F18 00000007, 86 { 841E0000 04 MAC } } then 72 { 86 {..05 MAC}, 86 {..09 MAC} }.
+        let s = &answer.scripts;
+        assert_eq!(s[..2], [0x71, 7 + 2 + 9]);
+        assert_eq!(s[2..9], [0x9F, 0x18, 4, 0, 0, 0, 7]);
+        assert_eq!(s[9..16], [0x86, 9, 0x84, 0x1E, 0, 0, 4]);
+        let second = &s[20..];
+        assert_eq!(second[..2], [0x72, 2 * (2 + 10)]);
+        assert_eq!(second[2..9], [0x86, 10, 0x04, 0xDA, 0x9F, 0x14, 5]);
+        assert_eq!(second.len(), 2 + 24);
+        assert!(
+            answer
+                .note
+                .contains("3 issuer script command(s) in template(s) 71, 72"),
+            "{}",
+            answer.note
+        );
+    }
+
+    #[test]
+    fn a_wrong_or_incomplete_request_is_declined_without_arpc() {
+        let host = Host::Keys(keys_host(Vec::new()));
+        let mut wrong = request();
+        wrong.arqc[7] ^= 1;
+        for answer in [host.answer(Ok(&wrong)), host.answer(Err("PAN (5A)"))] {
+            assert!(!answer.approved);
+            assert_eq!(answer.authorisation_response_code, *b"51");
+            assert_eq!(answer.issuer_authentication_data, None);
+            assert!(answer.scripts.is_empty());
+            assert!(answer.note.contains("no ARPC"), "{}", answer.note);
+        }
+        assert!(host
+            .answer(Err("PAN (5A)"))
+            .note
+            .contains("without PAN (5A)"));
+    }
+
+    #[test]
+    fn the_request_comes_from_the_icc_data_then_the_card() {
+        let icc =
+            hex::decode("9F2608EDE2CF289502C9529F360201029F370411223344820239009F100401110000")
+                .unwrap();
+        let pan = hex::decode("5413330089600010").unwrap();
+        let card = |tag: u32| match tag {
+            0x5A => Some(pan.as_slice()),
+            0x5F34 => Some(&[1u8][..]),
+            _ => None,
+        };
+        let cdol1 = request().cdol1_data;
+        let built = AuthorisationRequest::from_online_request(&icc, card, Some(&cdol1)).unwrap();
+        assert_eq!(built.issuer_application_data, [1, 0x11, 0, 0]);
+        let mut expected = request();
+        expected.issuer_application_data = vec![1, 0x11, 0, 0];
+        assert_eq!(built, expected);
+        assert_eq!(
+            AuthorisationRequest::from_online_request(&icc, |_| None, Some(&cdol1)),
+            Err("PAN (5A)")
+        );
+        assert_eq!(
+            AuthorisationRequest::from_online_request(&icc, card, None),
+            Err("CDOL1 data (first GENERATE AC)")
+        );
+    }
+
     #[test]
     fn approval_codes() {
         assert!(arc_approves(*b"00"));
