@@ -181,6 +181,38 @@ fn a_keys_host_file_authenticates_the_issuer_and_delivers_its_script() {
 }
 
 #[test]
+fn a_keys_host_file_script_in_template_71_runs_before_the_final_generate_ac() {
+    let Some(_reader) = pcscd() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let host = host_file(dir.path(), "test-cards-keys.toml");
+    let before = std::fs::read_to_string(&host)
+        .unwrap()
+        .replace("template = 72", "template = 71")
+        .replace("\"00000001\"", "\"00000002\"");
+    std::fs::write(&host, before).unwrap();
+    let run = transact_with_host(dir.path(), &host);
+    let json = &run.json;
+    assert_eq!(run.code, 0, "{json}\n{}", run.stderr);
+    assert_eq!(text(json, "decision"), "approved");
+    assert!(bit(json, "tsi", 1, 0x04), "TSI script processing: {json}");
+    assert!(
+        !bit(json, "tvr", 5, 0x20),
+        "TVR script failed before: {json}"
+    );
+    assert_eq!(text(json, "script_results"), "2000000002", "{json}");
+    // Template 71 runs before the second GENERATE AC (Book 3, 10.10).
+    let script = run
+        .stderr
+        .find("] issuer script command P1")
+        .expect("script step");
+    let second = run
+        .stderr
+        .find("[second GENERATE AC]")
+        .expect("second GENERATE AC");
+    assert!(script < second, "{}", run.stderr);
+}
+
+#[test]
 fn a_fixed_decline_declines_without_issuer_authentication() {
     let Some(_reader) = pcscd() else { return };
     let dir = tempfile::tempdir().unwrap();
