@@ -17,13 +17,15 @@
 # gcc-mingw-w64-x86-64-posix: the C compiler `ring` needs to build for
 # x86_64-pc-windows-gnu (scripts/check-windows.sh); gcc + libc6-dev: the C
 # compiler and headers the journal's power-loss test builds its LD_PRELOAD
-# model of the disk with (terminal/tests/powerloss/preload.c).
+# model of the disk with (terminal/tests/powerloss/preload.c);
+# python3-cryptography: OpenSSL's DES for host/vectors/host_vectors.py, which
+# computes emv-host's known-answer vectors independently of the Rust code.
 #
 # Idempotent: runs `apt-get update` only when something is missing. Works as
 # root on a bare Debian 12; uses sudo only when not root.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix libssl-dev gcc libc6-dev "$@")
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools pkg-config python3 python3-cryptography binutils-arm-none-eabi python3-venv python3-pip valgrind gcc-mingw-w64-x86-64-posix libssl-dev gcc libc6-dev "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -27,6 +27,8 @@ EMV_PCSCD=1 cargo test --workspace "$@" || status=$?
 # synchronous=OFF mutation check), need the testing aids, which only the `test-aids`
 # feature compiles in (never the shipped binary).
 cargo test -p emv-terminal --features test-aids --test journal_crash_transact --test journal_powerloss || status=$?
+# The host file over pcscd with the shipped binary (no simulated cards, no test CA keys).
+EMV_PCSCD=1 cargo test -p emv-terminal --no-default-features --test host_file_pcscd || status=$?
 
 # The Python package (python/): built with maturin into target/python-venv
 # and tested with pytest, its pcscd tests included. Before the test below,

@@ -8,9 +8,10 @@
 //! The kernel is sans-IO; this module owns everything around it: the card
 //! transport, the clock (transaction date and time), randomness (the
 //! Unpredictable Number and the random-selection number), the PIN pad, the
-//! host (a simulator built on the test issuer's keys), and the journal
-//! (pending before the first GENERATE AC, completed before the outcome is
-//! shown).
+//! host (the `emv-host` simulator: configured by `--host-file` for any card,
+//! or built on the test issuer's keys for `--host approve|decline`), and the
+//! journal (pending before the first GENERATE AC, completed before the
+//! outcome is shown).
 
 use std::error::Error;
 use std::io::{BufRead, IsTerminal, Write};
@@ -20,6 +21,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args as ClapArgs, ValueEnum};
 use emv_config::{CaKeys, Settings};
+#[cfg(feature = "simulated-cards")]
+use emv_host::simulator::{KeysHost, Script, ScriptTemplate};
+use emv_host::{AuthorisationRequest, Host};
 use emv_journal::{
     self as journal, Completion, Journal, KeySource, Mode, PendingTransaction, RecordId,
 };
@@ -34,7 +38,7 @@ use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Trans
 use emv_kernel::transport::{CardTransport, MAX_RESPONSE_APDU};
 use emv_pcsc::{ConnectOptions, Pcsc, ReaderSelector};
 #[cfg(feature = "simulated-cards")]
-use emv_test_cards::issuer::{cryptogram_input, Issuer};
+use emv_test_cards::issuer::Issuer;
 #[cfg(feature = "simulated-cards")]
 use emv_test_cards::{pki, profiles};
 use emv_trace::PinResult;
@@ -108,14 +112,19 @@ pub struct Args {
     /// What the host simulator answers an ARQC with [default: approve with a
     /// simulated card, unreachable with a reader].
     #[cfg(feature = "simulated-cards")]
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "host_file")]
     pub host: Option<HostMode>,
+    /// The host simulator configured by this TOML file, for any card (a reader
+    /// too): the issuer's master keys (ARQC checked, ARPC method 1 or 2,
+    /// scripts MACed) or a fixed answer. See terminal/README.md, "Host file".
+    #[arg(long, value_name = "FILE")]
+    pub host_file: Option<PathBuf>,
     /// With the host simulator: an issuer script command for the card, as
     /// `HEADER:DATA` in hex (e.g. `04DA9F14:05`, PUT DATA of the lower
     /// consecutive offline limit); the simulator adds its MAC and sends it in
     /// Issuer Script Template 2 (72). Repeatable.
     #[cfg(feature = "simulated-cards")]
-    #[arg(long, value_name = "HEADER:DATA")]
+    #[arg(long, value_name = "HEADER:DATA", conflicts_with = "host_file")]
     pub issuer_script: Vec<String>,
     /// The attendant's answer when the issuer refers the transaction
     /// (authorisation response code 01 or 02, Book 4, 6.5.2 voice referral)
@@ -230,10 +239,26 @@ pub fn run(args: Args) -> CmdResult {
     let mut inputs = transaction_inputs(&args, &settings)?;
     let ca_keys = load_ca_keys(args.capk.as_deref(), &crypto, &inputs)?;
     let pin = read_pin(&args)?;
+    let host_file = match &args.host_file {
+        Some(path) => Some(HostChoice::from_file(path)?),
+        None => None,
+    };
     #[cfg(not(feature = "simulated-cards"))]
     {
         let reader = args.reader.as_deref().unwrap_or(DEFAULT_READER);
-        run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto)
+        let host = host_file.unwrap_or(HostChoice::Unreachable(
+            "unreachable (no --host-file for a reader card)",
+        ));
+        run_on_reader(
+            reader,
+            &args,
+            pin,
+            host,
+            &settings,
+            &ca_keys,
+            &mut inputs,
+            crypto,
+        )
     }
     #[cfg(feature = "simulated-cards")]
     {
@@ -246,19 +271,32 @@ pub fn run(args: Args) -> CmdResult {
 
         if let Some(reader) = &args.reader {
             if !scripts.is_empty() {
-                return Err(usage("--issuer-script needs the host simulator, which answers only for simulated cards (--card)"));
+                return Err(usage("--issuer-script needs the test issuer's host simulator, which answers only for simulated cards (--card); for a card in a reader put the scripts in a --host-file"));
             }
             if matches!(
                 args.host,
                 Some(HostMode::Approve | HostMode::Decline | HostMode::Refer)
             ) {
                 return Err(usage(format!(
-                    "--host {}: the host simulator knows only the test issuer's keys, so it can answer only \
-                     for simulated cards (--card); with --reader use --host unreachable (the default)",
+                    "--host {}: the built-in host simulator knows only the test issuer's keys, so it can answer only \
+                     for simulated cards (--card); with --reader give the issuer's keys or a fixed answer in a \
+                     --host-file, or use --host unreachable (the default)",
                     args.host.map(HostMode::name).unwrap_or_default()
                 )));
             }
-            return run_on_reader(reader, &args, pin, &settings, &ca_keys, &mut inputs, crypto);
+            let host = host_file.unwrap_or(HostChoice::Unreachable(
+                "unreachable (no --host-file for a reader card)",
+            ));
+            return run_on_reader(
+                reader,
+                &args,
+                pin,
+                host,
+                &settings,
+                &ca_keys,
+                &mut inputs,
+                crypto,
+            );
         }
 
         let name = args.card.as_deref().unwrap_or(DEFAULT_PROFILE);
@@ -271,20 +309,23 @@ pub fn run(args: Args) -> CmdResult {
         };
         let mut card = profile.card();
         card.reset();
-        let host = args.host.unwrap_or(HostMode::Approve);
-        let mut session = Session::new(&args, pin, host, true);
-        session.scripts = scripts;
+        let host = match host_file {
+            Some(host) => host,
+            None => HostChoice::test_issuer(args.host.unwrap_or(HostMode::Approve), scripts),
+        };
+        let session = Session::new(&args, pin, host, true);
         let source = format!("simulated card {name}");
         session.run(&mut card, &source, &settings, &ca_keys, &mut inputs, crypto)
     }
 }
 
-/// The transaction on the card in `reader`; no host answers (there is no simulator for a
-/// real card's issuer).
+/// The transaction on the card in `reader`, with the host of `--host-file` or none.
+#[allow(clippy::too_many_arguments)]
 fn run_on_reader(
     reader: &str,
     args: &Args,
     pin: Option<GivenPin>,
+    host: HostChoice,
     settings: &Settings,
     ca_keys: &CaKeys,
     inputs: &mut TransactionInputs,
@@ -292,7 +333,7 @@ fn run_on_reader(
 ) -> CmdResult {
     let mut card = open_reader(reader, args)?;
     let source = format!("reader {}", card.reader());
-    let session = Session::new(args, pin, HostMode::Unreachable, false);
+    let session = Session::new(args, pin, host, false);
     session.run(&mut card, &source, settings, ca_keys, inputs, crypto)
 }
 
@@ -602,10 +643,8 @@ struct Session<'a> {
     args: &'a Args,
     pin: Option<GivenPin>,
     pin_offered: bool,
-    host: HostMode,
+    host: HostChoice,
     simulated: bool,
-    #[cfg(feature = "simulated-cards")]
-    scripts: Vec<([u8; 4], Vec<u8>)>,
 }
 
 /// One answer to the kernel's current request.
@@ -619,15 +658,13 @@ enum Action {
 }
 
 impl<'a> Session<'a> {
-    fn new(args: &'a Args, pin: Option<GivenPin>, host: HostMode, simulated: bool) -> Self {
+    fn new(args: &'a Args, pin: Option<GivenPin>, host: HostChoice, simulated: bool) -> Self {
         Session {
             args,
             pin,
             pin_offered: false,
             host,
             simulated,
-            #[cfg(feature = "simulated-cards")]
-            scripts: Vec::new(),
         }
     }
 
@@ -1124,135 +1161,92 @@ impl<'a> Session<'a> {
         matches!(line.trim(), "y" | "Y" | "yes")
     }
 
-    /// The host simulator: checks the ARQC with the test issuer's keys and
-    /// answers with an ARC and the ARPC (Book 2, 8.2.1 method 1).
+    /// The host: the `emv-host` simulator answers from the authorisation request
+    /// (ICC data, the card's data and the CDOL1 data of the first GENERATE AC), or
+    /// nobody does.
     fn authorise(
         &self,
         icc_data: &[u8],
         card: &DataStore,
         cdol1_data: Option<&[u8]>,
     ) -> HostAnswer {
-        if self.host == HostMode::Unreachable {
-            let note = if self.simulated {
-                "unreachable (--host unreachable)"
-            } else {
-                "unreachable (no host for a reader card)"
-            };
-            return HostAnswer {
-                response: None,
-                note: note.to_owned(),
-            };
-        }
-        self.simulated_host(icc_data, card, cdol1_data)
-    }
-
-    /// Without simulated cards there is no host simulator: `transact` never asks it (the
-    /// host is unreachable for a reader card).
-    #[cfg(not(feature = "simulated-cards"))]
-    fn simulated_host(&self, _: &[u8], _: &DataStore, _: Option<&[u8]>) -> HostAnswer {
-        HostAnswer {
-            response: None,
-            note: "unreachable (no host simulator in this build)".to_owned(),
-        }
-    }
-
-    /// The host simulator proper, for a simulated card.
-    #[cfg(feature = "simulated-cards")]
-    fn simulated_host(
-        &self,
-        icc_data: &[u8],
-        card: &DataStore,
-        cdol1_data: Option<&[u8]>,
-    ) -> HostAnswer {
-        let arqc = field::<8>(icc_data, card, 0x9F26);
-        let atc = field::<2>(icc_data, card, 0x9F36).map(u16::from_be_bytes);
-        let aip = field::<2>(icc_data, card, 0x82);
-        // The test cards' Issuer Application Data: DKI, CVN, then the 4-byte CVR.
-        let cvr = tlv::find(icc_data, Tag(0x9F10))
-            .and_then(|iad| iad.get(2..6))
-            .and_then(|cvr| <[u8; 4]>::try_from(cvr).ok());
-        let pan = card.get(Tag(0x5A));
-        let pan_sequence = card
-            .get(Tag(0x5F34))
-            .and_then(|v| v.first().copied())
-            .unwrap_or(0);
-        let (Some(arqc), Some(atc), Some(aip), Some(cvr), Some(pan), Some(cdol1_data)) =
-            (arqc, atc, aip, cvr, pan, cdol1_data)
-        else {
-            return declined(
-                "05",
-                None,
-                "authorisation request incomplete: declined (ARC 05)",
-            );
+        let (host, origin) = match &self.host {
+            HostChoice::Unreachable(note) => {
+                return HostAnswer {
+                    response: None,
+                    note: (*note).to_owned(),
+                }
+            }
+            HostChoice::Simulator { host, origin } => (host, origin),
         };
-        let issuer = Issuer::test_issuer();
-        let input = cryptogram_input(cdol1_data, aip, atc, cvr);
-        if !issuer.verify_cryptogram(pan, pan_sequence, atc, &input, arqc) {
-            return declined(
-                "05",
-                None,
-                "ARQC does not verify with the test issuer keys: declined (ARC 05)",
-            );
-        }
-        let (code, approved, note) = match self.host {
-            HostMode::Approve => (*b"00", true, "ARQC verified; approved (ARC 00), ARPC sent"),
-            HostMode::Refer => (
-                *b"01",
-                false,
-                "ARQC verified; referred (ARC 01, refer to card issuer), ARPC sent",
-            ),
-            _ => (*b"05", false, "ARQC verified; declined (ARC 05), ARPC sent"),
-        };
-        let data = issuer.issuer_authentication_data(pan, pan_sequence, atc, arqc, code);
-        let mut scripts = Vec::new();
-        for (header, command_data) in &self.scripts {
-            let command =
-                issuer.script_command(pan, pan_sequence, atc, arqc, *header, command_data);
-            scripts.extend_from_slice(&script_template(&command));
-        }
-        let mut note = note.to_owned();
-        if !self.scripts.is_empty() {
-            note.push_str(&format!(
-                ", {} issuer script command(s) in template 72",
-                self.scripts.len()
-            ));
-        }
+        let request = AuthorisationRequest::from_online_request(
+            icc_data,
+            |tag| card.get(Tag(tag)),
+            cdol1_data,
+        );
+        let answer = host.answer(request.as_ref().map_err(|missing| *missing));
         HostAnswer {
             response: Some(HostDecision {
-                approved,
-                authorisation_response_code: code,
-                issuer_authentication_data: Some(data.to_vec()),
-                scripts,
+                approved: answer.approved,
+                authorisation_response_code: answer.authorisation_response_code,
+                issuer_authentication_data: answer.issuer_authentication_data,
+                scripts: answer.scripts,
             }),
-            note,
+            note: format!("{origin}: {}", answer.note),
         }
     }
 }
 
-/// A decline without ARPC.
-#[cfg(feature = "simulated-cards")]
-fn declined(code: &str, data: Option<Vec<u8>>, note: &str) -> HostAnswer {
-    let mut authorisation_response_code = [b'0'; 2];
-    for (slot, byte) in authorisation_response_code.iter_mut().zip(code.bytes()) {
-        *slot = byte;
-    }
-    HostAnswer {
-        response: Some(HostDecision {
-            approved: false,
-            authorisation_response_code,
-            issuer_authentication_data: data,
-            scripts: Vec::new(),
-        }),
-        note: note.to_owned(),
-    }
+/// Who answers the authorisation request.
+enum HostChoice {
+    /// Nobody; the note says why.
+    Unreachable(&'static str),
+    /// The host simulator, and where its keys or answer come from (for the note).
+    Simulator { host: Host, origin: String },
 }
 
-/// A fixed-length data object from the authorisation request, else the card's data.
-#[cfg(feature = "simulated-cards")]
-fn field<const N: usize>(icc_data: &[u8], card: &DataStore, tag: u32) -> Option<[u8; N]> {
-    tlv::find(icc_data, Tag(tag))
-        .or_else(|| card.get(Tag(tag)))
-        .and_then(|value| <[u8; N]>::try_from(value).ok())
+impl HostChoice {
+    /// The host of `--host-file`; the file's errors name its line and field, never a value.
+    fn from_file(path: &Path) -> Result<HostChoice, Box<dyn Error>> {
+        let host = emv_host::load(path).map_err(|e| format!("--host-file {e}"))?;
+        Ok(HostChoice::Simulator {
+            host,
+            origin: format!("host file {}", path.display()),
+        })
+    }
+
+    /// `--host approve|decline|unreachable` with a simulated card: the test issuer's
+    /// keys, the test cards' scheme, and each `--issuer-script` in its own template 72.
+    #[cfg(feature = "simulated-cards")]
+    fn test_issuer(mode: HostMode, scripts: Vec<([u8; 4], Vec<u8>)>) -> HostChoice {
+        let (arc, approve) = match mode {
+            HostMode::Unreachable => {
+                return HostChoice::Unreachable("unreachable (--host unreachable)")
+            }
+            HostMode::Approve => (*b"00", true),
+            HostMode::Decline => (*b"05", false),
+            // ARC 01 "refer to card issuer": the attendant's call decides.
+            HostMode::Refer => (*b"01", false),
+        };
+        let scripts = scripts
+            .into_iter()
+            .map(|(header, data)| Script {
+                template: ScriptTemplate::After,
+                identifier: None,
+                commands: vec![(header, data)],
+            })
+            .collect();
+        HostChoice::Simulator {
+            host: Host::Keys(KeysHost {
+                issuer: Issuer::test_issuer().host().clone(),
+                arc,
+                approve,
+                decline_arc: *b"05",
+                scripts,
+            }),
+            origin: "test issuer".to_owned(),
+        }
+    }
 }
 
 /// What the host simulator answered.
@@ -1263,29 +1257,12 @@ struct HostAnswer {
     note: String,
 }
 
-#[cfg_attr(not(feature = "simulated-cards"), allow(dead_code))]
 struct HostDecision {
     approved: bool,
     authorisation_response_code: [u8; 2],
     issuer_authentication_data: Option<Vec<u8>>,
     /// Issuer Script Templates, concatenated.
     scripts: Vec<u8>,
-}
-
-/// Issuer Script Template 2 (72) holding one Issuer Script Command (86).
-#[cfg(feature = "simulated-cards")]
-fn script_template(command: &[u8]) -> Vec<u8> {
-    let mut buffer = [0u8; 300];
-    let mut writer = tlv::Writer::new(&mut buffer);
-    let written = writer.begin(Tag(0x72)).and_then(|mark| {
-        writer
-            .push(Tag(0x86), command)
-            .and_then(|()| writer.end(mark))
-    });
-    match written {
-        Ok(()) => writer.as_bytes().to_vec(),
-        Err(_) => Vec::new(),
-    }
 }
 
 fn read_line() -> String {

@@ -96,7 +96,9 @@ fn without_simulated_cards_there_is_a_reader_only() {
     let help = stdout(&terminal(&["transact", "--help"]));
     assert!(help.contains("--reader <NAME>"), "{help}");
     assert!(help.contains("[default: auto]"), "{help}");
-    for option in ["--card", "--host", "--issuer-script", "test CA keys ["] {
+    // The host file works with a reader card; the test issuer's simulator does not.
+    assert!(help.contains("--host-file <FILE>"), "{help}");
+    for option in ["--card", "--host <", "--issuer-script", "test CA keys ["] {
         assert!(
             !help.contains(option),
             "transact --help offers {option}: {help}"

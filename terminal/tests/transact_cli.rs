@@ -331,6 +331,83 @@ fn online_card_with_host_approve() {
     );
 }
 
+/// A host file of docs/host copied to `dir` with mode 0600 (a keys file readable by
+/// others is refused).
+fn private_copy(dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/host")
+        .join(name);
+    std::fs::copy(&source, &path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn simulated_card_with_a_keys_host_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = private_copy(dir.path(), "test-cards-keys.toml");
+    let (json, run) = on_card("issuer-scripts", &["--host-file", &host]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "decision"), "approved");
+    assert_eq!(text(&json, "card_cryptogram"), "TC");
+    assert!(
+        bit(&json, "tsi", 1, 0x10),
+        "TSI: issuer authentication performed"
+    );
+    assert!(!bit(&json, "tvr", 5, 0x40), "TVR byte 5 b7 clear");
+    assert_eq!(text(&json, "script_results"), "2000000001", "{json}");
+    assert!(text(&json, "host").starts_with("host file "), "{json}");
+}
+
+#[test]
+fn a_bad_host_file_names_its_line_and_field_and_never_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.toml");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/host/test-cards-keys.toml"),
+    )
+    .unwrap()
+    .replace(
+        "0E1F2C3D4A5B68798697A4B5C2D3E0F1",
+        "0E1F2C3D4A5B68798697A4B5C2D3E0F",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let line = 1 + text.lines().position(|l| l.starts_with("imk_ac")).unwrap();
+    let run = transact(&[
+        "--amount",
+        "10.00",
+        "--card",
+        "issuer-scripts",
+        "--host-file",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "{}:{line}: imk_ac: expected a double-length key",
+            path.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("0E1F2C3D"), "{}", run.stderr);
+    // --host and --host-file are one or the other.
+    let both = transact(&[
+        "--amount",
+        "1.00",
+        "--host",
+        "approve",
+        "--host-file",
+        "x.toml",
+    ]);
+    assert_eq!(both.code, 64, "{}", both.stderr);
+}
+
 #[test]
 fn online_card_with_host_decline() {
     let (json, run) = on_card("issuer-scripts", &["--host", "decline"]);

@@ -4,11 +4,15 @@
 //! The card never sees the issuer master keys: it holds ICC master keys
 //! derived from them (option A). An ARQC that verifies here therefore proves
 //! the card computed it with real key derivation, not a canned value.
+//!
+//! The cryptography is `emv-host`'s ([`emv_host::Issuer`] with
+//! [`Scheme::test_cards`]), the same the host simulator of `emv-terminal
+//! transact --host-file` runs; this module keeps the test issuer's keys and
+//! the interface the tests use.
 
-use crate::symmetric::{
-    ac_diversification, arpc_method1, derive_icc_master_key, derive_session_key, retail_mac,
-    script_mac_input, tdes_encrypt, Key16, SCRIPT_MAC_LEN,
-};
+use emv_host::issuer::{AuthorisationRequest, IssuerKeys, MasterKey, Scheme};
+
+use crate::symmetric::{ac_diversification, derive_session_key, retail_mac, tdes_encrypt, Key16};
 
 /// The issuer master key for application cryptograms (IMK-AC) of the test issuer.
 pub const TEST_IMK_AC: Key16 = [
@@ -61,6 +65,7 @@ impl CryptogramType {
 /// The data an application cryptogram covers in our cards (issuer-defined,
 /// Book 2, 8.1.1 recommends a minimum set; we take all CDOL data):
 /// CDOL-related data || AIP || ATC || Card Verification Results (4 bytes).
+/// The host's [`emv_host::issuer::TEST_CARDS_ARQC_INPUT`] names the same layout.
 pub fn cryptogram_input(cdol_data: &[u8], aip: [u8; 2], atc: u16, cvr: [u8; 4]) -> Vec<u8> {
     let mut input = Vec::with_capacity(cdol_data.len() + 8);
     input.extend_from_slice(cdol_data);
@@ -79,9 +84,7 @@ pub fn application_cryptogram(icc_ac_key: &Key16, atc: u16, input: &[u8]) -> [u8
 /// An issuer host holding the issuer master keys.
 #[derive(Debug, Clone)]
 pub struct Issuer {
-    imk_ac: Key16,
-    imk_smi: Key16,
-    imk_smc: Key16,
+    host: emv_host::Issuer,
 }
 
 impl Default for Issuer {
@@ -93,25 +96,29 @@ impl Default for Issuer {
 impl Issuer {
     /// The issuer of every test card profile.
     pub fn test_issuer() -> Self {
-        Self {
-            imk_ac: TEST_IMK_AC,
-            imk_smi: TEST_IMK_SMI,
-            imk_smc: TEST_IMK_SMC,
-        }
+        Self::with_keys(TEST_IMK_AC, TEST_IMK_SMI)
     }
 
     /// An issuer with other master keys (for negative tests).
     pub fn with_keys(imk_ac: Key16, imk_smi: Key16) -> Self {
+        let keys = IssuerKeys {
+            application_cryptogram: MasterKey::new(imk_ac),
+            secure_messaging_integrity: MasterKey::new(imk_smi),
+            secure_messaging_confidentiality: Some(MasterKey::new(TEST_IMK_SMC)),
+        };
         Self {
-            imk_ac,
-            imk_smi,
-            imk_smc: TEST_IMK_SMC,
+            host: emv_host::Issuer::new(keys, Scheme::test_cards()),
         }
+    }
+
+    /// The `emv-host` issuer behind this one.
+    pub fn host(&self) -> &emv_host::Issuer {
+        &self.host
     }
 
     /// The ICC master key for secure messaging confidentiality of this card.
     pub fn icc_smc_key(&self, pan: &[u8], pan_sequence: u8) -> Key16 {
-        derive_icc_master_key(&self.imk_smc, pan, pan_sequence)
+        self.host.icc_smc_key(pan, pan_sequence).unwrap_or_default()
     }
 
     /// PIN CHANGE/UNBLOCK with a new PIN (`84 24 00 02`, Book 3, 6.5.10):
@@ -140,12 +147,12 @@ impl Issuer {
 
     /// The ICC master key for cryptograms of the card with this PAN and PSN.
     pub fn icc_ac_key(&self, pan: &[u8], pan_sequence: u8) -> Key16 {
-        derive_icc_master_key(&self.imk_ac, pan, pan_sequence)
+        self.host.icc_ac_key(pan, pan_sequence)
     }
 
     /// The ICC master key for script MACs of the card with this PAN and PSN.
     pub fn icc_smi_key(&self, pan: &[u8], pan_sequence: u8) -> Key16 {
-        derive_icc_master_key(&self.imk_smi, pan, pan_sequence)
+        self.host.icc_smi_key(pan, pan_sequence)
     }
 
     /// Recomputes the cryptogram a genuine card must have produced.
@@ -156,7 +163,8 @@ impl Issuer {
         atc: u16,
         input: &[u8],
     ) -> [u8; 8] {
-        application_cryptogram(&self.icc_ac_key(pan, pan_sequence), atc, input)
+        // The test cards' session key does not use the Unpredictable Number.
+        self.host.cryptogram(pan, pan_sequence, atc, [0; 4], input)
     }
 
     /// Whether `cryptogram` is genuine for this card, ATC and cryptogram input.
@@ -180,12 +188,13 @@ impl Issuer {
         arqc: [u8; 8],
         arc: [u8; 2],
     ) -> [u8; 8] {
-        let session =
-            derive_session_key(&self.icc_ac_key(pan, pan_sequence), ac_diversification(atc));
-        arpc_method1(&session, arqc, arc)
+        let data = self.issuer_authentication_data(pan, pan_sequence, atc, arqc, arc);
+        let mut arpc = [0u8; 8];
+        arpc.copy_from_slice(&data[..8]);
+        arpc
     }
 
-    /// The Issuer Authentication Data (tag 91) for EXTERNAL AUTHENTICATE: ARPC || ARC.
+    /// The Issuer Authentication Data (91) for EXTERNAL AUTHENTICATE: ARPC || ARC.
     pub fn issuer_authentication_data(
         &self,
         pan: &[u8],
@@ -194,16 +203,25 @@ impl Issuer {
         arqc: [u8; 8],
         arc: [u8; 2],
     ) -> [u8; 10] {
-        let arpc = self.arpc(pan, pan_sequence, atc, arqc, arc);
+        let request = AuthorisationRequest {
+            pan: pan.to_vec(),
+            pan_sequence,
+            atc,
+            arqc,
+            ..AuthorisationRequest::default()
+        };
+        let data = self.host.issuer_authentication_data(&request, arc);
         let mut out = [0u8; 10];
-        out[..8].copy_from_slice(&arpc);
-        out[8..].copy_from_slice(&arc);
+        // Method 1 always gives ARPC (8) || ARC (2).
+        out.copy_from_slice(&data[..10]);
         out
     }
 
     /// Builds an issuer script command APDU (Book 3, 6.5.x) with its MAC:
     /// `header || Lc || data || MAC(4)`, MAC under the session key derived
     /// from the ARQC (Book 2, 9.2.1 and A1.3.1 with R = ARQC).
+    ///
+    /// Panics when `data` is longer than 251 bytes (no short APDU holds it with the MAC).
     pub fn script_command(
         &self,
         pan: &[u8],
@@ -213,13 +231,8 @@ impl Issuer {
         header: [u8; 4],
         data: &[u8],
     ) -> Vec<u8> {
-        let session = derive_session_key(&self.icc_smi_key(pan, pan_sequence), arqc);
-        let lc = (data.len() + SCRIPT_MAC_LEN) as u8;
-        let mac = retail_mac(&session, &script_mac_input(header, lc, atc, arqc, data));
-        let mut apdu = header.to_vec();
-        apdu.push(lc);
-        apdu.extend_from_slice(data);
-        apdu.extend_from_slice(&mac[..SCRIPT_MAC_LEN]);
-        apdu
+        self.host
+            .script_command(pan, pan_sequence, atc, arqc, header, data)
+            .expect("script data of at most 251 bytes")
     }
 }
