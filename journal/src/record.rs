@@ -166,11 +166,11 @@ impl Mode {
 /// Whether a record still has to reach the acquirer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncState {
-    /// Not forwarded yet (approved records, and pending ones until they complete).
+    /// Not forwarded yet (approved records and advices, and pending ones until they complete).
     Unsynced,
     /// The acquirer acknowledged this record's idempotency key.
     Synced,
-    /// Nothing to forward: declined, terminated or incomplete.
+    /// Nothing to forward: declined (without an advice), terminated or incomplete.
     NotRequired,
 }
 
@@ -299,6 +299,19 @@ pub struct Record {
     pub shown: Option<ShownBy>,
     /// Unix time it was marked shown or reconciled.
     pub shown_at: Option<i64>,
+}
+
+impl Record {
+    /// An advice for the acquirer (ICS row 96): a decline whose card asked
+    /// for an advice message in its last GENERATE AC (CID b4, Book 3,
+    /// 6.5.5.4; Book 4, 6.3.7 and 12.2.3). It is forwarded like an approval
+    /// (`sync`), and the acquirer's record says `"advice": true`.
+    pub fn is_advice(&self) -> bool {
+        self.state == State::Declined
+            && self
+                .cryptogram_information_data
+                .is_some_and(|cid| cid & 0x08 != 0)
+    }
 }
 
 /// The sealed fields of a record, in clear (only in memory).

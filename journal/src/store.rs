@@ -484,7 +484,7 @@ impl Journal {
         record.cvm_results = Some(completion.cvm_results);
         record.icc_data = completion.icc_data.clone();
         record.forced_online_reason = completion.forced_online_reason.clone();
-        record.sync_state = if record.state == State::Approved {
+        record.sync_state = if record.state == State::Approved || record.is_advice() {
             SyncState::Unsynced
         } else {
             SyncState::NotRequired
@@ -585,7 +585,8 @@ impl Journal {
         query_records(&self.conn, &sql, params![after.0, limit as i64])
     }
 
-    /// Approved records the acquirer has not acknowledged yet, oldest first.
+    /// Approved records, and advices (declines whose card asked for one,
+    /// [`Record::is_advice`]), the acquirer has not acknowledged yet, oldest first.
     pub fn unsynced(&self, limit: usize) -> Result<Vec<Record>, JournalError> {
         self.unsynced_after(RecordId(0), limit)
     }
@@ -598,16 +599,16 @@ impl Journal {
     ) -> Result<Vec<Record>, JournalError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM records
-             WHERE sync_state = 'unsynced' AND state = 'approved' AND id > ?1
+             WHERE sync_state = 'unsynced' AND state IN ('approved', 'declined') AND id > ?1
              ORDER BY id LIMIT ?2"
         );
         query_records(&self.conn, &sql, params![after.0, limit as i64])
     }
 
-    /// Number of approved records not yet acknowledged.
+    /// Number of approved records and advices not yet acknowledged.
     pub fn unsynced_count(&self) -> Result<u64, JournalError> {
         let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM records WHERE sync_state = 'unsynced' AND state = 'approved'",
+            "SELECT COUNT(*) FROM records WHERE sync_state = 'unsynced' AND state IN ('approved', 'declined')",
             [],
             |r| r.get(0),
         )?;
@@ -636,7 +637,7 @@ impl Journal {
             let key = proof.idempotency_key();
             let sql = format!(
                 "SELECT {COLUMNS} FROM records
-                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state = 'approved'"
+                 WHERE idempotency_key = ?1 AND sync_state = 'unsynced' AND state IN ('approved', 'declined')"
             );
             let Some(mut record) = query_records(&tx, &sql, params![key])?.pop() else {
                 continue;

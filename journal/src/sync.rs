@@ -448,12 +448,14 @@ pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Valu
         // Whether the merchant saw it is the terminal's business, and changes after the
         // first send (reconciliation): a re-send must be the same record to the acquirer.
         object.remove("shown");
-        object.remove("shown_at");
+        object.remove("shown_at"); // ICS row 96: a decline the card asked an advice for.
+        object.insert("advice".into(), json!(record.is_advice()));
     }
     Ok(value)
 }
 
-/// Uploads every unsynced approved record; `progress(acknowledged, total)` after each batch.
+/// Uploads every unsynced approved record and advice ([`crate::Record::is_advice`]);
+/// `progress(acknowledged, total)` after each batch.
 ///
 /// Returns when nothing is left, or with [`SyncError::GaveUp`] after `max_attempts`
 /// consecutive rounds without progress (what was acknowledged stays marked synced).

@@ -87,6 +87,45 @@ fn declined_records_need_no_sync() {
     assert_eq!(journal.unsynced_count().unwrap(), 0);
 }
 
+/// ICS row 96 (Book 3, 6.5.5.4; Book 4, 6.3.7): a decline whose card set
+/// "advice required" (CID b4) is an advice: it waits for sync like an
+/// approval, is marked synced only by a verified receipt, and its clearing
+/// record says `"advice": true`. A decline without the bit still needs no
+/// sync, and an advice does not count towards the offline limits.
+#[test]
+fn a_decline_the_card_asked_an_advice_for_is_forwarded() {
+    let p = paths();
+    let mut journal = p.open();
+    let plain = record(&mut journal, 500, Outcome::Declined, Mode::Offline, 1000);
+    let id = journal.begin_pending(&pending(700), at(1100)).unwrap();
+    let mut advice = completion(Outcome::Declined, Mode::Offline);
+    advice.cryptogram_information_data = Some(0x08);
+    journal.complete(id, &advice, at(1101)).unwrap();
+
+    assert_eq!(
+        journal.get(plain).unwrap().sync_state,
+        SyncState::NotRequired
+    );
+    let record = journal.get(id).unwrap();
+    assert!(record.is_advice());
+    assert_eq!(record.sync_state, SyncState::Unsynced);
+    assert_eq!(journal.unsynced_count().unwrap(), 1);
+    let unsynced = journal.unsynced(10).unwrap();
+    assert_eq!(unsynced.iter().map(|r| r.id).collect::<Vec<_>>(), [id]);
+    let clearing = emv_journal::sync::clearing_record(&journal, &unsynced[0]).unwrap();
+    assert_eq!(clearing["advice"], true);
+    assert_eq!(journal.offline_exposure().unwrap().count, 0);
+
+    let key = record.idempotency_key;
+    let marked = journal
+        .mark_synced(&[verified_receipt(&journal, &key)], at(2000))
+        .unwrap();
+    assert_eq!(marked, 1);
+    assert_eq!(journal.get(id).unwrap().sync_state, SyncState::Synced);
+    assert_eq!(journal.unsynced_count().unwrap(), 0);
+    assert!(journal.verify().unwrap().is_ok());
+}
+
 #[test]
 fn pending_left_by_a_crash_is_resolved_as_incomplete_not_dropped() {
     let p = paths();
