@@ -302,6 +302,19 @@ pub struct Record {
 }
 
 impl Record {
+    /// A forced acceptance (Book 4, 6.5.4; ICS row 97): an approved record
+    /// whose card answered with an AAC (CID b8-b7 `00`) and that is not a
+    /// refund (9C `20`, whose AAC completes it by the refund policy). The
+    /// attendant accepted the card's decline; it is forwarded like any
+    /// approval, and the acquirer's record says `"forced_acceptance": true`.
+    pub fn is_forced_acceptance(&self) -> bool {
+        self.state == State::Approved
+            && self.transaction_type != 0x20
+            && self
+                .cryptogram_information_data
+                .is_some_and(|cid| cid & 0xC0 == 0x00)
+    }
+
     /// An advice for the acquirer (ICS row 96): a decline whose card asked
     /// for an advice message in its last GENERATE AC (CID b4, Book 3,
     /// 6.5.5.4; Book 4, 6.3.7 and 12.2.3). It is forwarded like an approval

@@ -450,6 +450,11 @@ pub fn clearing_record(journal: &Journal, record: &crate::Record) -> Result<Valu
         object.remove("shown");
         object.remove("shown_at"); // ICS row 96: a decline the card asked an advice for.
         object.insert("advice".into(), json!(record.is_advice()));
+        // ICS row 97: accepted by the attendant although the card declined.
+        object.insert(
+            "forced_acceptance".into(),
+            json!(record.is_forced_acceptance()),
+        );
     }
     Ok(value)
 }

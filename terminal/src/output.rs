@@ -107,6 +107,9 @@ pub struct Report {
     /// The issuer referred the transaction (ARC 01/02): `approved` or
     /// `declined` by the attendant's voice referral (Book 4, 6.5.2).
     pub referral: Option<&'static str>,
+    /// The attendant forced acceptance of the card's decline (Book 4,
+    /// 6.5.4): `decision` is `approved`, `card_cryptogram` the card's AAC.
+    pub forced_acceptance: bool,
     /// ICC data for clearing (field 55), hex.
     pub icc_data: Option<String>,
     /// Issuer Script Results (9F5B), hex; `null` when no script ran.
@@ -150,6 +153,7 @@ impl Report {
     pub fn new(outcome: &Outcome, transport_error: Option<&str>) -> Report {
         let (decision, termination_reason) = match outcome.decision {
             Decision::Approved => ("approved", None),
+            Decision::Declined if outcome.forced_acceptance => ("approved", None),
             Decision::Declined => ("declined", None),
             Decision::Terminated(reason) => (
                 "terminated",
@@ -196,6 +200,7 @@ impl Report {
             advice_required: outcome.advice_required,
             reversal_required: outcome.reversal_required,
             referral: outcome.referral.map(|r| r.code()),
+            forced_acceptance: outcome.forced_acceptance,
             icc_data: non_empty(hex::encode_upper(&outcome.clearing_data)),
             script_results: non_empty(hex::encode_upper(&outcome.script_results)),
             termination_reason,
@@ -272,6 +277,12 @@ impl Report {
             let _ = writeln!(
                 out,
                 "  advice:                 the card asks for an advice message"
+            );
+        }
+        if self.forced_acceptance {
+            let _ = writeln!(
+                out,
+                "  forced acceptance:      the card declined; the attendant accepted"
             );
         }
         if let Some(referral) = self.referral {

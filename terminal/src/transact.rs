@@ -126,6 +126,12 @@ pub struct Args {
     #[cfg(feature = "simulated-cards")]
     #[arg(long, value_name = "HEADER:DATA", conflicts_with = "host_file")]
     pub issuer_script: Vec<String>,
+    /// Book 4, 6.5.4 (forced acceptance): if the card declines (an AAC), the
+    /// attendant accepts the transaction all the same. The outcome is
+    /// `approved` with the card's AAC (`forced_acceptance: true`), the journal
+    /// keeps it as an approval and `sync` forwards it. Attended terminals only.
+    #[arg(long)]
+    pub force_acceptance: bool,
     /// The attendant's answer when the issuer refers the transaction
     /// (authorisation response code 01 or 02, Book 4, 6.5.2 voice referral)
     /// [default: ask on a terminal, else decline].
@@ -906,6 +912,18 @@ impl<'a> Session<'a> {
             )?;
             self.step(&note);
         }
+        let mut outcome = outcome;
+        if self.args.force_acceptance && outcome.decision == Decision::Declined {
+            match transaction.force_acceptance() {
+                Ok(()) => {
+                    self.step("[forced acceptance] the card declined; the attendant accepts the transaction (Book 4, 6.5.4)");
+                    if let Some(accepted) = transaction.outcome() {
+                        outcome = accepted.clone();
+                    }
+                }
+                Err(error) => self.step(&format!("[forced acceptance] not possible: {error}")),
+            }
+        }
         let mut report = Report::new(&outcome, transport_error.as_deref());
         report.forced_online_reason = forced_online_reason.clone();
         report.host = host_note;
@@ -957,8 +975,8 @@ impl<'a> Session<'a> {
             // Nobody read the outcome: the approval stays "committed but not shown".
             Err(_) => {}
             Ok(()) => {
-                if let (Some(journal), Some(id), Decision::Approved) =
-                    (journal.as_mut(), pending, &outcome.decision)
+                if let (Some(journal), Some(id), true) =
+                    (journal.as_mut(), pending, accepted(&outcome))
                 {
                     // The approval is committed and shown; failing to record the second
                     // only makes the next start report it, so it does not fail the sale.
@@ -971,6 +989,7 @@ impl<'a> Session<'a> {
             }
         }
         Ok(match outcome.decision {
+            _ if accepted(&outcome) => ExitCode::SUCCESS,
             Decision::Approved => ExitCode::SUCCESS,
             Decision::Declined => ExitCode::from(2),
             Decision::Terminated(_) => ExitCode::from(3),
@@ -1379,9 +1398,18 @@ fn pending_transaction(
 }
 
 /// The journal's completion record from the outcome.
+/// The sale went through: the card approved, or the attendant forced
+/// acceptance of its decline (Book 4, 6.5.4).
+fn accepted(outcome: &Outcome) -> bool {
+    outcome.decision == Decision::Approved || outcome.forced_acceptance
+}
+
 fn completion(outcome: &Outcome, forced_online_reason: Option<String>) -> Completion {
     Completion {
         outcome: match outcome.decision {
+            // A forced acceptance is forwarded like an approval; its AAC
+            // (the CID kept) tells the acquirer the card declined it.
+            _ if outcome.forced_acceptance => journal::Outcome::Approved,
             Decision::Approved => journal::Outcome::Approved,
             Decision::Declined => journal::Outcome::Declined,
             Decision::Terminated(_) => journal::Outcome::Terminated,

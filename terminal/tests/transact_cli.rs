@@ -826,6 +826,74 @@ fn journal_records_pending_then_completed() {
     assert!(opened.get(RecordId(3)).is_err());
 }
 
+/// Book 4, 6.5.4 (ICS row 97): `--force-acceptance` after the card declines
+/// (`card-declines`: an AAC at the first GENERATE AC). The JSON says
+/// approved with the card's AAC and `forced_acceptance`, the exit status is
+/// 0, the journal keeps an approval waiting for sync (its clearing record
+/// says `forced_acceptance`), and it is marked shown. An approval is not
+/// changed by the option; without it the decline stands.
+#[test]
+fn forced_acceptance_makes_a_card_decline_an_accepted_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.db");
+    let key = dir.path().join("journal.key");
+    let (j, k) = (journal.to_str().unwrap(), key.to_str().unwrap());
+    let forced = emv_terminal(&journal_args(
+        j,
+        k,
+        &[
+            "--amount",
+            "20.00",
+            "--card",
+            "card-declines",
+            "--force-acceptance",
+        ],
+    ));
+    assert_eq!(forced.code, 0, "{}", forced.stderr);
+    let json = forced.json();
+    assert_eq!(json["decision"], "approved");
+    assert_eq!(json["card_cryptogram"], "AAC");
+    assert_eq!(json["forced_acceptance"], true);
+    assert!(
+        forced.stderr.contains("[forced acceptance]"),
+        "{}",
+        forced.stderr
+    );
+
+    let plain = emv_terminal(&journal_args(
+        j,
+        k,
+        &["--amount", "20.00", "--card", "card-declines"],
+    ));
+    assert_eq!(plain.code, 2);
+    assert_eq!(plain.json()["decision"], "declined");
+    assert_eq!(plain.json()["forced_acceptance"], false);
+    let approved = emv_terminal(&journal_args(
+        j,
+        k,
+        &["--amount", "10.00", "--card", "cda", "--force-acceptance"],
+    ));
+    assert_eq!(approved.code, 0);
+    assert_eq!(approved.json()["forced_acceptance"], false);
+
+    let opened = Journal::open(&journal, &KeySource::existing(&key)).unwrap();
+    let record = opened.get(RecordId(1)).unwrap();
+    assert_eq!(record.state, State::Approved);
+    assert!(record.is_forced_acceptance());
+    assert!(record.shown.is_some(), "marked shown");
+    let clearing = emv_journal::sync::clearing_record(&opened, &record).unwrap();
+    assert_eq!(clearing["forced_acceptance"], true);
+    assert_eq!(opened.get(RecordId(2)).unwrap().state, State::Declined);
+    assert!(!opened.get(RecordId(3)).unwrap().is_forced_acceptance());
+    let unsynced: Vec<i64> = opened
+        .unsynced(10)
+        .unwrap()
+        .iter()
+        .map(|r| r.id.0)
+        .collect();
+    assert_eq!(unsynced, [1, 3]);
+}
+
 /// Every profile has its own PAN, so a journal shared by several runs does not carry one
 /// profile's approval into another's split-sales check (Book 3, 10.6.1): 60.00 on `cda`
 /// after an approved 60.00 on `sda` (or `dda`) ends exactly as 60.00 on `cda` alone,
