@@ -29,12 +29,12 @@ pub mod recover;
 pub mod revocation;
 pub mod sda;
 
-use crate::crypto::CryptoError;
+use crate::crypto::{CryptoError, EccCurve, MAX_ECC_FIELD_BYTES};
 use crate::limits::{MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
 use crate::tlv::Tag;
 use crate::tvr::{self, Bit};
 
-pub use capk::{CaKeyLookup, CaKeyStore, CaPublicKey, CapkFileError, CapkNotice};
+pub use capk::{CaKey, CaKeyLookup, CaKeyStore, CaPublicKey, CapkFileError, CapkNotice};
 pub use recover::CertifiedKey;
 pub use revocation::RevocationList;
 
@@ -87,6 +87,31 @@ impl PublicKey {
     /// Whether the modulus is empty (never true for a key built with [`PublicKey::new`]).
     pub fn is_empty(&self) -> bool {
         self.modulus.is_empty()
+    }
+}
+
+/// An elliptic-curve public key as EMV carries it: the curve and the
+/// x-coordinate of the point (EMV 4.4 Book 2, XDA; the y-coordinate is the
+/// root below `(p + 1) / 2`, see [`crate::crypto::ecc`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EccPublicKey {
+    /// The curve (from the algorithm suite indicator).
+    pub curve: EccCurve,
+    /// The x-coordinate, `N_FIELD` bytes big-endian.
+    pub x: heapless::Vec<u8, MAX_ECC_FIELD_BYTES>,
+}
+
+impl EccPublicKey {
+    /// A key from its curve and x-coordinate; `None` if `x` is not `N_FIELD`
+    /// bytes long (whether it is a curve point is checked by the provider).
+    pub fn new(curve: EccCurve, x: &[u8]) -> Option<Self> {
+        if x.len() != curve.field_len() {
+            return None;
+        }
+        Some(Self {
+            curve,
+            x: heapless::Vec::from_slice(x).ok()?,
+        })
     }
 }
 

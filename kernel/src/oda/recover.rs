@@ -361,7 +361,10 @@ pub fn recover_issuer_key<C: CryptoProvider + ?Sized>(
         exponent: certificate.exponent,
         extra: [&[], &[]],
     };
-    let recovered = recover_certificate(crypto, &ca_key.key, input, ISSUER)?;
+    // An elliptic-curve CA key certifies only ECC issuer keys (XDA): for an
+    // RSA certificate the terminal holds no usable key of this RID and index.
+    let rsa_key = ca_key.key.rsa().ok_or(OdaFailure::CaKeyNotFound)?;
+    let recovered = recover_certificate(crypto, rsa_key, input, ISSUER)?;
     let fail = ISSUER.wrap;
     let [a, b, c, d, ..] = recovered.identifier;
     if !issuer_identifier_matches(&[a, b, c, d], pan) {
