@@ -139,6 +139,8 @@ enum emv_oda_method {
   EMV_ODA_METHOD_DDA = 2,
   // Combined DDA / Application Cryptogram Generation.
   EMV_ODA_METHOD_CDA = 3,
+  // Extended Data Authentication (EMV 4.4, elliptic curves).
+  EMV_ODA_METHOD_XDA = 4,
 };
 
 // The result of offline data authentication.

@@ -26,6 +26,8 @@ pub const CAPABILITY_SDA: u8 = 0x80;
 pub const CAPABILITY_DDA: u8 = 0x40;
 /// Terminal Capabilities (9F33) byte 3, b4: CDA supported.
 pub const CAPABILITY_CDA: u8 = 0x08;
+/// 9F33 byte 3, b3 (EMV 4.4 Book 4, Annex A2): Extended Data Authentication (XDA).
+pub const CAPABILITY_XDA: u8 = 0x04;
 
 /// One application (AID) the terminal accepts, with its risk parameters.
 ///

@@ -23,6 +23,8 @@ use crate::limits::MAX_RSA_MODULUS_BYTES;
 pub const SHA1_LEN: usize = 20;
 /// Length of a SHA-256 digest in bytes.
 pub const SHA256_LEN: usize = 32;
+/// Length of a SHA-512 digest in bytes.
+pub const SHA512_LEN: usize = 64;
 
 /// Why a cryptographic operation could not be carried out.
 ///
@@ -98,6 +100,14 @@ pub trait CryptoProvider {
     /// Fill `out` with unpredictable bytes (enciphered PIN padding, Book 2, 7.2).
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
 
+    /// SHA-512 over the concatenation of `parts` (EMV 4.4 Book 2: the ICCD
+    /// hash of an ICC ECC certificate may use it, hash algorithm indicator
+    /// `03`). Defaults to [`CryptoError::Unsupported`].
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let _ = parts;
+        Err(CryptoError::Unsupported)
+    }
+
     /// EC-SDSA verification (ISO/IEC 14888-3; EMV 4.4 Book 2, XDA) of
     /// `signature` (`r || s`) over the concatenation of `message`, with the
     /// public key whose x-coordinate is `public_key_x` on `curve` (SHA-256 on
@@ -157,6 +167,9 @@ impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
     }
     fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
         (**self).ecc_check_point(curve, x)
+    }
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        (**self).sha512(parts)
     }
 }
 

@@ -5,7 +5,7 @@
 //! [`super::rsa`], and random bytes from a [`RandomSource`] the caller supplies:
 //! the kernel never reads a random source of its own.
 
-use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN};
+use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN};
 use sha1::Digest as _;
 
 /// Where the random bytes of enciphered PIN padding come from (Book 2, 7.2).
@@ -102,6 +102,14 @@ impl<R: RandomSource> CryptoProvider for PortableCrypto<R> {
         signature: &[u8],
     ) -> Result<bool, CryptoError> {
         ecc::ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let mut hasher = sha2::Sha512::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        Ok(hasher.finalize().into())
     }
 
     fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {

@@ -13,6 +13,7 @@
 //! - [`dda`]: Signed Dynamic Application Data from INTERNAL AUTHENTICATE (6.5).
 //! - [`cda`]: Signed Dynamic Application Data from GENERATE AC (6.6).
 //! - [`pin`]: offline enciphered PIN (Book 2, section 7).
+//! - [`xda`]: ECC certificates and the XDA signature (EMV 4.4 Book 2).
 //!
 //! `flow` (crate-internal) is the ODA step of the transaction (Book 3,
 //! 10.3): method selection, SDA, INTERNAL AUTHENTICATE for DDA, the ICC and
@@ -28,6 +29,7 @@ pub mod pin;
 pub mod recover;
 pub mod revocation;
 pub mod sda;
+pub mod xda;
 
 use crate::crypto::{CryptoError, EccCurve, MAX_ECC_FIELD_BYTES};
 use crate::limits::{MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
@@ -124,6 +126,8 @@ pub enum OdaMethod {
     Dda,
     /// Combined DDA / Application Cryptogram Generation.
     Cda,
+    /// Extended Data Authentication (EMV 4.4: ECC certificates, EC-SDSA).
+    Xda,
 }
 
 /// Which check of a recovered key certificate failed (Book 2, 5.3, 6.4, 7.1).
@@ -160,6 +164,22 @@ pub enum CertificateCheck {
     RemainderLength,
     /// The certified exponent length differs from the exponent object's length.
     ExponentLength,
+    /// ECC: the Certificate Encoding (or ICCD Hash Encoding) is not `00`.
+    Encoding,
+    /// ECC: the certificate's RID and CA Public Key Index differ from the
+    /// CA key's.
+    CaKeyIdentity,
+    /// ECC: the certified key's Algorithm Suite Indicator is not one the
+    /// terminal supports (`10`, `11`).
+    AlgorithmSuite,
+    /// ECC: the EC-SDSA signature of the certificate does not verify.
+    Signature,
+    /// ECC: the certified x-coordinate is not a point of the suite's curve.
+    PublicKeyPoint,
+    /// ECC: the ICCD Hash Algorithm Indicator is not `02` or `03`.
+    IccdHashAlgorithm,
+    /// ECC: the ICCD Hash differs from the hash of the static data.
+    IccdHash,
 }
 
 impl CertificateCheck {
@@ -181,6 +201,13 @@ impl CertificateCheck {
             CertificateCheck::PublicKeyLength => "public_key_length",
             CertificateCheck::RemainderLength => "remainder_length",
             CertificateCheck::ExponentLength => "exponent_length",
+            CertificateCheck::Encoding => "encoding",
+            CertificateCheck::CaKeyIdentity => "ca_key_identity",
+            CertificateCheck::AlgorithmSuite => "algorithm_suite",
+            CertificateCheck::Signature => "signature",
+            CertificateCheck::PublicKeyPoint => "public_key_point",
+            CertificateCheck::IccdHashAlgorithm => "iccd_hash_algorithm",
+            CertificateCheck::IccdHash => "iccd_hash",
         }
     }
 }
@@ -213,6 +240,19 @@ impl core::fmt::Display for CertificateCheck {
             CertificateCheck::ExponentLength => {
                 "the certified exponent length differs from the exponent's"
             }
+            CertificateCheck::Encoding => "the certificate encoding is not 00",
+            CertificateCheck::CaKeyIdentity => {
+                "the certificate's RID and CA index differ from the CA key's"
+            }
+            CertificateCheck::AlgorithmSuite => {
+                "the algorithm suite indicator is not 10 (P-256) or 11 (P-521)"
+            }
+            CertificateCheck::Signature => "the EC-SDSA signature does not verify",
+            CertificateCheck::PublicKeyPoint => "the certified key is not a point of its curve",
+            CertificateCheck::IccdHashAlgorithm => {
+                "the ICCD hash algorithm indicator is not 02 (SHA-256) or 03 (SHA-512)"
+            }
+            CertificateCheck::IccdHash => "the ICCD hash differs from the hash of the static data",
         })
     }
 }
@@ -247,6 +287,8 @@ pub enum SignatureCheck {
     /// CDA: the GENERATE AC response is not well-formed BER-TLV or holds more
     /// objects than the kernel hashes.
     ResponseFormat,
+    /// XDA: the EC-SDSA signature does not verify.
+    Signature,
 }
 
 impl SignatureCheck {
@@ -264,6 +306,7 @@ impl SignatureCheck {
             SignatureCheck::CryptogramInformationData => "cryptogram_information_data",
             SignatureCheck::TransactionDataHash => "transaction_data_hash",
             SignatureCheck::ResponseFormat => "response_format",
+            SignatureCheck::Signature => "signature",
         }
     }
 }
@@ -290,6 +333,7 @@ impl core::fmt::Display for SignatureCheck {
                 "the signed Transaction Data Hash Code differs from the transaction data"
             }
             SignatureCheck::ResponseFormat => "the GENERATE AC response is not well-formed BER-TLV",
+            SignatureCheck::Signature => "the EC-SDSA signature does not verify",
         })
     }
 }
@@ -409,13 +453,15 @@ impl OdaFailure {
     /// The TVR bits to set when `method` fails this way.
     ///
     /// Book 3, 10.3: a failed method sets its own bit ("SDA failed", "DDA
-    /// failed" or "CDA failed"); when the failure is that data the card must
+    /// failed", "CDA failed", or for XDA EMV 4.4's TVR byte 4 b1 "XDA
+    /// signature verification failed", docs/conformance.md); when the failure is that data the card must
     /// supply is absent (Book 2, 5.1 and 6.1), "ICC data missing" is set too.
     pub fn tvr_bits(&self, method: OdaMethod) -> (Bit, Option<Bit>) {
         let failed = match method {
             OdaMethod::Sda => tvr::SDA_FAILED,
             OdaMethod::Dda => tvr::DDA_FAILED,
             OdaMethod::Cda => tvr::CDA_FAILED,
+            OdaMethod::Xda => tvr::XDA_FAILED,
         };
         let missing = match self {
             OdaFailure::Missing(_) => Some(tvr::ICC_DATA_MISSING),
