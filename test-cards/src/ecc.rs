@@ -66,7 +66,11 @@ macro_rules! curve_ops {
                 point.to_encoded_point(false).y().map(|y| y.to_vec()),
                 negated.to_encoded_point(false).y().map(|y| y.to_vec()),
             );
-            let (d, point) = if y > negated_y { (-d, negated) } else { (d, point) };
+            let (d, point) = if y > negated_y {
+                (-d, negated)
+            } else {
+                (d, point)
+            };
             let x = point
                 .to_encoded_point(false)
                 .x()
@@ -249,7 +253,11 @@ pub struct EccIssuerCertFields {
 }
 
 /// The Issuer ECC Public Key Certificate of `issuer`, signed by `ca`.
-pub fn issuer_certificate(ca: &EccKeyPair, issuer: &EccKeyPair, f: &EccIssuerCertFields) -> Vec<u8> {
+pub fn issuer_certificate(
+    ca: &EccKeyPair,
+    issuer: &EccKeyPair,
+    f: &EccIssuerCertFields,
+) -> Vec<u8> {
     let mut signed = vec![xda::ISSUER_CERTIFICATE_FORMAT, xda::ENCODING];
     signed.extend_from_slice(&f.issuer_identifier);
     signed.push(f.suite);
@@ -294,6 +302,27 @@ mod tests {
         hex::decode(text).unwrap()
     }
 
+    /// `capk.txt` holds the ECC CA keys, as `gen-test-pki` writes them.
+    #[test]
+    fn committed_capk_holds_the_ecc_ca_keys() {
+        let lines: Vec<String> = ECC_CA_KEYS
+            .iter()
+            .map(|spec| ecc_capk_line(spec, crate::pki::CA_KEY_EXPIRY))
+            .collect();
+        if std::env::var("PRINT_ECC_CAPK").is_ok() {
+            println!("{}", lines.join("\n"));
+        }
+        for line in &lines {
+            assert!(crate::pki::CAPK_TXT.lines().any(|l| l == line), "{line}");
+        }
+        // And the kernel loads them, points checked.
+        let store = crate::pki::ca_key_store();
+        for spec in &ECC_CA_KEYS {
+            let key = store.find(&TEST_RID, spec.index).expect("ECC CA key");
+            assert_eq!(key.key.ecc().map(|k| k.curve), Some(spec.curve));
+        }
+    }
+
     #[test]
     fn signatures_verify_with_the_kernel_and_keys_have_the_lower_y() {
         for (name, curve) in [("a", EccCurve::P256), ("b", EccCurve::P521)] {
@@ -302,8 +331,14 @@ mod tests {
             assert_eq!(signature.len(), curve.signature_len());
             // The kernel recovers the point from x alone: this fails if the
             // key's y were the upper root.
-            assert_eq!(ecc::ec_sdsa_verify(curve, &key.x, &[b"message"], &signature), Ok(true));
-            assert_eq!(ecc::ec_sdsa_verify(curve, &key.x, &[b"massage"], &signature), Ok(false));
+            assert_eq!(
+                ecc::ec_sdsa_verify(curve, &key.x, &[b"message"], &signature),
+                Ok(true)
+            );
+            assert_eq!(
+                ecc::ec_sdsa_verify(curve, &key.x, &[b"massage"], &signature),
+                Ok(false)
+            );
         }
     }
 
