@@ -144,12 +144,13 @@ fn app(oda: Oda) -> AppSpec {
     }
 }
 
-/// The XDA profiles' TVR with a terminal that supports XDA (9F33 byte 3 b3):
-/// "XDA selected" (byte 1 b1).
-const TVR_XDA: &str = "0100000000";
+/// The XDA profiles' TVR at the XDA terminal (9F33 `E0F8CC`,
+/// `docs/terminal.xda.toml`): "XDA selected" (byte 1 b1); at the default
+/// terminal, which predates XDA: "ODA not performed".
+const TVR_XDA: &str = "0100000000 (9F33 E0F8CC) / 8000000000 (E0F8C8)";
 /// XDA failed at a certificate: "XDA selected" and "XDA signature
 /// verification failed" (byte 4 b1).
-const TVR_XDA_FAILED: &str = "0100000100";
+const TVR_XDA_FAILED: &str = "0100000100 (9F33 E0F8CC) / 8000000000 (E0F8C8)";
 
 fn one(app: AppSpec) -> CardSpec {
     CardSpec {
@@ -643,7 +644,7 @@ static PROFILES: &[Profile] = &[
         name: "xda",
         pans: &["6799990100006018"],
         exercises: "EMV 4.4 XDA on P-256: ECC CA 10, ECC issuer and ICC certificates, EC-SDSA signature on GENERATE AC",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: XDA succeeds on the TC, approved offline",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): XDA succeeds on the TC, approved offline; default terminal: no ODA, ARQC",
         tvr: TVR_XDA,
         build: || one(app(Oda::Xda)),
     },
@@ -651,7 +652,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-p521",
         pans: &["6799990100006117"],
         exercises: "XDA on P-521 with SHA-512: ECC CA 11, issuer and ICC keys on P-521",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: XDA succeeds on the TC, approved offline",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): XDA succeeds on the TC, approved offline; default terminal: no ODA, ARQC",
         tvr: TVR_XDA,
         build: || {
             one(AppSpec {
@@ -665,7 +666,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-bad-signature",
         pans: &["6799990100006216"],
         exercises: "XDA card whose GENERATE AC signature leaves out the PDOL data",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: dynamic_signature.signature, the TC is treated as an AAC: declined offline",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): dynamic_signature.signature, the TC is treated as an AAC: declined offline; default terminal: no ODA, ARQC",
         tvr: TVR_XDA,
         build: || {
             one(AppSpec {
@@ -678,7 +679,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-expired-issuer-cert",
         pans: &["6799990100006315"],
         exercises: "XDA with an Issuer ECC certificate that expired on 2024-12-31",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: issuer_certificate.expired, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.expired, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || one(AppSpec { issuer_cert_expiry: [0x12, 0x24], ..app(Oda::Xda) }),
     },
@@ -686,7 +687,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-wrong-issuer-identifier",
         pans: &["6799990100006414"],
         exercises: "XDA with an Issuer Identifier (999999) that is not the PAN's first digits",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: issuer_certificate.issuer_identifier, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.issuer_identifier, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || {
             one(AppSpec {
@@ -699,7 +700,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-pan-mismatch",
         pans: &["6799990100006513"],
         exercises: "XDA whose ICC certificate's ICCD hash covers another PAN (6799990100006612) than the card's 5A",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: icc_certificate.iccd_hash, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): icc_certificate.iccd_hash, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || {
             one(AppSpec {
@@ -712,7 +713,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-unknown-ca-index",
         pans: &["6799990100006711"],
         exercises: "XDA card naming ECC CA index 1F, which capk.txt does not have",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: ca_key_not_found, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): ca_key_not_found, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || one(AppSpec { ca_index: 0x1F, ..app(Oda::Xda) }),
     },
@@ -720,7 +721,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-revoked-issuer-cert",
         pans: &["6799990100006810"],
         exercises: "XDA with Issuer ECC certificate serial 654321 under CA A000000999/10, on the terminal's revocation list",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: issuer_certificate.revoked, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.revoked, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || one(AppSpec { issuer_cert_serial: [0x65, 0x43, 0x21], ..app(Oda::Xda) }),
     },
@@ -728,7 +729,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-tampered-record",
         pans: &["6799990100006919"],
         exercises: "XDA card whose signed record 1 was changed after the ICCD hash was made",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: icc_certificate.iccd_hash, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): icc_certificate.iccd_hash, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || {
             one(AppSpec {
@@ -741,7 +742,7 @@ static PROFILES: &[Profile] = &[
         name: "xda-bad-suite",
         pans: &["6799990100007016"],
         exercises: "XDA with an Issuer ECC certificate naming suite 12 (EC-SDSA with SHA-3), which the terminal does not support",
-        expected: "default terminal (no XDA capability): ODA not performed, ARQC; with 9F33 E0F8CC: issuer_certificate.algorithm_suite, ARQC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.algorithm_suite, ARQC; default terminal: no ODA, ARQC",
         tvr: TVR_XDA_FAILED,
         build: || {
             one(AppSpec {

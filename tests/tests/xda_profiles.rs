@@ -179,7 +179,11 @@ fn each_xda_failure_is_its_own_check() {
         assert_eq!(tvr(o), "0100000100", "{name}");
         assert!(o.tsi.is_set(tvr::TSI_ODA_PERFORMED), "{name}");
         assert!(r.went_online, "{name}: XDA failed is in the IAC-Online");
-        assert_eq!(o.decision, Decision::Approved, "{name}: the issuer approves online");
+        assert_eq!(
+            o.decision,
+            Decision::Approved,
+            "{name}: the issuer approves online"
+        );
     }
 }
 
