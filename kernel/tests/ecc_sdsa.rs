@@ -85,6 +85,7 @@ fn book_e_p256_icc_certificate_verifies_with_the_certified_issuer_x() {
     );
 }
 
+#[cfg(feature = "ecc-p521")]
 #[test]
 fn book_e_p521_certificates_verify() {
     let ca_x = p521_public_x(P521_CA_PRIVATE);

@@ -17,6 +17,9 @@
 //! so that its public point satisfies this). [`point_from_x`] recovers it and
 //! fails when `x` is not the x-coordinate of a curve point.
 //!
+//! P-521 needs feature `ecc-p521` (on by default and with `ring-crypto`);
+//! without it P-521 operations are [`CryptoError::Unsupported`].
+//!
 //! Only the curve arithmetic comes from the crates; the construction above is
 //! ours (RustCrypto implements ECDSA, not EC-SDSA).
 
@@ -129,6 +132,7 @@ fn p256_scalar_from_hash(r: &[u8]) -> p256::Scalar {
     <p256::Scalar as Reduce<p256::U256>>::reduce_bytes(&bytes)
 }
 
+#[cfg(feature = "ecc-p521")]
 /// `r mod n` for P-521: the 64-byte hash, right-aligned in 66 bytes, is below
 /// the order; reduced anyway.
 fn p521_scalar_from_hash(r: &[u8]) -> p521::Scalar {
@@ -147,6 +151,7 @@ curve_impl!(
     EccCurve::P256,
     p256_scalar_from_hash
 );
+#[cfg(feature = "ecc-p521")]
 curve_impl!(
     p521_point_from_x,
     p521_verify,
@@ -162,7 +167,10 @@ curve_impl!(
 pub fn point_from_x(curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
     match curve {
         EccCurve::P256 => p256_point_from_x(x).map(|_| ()),
+        #[cfg(feature = "ecc-p521")]
         EccCurve::P521 => p521_point_from_x(x).map(|_| ()),
+        #[cfg(not(feature = "ecc-p521"))]
+        EccCurve::P521 => Err(CryptoError::Unsupported),
     }
 }
 
@@ -180,6 +188,12 @@ pub fn ec_sdsa_verify(
 ) -> Result<bool, CryptoError> {
     match curve {
         EccCurve::P256 => p256_verify(public_key_x, message, signature),
+        #[cfg(feature = "ecc-p521")]
         EccCurve::P521 => p521_verify(public_key_x, message, signature),
+        #[cfg(not(feature = "ecc-p521"))]
+        EccCurve::P521 => {
+            let _ = (public_key_x, message, signature);
+            Err(CryptoError::Unsupported)
+        }
     }
 }
