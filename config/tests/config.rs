@@ -2,7 +2,7 @@
 //! kernel configuration, defaults kept for missing keys, and invalid values
 //! rejected with the key named.
 
-use emv_config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE};
+use emv_config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE, TEST_REVOKED_ECC_CERTIFICATE};
 use emv_kernel::config::{TerminalConfig, TEST_AID_CREDIT};
 use emv_kernel::oda::revocation::RevokedCertificate;
 
@@ -21,7 +21,10 @@ fn no_file_means_the_test_card_terminal() {
     assert_eq!(settings.terminal, TerminalConfig::default());
     assert_eq!(settings.currency_code, [0x09, 0x78]);
     assert_eq!(settings.currency_exponent, 2);
-    assert_eq!(settings.revoked, vec![TEST_REVOKED_CERTIFICATE]);
+    assert_eq!(
+        settings.revoked,
+        vec![TEST_REVOKED_CERTIFICATE, TEST_REVOKED_ECC_CERTIFICATE]
+    );
     assert!(settings.exception_file.is_empty());
     assert!(!settings.offline_limits.any());
     assert_eq!(Settings::from_toml("").unwrap(), settings);

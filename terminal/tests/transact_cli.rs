@@ -913,7 +913,11 @@ fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
 
     let capacity = emv_config::CA_KEY_CAPACITY;
     assert_eq!(capacity, 256);
-    std::fs::write(&capk, capk_with_extra_keys(capacity - 4 + 1)).unwrap();
+    let test_keys = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .count();
+    std::fs::write(&capk, capk_with_extra_keys(capacity - test_keys + 1)).unwrap();
     let run = transact(&[
         "--amount",
         "10.00",
@@ -937,7 +941,7 @@ fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
         run.stderr
     );
     // Exactly the capacity still loads.
-    std::fs::write(&capk, capk_with_extra_keys(capacity - 4)).unwrap();
+    std::fs::write(&capk, capk_with_extra_keys(capacity - test_keys)).unwrap();
     let (_, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
@@ -1232,4 +1236,26 @@ fn offline_limit_on_an_offline_only_terminal_declines_with_the_reason() {
     );
     let opened = Journal::open(&journal, &KeySource::existing(&key)).unwrap();
     assert_eq!(opened.get(RecordId(1)).unwrap().state, State::Declined);
+}
+
+/// EMV 4.4 XDA: with the XDA terminal configuration (9F33 byte 3 b3) the
+/// ECC test card approves offline with `oda: xda`; a failure profile names
+/// its check; the default terminal does not perform XDA.
+#[test]
+fn xda_card_approves_offline_with_the_xda_terminal() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/terminal.xda.toml");
+    let config = config.to_str().unwrap();
+    let (json, run) = on_card("xda", &["--config", config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "decision"), "approved");
+    assert_eq!(text(&json, "oda"), "xda");
+    assert_eq!(text(&json, "oda_result"), "ok");
+    let (json, _) = on_card("xda-revoked-issuer-cert", &["--config", config]);
+    assert_eq!(text(&json, "oda"), "xda");
+    assert_eq!(
+        json["oda_failure"]["code"], "issuer_certificate.revoked",
+        "{json}"
+    );
+    let (json, _) = on_card("xda", &[]);
+    assert_eq!(text(&json, "oda"), "none");
 }
