@@ -82,7 +82,7 @@ macro_rules! curve_impl {
             let (even_encoded, odd_encoded) =
                 (even.to_encoded_point(false), odd.to_encoded_point(false));
             match (even_encoded.y(), odd_encoded.y()) {
-                (Some(even_y), Some(odd_y)) if even_y.as_slice() < odd_y.as_slice() => Ok(even),
+                (Some(even_y), Some(odd_y)) if even_y[..] < odd_y[..] => Ok(even),
                 (Some(_), Some(_)) => Ok(odd),
                 _ => Err(CryptoError::InvalidPoint),
             }
@@ -117,7 +117,7 @@ macro_rules! curve_impl {
                 return Ok(false); // Q is the point at infinity.
             };
             let mut v = [0u8; 64];
-            suite_hash(CURVE, q_x.as_slice(), message, &mut v);
+            suite_hash(CURVE, &q_x[..], message, &mut v);
             Ok(v.get(..CURVE.hash_len()) == Some(r))
         }
     };
