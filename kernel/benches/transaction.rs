@@ -317,7 +317,10 @@ fn bench(c: &mut Criterion) {
         });
         if !ecc.is_empty() {
             let crypto = test_crypto();
-            assert!(ecc_floor(&crypto, &ecc), "{name}: the recorded ECC work verifies");
+            assert!(
+                ecc_floor(&crypto, &ecc),
+                "{name}: the recorded ECC work verifies"
+            );
             group.bench_function(format!("{name}/crypto-floor"), |b| {
                 b.iter(|| ecc_floor(&crypto, &ecc))
             });

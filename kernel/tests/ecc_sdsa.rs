@@ -223,3 +223,13 @@ fn ring_provider_verifies() {
         Ok(true)
     );
 }
+
+/// SHA-512 (ICCD hash algorithm 03): FIPS 180-4's "abc" example.
+#[test]
+fn sha512_of_abc() {
+    let digest = PortableCrypto::new(NoRandom)
+        .sha512(&[b"a", b"bc"])
+        .unwrap();
+    assert_eq!(hex::encode(&digest[..8]), "ddaf35a193617aba");
+    assert_eq!(hex::encode(&digest[56..]), "2a9ac94fa54ca49f");
+}

@@ -441,3 +441,118 @@ pub fn verify<C: CryptoProvider + ?Sized>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Date = Date {
+        year: 2025,
+        month: 6,
+        day: 15,
+    };
+
+    #[test]
+    fn expiry_is_through_the_day_and_minute() {
+        let noon = [0x12, 0x00, 0x00];
+        // Date only: valid through its day.
+        assert_eq!(
+            expired([0x20, 0x25, 0x06, 0x15], None, DAY, noon),
+            Some(false)
+        );
+        assert_eq!(
+            expired([0x20, 0x25, 0x06, 0x14], None, DAY, noon),
+            Some(true)
+        );
+        assert_eq!(
+            expired([0x20, 0x26, 0x01, 0x01], None, DAY, noon),
+            Some(false)
+        );
+        // With a time: valid through its minute.
+        assert_eq!(
+            expired([0x20, 0x25, 0x06, 0x15], Some([0x12, 0x00]), DAY, noon),
+            Some(false)
+        );
+        assert_eq!(
+            expired([0x20, 0x25, 0x06, 0x15], Some([0x11, 0x59]), DAY, noon),
+            Some(true)
+        );
+        // Not BCD, or out of range.
+        assert_eq!(expired([0x20, 0x25, 0x13, 0x01], None, DAY, noon), None);
+        assert_eq!(expired([0x20, 0x25, 0x06, 0x00], None, DAY, noon), None);
+        assert_eq!(expired([0x20, 0x2A, 0x06, 0x01], None, DAY, noon), None);
+        assert_eq!(
+            expired([0x20, 0x25, 0x06, 0x15], Some([0x24, 0x00]), DAY, noon),
+            None
+        );
+    }
+
+    #[test]
+    fn suites_and_their_curves() {
+        assert_eq!(suite_curve(0x10), Some(EccCurve::P256));
+        assert_eq!(suite_curve(0x11), Some(EccCurve::P521));
+        for unsupported in [0x00, 0x12, 0x13, 0x80] {
+            assert_eq!(suite_curve(unsupported), None);
+        }
+        assert_eq!(curve_suite(EccCurve::P521), 0x11);
+    }
+
+    #[test]
+    fn short_or_misformatted_certificates_fail_before_any_crypto() {
+        use crate::crypto::{CryptoError, CryptoProvider, SHA1_LEN};
+        /// A provider that fails the test if asked for anything.
+        struct Untouched;
+        impl CryptoProvider for Untouched {
+            fn sha1(&self, _: &[&[u8]]) -> [u8; SHA1_LEN] {
+                unreachable!("no hash before the format checks")
+            }
+            fn sha256(&self, _: &[&[u8]]) -> [u8; SHA256_LEN] {
+                unreachable!("no hash before the format checks")
+            }
+            fn rsa_public(
+                &self,
+                _: &[u8],
+                _: &[u8],
+                _: &[u8],
+                _: &mut [u8],
+            ) -> Result<(), CryptoError> {
+                unreachable!("no RSA in XDA")
+            }
+            fn random(&self, _: &mut [u8]) -> Result<(), CryptoError> {
+                unreachable!("no randomness in XDA")
+            }
+        }
+        let issuer = EccPublicKey::new(EccCurve::P256, &[0x11; 32]).unwrap();
+        let data = StaticData {
+            records: &[],
+            tag_list: None,
+            application_interchange_profile: [0x80, 0x00],
+        };
+        let now = [0x12, 0x00, 0x00];
+        let check = |certificate: &[u8]| {
+            recover_icc_key(&Untouched, &issuer, certificate, &data, DAY, now)
+                .err()
+                .and_then(|failure| match failure {
+                    OdaFailure::IccCertificate(check) => Some(check),
+                    _ => None,
+                })
+        };
+        assert_eq!(check(&[0x14; 10]), Some(CertificateCheck::Length));
+        let mut fields = [0u8; 17];
+        fields[0] = 0x04;
+        assert_eq!(check(&fields), Some(CertificateCheck::Format));
+        fields[0] = 0x14;
+        fields[1] = 0x01;
+        assert_eq!(check(&fields), Some(CertificateCheck::Encoding));
+        fields[1] = 0x00;
+        fields[3..9].copy_from_slice(&[0x20, 0x49, 0x12, 0x31, 0x23, 0x59]);
+        fields[2] = 0x12;
+        assert_eq!(check(&fields), Some(CertificateCheck::AlgorithmSuite));
+        fields[2] = 0x10;
+        fields[16] = 0x01;
+        assert_eq!(check(&fields), Some(CertificateCheck::IccdHashAlgorithm));
+        fields[16] = 0x02;
+        // The right fixed fields, but not the length the suites give.
+        assert_eq!(check(&fields), Some(CertificateCheck::Length));
+    }
+}
