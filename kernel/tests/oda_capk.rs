@@ -410,3 +410,42 @@ fn a_store_holds_rsa_and_ecc_keys_side_by_side() {
     assert_eq!(store.load_capk_txt(&crypto, &text, None, |_| {}), Ok(2));
     assert!(store.find(&RID, 0xE0).unwrap().key.ecc().is_some());
 }
+
+/// A provider that does not implement the ECC operations (written before
+/// XDA) still loads a `capk.txt` with ECC lines: the RSA keys work, the ECC
+/// key cannot verify anything.
+#[test]
+fn a_provider_without_ecc_still_loads_the_file() {
+    struct RsaOnly(TestCrypto);
+    impl CryptoProvider for RsaOnly {
+        fn sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
+            self.0.sha1(parts)
+        }
+        fn sha256(&self, parts: &[&[u8]]) -> [u8; 32] {
+            self.0.sha256(parts)
+        }
+        fn rsa_public(
+            &self,
+            m: &[u8],
+            e: &[u8],
+            i: &[u8],
+            o: &mut [u8],
+        ) -> Result<(), CryptoError> {
+            self.0.rsa_public(m, e, i, o)
+        }
+        fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+            self.0.random(out)
+        }
+    }
+    let x = hex::decode(P256_X).unwrap();
+    let text = format!(
+        "{}\n{}\n",
+        ecc_line("ecc-p256", 0xE0, &x, 0x10),
+        line_for(&ca_1024(), "301231")
+    );
+    let mut store = CaKeyStore::new();
+    assert_eq!(
+        store.load_capk_txt(&RsaOnly(test_crypto()), &text, None, |_| {}),
+        Ok(2)
+    );
+}

@@ -48,8 +48,8 @@ pub enum CaKeyError {
     KeySize,
     /// The check sum does not match SHA-1 over RID, index, modulus and exponent.
     Checksum,
-    /// An elliptic-curve key whose x-coordinate is not a point of its curve,
-    /// or a provider that cannot check it (Book 2 Annex B2).
+    /// An elliptic-curve key whose x-coordinate is not a point of its curve
+    /// (Book 2 Annex B2).
     InvalidPoint,
     /// The store already holds its capacity of keys.
     StoreFull {
@@ -66,7 +66,7 @@ impl core::fmt::Display for CaKeyError {
                 "key size: the modulus must be 1 to {MAX_RSA_MODULUS_BYTES} bytes and the exponent 1 to {MAX_RSA_EXPONENT_BYTES} bytes"
             ),
             CaKeyError::InvalidPoint => f.write_str(
-                "the elliptic-curve key is not a point of its curve (or the crypto provider cannot check it)",
+                "the elliptic-curve key is not a point of its curve",
             ),
             CaKeyError::Checksum => f.write_str(
                 "the check sum does not match SHA-1 over RID, index, modulus and exponent",
@@ -131,8 +131,9 @@ pub(crate) const fn suite_indicator(curve: EccCurve) -> u8 {
 
 impl CaPublicKey {
     /// An elliptic-curve CA key (XDA), checking that `x` is a point of
-    /// `curve` and verifying the check sum when one is given (SHA-1 over RID,
-    /// index, suite indicator and x; docs/conformance.md).
+    /// `curve` (when the provider supports the curve) and verifying the check
+    /// sum when one is given (SHA-1 over RID, index, suite indicator and x;
+    /// docs/conformance.md).
     pub fn new_ecc<C: CryptoProvider + ?Sized>(
         crypto: &C,
         rid: [u8; 5],
@@ -154,11 +155,15 @@ impl CaPublicKey {
                 return Err(CaKeyError::Checksum);
             }
         }
-        // Not a point, or a provider that cannot tell: the key is unusable.
-        crypto
-            .ecc_check_point(curve, x)
-            .map_err(|_: CryptoError| CaKeyError::InvalidPoint)?;
-        Ok(ca_key)
+        // Not a point: refused. A provider without this curve (a provider
+        // written before XDA, or a build without feature `ecc-p521`) cannot
+        // tell: the key loads, and every XDA check with it fails as
+        // `CryptoError::Unsupported`, so one such line does not stop a
+        // `capk.txt` load for the RSA keys.
+        match crypto.ecc_check_point(curve, x) {
+            Ok(()) | Err(CryptoError::Unsupported) => Ok(ca_key),
+            Err(_) => Err(CaKeyError::InvalidPoint),
+        }
     }
 
     /// A key, verifying its check sum when one is given.
