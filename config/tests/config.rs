@@ -65,11 +65,11 @@ fn example_file_loads_and_sets_every_key() {
     );
     assert_eq!(
         credit.terminal_action_code_online,
-        [0xDC, 0x40, 0x84, 0xF8, 0x00]
+        [0xDC, 0x40, 0x84, 0xF9, 0x00]
     );
     assert_eq!(
         credit.terminal_action_code_default,
-        [0xDC, 0x40, 0x00, 0xA8, 0x00]
+        [0xDC, 0x40, 0x00, 0xA9, 0x00]
     );
     assert_eq!(credit.default_ddol.as_slice(), &[0x9F, 0x37, 0x04]);
     assert_eq!(

@@ -2,8 +2,8 @@
 //! EMV Books 1-4; `expected` says what that terminal gets with the default
 //! terminal configuration of `PROFILES.md` (terminal type 22, capabilities
 //! E0F8C8, country 0250, currency 0978, floor limit 100.00, amount 10.00,
-//! purchase, TAC-Denial 0010000000, TAC-Online DC4084F800, TAC-Default
-//! DC4000A800, random selection off).
+//! purchase, TAC-Denial 0010000000, TAC-Online DC4084F900, TAC-Default
+//! DC4000A900, random selection off).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -2,8 +2,8 @@
 //!
 //! One table ([`EXPECTED`]) names, for each profile and the default terminal
 //! of `test-cards/PROFILES.md` (terminal type 22, capabilities E0F8C8,
-//! amount 10.00, floor limit 100.00, TACs DC4000A800 / 0010000000 /
-//! DC4084F800), what a correct EMV terminal ends with: the candidates offered
+//! amount 10.00, floor limit 100.00, TACs DC4000A900 / 0010000000 /
+//! DC4084F900), what a correct EMV terminal ends with: the candidates offered
 //! and the selected AID, the decision, the Authorisation Response Code, the
 //! cryptogram type of each GENERATE AC, the TVR after the first GENERATE AC
 //! (which must equal the profile's documented `tvr`; the TVR and CVM Results

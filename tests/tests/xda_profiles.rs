@@ -105,6 +105,23 @@ fn run(name: &str) -> Run {
     run_with(name, &xda_terminal())
 }
 
+/// A card that rewrites its answers before they reach the kernel.
+struct Rewriting {
+    card: emv_test_cards::card::Card,
+    rewrite: fn(&[u8], &mut Vec<u8>),
+}
+
+impl emv_kernel::transport::CardTransport for Rewriting {
+    type Error = <emv_test_cards::card::Card as emv_kernel::transport::CardTransport>::Error;
+    fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.card.transmit(command, response)?;
+        let mut answer = response[..n].to_vec();
+        (self.rewrite)(command, &mut answer);
+        response[..answer.len()].copy_from_slice(&answer);
+        Ok(answer.len())
+    }
+}
+
 fn tvr(outcome: &Outcome) -> String {
     hex::encode_upper(outcome.tvr.0)
 }
@@ -201,6 +218,61 @@ fn a_bad_generate_ac_signature_declines_offline() {
         Some(OdaFailure::DynamicSignature(SignatureCheck::Signature))
     );
     assert_eq!(tvr(o), "0100000100");
+}
+
+/// Book 3, 10.7: an XDA card whose signed record was changed to take "XDA
+/// failed" out of its own IAC-Default and IAC-Online (the record is no longer
+/// what the issuer certified, so XDA fails at the ICCD hash) must not be
+/// approved offline by a terminal with the default TACs: the terminal's
+/// action codes, not the card's, catch a failed XDA.
+#[test]
+fn a_card_that_strips_xda_failed_from_its_iacs_is_not_approved_offline() {
+    let profile = profiles::find("xda").unwrap();
+    let app = profile.spec().apps.remove(0);
+    let keys = emv_test_cards::pki::ca_key_store();
+    let revoked = emv_test_cards::pki::revocation_list();
+    let config = xda_terminal();
+    let context = TerminalContext {
+        config: &config,
+        ca_keys: &keys,
+        revocations: &revoked,
+        exception_file: &[],
+    };
+    let mut transaction = Transaction::new(context, RingCrypto::new(), TEST_INPUTS).unwrap();
+    let mut card = Rewriting {
+        card: profile.card(),
+        rewrite: |command, answer| {
+            // READ RECORD SFI 1 record 1: 9F0D and 9F0F values, byte 4 b1 off.
+            if command.get(..4) == Some(&[0x00, 0xB2, 0x01, 0x0C]) {
+                for (tag, value) in [
+                    ([0x9F, 0x0D, 0x05], [0xDC, 0x40, 0x00, 0xA9, 0x00]),
+                    ([0x9F, 0x0F, 0x05], [0xDC, 0x40, 0x84, 0xF9, 0x00]),
+                ] {
+                    let pattern = [&tag[..], &value[..]].concat();
+                    if let Some(at) = answer.windows(8).position(|w| w == pattern.as_slice()) {
+                        answer[at + 6] &= !0x01;
+                    }
+                }
+            }
+        },
+    };
+    let mut person = Person(app.pin.bytes().collect());
+    let mut host = TestHost {
+        pan: hex::decode(app.pan).unwrap(),
+        pan_sequence: app.pan_sequence,
+        data: Vec::new(),
+        asked: false,
+    };
+    let outcome = driver::run(&mut transaction, &mut card, &mut person, &mut host).unwrap();
+    assert_eq!(
+        outcome.oda_failure,
+        Some(OdaFailure::IccCertificate(CertificateCheck::IccdHash))
+    );
+    assert!(outcome.tvr.is_set(tvr::XDA_FAILED));
+    assert!(
+        host.asked || outcome.decision != Decision::Approved,
+        "approved offline after a failed XDA: {outcome:?}"
+    );
 }
 
 /// The failure codes a caller sees for XDA, stable snake_case.
