@@ -71,9 +71,35 @@ fn xda_terminal() -> TerminalConfig {
 struct Run {
     outcome: Outcome,
     went_online: bool,
+    /// P1 of every GENERATE AC sent.
+    generate_acs: Vec<u8>,
+}
+
+/// The card, noting the P1 of every GENERATE AC.
+struct Recording {
+    card: emv_test_cards::card::Card,
+    generate_acs: Vec<u8>,
+}
+
+impl emv_kernel::transport::CardTransport for Recording {
+    type Error = <emv_test_cards::card::Card as emv_kernel::transport::CardTransport>::Error;
+    fn transmit(&mut self, command: &[u8], response: &mut [u8]) -> Result<usize, Self::Error> {
+        if command.get(..2) == Some(&[0x80, 0xAE]) {
+            self.generate_acs.push(command[2]);
+        }
+        self.card.transmit(command, response)
+    }
 }
 
 fn run_with(name: &str, config: &TerminalConfig) -> Run {
+    run_with_inputs(name, config, TEST_INPUTS)
+}
+
+fn run_with_inputs(
+    name: &str,
+    config: &TerminalConfig,
+    inputs: emv_kernel::config::TransactionInputs,
+) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
     let spec = profile.spec();
     let app = spec.apps.first().expect("an application");
@@ -85,8 +111,11 @@ fn run_with(name: &str, config: &TerminalConfig) -> Run {
         revocations: &revoked,
         exception_file: &[],
     };
-    let mut transaction = Transaction::new(context, RingCrypto::new(), TEST_INPUTS).unwrap();
-    let mut card = profile.card();
+    let mut transaction = Transaction::new(context, RingCrypto::new(), inputs).unwrap();
+    let mut card = Recording {
+        card: profile.card(),
+        generate_acs: Vec::new(),
+    };
     let mut person = Person(app.pin.bytes().collect());
     let mut host = TestHost {
         pan: hex::decode(app.pan).unwrap(),
@@ -98,6 +127,7 @@ fn run_with(name: &str, config: &TerminalConfig) -> Run {
     Run {
         outcome,
         went_online: host.asked,
+        generate_acs: card.generate_acs,
     }
 }
 
@@ -142,6 +172,25 @@ fn xda_cards_approve_offline_with_xda() {
         assert_eq!(tvr(o), "0100000000", "{name}");
         assert!(o.tsi.is_set(tvr::TSI_ODA_PERFORMED), "{name}");
     }
+}
+
+/// Above the floor limit the XDA card's ARQC and then its TC are both
+/// signed (GENERATE AC P1 b5) and verified, the second over the CDOL1 and
+/// CDOL2 data too: approved online, XDA succeeded.
+#[test]
+fn online_xda_verifies_both_generate_acs() {
+    let inputs = emv_kernel::config::TransactionInputs {
+        amount_authorised: 20_000,
+        ..TEST_INPUTS
+    };
+    let r = run_with_inputs("xda", &xda_terminal(), inputs);
+    let o = &r.outcome;
+    assert!(r.went_online);
+    assert_eq!(o.decision, Decision::Approved, "{o:?}");
+    assert_eq!(r.generate_acs, [0x90, 0x50], "ARQC and TC, both with P1 b5");
+    assert_eq!(o.oda_method, OdaMethod::Xda);
+    assert_eq!(o.oda_result, OdaResult::Succeeded, "{:?}", o.oda_failure);
+    assert!(!o.tvr.is_set(tvr::XDA_FAILED));
 }
 
 /// The default terminal (9F33 E0F8C8, no XDA) does no ODA with an XDA-only
