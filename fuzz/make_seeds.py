@@ -2,13 +2,13 @@
 """Writes the seed corpus of the `transaction` fuzz target from the committed
 transcripts (kernel/benches/transcripts): each transcript unmutated (its mode
 byte, with the host reachable and not), and each as a card of fuzzer bytes
-(mode 6: every response with a 2-byte length). Rerun after the transcripts
+(mode 7: every response with a 2-byte length). Rerun after the transcripts
 change: `python3 fuzz/make_seeds.py`."""
 
 import pathlib
 
 root = pathlib.Path(__file__).resolve().parent
-transcripts = ["dda", "cda", "no-oda", "cvm-offline-pin", "issuer-scripts", "sda"]
+transcripts = ["dda", "cda", "no-oda", "cvm-offline-pin", "issuer-scripts", "sda", "xda"]
 out = root / "corpus" / "transaction"
 out.mkdir(parents=True, exist_ok=True)
 for old in out.glob("seed-*"):
@@ -20,7 +20,7 @@ for index, name in enumerate(transcripts):
     (out / f"seed-{name}-host").write_bytes(bytes([index | 0x08]))
     # One flipped byte in the last response, as a shape for the mutator.
     (out / f"seed-{name}-flip").write_bytes(bytes([index, len(responses) - 1, 0, 4, 0x01]))
-    raw = bytearray([6 | 0x08])
+    raw = bytearray([7 | 0x08])
     for response in responses:
         raw += len(response).to_bytes(2, "big") + response
     (out / f"seed-{name}-raw").write_bytes(bytes(raw))
