@@ -146,6 +146,8 @@ enum emv_oda_method {
   EMV_ODA_METHOD_DDA = 2,
   // Combined DDA / Application Cryptogram Generation.
   EMV_ODA_METHOD_CDA = 3,
+  // Extended Data Authentication (EMV 4.4, elliptic curves).
+  EMV_ODA_METHOD_XDA = 4,
 };
 
 // The result of offline data authentication.
@@ -487,8 +489,8 @@ enum emv_error emv_config_add_application(struct emv_config *config,
 
 // Fills `out` with the defaults for the application `aid` (5 to 16
 // bytes): partial selection allowed, version 0002, floor limit 100.00, no
-// random selection, TAC denial 0010000000, online DC4084F800, default
-// DC4000A800, default DDOL 9F3704, no default TDOL.
+// random selection, TAC denial 0010000000, online DC4084F900, default
+// DC4000A900, default DDOL 9F3704, no default TDOL.
 //
 // # Safety
 // `aid` must point to `aid_len` readable bytes; `out` must be writable.

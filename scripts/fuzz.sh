@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds=${1:-30}
-targets=(tlv dol transaction oda)
+targets=(tlv dol transaction oda xda)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 

@@ -30,6 +30,8 @@ for profile in "${profiles[@]}"; do
     case $profile in
         # A PIN UNBLOCK script before and an APPLICATION BLOCK after the final GENERATE AC.
         issuer-scripts) extra=(--issuer-script 84240000: --issuer-script 841E0000:) ;;
+        # EMV 4.4 XDA: the default terminal predates it; this one has 9F33 byte 3 b3.
+        xda*) extra=(--config docs/terminal.xda.toml) ;;
     esac
     # Exit status 2/3 (declined/terminated) is an outcome, not a failure here.
     log=$("$bin" transact --card "$profile" --amount 10.00 --date 250615 --time 120000 \

@@ -53,6 +53,15 @@ pub const TEST_REVOKED_CERTIFICATE: RevokedCertificate = RevokedCertificate {
     serial_number: [0x12, 0x34, 0x56],
 };
 
+/// The Issuer ECC certificate the `xda-revoked-issuer-cert` test card
+/// presents: RID `A000000999`, ECC CA index `10`, serial `654321` (revoked
+/// by default).
+pub const TEST_REVOKED_ECC_CERTIFICATE: RevokedCertificate = RevokedCertificate {
+    rid: [0xA0, 0x00, 0x00, 0x09, 0x99],
+    ca_index: 0x10,
+    serial_number: [0x65, 0x43, 0x21],
+};
+
 /// Everything the configuration file sets: the kernel's terminal
 /// configuration plus the per-transaction defaults and lists the terminal
 /// keeps around the kernel.
@@ -76,14 +85,14 @@ pub struct Settings {
 impl Default for Settings {
     /// The kernel's default terminal (attended, online capable, `E0F8C8`,
     /// country `0250`, the three test applications), currency `0978` with
-    /// exponent 2, the test card's revoked issuer certificate, an empty
+    /// exponent 2, the test cards' revoked issuer certificates (RSA and ECC), an empty
     /// exception file and no offline limits.
     fn default() -> Self {
         Settings {
             terminal: TerminalConfig::default(),
             currency_code: [0x09, 0x78],
             currency_exponent: 2,
-            revoked: vec![TEST_REVOKED_CERTIFICATE],
+            revoked: vec![TEST_REVOKED_CERTIFICATE, TEST_REVOKED_ECC_CERTIFICATE],
             exception_file: Vec::new(),
             offline_limits: OfflineLimits::default(),
         }

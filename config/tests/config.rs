@@ -2,7 +2,7 @@
 //! kernel configuration, defaults kept for missing keys, and invalid values
 //! rejected with the key named.
 
-use emv_config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE};
+use emv_config::{ConfigError, Settings, TEST_REVOKED_CERTIFICATE, TEST_REVOKED_ECC_CERTIFICATE};
 use emv_kernel::config::{TerminalConfig, TEST_AID_CREDIT};
 use emv_kernel::oda::revocation::RevokedCertificate;
 
@@ -21,7 +21,10 @@ fn no_file_means_the_test_card_terminal() {
     assert_eq!(settings.terminal, TerminalConfig::default());
     assert_eq!(settings.currency_code, [0x09, 0x78]);
     assert_eq!(settings.currency_exponent, 2);
-    assert_eq!(settings.revoked, vec![TEST_REVOKED_CERTIFICATE]);
+    assert_eq!(
+        settings.revoked,
+        vec![TEST_REVOKED_CERTIFICATE, TEST_REVOKED_ECC_CERTIFICATE]
+    );
     assert!(settings.exception_file.is_empty());
     assert!(!settings.offline_limits.any());
     assert_eq!(Settings::from_toml("").unwrap(), settings);
@@ -62,11 +65,11 @@ fn example_file_loads_and_sets_every_key() {
     );
     assert_eq!(
         credit.terminal_action_code_online,
-        [0xDC, 0x40, 0x84, 0xF8, 0x00]
+        [0xDC, 0x40, 0x84, 0xF9, 0x00]
     );
     assert_eq!(
         credit.terminal_action_code_default,
-        [0xDC, 0x40, 0x00, 0xA8, 0x00]
+        [0xDC, 0x40, 0x00, 0xA9, 0x00]
     );
     assert_eq!(credit.default_ddol.as_slice(), &[0x9F, 0x37, 0x04]);
     assert_eq!(

@@ -381,8 +381,8 @@ pub unsafe extern "C" fn emv_config_add_application(
 
 /// Fills `out` with the defaults for the application `aid` (5 to 16
 /// bytes): partial selection allowed, version 0002, floor limit 100.00, no
-/// random selection, TAC denial 0010000000, online DC4084F800, default
-/// DC4000A800, default DDOL 9F3704, no default TDOL.
+/// random selection, TAC denial 0010000000, online DC4084F900, default
+/// DC4000A900, default DDOL 9F3704, no default TDOL.
 ///
 /// # Safety
 /// `aid` must point to `aid_len` readable bytes; `out` must be writable.

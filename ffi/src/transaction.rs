@@ -822,6 +822,8 @@ pub enum emv_oda_method {
     EMV_ODA_METHOD_DDA = 2,
     /// Combined DDA / Application Cryptogram Generation.
     EMV_ODA_METHOD_CDA = 3,
+    /// Extended Data Authentication (EMV 4.4, elliptic curves).
+    EMV_ODA_METHOD_XDA = 4,
 }
 
 /// The result of offline data authentication.
@@ -993,6 +995,7 @@ fn outcome_to_c(outcome: &emv_kernel::outcome::Outcome) -> emv_outcome {
             OdaMethod::Sda => emv_oda_method::EMV_ODA_METHOD_SDA,
             OdaMethod::Dda => emv_oda_method::EMV_ODA_METHOD_DDA,
             OdaMethod::Cda => emv_oda_method::EMV_ODA_METHOD_CDA,
+            OdaMethod::Xda => emv_oda_method::EMV_ODA_METHOD_XDA,
         },
         oda_result: match outcome.oda_result {
             OdaResult::NotPerformed => emv_oda_result::EMV_ODA_NOT_PERFORMED,

@@ -2,11 +2,13 @@
 //!
 //! Input: the first byte chooses the card and the cardholder's and host's
 //! answers; the rest is the card.
-//! - byte 0, bits 0-2: `0..=5` a committed transcript (`kernel/benches/transcripts`,
-//!   genuine test cards) with the rest of the input as mutations, 4 bytes each
+//! - byte 0, bits 0-2: `0..=6` a committed transcript (`kernel/benches/transcripts`,
+//!   genuine test cards; `6` the XDA card, at a terminal that claims XDA)
+//!   with the rest of the input as mutations, 4 bytes each
 //!   `[exchange, position high, position low, xor]` (`xor == 0` truncates the
-//!   response at the position); `6` and `7` a card that is only fuzzer bytes,
-//!   the rest being responses, each a 2-byte big-endian length and its bytes;
+//!   response at the position); `7` a card that is only fuzzer bytes, at a
+//!   terminal that claims XDA, the rest being responses, each a 2-byte
+//!   big-endian length and its bytes;
 //! - bit 3: the host is reachable and approves; bit 4: the cardholder bypasses
 //!   PIN entry; bit 5: the cardholder declines the application choice.
 //!
@@ -30,14 +32,18 @@ use emv_kernel::tlv::{self, Tag};
 use emv_kernel::transaction::{PinEntry, PinKind, Request, TerminalContext, Transaction};
 use libfuzzer_sys::fuzz_target;
 
-const TRANSCRIPTS: [&str; 6] = [
+const TRANSCRIPTS: [&str; 7] = [
     include_str!("../../kernel/benches/transcripts/dda.txt"),
     include_str!("../../kernel/benches/transcripts/cda.txt"),
     include_str!("../../kernel/benches/transcripts/no-oda.txt"),
     include_str!("../../kernel/benches/transcripts/cvm-offline-pin.txt"),
     include_str!("../../kernel/benches/transcripts/issuer-scripts.txt"),
     include_str!("../../kernel/benches/transcripts/sda.txt"),
+    include_str!("../../kernel/benches/transcripts/xda.txt"),
 ];
+
+/// The transcript recorded at a terminal that claims XDA (9F33 byte 3 b3).
+const XDA: usize = 6;
 
 /// The inputs the transcripts were recorded with.
 const INPUTS: TransactionInputs = TransactionInputs::new(
@@ -79,8 +85,8 @@ fn ca_keys() -> &'static CaKeyStore {
     })
 }
 
-fn transcripts() -> &'static [Exchanges; 6] {
-    static PARSED: OnceLock<[Exchanges; 6]> = OnceLock::new();
+fn transcripts() -> &'static [Exchanges; 7] {
+    static PARSED: OnceLock<[Exchanges; 7]> = OnceLock::new();
     PARSED.get_or_init(|| {
         TRANSCRIPTS.map(|text| {
             let mut pairs = Vec::new();
@@ -126,6 +132,8 @@ fn is_oda_record(exchanges: &Exchanges, index: usize) -> bool {
 }
 
 struct Flags {
+    /// The terminal claims XDA (EMV 4.4, 9F33 byte 3 b3).
+    xda: bool,
     host_reachable: bool,
     bypass_pin: bool,
     decline_choice: bool,
@@ -137,7 +145,10 @@ struct Flags {
 
 fn run(flags: &Flags, mut respond: impl FnMut(usize) -> Vec<u8>) -> Outcome {
     let revocations = RevocationList::new();
-    let config = TerminalConfig::default();
+    let mut config = TerminalConfig::default();
+    if flags.xda {
+        config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    }
     let context = TerminalContext {
         config: &config,
         ca_keys: ca_keys(),
@@ -189,14 +200,15 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
+    let which = usize::from(mode & 0x07);
     let flags = Flags {
+        xda: which >= XDA,
         host_reachable: mode & 0x08 != 0,
         bypass_pin: mode & 0x10 != 0,
         decline_choice: mode & 0x20 != 0,
         referral: mode & 0x40 != 0,
         referral_approved: mode & 0x80 != 0,
     };
-    let which = usize::from(mode & 0x07);
     if which >= TRANSCRIPTS.len() {
         let mut responses = Vec::new();
         let mut input = rest;

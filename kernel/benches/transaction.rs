@@ -9,6 +9,12 @@
 //!   own logic (parsing, DOLs, state machine).
 //!
 //! Crypto time per transaction = `full` - `logic`.
+//!
+//! For XDA (EMV 4.4, P-256) a third figure, `crypto-floor`, is the signature
+//! work the transaction must do, measured in the same run: the EC-SDSA
+//! verifications (issuer certificate, ICC certificate, GENERATE AC) and the
+//! two point checks of certified keys, on the inputs the transaction gave
+//! them.
 
 #[path = "../tests/inputs/mod.rs"]
 mod inputs;
@@ -17,7 +23,9 @@ use std::cell::{Cell, RefCell};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use emv_kernel::config::TerminalConfig;
-use emv_kernel::crypto::{CryptoError, CryptoProvider, PortableCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{
+    CryptoError, CryptoProvider, EccCurve, PortableCrypto, SHA1_LEN, SHA256_LEN, SHA512_LEN,
+};
 use emv_kernel::oda::capk::parse_capk_line;
 use emv_kernel::oda::{CaKeyStore, RevocationList};
 use emv_kernel::online::HostResponse;
@@ -52,6 +60,22 @@ fn transcript(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
 struct Recording {
     inner: TestCrypto,
     log: RefCell<Vec<Vec<u8>>>,
+    /// The elliptic-curve operations, with their inputs (the XDA floor).
+    ecc: RefCell<Vec<EccCall>>,
+}
+
+/// One elliptic-curve operation of a transaction.
+enum EccCall {
+    Verify {
+        curve: EccCurve,
+        x: Vec<u8>,
+        message: Vec<u8>,
+        signature: Vec<u8>,
+    },
+    CheckPoint {
+        curve: EccCurve,
+        x: Vec<u8>,
+    },
 }
 
 impl CryptoProvider for Recording {
@@ -81,6 +105,51 @@ impl CryptoProvider for Recording {
         self.log.borrow_mut().push(out.to_vec());
         Ok(())
     }
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let out = self.inner.sha512(parts)?;
+        self.log.borrow_mut().push(out.to_vec());
+        Ok(out)
+    }
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let valid = self
+            .inner
+            .ec_sdsa_verify(curve, public_key_x, message, signature)?;
+        self.log.borrow_mut().push(vec![u8::from(valid)]);
+        self.ecc.borrow_mut().push(EccCall::Verify {
+            curve,
+            x: public_key_x.to_vec(),
+            message: message.concat(),
+            signature: signature.to_vec(),
+        });
+        Ok(valid)
+    }
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        self.inner.ecc_check_point(curve, x)?;
+        self.ecc.borrow_mut().push(EccCall::CheckPoint {
+            curve,
+            x: x.to_vec(),
+        });
+        Ok(())
+    }
+}
+
+/// The transaction's elliptic-curve work alone, on its recorded inputs.
+fn ecc_floor(crypto: &TestCrypto, calls: &[EccCall]) -> bool {
+    calls.iter().all(|call| match call {
+        EccCall::Verify {
+            curve,
+            x,
+            message,
+            signature,
+        } => crypto.ec_sdsa_verify(*curve, x, &[message], signature) == Ok(true),
+        EccCall::CheckPoint { curve, x } => crypto.ecc_check_point(*curve, x).is_ok(),
+    })
 }
 
 /// Returns the recorded results in order, at no cost.
@@ -116,6 +185,21 @@ impl CryptoProvider for Replay<'_> {
     }
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         out.copy_from_slice(self.take());
+        Ok(())
+    }
+    fn sha512(&self, _parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        Ok(self.take().try_into().unwrap())
+    }
+    fn ec_sdsa_verify(
+        &self,
+        _curve: EccCurve,
+        _x: &[u8],
+        _message: &[&[u8]],
+        _signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        Ok(self.take() == [1])
+    }
+    fn ecc_check_point(&self, _curve: EccCurve, _x: &[u8]) -> Result<(), CryptoError> {
         Ok(())
     }
 }
@@ -190,7 +274,7 @@ fn transaction<C: CryptoProvider>(
 }
 
 fn bench(c: &mut Criterion) {
-    let setup = setup();
+    let default_setup = self::setup();
     let cases = [
         ("sda", include_str!("transcripts/sda.txt")),
         ("dda", include_str!("transcripts/dda.txt")),
@@ -200,9 +284,18 @@ fn bench(c: &mut Criterion) {
             include_str!("transcripts/issuer-scripts.txt"),
         ),
         ("online-no-oda", include_str!("transcripts/no-oda.txt")),
+        ("xda", include_str!("transcripts/xda.txt")),
     ];
+    // XDA needs a terminal that supports it (9F33 byte 3 b3).
+    let mut xda_setup = self::setup();
+    xda_setup.config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
     let mut group = c.benchmark_group("transaction");
     for (name, text) in cases {
+        let setup = if name == "xda" {
+            &xda_setup
+        } else {
+            &default_setup
+        };
         let exchanges = transcript(text);
         let issuer_data: Vec<u8> = exchanges
             .iter()
@@ -212,19 +305,31 @@ fn bench(c: &mut Criterion) {
         let recording = Recording {
             inner: test_crypto(),
             log: RefCell::new(Vec::new()),
+            ecc: RefCell::new(Vec::new()),
         };
         assert_eq!(
-            transaction(&setup, &recording, &exchanges, &issuer_data),
+            transaction(setup, &recording, &exchanges, &issuer_data),
             Decision::Approved
         );
         let log = recording.log.into_inner();
+        let ecc = recording.ecc.into_inner();
         group.bench_function(format!("{name}/full"), |b| {
-            b.iter(|| transaction(&setup, test_crypto(), &exchanges, &issuer_data))
+            b.iter(|| transaction(setup, test_crypto(), &exchanges, &issuer_data))
         });
+        if !ecc.is_empty() {
+            let crypto = test_crypto();
+            assert!(
+                ecc_floor(&crypto, &ecc),
+                "{name}: the recorded ECC work verifies"
+            );
+            group.bench_function(format!("{name}/crypto-floor"), |b| {
+                b.iter(|| ecc_floor(&crypto, &ecc))
+            });
+        }
         group.bench_function(format!("{name}/logic"), |b| {
             b.iter(|| {
                 transaction(
-                    &setup,
+                    setup,
                     Replay {
                         log: &log,
                         next: Cell::new(0),

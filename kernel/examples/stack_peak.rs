@@ -34,6 +34,7 @@ fn transcript(name: &str) -> Option<&'static str> {
         "cvm-offline-pin" => include_str!("../benches/transcripts/cvm-offline-pin.txt"),
         "issuer-scripts" => include_str!("../benches/transcripts/issuer-scripts.txt"),
         "no-oda" => include_str!("../benches/transcripts/no-oda.txt"),
+        "xda" => include_str!("../benches/transcripts/xda.txt"),
         _ => return None,
     })
 }
@@ -103,7 +104,11 @@ fn main() {
         |_| {},
     )
     .expect("test CA keys");
-    let config = Box::new(TerminalConfig::default());
+    let mut config = Box::new(TerminalConfig::default());
+    if name == "xda" {
+        // EMV 4.4 XDA: the terminal supports it (9F33 byte 3 b3).
+        config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    }
     let revocations = Box::new(RevocationList::new());
     let context = TerminalContext {
         config: &config,

@@ -22,7 +22,7 @@ use crate::data::{DataStore, Sources};
 use crate::dol;
 use crate::limits::CDA_RESPONSE_MAX_OBJECTS;
 use crate::oda::cda::CdaRequest;
-use crate::oda::flow::OfflineAuthentication;
+use crate::oda::flow::{IccKey, OfflineAuthentication};
 use crate::oda::{self, OdaFailure};
 use crate::outcome::{Decision, OdaMethod, TerminationReason};
 use crate::render::{self, Cid};
@@ -434,9 +434,10 @@ fn action_codes(cx: &Context<'_>) -> (ActionCodes, ActionCodes) {
     (issuer, terminal)
 }
 
-/// Whether CDA was selected and the ICC key for it recovered.
+/// Whether CDA (or XDA, whose signature is asked for the same way) was
+/// selected and the ICC key for it recovered.
 fn cda_selected(oda: &OfflineAuthentication) -> bool {
-    oda.method == OdaMethod::Cda && oda.icc_key.is_some()
+    matches!(oda.method, OdaMethod::Cda | OdaMethod::Xda) && oda.icc_key.is_some()
 }
 
 /// Book 3, 10.7: terminal action analysis, then the first GENERATE AC with
@@ -669,8 +670,13 @@ fn verify_cda<C: CryptoProvider>(
     format2: bool,
     cdol2_data: Option<&[u8]>,
 ) -> bool {
-    let Some(key) = oda.icc_key.as_ref() else {
-        return false;
+    let key = match oda.icc_key.as_ref() {
+        Some(IccKey::Rsa(key)) => key,
+        Some(IccKey::Ecc(key)) => {
+            let key = key.clone();
+            return verify_xda(cx, crypto, oda, &key, template, format2, cdol2_data);
+        }
+        None => return false,
     };
     if !format2 {
         oda.failed(cx, OdaFailure::Missing(Tag(0x9F4B)));
@@ -688,6 +694,38 @@ fn verify_cda<C: CryptoProvider>(
             let _ = cx
                 .store
                 .replace(Tag(0x9F26), &outcome.application_cryptogram);
+            oda.succeeded(cx);
+            true
+        }
+        Err(failure) => {
+            oda.failed(cx, failure);
+            false
+        }
+    }
+}
+
+/// EMV 4.4 Book 2 (XDA): verifies the EC-SDSA signature of a GENERATE AC
+/// response, as [`verify_cda`] does for CDA.
+fn verify_xda<C: CryptoProvider>(
+    cx: &mut Context<'_>,
+    crypto: &C,
+    oda: &mut OfflineAuthentication,
+    key: &crate::oda::EccPublicKey,
+    template: &[u8],
+    format2: bool,
+    cdol2_data: Option<&[u8]>,
+) -> bool {
+    if !format2 {
+        oda.failed(cx, OdaFailure::Missing(Tag(0x9F4B)));
+        return false;
+    }
+    let request = crate::oda::xda::XdaRequest {
+        pdol_data: &oda.pdol_data,
+        cdol1_data: &oda.cdol1_data,
+        cdol2_data,
+    };
+    match crate::oda::xda::verify(crypto, key, &request, template) {
+        Ok(()) => {
             oda.succeeded(cx);
             true
         }

@@ -28,6 +28,8 @@ pub const CAPABILITY_SDA: u8 = 0x80;
 pub const CAPABILITY_DDA: u8 = 0x40;
 /// Terminal Capabilities (9F33) byte 3, b4: CDA supported.
 pub const CAPABILITY_CDA: u8 = 0x08;
+/// 9F33 byte 3, b3 (EMV 4.4 Book 4, Annex A2): Extended Data Authentication (XDA).
+pub const CAPABILITY_XDA: u8 = 0x04;
 
 /// One application (AID) the terminal accepts, with its risk parameters.
 ///
@@ -86,8 +88,12 @@ impl ApplicationConfig {
             random_selection_target_percentage: 0,
             random_selection_max_target_percentage: 0,
             terminal_action_code_denial: [0x00, 0x10, 0x00, 0x00, 0x00],
-            terminal_action_code_online: [0xDC, 0x40, 0x84, 0xF8, 0x00],
-            terminal_action_code_default: [0xDC, 0x40, 0x00, 0xA8, 0x00],
+            // Byte 4 b1 (EMV 4.4, "XDA signature verification failed"): only
+            // XDA sets it, and without it a card that changes its own signed
+            // IACs is approved offline after a failed XDA
+            // (docs/conformance.md, "XDA").
+            terminal_action_code_online: [0xDC, 0x40, 0x84, 0xF9, 0x00],
+            terminal_action_code_default: [0xDC, 0x40, 0x00, 0xA9, 0x00],
             default_ddol,
             default_tdol: Vec::new(),
         }
@@ -269,8 +275,9 @@ impl Default for TerminalConfig {
     /// - The test cards' applications `A0000009991010` (credit),
     ///   `A0000009992020` (debit) and `A0000009993030` (prepaid), each with
     ///   partial selection allowed, version `0002`, floor limit 100.00, no
-    ///   random selection, TAC denial `0010000000`, online `DC4084F800`,
-    ///   default `DC4000A800`, default DDOL `9F3704`.
+    ///   random selection, TAC denial `0010000000`, online `DC4084F900`,
+    ///   default `DC4000A900` (byte 4 b1 is EMV 4.4's "XDA signature
+    ///   verification failed"), default DDOL `9F3704`.
     fn default() -> Self {
         let mut applications = Vec::new();
         for aid in [TEST_AID_CREDIT, TEST_AID_DEBIT, TEST_AID_PREPAID] {

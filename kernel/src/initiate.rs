@@ -17,6 +17,8 @@ use heapless::Vec;
 
 /// AIP byte 1 b7: SDA supported.
 pub const AIP_SDA: u8 = 0x40;
+/// AIP byte 1, b8 (EMV 4.4 Book 3, Annex C1): XDA supported.
+pub const AIP_XDA: u8 = 0x80;
 /// AIP byte 1 b6: DDA supported.
 pub const AIP_DDA: u8 = 0x20;
 /// AIP byte 1 b5: cardholder verification is supported.

@@ -145,6 +145,9 @@ pub enum OdaMethod {
     Dda,
     /// Combined DDA / Application Cryptogram Generation.
     Cda,
+    /// Extended Data Authentication (EMV 4.4: ECC certificates and an
+    /// EC-SDSA signature on the GENERATE AC response).
+    Xda,
 }
 
 /// How an issuer referral ended (Book 4, 6.5.2, voice referrals).

@@ -16,8 +16,10 @@ const fn bit(byte: usize, mask: u8, name: &'static str) -> Bit {
     Bit { byte, mask, name }
 }
 
-/// Book 3, Annex C1: Application Interchange Profile (82).
+/// Book 3, Annex C1: Application Interchange Profile (82); byte 1 b8 is
+/// EMV 4.4's XDA.
 pub const AIP_BITS: &[Bit] = &[
+    bit(0, 0x80, "XDA supported"),
     bit(0, 0x40, "SDA supported"),
     bit(0, 0x20, "DDA supported"),
     bit(0, 0x10, "Cardholder verification is supported"),
@@ -59,6 +61,7 @@ pub const TERMINAL_CAPABILITIES_BITS: &[Bit] = &[
     bit(2, 0x40, "DDA"),
     bit(2, 0x20, "Card capture"),
     bit(2, 0x08, "CDA"),
+    bit(2, 0x04, "XDA"),
 ];
 
 /// Book 4, Annex A3: Additional Terminal Capabilities (9F40).
@@ -984,11 +987,11 @@ mod tests {
                 "CDA supported"
             ]
         );
-        assert_eq!(decode_bits(Tag(0x95), &[0; 5]).count(), 27);
-        assert_eq!(decode_bits(Tag(0x95), &[0; 2]).count(), 12); // short value: bytes 1-2 only
+        assert_eq!(decode_bits(Tag(0x95), &[0; 5]).count(), 29);
+        assert_eq!(decode_bits(Tag(0x95), &[0; 2]).count(), 13); // short value: bytes 1-2 only
         assert_eq!(decode_bits(Tag(0x5A), &[0xFF]).count(), 0);
         assert_eq!(details(0x9F33, &[0xE0, 0xF8, 0xC8]).len(), 3 + 5 + 3);
-        assert_eq!(details(0x82, &[0x80, 0x00]), ["Byte 1 RFU bits set: 80"]);
+        assert_eq!(details(0x82, &[0x02, 0x00]), ["Byte 1 RFU bits set: 02"]);
         assert_eq!(details(0x82, &[0x00, 0x40]), ["Byte 2 RFU bits set: 40"]);
     }
 

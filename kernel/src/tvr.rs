@@ -52,6 +52,8 @@ pub const DDA_FAILED: Bit = bit(0, 0x08, "DDA failed");
 pub const CDA_FAILED: Bit = bit(0, 0x04, "CDA failed");
 /// TVR byte 1, b2.
 pub const SDA_SELECTED: Bit = bit(0, 0x02, "SDA selected");
+/// TVR byte 1, b1 (EMV 4.4).
+pub const XDA_SELECTED: Bit = bit(0, 0x01, "XDA selected");
 /// TVR byte 2, b8.
 pub const DIFFERENT_APPLICATION_VERSIONS: Bit = bit(
     1,
@@ -101,6 +103,9 @@ pub const RANDOMLY_SELECTED_ONLINE: Bit = bit(
 );
 /// TVR byte 4, b4.
 pub const MERCHANT_FORCED_ONLINE: Bit = bit(3, 0x08, "Merchant forced transaction online");
+/// TVR byte 4, b1 (EMV 4.4): "XDA signature verification failed"; the
+/// kernel sets it for every failure of XDA (docs/conformance.md).
+pub const XDA_FAILED: Bit = bit(3, 0x01, "XDA signature verification failed");
 /// TVR byte 5, b8.
 pub const DEFAULT_TDOL_USED: Bit = bit(4, 0x80, "Default TDOL used");
 /// TVR byte 5, b7.
@@ -113,7 +118,7 @@ pub const SCRIPT_FAILED_AFTER_FINAL_GENAC: Bit =
     bit(4, 0x10, "Script processing failed after final GENERATE AC");
 
 /// Every defined TVR bit, in byte and bit order (for decoders).
-pub const TVR_BITS: [Bit; 27] = [
+pub const TVR_BITS: [Bit; 29] = [
     ODA_NOT_PERFORMED,
     SDA_FAILED,
     ICC_DATA_MISSING,
@@ -121,6 +126,7 @@ pub const TVR_BITS: [Bit; 27] = [
     DDA_FAILED,
     CDA_FAILED,
     SDA_SELECTED,
+    XDA_SELECTED,
     DIFFERENT_APPLICATION_VERSIONS,
     EXPIRED_APPLICATION,
     APPLICATION_NOT_YET_EFFECTIVE,
@@ -137,6 +143,7 @@ pub const TVR_BITS: [Bit; 27] = [
     UCOL_EXCEEDED,
     RANDOMLY_SELECTED_ONLINE,
     MERCHANT_FORCED_ONLINE,
+    XDA_FAILED,
     DEFAULT_TDOL_USED,
     ISSUER_AUTHENTICATION_FAILED,
     SCRIPT_FAILED_BEFORE_FINAL_GENAC,
@@ -400,7 +407,7 @@ mod tests {
         );
         assert_eq!(format!("{:#}", Tvr::default()), "0000000000");
         // An RFU bit has no name: hex only.
-        assert_eq!(format!("{:#}", Tvr([0x01, 0, 0, 0, 0])), "0100000000");
+        assert_eq!(format!("{:#}", Tvr([0, 0x04, 0, 0, 0])), "0004000000");
         assert_eq!(format!("{:?}", CvmResults::default()), "CvmResults(3F0000)");
         assert_eq!(
             format!("{:#}", CvmResults([0x1E, 0x03, 0x00])),
@@ -415,6 +422,6 @@ mod tests {
             assert_eq!(seen[b.byte] & b.mask, 0, "{}", b.name);
             seen[b.byte] |= b.mask;
         }
-        assert_eq!(seen, [0xFE, 0xF8, 0xFC, 0xF8, 0xF0]);
+        assert_eq!(seen, [0xFF, 0xF8, 0xFC, 0xF9, 0xF0]);
     }
 }

@@ -35,13 +35,14 @@ fn test_crypto() -> TestCrypto {
     })
 }
 
-const TRANSCRIPTS: [&str; 6] = [
+const TRANSCRIPTS: [&str; 7] = [
     include_str!("../benches/transcripts/dda.txt"),
     include_str!("../benches/transcripts/cda.txt"),
     include_str!("../benches/transcripts/no-oda.txt"),
     include_str!("../benches/transcripts/cvm-offline-pin.txt"),
     include_str!("../benches/transcripts/issuer-scripts.txt"),
     include_str!("../benches/transcripts/sda.txt"),
+    include_str!("../benches/transcripts/xda.txt"),
 ];
 
 /// More requests than any run may take: the kernel's exchange bound plus the
@@ -145,16 +146,33 @@ fn mutate(response: &[u8], mutation: &Mutation) -> (Vec<u8>, bool) {
     }
 }
 
+/// The terminal a transcript was recorded with: the default, or with XDA
+/// (9F33 byte 3 b3) for the XDA card. 9F33 is in the cards' PDOL, so a CDA
+/// card's signature holds only with the terminal it was recorded with.
+fn config_for(text: &str) -> TerminalConfig {
+    let mut config = TerminalConfig::default();
+    if text.starts_with("# xda") {
+        config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    }
+    config
+}
+
+/// A terminal that claims XDA: random cards offering it (AIP byte 1 b8) meet
+/// the ECC checks too.
+fn xda_config() -> TerminalConfig {
+    config_for("# xda")
+}
+
 /// Runs one transaction against `respond`, the hostile card.
 fn run(
+    config: &TerminalConfig,
     mut respond: impl FnMut(usize, &[u8]) -> Vec<u8>,
     host_reachable: bool,
     issuer_authentication_data: &[u8],
 ) -> Outcome {
     let revocations = RevocationList::new();
-    let config = TerminalConfig::default();
     let context = TerminalContext {
-        config: &config,
+        config,
         ca_keys: ca_keys(),
         revocations: &revocations,
         exception_file: &[],
@@ -211,11 +229,13 @@ proptest! {
     #[test]
     fn one_mutated_response(which in 0usize..TRANSCRIPTS.len(), at in any::<usize>(), mutation in mutation(), reachable in any::<bool>()) {
         let exchanges = transcript(TRANSCRIPTS[which]);
+        let config = config_for(TRANSCRIPTS[which]);
         let at = at % exchanges.len();
         let tampered_oda = is_oda_record(&exchanges, at);
         let mut changed_data = false;
         let issuer_data: Vec<u8> = exchanges.iter().find(|(c, _)| c.starts_with(&[0x00, 0x82])).map(|(c, _)| c[5..].to_vec()).unwrap_or_default();
         let outcome = run(
+            &config,
             |index, _command| match exchanges.get(index) {
                 Some((_, response)) if index == at => {
                     let (out, changed) = mutate(response, &mutation);
@@ -237,9 +257,11 @@ proptest! {
     #[test]
     fn many_mutated_responses(which in 0usize..TRANSCRIPTS.len(), mutations in proptest::collection::vec(proptest::option::weighted(0.3, mutation()), 40), reachable in any::<bool>()) {
         let exchanges = transcript(TRANSCRIPTS[which]);
+        let config = config_for(TRANSCRIPTS[which]);
         let issuer_data: Vec<u8> = exchanges.iter().find(|(c, _)| c.starts_with(&[0x00, 0x82])).map(|(c, _)| c[5..].to_vec()).unwrap_or_default();
         let mut tampered_oda = false;
         let outcome = run(
+            &config,
             |index, _command| {
                 let response = exchanges.get(index).map(|e| e.1.clone()).unwrap_or_else(|| vec![0x6F, 0x00]);
                 match mutations.get(index).and_then(Option::as_ref) {
@@ -263,6 +285,7 @@ proptest! {
     #[test]
     fn random_card(responses in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..260), 1..40), reachable in any::<bool>()) {
         let outcome = run(
+            &xda_config(),
             |index, _command| responses.get(index).cloned().unwrap_or_else(|| vec![0x90, 0x00]),
             reachable,
             &[],
@@ -277,6 +300,7 @@ proptest! {
     #[test]
     fn random_tlv_card(responses in proptest::collection::vec((any::<u8>(), proptest::collection::vec(any::<u8>(), 0..200)), 1..40)) {
         let outcome = run(
+            &xda_config(),
             |index, _command| match responses.get(index) {
                 Some((tag, value)) => {
                     let mut out = vec![*tag, value.len().min(127) as u8];
@@ -303,6 +327,7 @@ fn unmutated_transcripts_replay_to_approval() {
             .map(|(c, _)| c[5..].to_vec())
             .unwrap_or_default();
         let outcome = run(
+            &config_for(text),
             |index, _| {
                 exchanges
                     .get(index)
@@ -322,8 +347,8 @@ fn oda_records_are_found_in_transcripts() {
     assert!((0..exchanges.len()).any(|i| is_oda_record(&exchanges, i)));
 }
 
-/// The property is not vacuous: untouched, the DDA, CDA, offline-PIN (SDA)
-/// and SDA transcripts approve offline with ODA succeeded; with any single
+/// The property is not vacuous: untouched, the DDA, CDA, offline-PIN (SDA),
+/// SDA and XDA transcripts approve offline with ODA succeeded; with any single
 /// byte of any ODA record flipped, they never do.
 #[test]
 fn every_flipped_oda_byte_prevents_offline_approval() {
@@ -332,9 +357,12 @@ fn every_flipped_oda_byte_prevents_offline_approval() {
         TRANSCRIPTS[1],
         TRANSCRIPTS[3],
         TRANSCRIPTS[5],
+        TRANSCRIPTS[6],
     ] {
         let exchanges = transcript(text);
+        let config = config_for(text);
         let clean = run(
+            &config,
             |i, _| exchanges.get(i).map(|e| e.1.clone()).unwrap_or_default(),
             false,
             &[],
@@ -355,6 +383,7 @@ fn every_flipped_oda_byte_prevents_offline_approval() {
             let data_len = exchanges[at].1.len() - 2;
             for position in (0..data_len).step_by(7) {
                 let outcome = run(
+                    &config,
                     |i, _| {
                         let mut response =
                             exchanges.get(i).map(|e| e.1.clone()).unwrap_or_default();

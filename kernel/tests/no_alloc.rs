@@ -98,7 +98,7 @@ fn transcript(text: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     pairs
 }
 
-fn run_without_allocating(text: &str) -> Decision {
+fn run_without_allocating(text: &str, config: &TerminalConfig) -> Decision {
     let exchanges = transcript(text);
     let issuer_authentication_data: Vec<u8> = exchanges
         .iter()
@@ -107,9 +107,8 @@ fn run_without_allocating(text: &str) -> Decision {
         .unwrap_or_default();
     let keys = ca_keys();
     let revocations = RevocationList::new();
-    let config = TerminalConfig::default();
     let context = TerminalContext {
-        config: &config,
+        config,
         ca_keys: &keys,
         revocations: &revocations,
         exception_file: &[],
@@ -210,10 +209,21 @@ fn whole_transactions_allocate_nothing_in_the_kernel() {
             Decision::Approved,
         ),
     ] {
-        let decision = run_without_allocating(text);
+        let decision = run_without_allocating(text, &TerminalConfig::default());
         assert_eq!(decision, expected, "{name}");
         assert_eq!(allocations(), 0, "{name}: kernel allocated");
     }
+}
+
+/// XDA (EMV 4.4, P-256 EC-SDSA through the ECC chain and GENERATE AC), at a
+/// terminal that claims it: no allocation either.
+#[test]
+fn an_xda_transaction_allocates_nothing_in_the_kernel() {
+    let mut config = TerminalConfig::default();
+    config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    let decision = run_without_allocating(include_str!("../benches/transcripts/xda.txt"), &config);
+    assert_eq!(decision, Decision::Approved);
+    assert_eq!(allocations(), 0, "xda: kernel allocated");
 }
 
 #[test]

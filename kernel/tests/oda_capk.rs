@@ -48,7 +48,7 @@ fn good_line_in_colon_hex() {
         .unwrap();
     assert_eq!(key.rid, RID);
     assert_eq!(key.index, CA_INDEX);
-    assert_eq!(key.key, ca.public());
+    assert_eq!(key.key, emv_kernel::oda::CaKey::Rsa(ca.public()));
     assert_eq!(
         key.expiry,
         Some(Date {
@@ -65,8 +65,8 @@ fn good_line_in_plain_upper_case_hex_with_exponent_65537() {
     let line = line_for(&ca, "000000").replace(':', "").to_uppercase();
     let line = line.replace("RSA", "rsa").replace("SHA1", "sha1");
     let key = parse_capk_line(&test_crypto(), &line).unwrap().unwrap();
-    assert_eq!(key.key.exponent[..], [0x01, 0x00, 0x01]);
-    assert_eq!(key.key.len(), 248);
+    assert_eq!(key.key.rsa().unwrap().exponent[..], [0x01, 0x00, 0x01]);
+    assert_eq!(key.key.rsa().unwrap().len(), 248);
     assert_eq!(key.expiry, None);
 }
 
@@ -320,4 +320,132 @@ fn a_bad_line_stops_the_load_with_its_number_and_a_readable_reason() {
         "line 2: the check sum does not match SHA-1 over RID, index, modulus and exponent"
     );
     assert_eq!(store.len(), 1, "keys before the bad line stay loaded");
+}
+
+// Elliptic-curve CA keys (EMV 4.4 Book 2, XDA): `ecc-p256` / `ecc-p521` lines.
+
+/// The x-coordinate of the Book E example issuer key (a P-256 point).
+const P256_X: &str = "CD7400578B1164FEA954658C763C5A94FB3514FA89DB5B3B447AE8F4D5DF870A";
+
+fn ecc_line(algorithm: &str, index: u8, x: &[u8], suite: u8) -> String {
+    let crypto = test_crypto();
+    let checksum = crypto.sha1(&[&RID, &[index], &[suite], x]);
+    format!(
+        "{} {index:02x} 301231 {algorithm} {} sha1 {}",
+        colon_hex(&RID),
+        colon_hex(x),
+        colon_hex(&checksum)
+    )
+}
+
+#[test]
+fn an_ecc_p256_line_loads_with_its_curve_and_point() {
+    let crypto = test_crypto();
+    let x = hex::decode(P256_X).unwrap();
+    let key = parse_capk_line(&crypto, &ecc_line("ecc-p256", 0xE0, &x, 0x10))
+        .unwrap()
+        .unwrap();
+    let ecc = key.key.ecc().expect("an ECC key");
+    assert_eq!(ecc.curve, emv_kernel::crypto::EccCurve::P256);
+    assert_eq!(ecc.x[..], x[..]);
+    assert!(key.key.rsa().is_none());
+    assert_eq!(key.index, 0xE0);
+}
+
+#[test]
+fn ecc_lines_are_checked_when_loaded() {
+    let crypto = test_crypto();
+    let x = hex::decode(P256_X).unwrap();
+    // Wrong suite in the check sum.
+    assert_eq!(
+        parse_capk_line(&crypto, &ecc_line("ecc-p256", 0xE0, &x, 0x11)),
+        Err(CapkLineError::Key(CaKeyError::Checksum))
+    );
+    // An x that is not on the curve, with a true check sum.
+    let mut off_curve = None;
+    for last in 0u8..=40 {
+        let mut candidate = x.clone();
+        candidate[31] = last;
+        if crypto
+            .ecc_check_point(emv_kernel::crypto::EccCurve::P256, &candidate)
+            .is_err()
+        {
+            off_curve = Some(candidate);
+            break;
+        }
+    }
+    let off_curve = off_curve.expect("an x off the curve");
+    assert_eq!(
+        parse_capk_line(&crypto, &ecc_line("ecc-p256", 0xE0, &off_curve, 0x10)),
+        Err(CapkLineError::Key(CaKeyError::InvalidPoint))
+    );
+    // A P-256 x given as a P-521 key: wrong length.
+    assert_eq!(
+        parse_capk_line(&crypto, &ecc_line("ecc-p521", 0xE0, &x, 0x11)),
+        Err(CapkLineError::InvalidField(CapkField::EccPoint))
+    );
+    // Unknown algorithm.
+    assert_eq!(
+        parse_capk_line(&crypto, &ecc_line("ecc-p384", 0xE0, &x, 0x10)),
+        Err(CapkLineError::InvalidField(CapkField::KeyAlgorithm))
+    );
+    // Text after the check sum.
+    let line = ecc_line("ecc-p256", 0xE0, &x, 0x10) + " extra";
+    assert_eq!(
+        parse_capk_line(&crypto, &line),
+        Err(CapkLineError::TrailingText)
+    );
+}
+
+#[test]
+fn a_store_holds_rsa_and_ecc_keys_side_by_side() {
+    let crypto = test_crypto();
+    let x = hex::decode(P256_X).unwrap();
+    let text = format!(
+        "{}\n{}\n",
+        line_for(&ca_1024(), "301231"),
+        ecc_line("ecc-p256", 0xE0, &x, 0x10)
+    );
+    let mut store = CaKeyStore::new();
+    assert_eq!(store.load_capk_txt(&crypto, &text, None, |_| {}), Ok(2));
+    assert!(store.find(&RID, 0xE0).unwrap().key.ecc().is_some());
+}
+
+/// A provider that does not implement the ECC operations (written before
+/// XDA) still loads a `capk.txt` with ECC lines: the RSA keys work, the ECC
+/// key cannot verify anything.
+#[test]
+fn a_provider_without_ecc_still_loads_the_file() {
+    struct RsaOnly(TestCrypto);
+    impl CryptoProvider for RsaOnly {
+        fn sha1(&self, parts: &[&[u8]]) -> [u8; 20] {
+            self.0.sha1(parts)
+        }
+        fn sha256(&self, parts: &[&[u8]]) -> [u8; 32] {
+            self.0.sha256(parts)
+        }
+        fn rsa_public(
+            &self,
+            m: &[u8],
+            e: &[u8],
+            i: &[u8],
+            o: &mut [u8],
+        ) -> Result<(), CryptoError> {
+            self.0.rsa_public(m, e, i, o)
+        }
+        fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+            self.0.random(out)
+        }
+    }
+    let x = hex::decode(P256_X).unwrap();
+    let text = format!(
+        "{}\n{}\n",
+        ecc_line("ecc-p256", 0xE0, &x, 0x10),
+        line_for(&ca_1024(), "301231")
+    );
+    let mut store = CaKeyStore::new();
+    assert_eq!(
+        store.load_capk_txt(&RsaOnly(test_crypto()), &text, None, |_| {}),
+        Ok(2)
+    );
 }

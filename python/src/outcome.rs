@@ -123,6 +123,7 @@ impl Outcome {
                 OdaMethod::Sda => "sda",
                 OdaMethod::Dda => "dda",
                 OdaMethod::Cda => "cda",
+                OdaMethod::Xda => "xda",
             },
             oda_result: match o.oda_result {
                 OdaResult::NotPerformed => "not_performed",

@@ -186,6 +186,7 @@ impl Report {
                 OdaMethod::Sda => "sda",
                 OdaMethod::Dda => "dda",
                 OdaMethod::Cda => "cda",
+                OdaMethod::Xda => "xda",
             },
             oda_result: match outcome.oda_result {
                 OdaResult::NotPerformed => "not_performed",

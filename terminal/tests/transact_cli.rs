@@ -1095,7 +1095,11 @@ fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
 
     let capacity = emv_config::CA_KEY_CAPACITY;
     assert_eq!(capacity, 256);
-    std::fs::write(&capk, capk_with_extra_keys(capacity - 4 + 1)).unwrap();
+    let test_keys = emv_test_cards::pki::CAPK_TXT
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .count();
+    std::fs::write(&capk, capk_with_extra_keys(capacity - test_keys + 1)).unwrap();
     let run = transact(&[
         "--amount",
         "10.00",
@@ -1119,7 +1123,7 @@ fn a_published_size_capk_file_loads_and_an_oversized_one_names_the_limit() {
         run.stderr
     );
     // Exactly the capacity still loads.
-    std::fs::write(&capk, capk_with_extra_keys(capacity - 4)).unwrap();
+    std::fs::write(&capk, capk_with_extra_keys(capacity - test_keys)).unwrap();
     let (_, run) = on_card("cda", &["--capk", capk.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
@@ -1456,4 +1460,26 @@ fn messages_are_shown_in_the_language_the_card_prefers() {
         "{}",
         run.stderr
     );
+}
+
+/// EMV 4.4 XDA: with the XDA terminal configuration (9F33 byte 3 b3) the
+/// ECC test card approves offline with `oda: xda`; a failure profile names
+/// its check; the default terminal does not perform XDA.
+#[test]
+fn xda_card_approves_offline_with_the_xda_terminal() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/terminal.xda.toml");
+    let config = config.to_str().unwrap();
+    let (json, run) = on_card("xda", &["--config", config]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(text(&json, "decision"), "approved");
+    assert_eq!(text(&json, "oda"), "xda");
+    assert_eq!(text(&json, "oda_result"), "ok");
+    let (json, _) = on_card("xda-revoked-issuer-cert", &["--config", config]);
+    assert_eq!(text(&json, "oda"), "xda");
+    assert_eq!(
+        json["oda_failure"]["code"], "issuer_certificate.revoked",
+        "{json}"
+    );
+    let (json, _) = on_card("xda", &[]);
+    assert_eq!(text(&json, "oda"), "none");
 }

@@ -693,7 +693,37 @@ impl Card {
         let cid = decided.cid_bits();
         let iad = [0x01, 0x11, cvr[0], cvr[1], cvr[2], cvr[3]];
         let use_cda = cda_requested && app.oda == Oda::Cda && decided != CryptogramType::Aac;
-        let response = if use_cda {
+        let use_xda = cda_requested && app.oda == Oda::Xda && decided != CryptogramType::Aac;
+        let response = if use_xda {
+            // EMV 4.4 Book 2 (XDA): the cryptogram in clear, and an EC-SDSA
+            // signature over 15, the DOL data and the other response objects.
+            let Some(icc) = app.ecc_icc_key.as_ref() else {
+                return Response::status(sw::CONDITIONS);
+            };
+            let [cid_tlv, atc_tlv, ac_tlv, iad_tlv] = [
+                tlv(0x9F27, &[cid]),
+                tlv(0x9F36, &atc.to_be_bytes()),
+                tlv(0x9F26, &cryptogram),
+                tlv(0x9F10, &iad),
+            ];
+            let mut signed = vec![emv_kernel::oda::xda::SIGNED_DATA_FORMAT];
+            if !app.faults.bad_xda_signature {
+                signed.extend_from_slice(&self.txn.pdol_data);
+            }
+            if second {
+                signed.extend_from_slice(&self.txn.cdol1_data);
+            }
+            signed.extend_from_slice(c.data);
+            for object in [&cid_tlv, &atc_tlv, &ac_tlv, &iad_tlv] {
+                signed.extend_from_slice(object);
+            }
+            let mut sdad = vec![emv_kernel::oda::xda::SIGNED_DATA_FORMAT];
+            sdad.extend_from_slice(&icc.sign(&signed));
+            tlv(
+                0x77,
+                &[cid_tlv, atc_tlv, ac_tlv, tlv(0x9F4B, &sdad), iad_tlv].concat(),
+            )
+        } else if use_cda {
             let Some(icc) = app.icc_key else {
                 return Response::status(sw::CONDITIONS);
             };

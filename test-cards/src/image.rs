@@ -83,6 +83,8 @@ pub struct AppImage {
     pub icc_smc_key: Key16,
     /// ICC private key (DDA/CDA) when the card has one.
     pub icc_key: Option<&'static KeyPair>,
+    /// ICC ECC private key (XDA) when the card has one.
+    pub ecc_icc_key: Option<crate::ecc::EccKeyPair>,
     /// Key that deciphers enciphered PINs: the PIN key, else the ICC key.
     pub pin_decipher_key: Option<&'static KeyPair>,
     /// ODA method.
@@ -185,6 +187,7 @@ fn aip_of(app: &AppSpec) -> [u8; 2] {
         Oda::Sda => 0x40,
         Oda::Dda => 0x20,
         Oda::Cda => 0x21,
+        Oda::Xda => 0x80,
     };
     if app.issuer_authentication {
         byte1 |= 0x04;
@@ -303,7 +306,9 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         return Err(PkiError::KeyTooLong);
     }
     let mut sfi2: Vec<Vec<u8>> = Vec::new();
-    if app.oda != Oda::None {
+    let ecc_icc_key =
+        (app.oda == Oda::Xda).then(|| xda_records(app, &pan, &static_data, &mut sfi2));
+    if !matches!(app.oda, Oda::None | Oda::Xda) {
         let ca = pki.key(app.ca_key);
         let fields = IssuerCertFields {
             issuer_identifier: {
@@ -420,6 +425,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         pan,
         pan_sequence: app.pan_sequence,
         icc_key,
+        ecc_icc_key,
         pin_decipher_key: pin_key.or(icc_key),
         oda: app.oda,
         faults: app.faults.clone(),
@@ -434,6 +440,89 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         last_online_atc: app.last_online_atc,
         random_key,
     })
+}
+
+/// EMV 4.4 Book 2 (XDA): the Issuer ECC certificate (90), the CA index
+/// (8F) and the ICC ECC certificate (9F46) as SFI 2 records; returns the
+/// ICC's ECC key.
+fn xda_records(
+    app: &AppSpec,
+    pan: &[u8],
+    static_data: &[u8],
+    sfi2: &mut Vec<Vec<u8>>,
+) -> crate::ecc::EccKeyPair {
+    use crate::ecc::{self, EccIssuerCertFields, EccKeyPair, ECC_CA_KEYS};
+    use emv_kernel::crypto::EccCurve;
+    let curve = app.ecc_curve;
+    let ca_spec = ECC_CA_KEYS
+        .iter()
+        .find(|spec| spec.curve == curve)
+        .copied()
+        .unwrap_or(ECC_CA_KEYS[0]);
+    let ca = EccKeyPair::derive(ca_spec.name, curve);
+    let (issuer_name, icc_name) = match curve {
+        EccCurve::P256 => ("ecc-issuer-p256", "ecc-icc-p256"),
+        EccCurve::P521 => ("ecc-issuer-p521", "ecc-icc-p521"),
+    };
+    let issuer = EccKeyPair::derive(issuer_name, curve);
+    let icc = EccKeyPair::derive(icc_name, curve);
+    let digits = app.faults.issuer_identifier.unwrap_or(&app.pan[..6]);
+    let mut issuer_identifier = [0xFF; 5];
+    let packed = cn(digits, digits.len().div_ceil(2));
+    issuer_identifier[..packed.len()].copy_from_slice(&packed);
+    // MMYY -> YYYYMMDD, the last day of that month.
+    let [mm, yy] = app.issuer_cert_expiry;
+    let last_day = match mm {
+        0x02 => 0x28,
+        0x04 | 0x06 | 0x09 | 0x11 => 0x30,
+        _ => 0x31,
+    };
+    let fields = EccIssuerCertFields {
+        issuer_identifier,
+        suite: app.faults.issuer_suite.unwrap_or(issuer.suite()),
+        expiry: [0x20, yy, mm, last_day],
+        serial: app.issuer_cert_serial,
+        ca_index: app.ca_index,
+    };
+    sfi2.push(template(
+        0x70,
+        &[tlv(0x90, &ecc::issuer_certificate(&ca, &issuer, &fields))],
+    ));
+    sfi2.push(template(0x70, &[tlv(0x8F, &[app.ca_index])]));
+    // The ICCD hash covers the static data; with `icc_certificate_pan` it is
+    // computed over the same data holding another PAN.
+    let certified_data = match app.faults.icc_certificate_pan {
+        Some(other) => {
+            let (ours, theirs) = (
+                tlv(0x5A, pan),
+                tlv(0x5A, &cn(other, other.len().div_ceil(2))),
+            );
+            match static_data
+                .windows(ours.len())
+                .position(|w| w == ours.as_slice())
+            {
+                Some(at) => [
+                    &static_data[..at],
+                    &theirs[..],
+                    &static_data[at + ours.len()..],
+                ]
+                .concat(),
+                None => static_data.to_vec(),
+            }
+        }
+        None => static_data.to_vec(),
+    };
+    let [yy, mm, dd] = app.expiry;
+    let icc_certificate = ecc::icc_certificate(
+        &issuer,
+        &icc,
+        [0x20, yy, mm, dd, 0x23, 0x59],
+        [0x00, 0x00, 0x00, 0x00, 0x10, 0x01],
+        emv_kernel::oda::xda::HASH_ALGORITHM_SHA256,
+        &certified_data,
+    );
+    sfi2.push(template(0x70, &[tlv(0x9F46, &icc_certificate)]));
+    icc
 }
 
 /// Rewrites records and AFL for a hostile profile.

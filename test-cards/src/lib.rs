@@ -10,6 +10,7 @@
 //! pcscd's virtual reader through [`vpcd`] (`vpcd_card`).
 
 pub mod card;
+pub mod ecc;
 pub mod encode;
 pub mod image;
 pub mod issuer;

@@ -211,13 +211,25 @@ pub const REVOKED_ISSUER_CERTIFICATE: emv_kernel::oda::revocation::RevokedCertif
         serial_number: [0x12, 0x34, 0x56],
     };
 
-/// The terminal revocation list `PROFILES.md` assumes: only
-/// [`REVOKED_ISSUER_CERTIFICATE`].
+/// The Issuer ECC certificate the terminal must treat as revoked (XDA):
+/// RID [`TEST_RID`], ECC CA index `10`, serial `654321` (the profile
+/// `xda-revoked-issuer-cert` presents it).
+pub const REVOKED_ECC_ISSUER_CERTIFICATE: emv_kernel::oda::revocation::RevokedCertificate =
+    emv_kernel::oda::revocation::RevokedCertificate {
+        rid: TEST_RID,
+        ca_index: 0x10,
+        serial_number: [0x65, 0x43, 0x21],
+    };
+
+/// The terminal revocation list `PROFILES.md` assumes:
+/// [`REVOKED_ISSUER_CERTIFICATE`] and [`REVOKED_ECC_ISSUER_CERTIFICATE`].
 pub fn revocation_list() -> emv_kernel::oda::revocation::RevocationList {
     let mut list = emv_kernel::oda::revocation::RevocationList::new();
-    if list.insert(REVOKED_ISSUER_CERTIFICATE).is_err() {
-        // ok: one entry in an empty list of fixed capacity.
-        unreachable!("an empty revocation list holds one entry");
+    for entry in [REVOKED_ISSUER_CERTIFICATE, REVOKED_ECC_ISSUER_CERTIFICATE] {
+        if list.insert(entry).is_err() {
+            // ok: two entries in an empty list of fixed capacity.
+            unreachable!("an empty revocation list holds two entries");
+        }
     }
     list
 }

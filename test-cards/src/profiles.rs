@@ -2,8 +2,8 @@
 //! EMV Books 1-4; `expected` says what that terminal gets with the default
 //! terminal configuration of `PROFILES.md` (terminal type 22, capabilities
 //! E0F8C8, country 0250, currency 0978, floor limit 100.00, amount 10.00,
-//! purchase, TAC-Denial 0010000000, TAC-Online DC4084F800, TAC-Default
-//! DC4000A800, random selection off).
+//! purchase, TAC-Denial 0010000000, TAC-Online DC4084F900, TAC-Default
+//! DC4000A900, random selection off).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -130,8 +130,27 @@ fn app(oda: Oda) -> AppSpec {
             icc_key: "icc-1024",
             ..AppSpec::default()
         },
+        // EMV 4.4 XDA: ECC CA 10 (P-256). Its issuer puts "XDA signature
+        // verification failed" (TVR byte 4 b1) in its IAC-Default and
+        // IAC-Online, so that a failed XDA goes online as a failed CDA does
+        // under the default TACs (which predate XDA).
+        Oda::Xda => AppSpec {
+            oda,
+            ca_index: 0x10,
+            iac_default: [0xDC, 0x40, 0x00, 0xA9, 0x00],
+            iac_online: [0xDC, 0x40, 0x84, 0xF9, 0x00],
+            ..AppSpec::default()
+        },
     }
 }
+
+/// The XDA profiles' TVR at the XDA terminal (9F33 `E0F8CC`,
+/// `docs/terminal.xda.toml`): "XDA selected" (byte 1 b1); at the default
+/// terminal, which predates XDA: "ODA not performed".
+const TVR_XDA: &str = "0100000000 (9F33 E0F8CC) / 8000000000 (E0F8C8)";
+/// XDA failed at a certificate: "XDA selected" and "XDA signature
+/// verification failed" (byte 4 b1).
+const TVR_XDA_FAILED: &str = "0100000100 (9F33 E0F8CC) / 8000000000 (E0F8C8)";
 
 fn one(app: AppSpec) -> CardSpec {
     CardSpec {
@@ -620,5 +639,116 @@ static PROFILES: &[Profile] = &[
         expected: "transport error or rejected record: terminate",
         tvr: "-",
         build: || hostile(Hostile::OversizedResponse),
+    },
+    Profile {
+        name: "xda",
+        pans: &["6799990100006018"],
+        exercises: "EMV 4.4 XDA on P-256: ECC CA 10, ECC issuer and ICC certificates, EC-SDSA signature on GENERATE AC",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): XDA succeeds on the TC, approved offline; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA,
+        build: || one(app(Oda::Xda)),
+    },
+    Profile {
+        name: "xda-p521",
+        pans: &["6799990100006117"],
+        exercises: "XDA on P-521 with SHA-512: ECC CA 11, issuer and ICC keys on P-521",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): XDA succeeds on the TC, approved offline; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA,
+        build: || {
+            one(AppSpec {
+                ca_index: 0x11,
+                ecc_curve: emv_kernel::crypto::EccCurve::P521,
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-bad-signature",
+        pans: &["6799990100006216"],
+        exercises: "XDA card whose GENERATE AC signature leaves out the PDOL data",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): dynamic_signature.signature, the TC is treated as an AAC: declined offline; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA,
+        build: || {
+            one(AppSpec {
+                faults: Faults { bad_xda_signature: true, ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-expired-issuer-cert",
+        pans: &["6799990100006315"],
+        exercises: "XDA with an Issuer ECC certificate that expired on 2024-12-31",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.expired, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || one(AppSpec { issuer_cert_expiry: [0x12, 0x24], ..app(Oda::Xda) }),
+    },
+    Profile {
+        name: "xda-wrong-issuer-identifier",
+        pans: &["6799990100006414"],
+        exercises: "XDA with an Issuer Identifier (999999) that is not the PAN's first digits",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.issuer_identifier, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || {
+            one(AppSpec {
+                faults: Faults { issuer_identifier: Some("999999"), ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-pan-mismatch",
+        pans: &["6799990100006513"],
+        exercises: "XDA whose ICC certificate's ICCD hash covers another PAN (6799990100006612) than the card's 5A",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): icc_certificate.iccd_hash, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || {
+            one(AppSpec {
+                faults: Faults { icc_certificate_pan: Some("6799990100006612"), ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-unknown-ca-index",
+        pans: &["6799990100006711"],
+        exercises: "XDA card naming ECC CA index 1F, which capk.txt does not have",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): ca_key_not_found, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || one(AppSpec { ca_index: 0x1F, ..app(Oda::Xda) }),
+    },
+    Profile {
+        name: "xda-revoked-issuer-cert",
+        pans: &["6799990100006810"],
+        exercises: "XDA with Issuer ECC certificate serial 654321 under CA A000000999/10, on the terminal's revocation list",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.revoked, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || one(AppSpec { issuer_cert_serial: [0x65, 0x43, 0x21], ..app(Oda::Xda) }),
+    },
+    Profile {
+        name: "xda-tampered-record",
+        pans: &["6799990100006919"],
+        exercises: "XDA card whose signed record 1 was changed after the ICCD hash was made",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): icc_certificate.iccd_hash, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || {
+            one(AppSpec {
+                faults: Faults { tamper_signed_record: true, ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-bad-suite",
+        pans: &["6799990100007016"],
+        exercises: "XDA with an Issuer ECC certificate naming suite 12 (EC-SDSA with SHA-3), which the terminal does not support",
+        expected: "with 9F33 E0F8CC (docs/terminal.xda.toml): issuer_certificate.algorithm_suite, ARQC; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA_FAILED,
+        build: || {
+            one(AppSpec {
+                faults: Faults { issuer_suite: Some(0x12), ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
     },
 ];

@@ -15,6 +15,9 @@ pub enum Oda {
     Dda,
     /// Combined DDA/application cryptogram generation (AIP byte 1 b1, with b6).
     Cda,
+    /// Extended data authentication (EMV 4.4, AIP byte 1 b8): ECC
+    /// certificates and an EC-SDSA signature on GENERATE AC.
+    Xda,
 }
 
 /// Deliberate defects in the card's ODA data, each making one check fail.
@@ -28,8 +31,16 @@ pub struct Faults {
     pub bad_dda_signature: bool,
     /// Sign the CDA transaction data hash without the PDOL data.
     pub bad_cda_signature: bool,
-    /// Put another PAN in the ICC public key certificate.
+    /// Put another PAN in the ICC public key certificate (XDA: compute the
+    /// ICCD hash over static data holding this PAN instead of the card's).
     pub icc_certificate_pan: Option<&'static str>,
+    /// XDA: sign the GENERATE AC data without the PDOL data.
+    pub bad_xda_signature: bool,
+    /// XDA: write these PAN digits as the ECC issuer certificate's Issuer
+    /// Identifier instead of the card's first six.
+    pub issuer_identifier: Option<&'static str>,
+    /// XDA: write this Algorithm Suite Indicator for the issuer key.
+    pub issuer_suite: Option<u8>,
 }
 
 /// Malformed card behaviour for robustness tests.
@@ -101,6 +112,9 @@ pub struct AppSpec {
     pub issuer_key: &'static str,
     /// Key file stem of the ICC key (DDA/CDA).
     pub icc_key: &'static str,
+    /// XDA: the curve of the CA, issuer and ICC ECC keys (CA `10` for
+    /// P-256, `11` for P-521, [`crate::ecc::ECC_CA_KEYS`]).
+    pub ecc_curve: emv_kernel::crypto::EccCurve,
     /// Give the card an ICC PIN encipherment key (9F2D..9F2F); else the ICC key is used.
     pub pin_key: bool,
     /// Issuer certificate expiry MMYY.
@@ -202,6 +216,7 @@ impl Default for AppSpec {
             ca_key: "ca-03",
             issuer_key: "issuer-1152",
             icc_key: "icc-1024",
+            ecc_curve: emv_kernel::crypto::EccCurve::P256,
             pin_key: false,
             issuer_cert_expiry: [0x12, 0x30],
             issuer_cert_serial: [0x00, 0x00, 0x01],

@@ -25,8 +25,8 @@ use emv_kernel::oda::cda::{self, CdaRequest};
 use emv_kernel::oda::pin::{pin_key_for_card, PinKeySource};
 use emv_kernel::oda::recover::{icc_key_for_card, issuer_key_for_card};
 use emv_kernel::oda::{
-    dda, sda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, PublicKey, SignatureCheck,
-    StaticData, Terminal,
+    dda, sda, xda, CaKeyStore, CardData, CertificateCheck, Date, OdaFailure, PublicKey,
+    SignatureCheck, StaticData, Terminal,
 };
 use emv_kernel::tlv::{self, Tag};
 use emv_test_cards::card::Card;
@@ -74,6 +74,44 @@ const FAILURES: &[(&str, OdaFailure)] = &[
     (
         "icc-cert-pan-mismatch",
         OdaFailure::IccCertificate(CertificateCheck::ApplicationPan),
+    ),
+    // XDA (EMV 4.4 Book 2, ECC; oda/xda.rs for the order of the checks).
+    // The GENERATE AC signature leaves out the PDOL data: EC-SDSA fails.
+    (
+        "xda-bad-signature",
+        OdaFailure::DynamicSignature(SignatureCheck::Signature),
+    ),
+    // Issuer ECC certificate expired 2024-12-31.
+    (
+        "xda-expired-issuer-cert",
+        OdaFailure::IssuerCertificate(CertificateCheck::Expired),
+    ),
+    // Issuer Identifier 999999 against PAN 679999...
+    (
+        "xda-wrong-issuer-identifier",
+        OdaFailure::IssuerCertificate(CertificateCheck::IssuerIdentifier),
+    ),
+    // The ICC ECC certificate holds no PAN: the ICCD hash binds it.
+    (
+        "xda-pan-mismatch",
+        OdaFailure::IccCertificate(CertificateCheck::IccdHash),
+    ),
+    // ECC CA index 1F not held by the terminal.
+    ("xda-unknown-ca-index", OdaFailure::CaKeyNotFound),
+    // RID A000000999, ECC CA index 10, serial 654321 on the revocation list.
+    (
+        "xda-revoked-issuer-cert",
+        OdaFailure::IssuerCertificate(CertificateCheck::Revoked),
+    ),
+    // A signed record changed after the ICCD hash was made.
+    (
+        "xda-tampered-record",
+        OdaFailure::IccCertificate(CertificateCheck::IccdHash),
+    ),
+    // Suite 12 (EC-SDSA with SHA-3) for the issuer key: not supported.
+    (
+        "xda-bad-suite",
+        OdaFailure::IssuerCertificate(CertificateCheck::AlgorithmSuite),
     ),
 ];
 
@@ -295,6 +333,38 @@ fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
             assert_eq!(outcome.application_cryptogram, signed_cryptogram);
             Ok(())
         }
+        Oda::Xda => {
+            // EMV 4.4 Book 2: the ECC chain, then the EC-SDSA signature of a
+            // TC asked for with P1 b5, as for CDA.
+            let time = [0x12, 0x00, 0x00];
+            let icc = xda::icc_key_for_card(&crypto, &terminal, time, &card_data, &static_data)?;
+            let cdol1_data = dol_data(data.get(0x8C).expect("CDOL1"));
+            let response = exchange(&mut card, &apdu([0x80, 0xAE, 0x50, 0x00], &cdol1_data));
+            let template = tlv::parse_single(&response).expect("template 77");
+            let request = xda::XdaRequest {
+                pdol_data: &data.pdol_data,
+                cdol1_data: &cdol1_data,
+                cdol2_data: None,
+            };
+            // The cryptogram is in clear with XDA; it verifies with the issuer.
+            let cryptogram: [u8; 8] = value(&response, 0x9F26).unwrap().try_into().unwrap();
+            let atc = u16::from_be_bytes(value(&response, 0x9F36).unwrap().try_into().unwrap());
+            let iad = value(&response, 0x9F10).expect("9F10");
+            let input =
+                issuer::cryptogram_input(&cdol1_data, data.aip, atc, iad[2..6].try_into().unwrap());
+            let pan = hex::decode(app.pan).unwrap();
+            assert!(
+                Issuer::test_issuer().verify_cryptogram(
+                    &pan,
+                    app.pan_sequence,
+                    atc,
+                    &input,
+                    cryptogram
+                ),
+                "{profile}: the XDA card's cryptogram verifies with the Issuer"
+            );
+            xda::verify(&crypto, &icc.key, &request, template.value)
+        }
     }
 }
 
@@ -344,6 +414,8 @@ fn has_defect(app: &AppSpec) -> bool {
         || app.ca_index == 0x07
         || app.issuer_cert_expiry != AppSpec::default().issuer_cert_expiry
         || app.issuer_cert_serial == [0x12, 0x34, 0x56]
+        || app.ca_index == 0x1F
+        || app.issuer_cert_serial == [0x65, 0x43, 0x21]
 }
 
 /// Every selectable application with ODA of every profile without a defect

@@ -72,6 +72,26 @@ impl CryptoProvider for ReplayCrypto {
     ) -> Result<(), CryptoError> {
         self.0.rsa_public(modulus, exponent, input, output)
     }
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; 64], CryptoError> {
+        self.0.sha512(parts)
+    }
+    fn ec_sdsa_verify(
+        &self,
+        curve: emv_kernel::crypto::EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        self.0
+            .ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+    fn ecc_check_point(
+        &self,
+        curve: emv_kernel::crypto::EccCurve,
+        x: &[u8],
+    ) -> Result<(), CryptoError> {
+        self.0.ecc_check_point(curve, x)
+    }
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         for (i, byte) in out.iter_mut().enumerate() {
             *byte = (i as u8).wrapping_mul(37).wrapping_add(11);

@@ -2,8 +2,8 @@
 //!
 //! One table ([`EXPECTED`]) names, for each profile and the default terminal
 //! of `test-cards/PROFILES.md` (terminal type 22, capabilities E0F8C8,
-//! amount 10.00, floor limit 100.00, TACs DC4000A800 / 0010000000 /
-//! DC4084F800), what a correct EMV terminal ends with: the candidates offered
+//! amount 10.00, floor limit 100.00, TACs DC4000A900 / 0010000000 /
+//! DC4084F900), what a correct EMV terminal ends with: the candidates offered
 //! and the selected AID, the decision, the Authorisation Response Code, the
 //! cryptogram type of each GENERATE AC, the TVR after the first GENERATE AC
 //! (which must equal the profile's documented `tvr`; the TVR and CVM Results
@@ -71,6 +71,9 @@ struct Expect {
     /// names the changed input.
     variant: &'static str,
     inputs: fn() -> TransactionInputs,
+    /// The terminal configuration: the default one, or the XDA terminal
+    /// (`docs/terminal.xda.toml`) for the `xda*` profiles.
+    terminal: fn() -> TerminalConfig,
     host: HostPlan,
     /// Selected AID (hex), empty when none was selected.
     aid: &'static str,
@@ -123,6 +126,7 @@ const TC_OFFLINE: Expect = Expect {
     profile: "",
     variant: "",
     inputs: test_inputs,
+    terminal: TerminalConfig::default,
     host: HostPlan::Approves,
     aid: CREDIT,
     offered: &[],
@@ -176,6 +180,35 @@ fn amount_75() -> TransactionInputs {
         ..TEST_INPUTS
     }
 }
+
+/// The XDA terminal: the default with 9F33 byte 3 b3 (docs/terminal.xda.toml).
+fn xda_terminal() -> TerminalConfig {
+    let mut config = TerminalConfig::default();
+    config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    config
+}
+
+const fn xda_failed(failure: OdaFailure) -> (OdaMethod, OdaResult, Option<OdaFailure>) {
+    (OdaMethod::Xda, OdaResult::Failed, Some(failure))
+}
+
+/// XDA succeeded (EMV 4.4): TVR byte 1 b1 "XDA selected".
+const XDA_OFFLINE: Expect = Expect {
+    terminal: xda_terminal,
+    tvr_first_generate_ac: "0100000000",
+    tvr: "0100000000",
+    oda: (OdaMethod::Xda, OdaResult::Succeeded, None),
+    ..TC_OFFLINE
+};
+
+/// XDA failed at a certificate: "XDA selected" and "XDA signature
+/// verification failed" (byte 4 b1), in the XDA card's IAC-Online: ARQC.
+const XDA_FAILED_ONLINE: Expect = Expect {
+    terminal: xda_terminal,
+    tvr_first_generate_ac: "0100000100",
+    tvr: "0100000100",
+    ..ONLINE_APPROVED
+};
 
 const fn sda_failed(failure: OdaFailure) -> (OdaMethod, OdaResult, Option<OdaFailure>) {
     (OdaMethod::Sda, OdaResult::Failed, Some(failure))
@@ -535,6 +568,64 @@ const EXPECTED: &[Expect] = &[
         decision: Decision::Terminated(TerminationReason::TransportFailed),
         ..TERMINATED
     },
+    // EMV 4.4 XDA at the XDA terminal (9F33 E0F8CC): ECC certificates and
+    // the EC-SDSA signature of the TC.
+    Expect {
+        profile: "xda",
+        ..XDA_OFFLINE
+    },
+    Expect {
+        profile: "xda-p521",
+        ..XDA_OFFLINE
+    },
+    // The TC's signature fails: treated as an AAC, declined offline, Z1.
+    Expect {
+        profile: "xda-bad-signature",
+        decision: Decision::Declined,
+        arc: Some(*b"Z1"),
+        tvr: "0100000100",
+        oda: xda_failed(OdaFailure::DynamicSignature(SignatureCheck::Signature)),
+        ..XDA_OFFLINE
+    },
+    Expect {
+        profile: "xda-expired-issuer-cert",
+        oda: xda_failed(OdaFailure::IssuerCertificate(CertificateCheck::Expired)),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-wrong-issuer-identifier",
+        oda: xda_failed(OdaFailure::IssuerCertificate(
+            CertificateCheck::IssuerIdentifier,
+        )),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-pan-mismatch",
+        oda: xda_failed(OdaFailure::IccCertificate(CertificateCheck::IccdHash)),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-unknown-ca-index",
+        oda: xda_failed(OdaFailure::CaKeyNotFound),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-revoked-issuer-cert",
+        oda: xda_failed(OdaFailure::IssuerCertificate(CertificateCheck::Revoked)),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-tampered-record",
+        oda: xda_failed(OdaFailure::IccCertificate(CertificateCheck::IccdHash)),
+        ..XDA_FAILED_ONLINE
+    },
+    Expect {
+        profile: "xda-bad-suite",
+        oda: xda_failed(OdaFailure::IssuerCertificate(
+            CertificateCheck::AlgorithmSuite,
+        )),
+        ..XDA_FAILED_ONLINE
+    },
     // Variants named in the profiles' documentation.
     // Cash (9C 01) with AUC 3D00: service not allowed in TAC-Denial: AAC.
     Expect {
@@ -559,6 +650,17 @@ const EXPECTED: &[Expect] = &[
     },
     // Unable to go online (Book 3, 10.7): TAC/IAC-Default byte 4 b6 (UCOL)
     // gives AAC in the second GENERATE AC, ARC Z3.
+    // An XDA-only card at the default terminal (9F33 E0F8C8, no XDA): no
+    // ODA (Book 3, 10.3), "ODA not performed" is in TAC-Online: ARQC.
+    Expect {
+        profile: "xda",
+        variant: "default terminal",
+        tvr_first_generate_ac: "8000000000",
+        tvr: "8000000000",
+        tsi: "6800",
+        oda: NO_ODA,
+        ..ONLINE_APPROVED
+    },
     Expect {
         profile: "velocity-ucol",
         variant: "host unreachable",
@@ -703,7 +805,7 @@ struct Run {
     pan_sequence: u8,
 }
 
-/// Runs the row's transaction with the default terminal configuration.
+/// Runs the row's transaction with its terminal configuration.
 fn run(profile: &Profile, row: &Expect) -> Run {
     let spec = profile.spec();
     let selected = spec
@@ -715,7 +817,7 @@ fn run(profile: &Profile, row: &Expect) -> Run {
     let pan = hex::decode(selected.pan).expect("PAN digits");
     let keys = emv_test_cards::pki::ca_key_store();
     let revoked = emv_test_cards::pki::revocation_list();
-    let config = TerminalConfig::default();
+    let config = (row.terminal)();
     let context = TerminalContext {
         config: &config,
         ca_keys: &keys,

@@ -482,7 +482,8 @@ fn transaction_size() {
 /// no-allocation test, hostile property test and benchmark replay (they
 /// cannot depend on `emv-test-cards`, which depends on the kernel), in
 /// `kernel/benches/transcripts/NAME.txt`; `sda` is [`valid_sda_card`].
-const TRANSCRIPTS: [&str; 6] = [
+const TRANSCRIPTS: [&str; 7] = [
+    "xda",
     "dda",
     "cda",
     "no-oda",
@@ -497,7 +498,15 @@ fn transcripts_dir() -> std::path::PathBuf {
 
 /// The transcript of `name` as its live card answers the kernel today.
 fn live_transcript(name: &str) -> String {
-    let (commands, mut card, mut text) = if name == "sda" {
+    let (commands, mut card, mut text) = if name == "xda" {
+        let mut config = TerminalConfig::default();
+        config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+        (
+            run_with(name, &config, TEST_INPUTS, true).commands,
+            profiles::find(name).unwrap().card(),
+            format!("# {name}: test-cards profile, TerminalConfig with 9F33 E0F8CC (XDA), default TransactionInputs\n"),
+        )
+    } else if name == "sda" {
         (
             run_card(valid_sda_card()).commands,
             valid_sda_card(),

@@ -40,6 +40,23 @@ pub enum CryptoCall {
         /// The result.
         output: Vec<u8>,
     },
+    /// SHA-256 or SHA-512 over `input` gave `output` (the ICCD hash of an
+    /// ICC ECC certificate, XDA).
+    Sha2 {
+        /// The concatenated parts.
+        input: Vec<u8>,
+        /// The digest (32 or 64 bytes).
+        output: Vec<u8>,
+    },
+    /// An EC-SDSA verification of `signature` over `message` (XDA).
+    EcSdsa {
+        /// The concatenated message parts.
+        message: Vec<u8>,
+        /// The signature `r || s`.
+        signature: Vec<u8>,
+        /// Whether it verified.
+        valid: bool,
+    },
 }
 
 impl CryptoCall {
@@ -50,9 +67,15 @@ impl CryptoCall {
                 input.fill(0);
                 output.fill(0);
             }
-            CryptoCall::Rsa { input, output } => {
+            CryptoCall::Rsa { input, output } | CryptoCall::Sha2 { input, output } => {
                 input.fill(0);
                 output.fill(0);
+            }
+            CryptoCall::EcSdsa {
+                message, signature, ..
+            } => {
+                message.fill(0);
+                signature.fill(0);
             }
         }
     }
@@ -280,15 +303,30 @@ pub fn plan(
         .iter()
         .filter_map(|call| match call {
             CryptoCall::Rsa { input, .. } => Some(input.as_slice()),
-            CryptoCall::Sha1 { .. } => None,
+            _ => None,
         })
         .collect();
     if base.is_empty() {
         return Masking::default();
     }
+    // XDA: an ICC ECC certificate the kernel verified is masked by
+    // `ecc_stand_ins` instead (its signed fields are in clear).
+    let verified_in_clear = |value: &[u8]| {
+        calls.iter().any(|call| match call {
+            CryptoCall::EcSdsa { message, .. } => !message.is_empty() && value.starts_with(message),
+            _ => false,
+        })
+    };
     for response in responses {
         for signature in values_in_response(response, &PAN_BEARING_SIGNATURES) {
-            if !recovered_inputs.contains(&signature.as_slice()) {
+            if let (false, Some(masked)) = (
+                verified_in_clear(&signature),
+                unverified_ecc_certificate(&signature, calls, &base, &sha256),
+            ) {
+                base.add(signature, masked);
+                continue;
+            }
+            if !recovered_inputs.contains(&signature.as_slice()) && !verified_in_clear(&signature) {
                 let zeros = vec![0u8; signature.len()];
                 base.add(signature, zeros);
             }
@@ -313,6 +351,7 @@ pub fn plan(
         substitutions: base.clone(),
         stand_ins: Vec::new(),
     };
+    ecc_stand_ins(calls, &base, &sha256, &mut masking);
     for call in calls {
         let CryptoCall::Rsa { input, output } = call else {
             continue;
@@ -330,6 +369,110 @@ pub fn plan(
         }
     }
     masking
+}
+
+/// XDA: an ICC ECC certificate (format `14`) whose ICCD hash the kernel
+/// computed but whose signature it never checked (the hash did not match: a
+/// card whose certified data differ). Its hash and signature would let
+/// anyone test PAN guesses: the hash becomes the masked data's hash with its
+/// first byte changed (so it still does not match) and the signature zeros,
+/// and replay fails at the same check.
+fn unverified_ecc_certificate(
+    value: &[u8],
+    calls: &[CryptoCall],
+    base: &Substitutions,
+    sha256: &impl Fn(&[u8]) -> [u8; 32],
+) -> Option<Vec<u8>> {
+    const HEADER: usize = 17;
+    if value.first() != Some(&0x14) {
+        return None;
+    }
+    let hash_len = match value.get(HEADER - 1)? {
+        0x02 => 32,
+        0x03 => 64,
+        _ => return None,
+    };
+    let input = calls.iter().find_map(|call| match call {
+        CryptoCall::Sha2 { input, output } if output.len() == hash_len => Some(input),
+        _ => None,
+    })?;
+    let masked_input = base.apply(input);
+    let mut digest = sha256(&masked_input).to_vec();
+    digest.resize(hash_len, 0);
+    if let Some(first) = digest.first_mut() {
+        *first ^= 0xFF;
+    }
+    let mut masked = value.to_vec();
+    masked
+        .get_mut(HEADER..HEADER + hash_len)?
+        .copy_from_slice(&digest);
+    // Key x (32 or 66 bytes, by the suite) stays; the signature after it is zeroed.
+    let field = match value.get(2)? {
+        0x11 => 66,
+        _ => 32,
+    };
+    for byte in masked.iter_mut().skip(HEADER + hash_len + field) {
+        *byte = 0;
+    }
+    Some(masked)
+}
+
+/// XDA (EMV 4.4): an ICC ECC certificate is in clear and holds the ICCD
+/// hash over static data that holds the PAN. The hash is replaced by the
+/// hash over the masked data (SHA-256 or SHA-512 as the recorded digest's
+/// length says), and the signature over the certificate, which would let
+/// anyone test PAN guesses, by zeros: a stand-in whose SHA-256 over
+/// `masked message || zeros` the trace lists, and which the replay's
+/// provider accepts as verified. Only signatures that verified when recorded
+/// get one, so a failing card still fails.
+fn ecc_stand_ins(
+    calls: &[CryptoCall],
+    base: &Substitutions,
+    sha256: &impl Fn(&[u8]) -> [u8; 32],
+    masking: &mut Masking,
+) {
+    let mut hashes = base.clone();
+    for call in calls {
+        if let CryptoCall::Sha2 { input, output } = call {
+            let masked = base.apply(input);
+            if masked != *input {
+                let digest = match output.len() {
+                    64 => {
+                        use emv_kernel::crypto::CryptoProvider as _;
+                        match emv_kernel::crypto::RingCrypto::new().sha512(&[&masked]) {
+                            Ok(digest) => digest.to_vec(),
+                            Err(_) => continue,
+                        }
+                    }
+                    _ => sha256(&masked).to_vec(),
+                };
+                masking.substitutions.add(output.clone(), digest.clone());
+                hashes.add(output.clone(), digest);
+            }
+        }
+    }
+    for call in calls {
+        let CryptoCall::EcSdsa {
+            message,
+            signature,
+            valid,
+        } = call
+        else {
+            continue;
+        };
+        let masked = hashes.apply(message);
+        if masked == *message {
+            continue;
+        }
+        let zeros = vec![0u8; signature.len()];
+        masking.substitutions.add(signature.clone(), zeros.clone());
+        if *valid {
+            let digest = sha256(&[masked, zeros].concat());
+            if !masking.stand_ins.contains(&digest) {
+                masking.stand_ins.push(digest);
+            }
+        }
+    }
 }
 
 /// Book 2, 5.4 and 7.1: a recovered ICC (or ICC PIN encipherment) public

@@ -11,7 +11,9 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 
-use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{
+    CryptoError, CryptoProvider, EccCurve, RingCrypto, SHA1_LEN, SHA256_LEN, SHA512_LEN,
+};
 use emv_kernel::oda::{CaKeyLookup, CaPublicKey};
 use emv_kernel::online::HostResponse;
 use emv_kernel::outcome::{Decision, Outcome};
@@ -97,7 +99,45 @@ impl<C: CryptoProvider> CryptoProvider for RecordingCrypto<C> {
     }
 
     fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
-        self.inner.sha256(parts)
+        let output = self.inner.sha256(parts);
+        self.log.borrow_mut().calls.push(CryptoCall::Sha2 {
+            input: parts.concat(),
+            output: output.to_vec(),
+        });
+        output
+    }
+
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let output = self.inner.sha512(parts)?;
+        self.log.borrow_mut().calls.push(CryptoCall::Sha2 {
+            input: parts.concat(),
+            output: output.to_vec(),
+        });
+        Ok(output)
+    }
+
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let result = self
+            .inner
+            .ec_sdsa_verify(curve, public_key_x, message, signature);
+        if let Ok(valid) = result {
+            self.log.borrow_mut().calls.push(CryptoCall::EcSdsa {
+                message: message.concat(),
+                signature: signature.to_vec(),
+                valid,
+            });
+        }
+        result
+    }
+
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        self.inner.ecc_check_point(curve, x)
     }
 
     fn rsa_public(

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use emv_kernel::crypto::{CryptoError, CryptoProvider, RingCrypto, SHA1_LEN, SHA256_LEN};
+use emv_kernel::crypto::{
+    CryptoError, CryptoProvider, EccCurve, RingCrypto, SHA1_LEN, SHA256_LEN, SHA512_LEN,
+};
 use emv_kernel::dictionary;
 use emv_kernel::dol;
 use emv_kernel::online::HostResponse;
@@ -140,6 +142,35 @@ impl CryptoProvider for ReplayCrypto {
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         out.fill(0x5A);
         Ok(())
+    }
+
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        self.inner.sha512(parts)
+    }
+
+    /// A masked XDA signature (zeros, `mask::ecc_stand_ins`) whose
+    /// SHA-256 over `message || signature` the trace lists verified when it
+    /// was recorded; anything else is verified.
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        if !self.stand_ins.is_empty() && signature.iter().all(|byte| *byte == 0) {
+            let mut parts: Vec<&[u8]> = message.to_vec();
+            parts.push(signature);
+            if self.stand_ins.contains(&self.inner.sha256(&parts)) {
+                return Ok(true);
+            }
+        }
+        self.inner
+            .ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        self.inner.ecc_check_point(curve, x)
     }
 }
 

@@ -11,6 +11,10 @@
 //! | `portable-crypto` (default) | [`PortableCrypto`] | RustCrypto `sha1`, `sha2` | [`rsa`] | the caller's [`RandomSource`] | any, `no_std`, no heap |
 //! | `ring-crypto` | [`RingCrypto`] | `ring` | [`rsa`] | the operating system | those `ring` supports, with `std` |
 //!
+//! Both providers verify EC-SDSA signatures (XDA, EMV 4.4 Book 2) with
+//! [`ecc`] (feature `ecc`, which both features turn on): RustCrypto `p256` and
+//! `p521` arithmetic, our EC-SDSA on top.
+//!
 //! With neither feature the caller implements [`CryptoProvider`] itself.
 
 use crate::limits::MAX_RSA_MODULUS_BYTES;
@@ -19,6 +23,8 @@ use crate::limits::MAX_RSA_MODULUS_BYTES;
 pub const SHA1_LEN: usize = 20;
 /// Length of a SHA-256 digest in bytes.
 pub const SHA256_LEN: usize = 32;
+/// Length of a SHA-512 digest in bytes.
+pub const SHA512_LEN: usize = 64;
 
 /// Why a cryptographic operation could not be carried out.
 ///
@@ -40,6 +46,12 @@ pub enum CryptoError {
     OutputLength,
     /// The random source failed.
     RandomUnavailable,
+    /// The provider does not implement this operation (a provider written
+    /// before the elliptic-curve operations were added to the trait).
+    Unsupported,
+    /// An elliptic-curve public key is not the x-coordinate of a point on its
+    /// curve, or has the wrong length for it.
+    InvalidPoint,
 }
 
 impl core::fmt::Display for CryptoError {
@@ -54,6 +66,8 @@ impl core::fmt::Display for CryptoError {
             CryptoError::InputNotBelowModulus => f.write_str("RSA input is not below the modulus"),
             CryptoError::OutputLength => f.write_str("RSA output buffer length differs from the modulus length"),
             CryptoError::RandomUnavailable => f.write_str("the random source failed"),
+            CryptoError::Unsupported => f.write_str("the crypto provider does not implement this operation"),
+            CryptoError::InvalidPoint => f.write_str("the elliptic-curve public key is not a point on its curve"),
         }
     }
 }
@@ -85,6 +99,42 @@ pub trait CryptoProvider {
 
     /// Fill `out` with unpredictable bytes (enciphered PIN padding, Book 2, 7.2).
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
+
+    /// SHA-512 over the concatenation of `parts` (EMV 4.4 Book 2: the ICCD
+    /// hash of an ICC ECC certificate may use it, hash algorithm indicator
+    /// `03`). Defaults to [`CryptoError::Unsupported`].
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let _ = parts;
+        Err(CryptoError::Unsupported)
+    }
+
+    /// EC-SDSA verification (ISO/IEC 14888-3; EMV 4.4 Book 2, XDA) of
+    /// `signature` (`r || s`) over the concatenation of `message`, with the
+    /// public key whose x-coordinate is `public_key_x` on `curve` (SHA-256 on
+    /// P-256, SHA-512 on P-521). See [`ecc`] for the construction.
+    ///
+    /// `Ok(false)` when the signature does not verify; an error when the key
+    /// is not a point ([`CryptoError::InvalidPoint`]). The default, for
+    /// providers written before XDA, is [`CryptoError::Unsupported`]: XDA then
+    /// fails as a card whose signature cannot be checked would.
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        let _ = (curve, public_key_x, message, signature);
+        Err(CryptoError::Unsupported)
+    }
+
+    /// Whether `x` is the x-coordinate of a point on `curve` (Book 2 Annex B2):
+    /// `Ok(())`, or [`CryptoError::InvalidPoint`]. Defaults to
+    /// [`CryptoError::Unsupported`].
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        let _ = (curve, x);
+        Err(CryptoError::Unsupported)
+    }
 }
 
 impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
@@ -105,6 +155,21 @@ impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
     }
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         (**self).random(out)
+    }
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        (**self).ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        (**self).ecc_check_point(curve, x)
+    }
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        (**self).sha512(parts)
     }
 }
 
@@ -144,6 +209,12 @@ pub fn check_rsa_arguments(
 
 #[cfg(any(feature = "portable-crypto", feature = "ring-crypto"))]
 pub mod rsa;
+
+#[cfg(feature = "ecc")]
+pub mod ecc;
+
+mod curve;
+pub use curve::{EccCurve, MAX_ECC_FIELD_BYTES, MAX_ECC_SIGNATURE_BYTES};
 
 #[cfg(feature = "portable-crypto")]
 mod portable;

@@ -5,7 +5,7 @@
 //! [`super::rsa`], and random bytes from a [`RandomSource`] the caller supplies:
 //! the kernel never reads a random source of its own.
 
-use super::{rsa, CryptoError, CryptoProvider, SHA1_LEN, SHA256_LEN};
+use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN};
 use sha1::Digest as _;
 
 /// Where the random bytes of enciphered PIN padding come from (Book 2, 7.2).
@@ -92,5 +92,27 @@ impl<R: RandomSource> CryptoProvider for PortableCrypto<R> {
 
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         self.random.fill(out)
+    }
+
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        ecc::ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let mut hasher = sha2::Sha512::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        Ok(hasher.finalize().into())
+    }
+
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        ecc::point_from_x(curve, x)
     }
 }

@@ -3,7 +3,7 @@
 //! source through `ring`, and RSA from [`super::rsa`] (`ring` has no raw RSA
 //! public operation).
 
-use super::{rsa, CryptoError, CryptoProvider, SHA1_LEN, SHA256_LEN};
+use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN};
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -66,5 +66,25 @@ impl CryptoProvider for RingCrypto {
         self.random
             .fill(out)
             .map_err(|_| CryptoError::RandomUnavailable)
+    }
+
+    fn ec_sdsa_verify(
+        &self,
+        curve: EccCurve,
+        public_key_x: &[u8],
+        message: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<bool, CryptoError> {
+        ecc::ec_sdsa_verify(curve, public_key_x, message, signature)
+    }
+
+    fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
+        let mut out = [0u8; SHA512_LEN];
+        digest_parts(&digest::SHA512, parts, &mut out);
+        Ok(out)
+    }
+
+    fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
+        ecc::point_from_x(curve, x)
     }
 }

@@ -20,12 +20,25 @@
 //!   plain (`A000000003`), in either case;
 //! - the expiry is `YYMMDD` in decimal; `000000` means the key does not expire;
 //! - the algorithm is `rsa` and the hash `sha1` (the only ones EMV defines);
+//! - an elliptic-curve CA key (EMV 4.4 Book 2, XDA) has no exponent: its
+//!   algorithm is the suite, `ecc-p256` (suite `10`, EC-SDSA with SHA-256 on
+//!   P-256) or `ecc-p521` (suite `11`, SHA-512 on P-521), followed by the
+//!   x-coordinate of its point, the hash `sha1` and the check sum, SHA-1 over
+//!   RID, index, suite indicator and x (our choice, docs/conformance.md):
+//!
+//! ```text
+//! # RID          index expiry  algorithm x-coordinate          hash  check sum
+//! a0:00:00:09:99 e0    301231  ecc-p256  cd:74:00:...:87:0a    sha1  5b:...:10
+//! ```
+//!
+//!   Loading checks that x has the curve's length and is a point's
+//!   x-coordinate ([`CryptoProvider::ecc_check_point`]);
 //! - `#` starts a comment to the end of the line; blank lines are skipped.
 //!
 //! Parsing needs no allocation: the caller reads the file and feeds lines.
 
-use super::{Date, PublicKey};
-use crate::crypto::{CryptoProvider, SHA1_LEN};
+use super::{Date, EccPublicKey, PublicKey};
+use crate::crypto::{CryptoError, CryptoProvider, EccCurve, MAX_ECC_FIELD_BYTES, SHA1_LEN};
 use crate::limits::{CA_KEY_STORE_CAPACITY, MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
 
 /// Why a CA public key cannot be loaded.
@@ -35,6 +48,9 @@ pub enum CaKeyError {
     KeySize,
     /// The check sum does not match SHA-1 over RID, index, modulus and exponent.
     Checksum,
+    /// An elliptic-curve key whose x-coordinate is not a point of its curve
+    /// (Book 2 Annex B2).
+    InvalidPoint,
     /// The store already holds its capacity of keys.
     StoreFull {
         /// How many keys the store holds at most (its `N`).
@@ -48,6 +64,9 @@ impl core::fmt::Display for CaKeyError {
             CaKeyError::KeySize => write!(
                 f,
                 "key size: the modulus must be 1 to {MAX_RSA_MODULUS_BYTES} bytes and the exponent 1 to {MAX_RSA_EXPONENT_BYTES} bytes"
+            ),
+            CaKeyError::InvalidPoint => f.write_str(
+                "the elliptic-curve key is not a point of its curve",
             ),
             CaKeyError::Checksum => f.write_str(
                 "the check sum does not match SHA-1 over RID, index, modulus and exponent",
@@ -69,13 +88,84 @@ pub struct CaPublicKey {
     pub rid: [u8; 5],
     /// Certification Authority Public Key Index (8F).
     pub index: u8,
-    /// The RSA public key.
-    pub key: PublicKey,
+    /// The public key: RSA (SDA, DDA, CDA) or elliptic-curve (XDA).
+    pub key: CaKey,
     /// Last day the key may be used; `None` if it does not expire.
     pub expiry: Option<Date>,
 }
 
+/// A CA public key's algorithm and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaKey {
+    /// RSA (Book 2, 11.2): certifies issuer keys of SDA, DDA and CDA cards.
+    Rsa(PublicKey),
+    /// Elliptic curve (EMV 4.4 Book 2, XDA): certifies ECC issuer keys.
+    Ecc(EccPublicKey),
+}
+
+impl CaKey {
+    /// The RSA key, if this is one.
+    pub fn rsa(&self) -> Option<&PublicKey> {
+        match self {
+            CaKey::Rsa(key) => Some(key),
+            CaKey::Ecc(_) => None,
+        }
+    }
+
+    /// The elliptic-curve key, if this is one.
+    pub fn ecc(&self) -> Option<&EccPublicKey> {
+        match self {
+            CaKey::Rsa(_) => None,
+            CaKey::Ecc(key) => Some(key),
+        }
+    }
+}
+
+/// The algorithm suite indicator of a curve (Book 2 Annex B2): `10` or `11`.
+pub(crate) const fn suite_indicator(curve: EccCurve) -> u8 {
+    match curve {
+        EccCurve::P256 => 0x10,
+        EccCurve::P521 => 0x11,
+    }
+}
+
 impl CaPublicKey {
+    /// An elliptic-curve CA key (XDA), checking that `x` is a point of
+    /// `curve` (when the provider supports the curve) and verifying the check
+    /// sum when one is given (SHA-1 over RID, index, suite indicator and x;
+    /// docs/conformance.md).
+    pub fn new_ecc<C: CryptoProvider + ?Sized>(
+        crypto: &C,
+        rid: [u8; 5],
+        index: u8,
+        curve: EccCurve,
+        x: &[u8],
+        expiry: Option<Date>,
+        checksum: Option<&[u8; SHA1_LEN]>,
+    ) -> Result<Self, CaKeyError> {
+        let key = EccPublicKey::new(curve, x).ok_or(CaKeyError::KeySize)?;
+        let ca_key = Self {
+            rid,
+            index,
+            key: CaKey::Ecc(key),
+            expiry,
+        };
+        if let Some(expected) = checksum {
+            if ca_key.checksum(crypto) != *expected {
+                return Err(CaKeyError::Checksum);
+            }
+        }
+        // Not a point: refused. A provider without this curve (a provider
+        // written before XDA, or a build without feature `ecc-p521`) cannot
+        // tell: the key loads, and every XDA check with it fails as
+        // `CryptoError::Unsupported`, so one such line does not stop a
+        // `capk.txt` load for the RSA keys.
+        match crypto.ecc_check_point(curve, x) {
+            Ok(()) | Err(CryptoError::Unsupported) => Ok(ca_key),
+            Err(_) => Err(CaKeyError::InvalidPoint),
+        }
+    }
+
     /// A key, verifying its check sum when one is given.
     ///
     /// Book 2, 11.2: the check sum is SHA-1 over RID, CA Public Key Index,
@@ -93,7 +183,7 @@ impl CaPublicKey {
         let ca_key = Self {
             rid,
             index,
-            key,
+            key: CaKey::Rsa(key),
             expiry,
         };
         if let Some(expected) = checksum {
@@ -104,14 +194,20 @@ impl CaPublicKey {
         Ok(ca_key)
     }
 
-    /// SHA-1 over RID, index, modulus and exponent (Book 2, 11.2).
+    /// SHA-1 over RID, index, modulus and exponent (Book 2, 11.2); for an
+    /// elliptic-curve key over RID, index, suite indicator and x.
     pub fn checksum<C: CryptoProvider + ?Sized>(&self, crypto: &C) -> [u8; SHA1_LEN] {
-        crypto.sha1(&[
-            &self.rid,
-            &[self.index],
-            &self.key.modulus,
-            &self.key.exponent,
-        ])
+        match &self.key {
+            CaKey::Rsa(key) => {
+                crypto.sha1(&[&self.rid, &[self.index], &key.modulus, &key.exponent])
+            }
+            CaKey::Ecc(key) => crypto.sha1(&[
+                &self.rid,
+                &[self.index],
+                &[suite_indicator(key.curve)],
+                &key.x,
+            ]),
+        }
     }
 
     /// Whether the key may be used on `date` (not past its expiry date).
@@ -391,8 +487,10 @@ pub enum CapkField {
     Index,
     /// Expiry date, `YYMMDD` or `000000`.
     Expiry,
-    /// Key algorithm, `rsa`.
+    /// Key algorithm, `rsa`, `ecc-p256` or `ecc-p521`.
     KeyAlgorithm,
+    /// Elliptic-curve x-coordinate, 32 (P-256) or 66 (P-521) bytes.
+    EccPoint,
     /// Public exponent, 1 to 3 bytes.
     Exponent,
     /// Modulus, 1 to 248 bytes.
@@ -423,7 +521,8 @@ impl core::fmt::Display for CapkField {
             CapkField::Rid => "RID (5 bytes of hex)",
             CapkField::Index => "CA Public Key Index (1 byte of hex)",
             CapkField::Expiry => "expiry date (YYMMDD, or 000000)",
-            CapkField::KeyAlgorithm => "key algorithm (rsa)",
+            CapkField::KeyAlgorithm => "key algorithm (rsa, ecc-p256 or ecc-p521)",
+            CapkField::EccPoint => "x-coordinate (32 bytes of hex for P-256, 66 for P-521)",
             CapkField::Exponent => "exponent (1 to 3 bytes of hex)",
             CapkField::Modulus => "modulus (1 to 248 bytes of hex)",
             CapkField::HashAlgorithm => "hash algorithm (sha1)",
@@ -475,8 +574,29 @@ pub fn parse_capk_line<C: CryptoProvider + ?Sized>(
     decode_exact(next(CapkField::Index)?, &mut index, CapkField::Index)?;
     let [index_byte] = index;
     let expiry = parse_expiry(next(CapkField::Expiry)?)?;
-    if !next(CapkField::KeyAlgorithm)?.eq_ignore_ascii_case("rsa") {
+    let algorithm = next(CapkField::KeyAlgorithm)?;
+    let curve = if algorithm.eq_ignore_ascii_case("rsa") {
+        None
+    } else if algorithm.eq_ignore_ascii_case("ecc-p256") {
+        Some(EccCurve::P256)
+    } else if algorithm.eq_ignore_ascii_case("ecc-p521") {
+        Some(EccCurve::P521)
+    } else {
         return Err(CapkLineError::InvalidField(CapkField::KeyAlgorithm));
+    };
+    if let Some(curve) = curve {
+        let mut x = [0u8; MAX_ECC_FIELD_BYTES];
+        let x = decode_hex(next(CapkField::EccPoint)?, &mut x)
+            .and_then(|len| x.get(..len))
+            .filter(|x| x.len() == curve.field_len())
+            .ok_or(CapkLineError::InvalidField(CapkField::EccPoint))?;
+        let checksum = read_hash_and_checksum(&mut next)?;
+        if fields.next().is_some() {
+            return Err(CapkLineError::TrailingText);
+        }
+        return CaPublicKey::new_ecc(crypto, rid, index_byte, curve, x, expiry, Some(&checksum))
+            .map(Some)
+            .map_err(CapkLineError::Key);
     }
     let mut exponent = [0u8; MAX_RSA_EXPONENT_BYTES];
     let exponent_len = decode_hex(next(CapkField::Exponent)?, &mut exponent)
@@ -484,15 +604,7 @@ pub fn parse_capk_line<C: CryptoProvider + ?Sized>(
     let mut modulus = [0u8; MAX_RSA_MODULUS_BYTES];
     let modulus_len = decode_hex(next(CapkField::Modulus)?, &mut modulus)
         .ok_or(CapkLineError::InvalidField(CapkField::Modulus))?;
-    if !next(CapkField::HashAlgorithm)?.eq_ignore_ascii_case("sha1") {
-        return Err(CapkLineError::InvalidField(CapkField::HashAlgorithm));
-    }
-    let mut checksum = [0u8; SHA1_LEN];
-    decode_exact(
-        next(CapkField::Checksum)?,
-        &mut checksum,
-        CapkField::Checksum,
-    )?;
+    let checksum = read_hash_and_checksum(&mut next)?;
     if fields.next().is_some() {
         return Err(CapkLineError::TrailingText);
     }
@@ -508,6 +620,22 @@ pub fn parse_capk_line<C: CryptoProvider + ?Sized>(
     )
     .map(Some)
     .map_err(CapkLineError::Key)
+}
+
+/// The `sha1` hash field and the check sum after it.
+fn read_hash_and_checksum<'a>(
+    next: &mut impl FnMut(CapkField) -> Result<&'a str, CapkLineError>,
+) -> Result<[u8; SHA1_LEN], CapkLineError> {
+    if !next(CapkField::HashAlgorithm)?.eq_ignore_ascii_case("sha1") {
+        return Err(CapkLineError::InvalidField(CapkField::HashAlgorithm));
+    }
+    let mut checksum = [0u8; SHA1_LEN];
+    decode_exact(
+        next(CapkField::Checksum)?,
+        &mut checksum,
+        CapkField::Checksum,
+    )?;
+    Ok(checksum)
 }
 
 /// Decode hexadecimal that must fill `out` exactly.

@@ -98,15 +98,15 @@ pub fn verify<C: CryptoProvider + ?Sized>(
 }
 
 /// The objects of a GENERATE AC response that CDA reads and hashes.
-struct ResponseObjects<'a> {
+pub(crate) struct ResponseObjects<'a> {
     /// Every object except 9F4B, whole (tag, length, value), in order.
-    hashed: heapless::Vec<&'a [u8], CDA_RESPONSE_MAX_OBJECTS>,
-    signed_dynamic_application_data: Option<&'a [u8]>,
-    cryptogram_information_data: Option<&'a [u8]>,
+    pub(crate) hashed: heapless::Vec<&'a [u8], CDA_RESPONSE_MAX_OBJECTS>,
+    pub(crate) signed_dynamic_application_data: Option<&'a [u8]>,
+    pub(crate) cryptogram_information_data: Option<&'a [u8]>,
 }
 
 impl<'a> ResponseObjects<'a> {
-    fn read(response_template: &'a [u8]) -> Result<Self, OdaFailure> {
+    pub(crate) fn read(response_template: &'a [u8]) -> Result<Self, OdaFailure> {
         let malformed = OdaFailure::DynamicSignature(SignatureCheck::ResponseFormat);
         let mut objects = Self {
             hashed: heapless::Vec::new(),

@@ -1,7 +1,7 @@
 //! Offline data authentication in the transaction: Book 3, 10.3.
 //!
-//! Selects the method (CDA, then DDA, then SDA, as both the card's AIP and
-//! the terminal's capabilities allow), performs SDA, sends INTERNAL
+//! Selects the method (XDA, then CDA, then DDA, then SDA, as both the card's
+//! AIP and the terminal's capabilities allow; EMV 4.4 Book 3, 10.3), performs SDA, sends INTERNAL
 //! AUTHENTICATE for DDA and checks its answer, recovers the ICC key that CDA
 //! checks at GENERATE AC, and records the result in the TVR and TSI. The
 //! checks themselves are the Book 2 functions of the sibling modules. The
@@ -9,13 +9,13 @@
 //! from the same card data.
 
 use crate::apdu;
-use crate::config::{CAPABILITY_CDA, CAPABILITY_DDA, CAPABILITY_SDA};
+use crate::config::{CAPABILITY_CDA, CAPABILITY_DDA, CAPABILITY_SDA, CAPABILITY_XDA};
 use crate::context::Context;
 use crate::crypto::CryptoProvider;
 use crate::data::{DataStore, Sources};
 use crate::dol;
-use crate::initiate::{Aip, AIP_CDA, AIP_DDA, AIP_SDA};
-use crate::oda::{self, CardData, PublicKey, StaticData};
+use crate::initiate::{Aip, AIP_CDA, AIP_DDA, AIP_SDA, AIP_XDA};
+use crate::oda::{self, CardData, EccPublicKey, PublicKey, StaticData};
 use crate::outcome::{OdaMethod, OdaResult};
 use crate::read::OdaRecords;
 use crate::tlv::{self, Tag};
@@ -35,13 +35,34 @@ pub(crate) struct OfflineAuthentication {
     pub(crate) result: OdaResult,
     /// Why ODA failed, when a Book 2 check did.
     pub(crate) failure: Option<oda::OdaFailure>,
-    /// The ICC Public Key, once recovered (Book 2, 6.1-6.4).
-    pub(crate) icc_key: Option<PublicKey>,
+    /// The ICC Public Key, once recovered (Book 2, 6.1-6.4; the ECC key of
+    /// XDA in the same room).
+    pub(crate) icc_key: Option<IccKey>,
     /// The PDOL data of GET PROCESSING OPTIONS and the CDOL1 data of the
     /// first GENERATE AC, which a CDA signature covers (Book 2, 6.6.1).
     pub(crate) pdol_data: Vec<u8, 255>,
     /// See `pdol_data`.
     pub(crate) cdol1_data: Vec<u8, 255>,
+}
+
+/// The ICC's key for the selected method: RSA for DDA and CDA, elliptic
+/// curve for XDA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum IccKey {
+    /// DDA, CDA.
+    Rsa(PublicKey),
+    /// XDA.
+    Ecc(EccPublicKey),
+}
+
+impl IccKey {
+    /// The RSA key, if this is one.
+    pub(crate) fn rsa(&self) -> Option<&PublicKey> {
+        match self {
+            IccKey::Rsa(key) => Some(key),
+            IccKey::Ecc(_) => None,
+        }
+    }
 }
 
 /// Book 2, 6.5: INTERNAL AUTHENTICATE sent; the DDOL data wait for the
@@ -85,8 +106,8 @@ impl OfflineAuthentication {
         cdol1_data.clear();
     }
 
-    /// Book 3, 10.3: selects CDA, then DDA, then SDA, as both card (AIP) and
-    /// terminal (9F33 byte 3) support them, and performs it. `Some` when
+    /// EMV 4.4 Book 3, 10.3: selects XDA, then CDA, then DDA, then SDA, as
+    /// both card (AIP) and terminal (9F33 byte 3) support them, and performs it. `Some` when
     /// INTERNAL AUTHENTICATE is written and its answer awaited (DDA).
     pub(crate) fn start<C: CryptoProvider>(
         &mut self,
@@ -96,7 +117,9 @@ impl OfflineAuthentication {
     ) -> Option<InternalAuthenticate> {
         let config = cx.terminal_context.config;
         let both = |aip_bit, capability| aip.has(aip_bit) && config.supports(capability);
-        self.method = if both(AIP_CDA, CAPABILITY_CDA) {
+        self.method = if both(AIP_XDA, CAPABILITY_XDA) {
+            OdaMethod::Xda
+        } else if both(AIP_CDA, CAPABILITY_CDA) {
             OdaMethod::Cda
         } else if both(AIP_DDA, CAPABILITY_DDA) {
             OdaMethod::Dda
@@ -116,6 +139,17 @@ impl OfflineAuthentication {
                 None
             }
             OdaMethod::Dda => self.start_dynamic_data_authentication(cx, crypto, aip),
+            OdaMethod::Xda => {
+                // EMV 4.4 Book 2: the ECC chain is checked now, the signature
+                // on the GENERATE AC response. "XDA selected" (TVR byte 1 b1).
+                cx.set_tvr(tvr::XDA_SELECTED);
+                if self.records_failed_oda() {
+                    self.failed_here(cx);
+                } else if let Err(failure) = self.recover_ecc_icc_key(cx, crypto, aip) {
+                    self.failed(cx, failure);
+                }
+                None
+            }
             OdaMethod::Cda => {
                 // Book 2, 6.6: the ICC key is recovered now; the signature is
                 // checked on the GENERATE AC response.
@@ -135,6 +169,7 @@ impl OfflineAuthentication {
         let method = match self.method {
             OdaMethod::Sda => oda::OdaMethod::Sda,
             OdaMethod::Dda => oda::OdaMethod::Dda,
+            OdaMethod::Xda => oda::OdaMethod::Xda,
             _ => oda::OdaMethod::Cda,
         };
         let (failed, missing) = failure.tvr_bits(method);
@@ -165,6 +200,7 @@ impl OfflineAuthentication {
         let failed = match self.method {
             OdaMethod::Sda => tvr::SDA_FAILED,
             OdaMethod::Dda => tvr::DDA_FAILED,
+            OdaMethod::Xda => tvr::XDA_FAILED,
             _ => tvr::CDA_FAILED,
         };
         cx.set_tvr(failed);
@@ -213,7 +249,26 @@ impl OfflineAuthentication {
             &card_oda_data(&cx.store),
             &static_data(&self.records, &cx.store, aip),
         )?;
-        self.icc_key = Some(key.key);
+        self.icc_key = Some(IccKey::Rsa(key.key));
+        Ok(())
+    }
+
+    /// EMV 4.4 Book 2: XDA's ICC ECC key, through the Issuer ECC certificate.
+    /// Callers check [`Self::records_failed_oda`] first.
+    fn recover_ecc_icc_key<C: CryptoProvider>(
+        &mut self,
+        cx: &Context<'_>,
+        crypto: &C,
+        aip: Aip,
+    ) -> Result<(), oda::OdaFailure> {
+        let key = oda::xda::icc_key_for_card(
+            crypto,
+            &oda_terminal(cx),
+            cx.inputs.time,
+            &card_oda_data(&cx.store),
+            &static_data(&self.records, &cx.store, aip),
+        )?;
+        self.icc_key = Some(IccKey::Ecc(key.key));
         Ok(())
     }
 
@@ -300,7 +355,7 @@ impl OfflineAuthentication {
         } else {
             None
         };
-        let result = match (signed, &self.icc_key) {
+        let result = match (signed, self.icc_key.as_ref().and_then(IccKey::rsa)) {
             (Some(signed), Some(key)) => oda::dda::verify(crypto, key, signed, &sent.ddol_data),
             _ => Err(oda::OdaFailure::Missing(Tag(0x9F4B))),
         };

@@ -13,6 +13,7 @@
 //! - [`dda`]: Signed Dynamic Application Data from INTERNAL AUTHENTICATE (6.5).
 //! - [`cda`]: Signed Dynamic Application Data from GENERATE AC (6.6).
 //! - [`pin`]: offline enciphered PIN (Book 2, section 7).
+//! - [`xda`]: ECC certificates and the XDA signature (EMV 4.4 Book 2).
 //!
 //! `flow` (crate-internal) is the ODA step of the transaction (Book 3,
 //! 10.3): method selection, SDA, INTERNAL AUTHENTICATE for DDA, the ICC and
@@ -28,13 +29,14 @@ pub mod pin;
 pub mod recover;
 pub mod revocation;
 pub mod sda;
+pub mod xda;
 
-use crate::crypto::CryptoError;
+use crate::crypto::{CryptoError, EccCurve, MAX_ECC_FIELD_BYTES};
 use crate::limits::{MAX_RSA_EXPONENT_BYTES, MAX_RSA_MODULUS_BYTES};
 use crate::tlv::Tag;
 use crate::tvr::{self, Bit};
 
-pub use capk::{CaKeyLookup, CaKeyStore, CaPublicKey, CapkFileError, CapkNotice};
+pub use capk::{CaKey, CaKeyLookup, CaKeyStore, CaPublicKey, CapkFileError, CapkNotice};
 pub use recover::CertifiedKey;
 pub use revocation::RevocationList;
 
@@ -90,6 +92,31 @@ impl PublicKey {
     }
 }
 
+/// An elliptic-curve public key as EMV carries it: the curve and the
+/// x-coordinate of the point (EMV 4.4 Book 2, XDA; the y-coordinate is the
+/// root below `(p + 1) / 2`, see [`crate::crypto::ecc`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EccPublicKey {
+    /// The curve (from the algorithm suite indicator).
+    pub curve: EccCurve,
+    /// The x-coordinate, `N_FIELD` bytes big-endian.
+    pub x: heapless::Vec<u8, MAX_ECC_FIELD_BYTES>,
+}
+
+impl EccPublicKey {
+    /// A key from its curve and x-coordinate; `None` if `x` is not `N_FIELD`
+    /// bytes long (whether it is a curve point is checked by the provider).
+    pub fn new(curve: EccCurve, x: &[u8]) -> Option<Self> {
+        if x.len() != curve.field_len() {
+            return None;
+        }
+        Some(Self {
+            curve,
+            x: heapless::Vec::from_slice(x).ok()?,
+        })
+    }
+}
+
 /// The offline data authentication method being performed (Book 3, 10.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OdaMethod {
@@ -99,6 +126,8 @@ pub enum OdaMethod {
     Dda,
     /// Combined DDA / Application Cryptogram Generation.
     Cda,
+    /// Extended Data Authentication (EMV 4.4: ECC certificates, EC-SDSA).
+    Xda,
 }
 
 /// Which check of a recovered key certificate failed (Book 2, 5.3, 6.4, 7.1).
@@ -135,6 +164,22 @@ pub enum CertificateCheck {
     RemainderLength,
     /// The certified exponent length differs from the exponent object's length.
     ExponentLength,
+    /// ECC: the Certificate Encoding (or ICCD Hash Encoding) is not `00`.
+    Encoding,
+    /// ECC: the certificate's RID and CA Public Key Index differ from the
+    /// CA key's.
+    CaKeyIdentity,
+    /// ECC: the certified key's Algorithm Suite Indicator is not one the
+    /// terminal supports (`10`, `11`).
+    AlgorithmSuite,
+    /// ECC: the EC-SDSA signature of the certificate does not verify.
+    Signature,
+    /// ECC: the certified x-coordinate is not a point of the suite's curve.
+    PublicKeyPoint,
+    /// ECC: the ICCD Hash Algorithm Indicator is not `02` or `03`.
+    IccdHashAlgorithm,
+    /// ECC: the ICCD Hash differs from the hash of the static data.
+    IccdHash,
 }
 
 impl CertificateCheck {
@@ -156,6 +201,13 @@ impl CertificateCheck {
             CertificateCheck::PublicKeyLength => "public_key_length",
             CertificateCheck::RemainderLength => "remainder_length",
             CertificateCheck::ExponentLength => "exponent_length",
+            CertificateCheck::Encoding => "encoding",
+            CertificateCheck::CaKeyIdentity => "ca_key_identity",
+            CertificateCheck::AlgorithmSuite => "algorithm_suite",
+            CertificateCheck::Signature => "signature",
+            CertificateCheck::PublicKeyPoint => "public_key_point",
+            CertificateCheck::IccdHashAlgorithm => "iccd_hash_algorithm",
+            CertificateCheck::IccdHash => "iccd_hash",
         }
     }
 }
@@ -188,6 +240,19 @@ impl core::fmt::Display for CertificateCheck {
             CertificateCheck::ExponentLength => {
                 "the certified exponent length differs from the exponent's"
             }
+            CertificateCheck::Encoding => "the certificate encoding is not 00",
+            CertificateCheck::CaKeyIdentity => {
+                "the certificate's RID and CA index differ from the CA key's"
+            }
+            CertificateCheck::AlgorithmSuite => {
+                "the algorithm suite indicator is not 10 (P-256) or 11 (P-521)"
+            }
+            CertificateCheck::Signature => "the EC-SDSA signature does not verify",
+            CertificateCheck::PublicKeyPoint => "the certified key is not a point of its curve",
+            CertificateCheck::IccdHashAlgorithm => {
+                "the ICCD hash algorithm indicator is not 02 (SHA-256) or 03 (SHA-512)"
+            }
+            CertificateCheck::IccdHash => "the ICCD hash differs from the hash of the static data",
         })
     }
 }
@@ -222,6 +287,8 @@ pub enum SignatureCheck {
     /// CDA: the GENERATE AC response is not well-formed BER-TLV or holds more
     /// objects than the kernel hashes.
     ResponseFormat,
+    /// XDA: the EC-SDSA signature does not verify.
+    Signature,
 }
 
 impl SignatureCheck {
@@ -239,6 +306,7 @@ impl SignatureCheck {
             SignatureCheck::CryptogramInformationData => "cryptogram_information_data",
             SignatureCheck::TransactionDataHash => "transaction_data_hash",
             SignatureCheck::ResponseFormat => "response_format",
+            SignatureCheck::Signature => "signature",
         }
     }
 }
@@ -265,6 +333,7 @@ impl core::fmt::Display for SignatureCheck {
                 "the signed Transaction Data Hash Code differs from the transaction data"
             }
             SignatureCheck::ResponseFormat => "the GENERATE AC response is not well-formed BER-TLV",
+            SignatureCheck::Signature => "the EC-SDSA signature does not verify",
         })
     }
 }
@@ -384,13 +453,15 @@ impl OdaFailure {
     /// The TVR bits to set when `method` fails this way.
     ///
     /// Book 3, 10.3: a failed method sets its own bit ("SDA failed", "DDA
-    /// failed" or "CDA failed"); when the failure is that data the card must
+    /// failed", "CDA failed", or for XDA EMV 4.4's TVR byte 4 b1 "XDA
+    /// signature verification failed", docs/conformance.md); when the failure is that data the card must
     /// supply is absent (Book 2, 5.1 and 6.1), "ICC data missing" is set too.
     pub fn tvr_bits(&self, method: OdaMethod) -> (Bit, Option<Bit>) {
         let failed = match method {
             OdaMethod::Sda => tvr::SDA_FAILED,
             OdaMethod::Dda => tvr::DDA_FAILED,
             OdaMethod::Cda => tvr::CDA_FAILED,
+            OdaMethod::Xda => tvr::XDA_FAILED,
         };
         let missing = match self {
             OdaFailure::Missing(_) => Some(tvr::ICC_DATA_MISSING),

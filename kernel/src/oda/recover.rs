@@ -292,19 +292,31 @@ fn nibbles(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
 /// Book 2, 5.3 step 8: the Issuer Identifier (leftmost 3-8 PAN digits, padded
 /// on the right with hexadecimal `F`) matches the leftmost digits of the PAN.
 pub fn issuer_identifier_matches(issuer_identifier: &[u8; 4], pan: &[u8]) -> bool {
-    let digits = nibbles(issuer_identifier)
+    issuer_identifier_nibbles_match(issuer_identifier, pan, 3..=8)
+}
+
+/// An Issuer Identifier of `digits` leftmost PAN digits, padded on the right
+/// with hexadecimal `F`, matches the leftmost digits of the PAN (RSA: 4 bytes,
+/// 3-8 digits; ECC: 5 bytes, 3-10 digits).
+pub(crate) fn issuer_identifier_nibbles_match(
+    issuer_identifier: &[u8],
+    pan: &[u8],
+    digits: core::ops::RangeInclusive<usize>,
+) -> bool {
+    let count = nibbles(issuer_identifier)
         .take_while(|nibble| *nibble != 0x0F)
         .count();
-    (3..=8).contains(&digits)
+    digits.contains(&count)
         && nibbles(issuer_identifier)
-            .skip(digits)
+            .skip(count)
             .all(|nibble| nibble == 0x0F)
         && nibbles(issuer_identifier)
-            .take(digits)
+            .take(count)
             .all(|nibble| nibble <= 9)
+        && nibbles(pan).take(count).count() == count
         && nibbles(issuer_identifier)
-            .take(digits)
-            .eq(nibbles(pan).take(digits))
+            .take(count)
+            .eq(nibbles(pan).take(count))
 }
 
 /// Book 2, 6.4 step 8: the recovered Application PAN (10 bytes, padded with
@@ -361,7 +373,10 @@ pub fn recover_issuer_key<C: CryptoProvider + ?Sized>(
         exponent: certificate.exponent,
         extra: [&[], &[]],
     };
-    let recovered = recover_certificate(crypto, &ca_key.key, input, ISSUER)?;
+    // An elliptic-curve CA key certifies only ECC issuer keys (XDA): for an
+    // RSA certificate the terminal holds no usable key of this RID and index.
+    let rsa_key = ca_key.key.rsa().ok_or(OdaFailure::CaKeyNotFound)?;
+    let recovered = recover_certificate(crypto, rsa_key, input, ISSUER)?;
     let fail = ISSUER.wrap;
     let [a, b, c, d, ..] = recovered.identifier;
     if !issuer_identifier_matches(&[a, b, c, d], pan) {

@@ -74,6 +74,14 @@ fn main() {
         std::fs::write(out.join(format!("{name}.key")), format_key_file(name, &key))
             .expect("write key");
     }
+    // The ECC CA keys (XDA) are derived from their names, not generated.
+    capk.push_str(
+        "# RID index expiry ecc-p256|ecc-p521 x-coordinate sha1 SHA-1(RID||index||suite||x)\n",
+    );
+    for spec in &emv_test_cards::ecc::ECC_CA_KEYS {
+        capk.push_str(&emv_test_cards::ecc::ecc_capk_line(spec, CA_KEY_EXPIRY));
+        capk.push('\n');
+    }
     std::fs::write(out.join("capk.txt"), capk).expect("write capk.txt");
     eprintln!("wrote keys to {}", out.display());
 }
