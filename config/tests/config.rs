@@ -38,7 +38,7 @@ fn example_file_loads_and_sets_every_key() {
     assert_eq!(terminal.terminal_capabilities, [0xE0, 0xF8, 0xC8]);
     assert_eq!(
         terminal.additional_terminal_capabilities,
-        [0x60, 0x00, 0xF0, 0xA0, 0x01]
+        [0xF0, 0x00, 0xF0, 0xA0, 0x01]
     );
     assert_eq!(terminal.terminal_country_code, [0x02, 0x50]);
     assert_eq!(settings.currency_code, [0x09, 0x78]);

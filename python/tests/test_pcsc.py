@@ -5,6 +5,7 @@ vsmartcard-vpcd: run through scripts/test.sh (or scripts/pcscd.sh start and
 EMV_PCSCD=1); otherwise each test prints "skipped: set EMV_PCSCD=1"."""
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import time
@@ -18,14 +19,19 @@ PORT = "35964"
 
 
 def terminal_binary(root):
-    """emv-terminal as cargo builds it (EMV_TERMINAL overrides); built when missing."""
+    """emv-terminal as cargo builds it with its default features, which serve the
+    simulated cards (EMV_TERMINAL overrides). Built every time: cargo does nothing
+    when it is up to date, and a build of the same path without simulated cards
+    (scripts/test.sh tests the shipped binary too) must not be the one run here.
+    Honours CARGO_TARGET_DIR."""
     override = os.environ.get("EMV_TERMINAL")
     if override:
         return override
-    binary = root / "target" / "debug" / "emv-terminal"
-    if not binary.exists():
-        subprocess.run(["cargo", "build", "-q", "-p", "emv-terminal"], cwd=root, check=True)
-    return str(binary)
+    subprocess.run(["cargo", "build", "-q", "-p", "emv-terminal"], cwd=root, check=True)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", root / "target"))
+    if not target.is_absolute():
+        target = root / target
+    return str(target / "debug" / "emv-terminal")
 
 
 def card_present(name):

@@ -69,12 +69,13 @@ def test_config_errors_name_the_key():
 def test_ca_keys_from_capk_txt(root):
     text = (root / "test-cards" / "keys" / "capk.txt").read_text()
     keys = CaKeys.from_capk_txt(text)
-    assert len(keys) == 4
+    # Four RSA keys and two elliptic-curve keys (XDA, P-256 and P-521).
+    assert len(keys) == 6
     assert keys.keys[0] == ("A000000999", 1)
     assert CaKeys.test_capk_txt() == text
     doubled = CaKeys.from_capk_txt(text + text)
-    assert len(doubled) == 4
-    assert len(doubled.notices) == 4  # each key of the second copy replaces one
+    assert len(doubled) == 6
+    assert len(doubled.notices) == 6  # each key of the second copy replaces one
 
 
 def test_a_bad_check_sum_names_the_line(root):
