@@ -170,6 +170,20 @@ struct Run {
     referral_asked: Option<[u8; 2]>,
 }
 
+/// The terminal context of a test: no exception file.
+fn context<'a>(
+    config: &'a TerminalConfig,
+    keys: &'a CaKeyStore,
+    revocations: &'a RevocationList,
+) -> TerminalContext<'a> {
+    TerminalContext {
+        config,
+        ca_keys: keys,
+        revocations,
+        exception_file: &[],
+    }
+}
+
 /// The default terminal with the list-of-AIDs method only.
 fn terminal() -> TerminalConfig {
     let mut config = TerminalConfig::default();
@@ -185,12 +199,7 @@ fn run(
     host: Host,
 ) -> Run {
     let revocations = RevocationList::new();
-    let context = TerminalContext {
-        config,
-        ca_keys: keys,
-        revocations: &revocations,
-        exception_file: &[],
-    };
+    let context = context(config, keys, &revocations);
     let mut t = Transaction::new(context, test_crypto(), inputs).unwrap();
     let mut went_online = false;
     let mut referral_asked = None;
@@ -525,12 +534,7 @@ fn forced_acceptance_flags_a_card_decline_on_an_attended_terminal_only() {
         (&unattended, AAC, false),
         (&attended, TC, false),
     ] {
-        let context = TerminalContext {
-            config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
+        let context = context(config, &keys, &revocations);
         let mut card = Card::new([AIP_TRM, 0x00], base_record().concat());
         card.cids = vec![cid];
         let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
@@ -568,12 +572,7 @@ fn forced_acceptance_flags_a_card_decline_on_an_attended_terminal_only() {
         }
     }
     // A terminated transaction: nothing to accept.
-    let context = TerminalContext {
-        config: &attended,
-        ca_keys: &keys,
-        revocations: &revocations,
-        exception_file: &[],
-    };
+    let context = context(&attended, &keys, &revocations);
     let mut t = Transaction::new(context, test_crypto(), TEST_INPUTS).unwrap();
     t.on_transport_error();
     assert_eq!(
@@ -666,12 +665,7 @@ fn transaction_types_need_their_9f40_bit() {
     let keys = CaKeyStore::new();
     let revocations = RevocationList::new();
     let start = |config: &TerminalConfig, kind: u8| {
-        let context = TerminalContext {
-            config,
-            ca_keys: &keys,
-            revocations: &revocations,
-            exception_file: &[],
-        };
+        let context = context(config, &keys, &revocations);
         let inputs = TransactionInputs {
             transaction_type: kind,
             ..TEST_INPUTS

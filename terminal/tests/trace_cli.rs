@@ -20,6 +20,11 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn record(profile: &str, path: &Path) -> Output {
+    record_with(profile, path, &[])
+}
+
+/// [`record`] with `extra` arguments.
+fn record_with(profile: &str, path: &Path, extra: &[&str]) -> Output {
     let path = path.to_str().expect("utf-8 path");
     let mut args = vec![
         "transact",
@@ -53,6 +58,7 @@ fn record(profile: &str, path: &Path) -> Output {
             "841E0000:",
         ]);
     }
+    args.extend_from_slice(extra);
     emv_terminal(&args)
 }
 
@@ -510,30 +516,11 @@ fn a_referral_is_recorded_and_replayed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("referral.trace");
     let file = path.to_str().expect("utf-8 path");
-    let out = emv_terminal(&[
-        "transact",
-        "--card",
+    let out = record_with(
         "issuer-scripts",
-        "--amount",
-        "10.00",
-        "--date",
-        "250615",
-        "--time",
-        "120000",
-        "--unpredictable-number",
-        "11223344",
-        "--random-number",
-        "99",
-        "--sequence-counter",
-        "1",
-        "--no-journal",
-        "--host",
-        "refer",
-        "--referral",
-        "decline",
-        "--record",
-        file,
-    ]);
+        &path,
+        &["--host", "refer", "--referral", "decline"],
+    );
     assert!(
         text(&out.stdout).contains("replays cleanly"),
         "{}{}",
