@@ -76,6 +76,9 @@ enum emv_error {
   // `emv_force_acceptance` on an unattended terminal, or on a transaction
   // the card did not decline.
   EMV_ERROR_FORCED_ACCEPTANCE_NOT_ALLOWED = 17,
+  // The transaction type is not one the terminal's Additional Terminal
+  // Capabilities (9F40 bytes 1-2) list.
+  EMV_ERROR_TRANSACTION_TYPE_NOT_SUPPORTED = 18,
 };
 
 // What the transaction needs now (`emv_request.kind`).
