@@ -10,18 +10,17 @@
 //! `scripts/pcscd.sh start` and `EMV_PCSCD=1`. Without it each test prints
 //! "skipped: set EMV_PCSCD=1" and passes.
 
+mod vpcd_reader;
+use vpcd_reader::{pcscd, wait_empty, READER};
+
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use emv_journal::{Journal, KeySource, RecordId, State};
-use emv_pcsc::Pcsc;
 use emv_test_cards::profiles;
 use emv_test_cards::vpcd::{ServedCard, VPCD_PORT_1};
 use emv_test_cards::vpcd_card::VpcdCard;
 use serde_json::Value;
-
-const READER: &str = "Virtual PCD 00 01";
 
 /// GENERATE AC and READ RECORD instruction bytes.
 const GENERATE_AC: u8 = 0xAE;
@@ -29,39 +28,6 @@ const READ_RECORD: u8 = 0xB2;
 
 /// How `PcscError::CardRemoved` reads.
 const CARD_REMOVED: &str = "card removed or powered off";
-
-static READER_LOCK: Mutex<()> = Mutex::new(());
-
-/// The reader to ourselves, or `None` (test skipped) without pcscd or when
-/// another process already serves a card there.
-fn pcscd() -> Option<MutexGuard<'static, ()>> {
-    if std::env::var("EMV_PCSCD").as_deref() != Ok("1") {
-        eprintln!("skipped: set EMV_PCSCD=1 (scripts/test.sh starts pcscd and sets it)");
-        return None;
-    }
-    let guard = READER_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if !wait_empty() {
-        eprintln!("skipped: {READER} already holds a card served by another process");
-        return None;
-    }
-    Some(guard)
-}
-
-/// Waits (at most 5 s) until pcscd shows the reader empty.
-fn wait_empty() -> bool {
-    let pcsc = Pcsc::establish().expect("pcscd");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let readers = pcsc.readers().expect("readers");
-        if readers.iter().any(|r| r.name == READER && !r.card_present) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
 
 struct Run {
     code: i32,
