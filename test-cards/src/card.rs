@@ -826,6 +826,18 @@ impl Card {
         }
         let pin_block: Vec<u8> = if c.p2 == 0x80 {
             c.data.to_vec()
+        } else if let Some(key) = &app.ecc_pin_key {
+            // EMV 4.4 Book 2, 13.3: ECC enciphered PIN.
+            let Some(challenge) = self.challenge.take() else {
+                return Response::status(sw::CONDITIONS);
+            };
+            match key.decipher_pin(c.data, &challenge) {
+                Ok(block) => block.to_vec(),
+                Err(crate::ecc::PinDecipherError::Length) => {
+                    return Response::status(sw::WRONG_LENGTH)
+                }
+                Err(_) => return Response::status(sw::DATA_INVALIDATED),
+            }
         } else {
             let Some(key) = app.pin_decipher_key else {
                 return Response::status(sw::NOT_SUPPORTED);

@@ -104,6 +104,56 @@ macro_rules! curve_ops {
 curve_ops!(p256, EccCurve::P256, p256_scalar, p256_sign, p256_key);
 curve_ops!(p521, EccCurve::P521, p521_scalar, p521_sign, p521_key);
 
+macro_rules! curve_dh {
+    ($m:ident, $scalar:ident, $dh:ident) => {
+        /// `x(dR)` for the private scalar `d` and the point `R` of x-coordinate
+        /// `x`, with either root (`x(dR) = x(d(-R))`); `None` off the curve.
+        fn $dh(d: &[u8], x: &[u8]) -> Option<Vec<u8>> {
+            use p256::elliptic_curve::point::DecompressPoint;
+            use p256::elliptic_curve::subtle::Choice;
+            let mut bytes = $m::FieldBytes::default();
+            if bytes.len() != x.len() {
+                return None;
+            }
+            bytes.copy_from_slice(x);
+            let point: Option<$m::AffinePoint> =
+                $m::AffinePoint::decompress(&bytes, Choice::from(0)).into();
+            let shared = ($m::ProjectivePoint::from(point?) * $scalar(d)).to_affine();
+            shared.to_encoded_point(false).x().map(|x| x.to_vec())
+        }
+    };
+}
+
+curve_dh!(p256, p256_scalar, p256_dh);
+curve_dh!(p521, p521_scalar, p521_dh);
+
+/// Why the card refuses ECC enciphered PIN data (VERIFY P2 88).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinDecipherError {
+    /// Not `N_FIELD + 17 + 8` bytes.
+    Length,
+    /// The terminal's ephemeral x-coordinate is not on the curve.
+    Point,
+    /// The MAC does not verify.
+    Mac,
+    /// The plaintext is not `7F`, a PIN block and the card's challenge.
+    Format,
+}
+
+fn aes_block(key: &[u8; 16], block: [u8; 16]) -> [u8; 16] {
+    use aes::cipher::{BlockCipherEncrypt, KeyInit};
+    let mut block = block;
+    aes::Aes128::new(key.into()).encrypt_block((&mut block).into());
+    block
+}
+
+fn aes_cmac(key: &[u8; 16], data: &[u8]) -> [u8; 16] {
+    use cmac::{KeyInit, Mac};
+    let mut mac = <cmac::Cmac<aes::Aes128> as KeyInit>::new(key.into());
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
 /// One ECC key pair of the test PKI.
 #[derive(Debug, Clone)]
 pub struct EccKeyPair {
@@ -151,6 +201,65 @@ impl EccKeyPair {
             EccCurve::P256 => p256_sign(&self.secret, k, message),
             EccCurve::P521 => p521_sign(&self.secret, k, message),
         }
+    }
+
+    /// EMV 4.4 Book 2, 13.3 and Annex A2.3.4, the card's side as we read
+    /// them (docs/conformance.md "ECC offline PIN"): recover the PIN block
+    /// from ECC enciphered PIN data `x(R) || C* || MAC` with this PIN
+    /// encipherment key and the challenge the card gave (GET CHALLENGE).
+    ///
+    /// `Z = x(dR)`, left-padded with zeros to a multiple of 16 bytes;
+    /// `K_DK = CMAC(0^128, Z)`; `K_i = AES(K_DK)[i || 01 00 || UN || A5 A5 A5
+    /// || 02 00]`; the MAC, `CMAC(K_2, 0^64 || SV || C*)` cut to 8 bytes with
+    /// `SV = 0^128` (counter 0), is checked before `C*` is deciphered with
+    /// AES-CTR under `K_1`; the plaintext must be `7F || PIN block || UN`.
+    pub fn decipher_pin(
+        &self,
+        data: &[u8],
+        challenge: &[u8; 8],
+    ) -> Result<[u8; 8], PinDecipherError> {
+        let field = self.curve.field_len();
+        if data.len() != field + 17 + 8 {
+            return Err(PinDecipherError::Length);
+        }
+        let (ephemeral_x, rest) = data.split_at(field);
+        let (ciphertext, mac) = rest.split_at(17);
+        let shared = match self.curve {
+            EccCurve::P256 => p256_dh(&self.secret, ephemeral_x),
+            EccCurve::P521 => p521_dh(&self.secret, ephemeral_x),
+        }
+        .ok_or(PinDecipherError::Point)?;
+        let mut z = vec![0u8; field.div_ceil(16) * 16 - field];
+        z.extend_from_slice(&shared);
+        let derivation_key = aes_cmac(&[0u8; 16], &z);
+        let session_key = |index: u8| {
+            let mut block = [0u8; 16];
+            block[0] = index;
+            block[1] = 0x01;
+            block[3..11].copy_from_slice(challenge);
+            block[11..14].fill(0xA5);
+            block[14] = 0x02;
+            aes_block(&derivation_key, block)
+        };
+        let (encryption_key, mac_key) = (session_key(1), session_key(2));
+        let mut authenticated = vec![0u8; 8 + 16];
+        authenticated.extend_from_slice(ciphertext);
+        if aes_cmac(&mac_key, &authenticated)[..8] != *mac {
+            return Err(PinDecipherError::Mac);
+        }
+        let mut plaintext = Vec::with_capacity(17);
+        for (number, chunk) in ciphertext.chunks(16).enumerate() {
+            let mut counter = [0u8; 16];
+            counter[8..].copy_from_slice(&(number as u64).to_be_bytes());
+            let stream = aes_block(&encryption_key, counter);
+            plaintext.extend(chunk.iter().zip(stream).map(|(c, k)| c ^ k));
+        }
+        if plaintext[0] != 0x7F || plaintext[9..17] != challenge[..] {
+            return Err(PinDecipherError::Format);
+        }
+        let mut block = [0u8; 8];
+        block.copy_from_slice(&plaintext[1..9]);
+        Ok(block)
     }
 
     /// A key from a given private scalar (for published examples); the
@@ -281,7 +390,38 @@ pub fn icc_certificate(
     hash_algorithm: u8,
     static_data: &[u8],
 ) -> Vec<u8> {
-    let mut signed = vec![xda::ICC_CERTIFICATE_FORMAT, xda::ENCODING, icc.suite()];
+    icc_certificate_with_suite(
+        issuer,
+        icc,
+        icc.suite(),
+        expiry,
+        serial,
+        hash_algorithm,
+        static_data,
+    )
+}
+
+/// The offline data encipherment suite of a curve (`00` P-256, `01`
+/// P-521): the suite of an ECC PIN encipherment key.
+pub fn ode_suite(curve: EccCurve) -> u8 {
+    match curve {
+        EccCurve::P256 => 0x00,
+        EccCurve::P521 => 0x01,
+    }
+}
+
+/// An ICC ECC certificate (format `14`) of `icc` naming `suite`: the XDA
+/// key's (9F46, `10`/`11`) or the PIN encipherment key's (9F2D, `00`/`01`).
+pub fn icc_certificate_with_suite(
+    issuer: &EccKeyPair,
+    icc: &EccKeyPair,
+    suite: u8,
+    expiry: [u8; 6],
+    serial: [u8; 6],
+    hash_algorithm: u8,
+    static_data: &[u8],
+) -> Vec<u8> {
+    let mut signed = vec![xda::ICC_CERTIFICATE_FORMAT, xda::ENCODING, suite];
     signed.extend_from_slice(&expiry);
     signed.extend_from_slice(&serial);
     signed.push(xda::ENCODING);

@@ -87,6 +87,9 @@ pub struct AppImage {
     pub ecc_icc_key: Option<crate::ecc::EccKeyPair>,
     /// Key that deciphers enciphered PINs: the PIN key, else the ICC key.
     pub pin_decipher_key: Option<&'static KeyPair>,
+    /// XDA: the ECC PIN encipherment key (9F2D), which deciphers enciphered
+    /// PINs instead (EMV 4.4 Book 2, 13.3).
+    pub ecc_pin_key: Option<crate::ecc::EccKeyPair>,
     /// ODA method.
     pub oda: Oda,
     /// ODA defects.
@@ -295,7 +298,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
 
     let issuer_key = pki.key(app.issuer_key);
     let icc_key = matches!(app.oda, Oda::Dda | Oda::Cda).then(|| pki.key(app.icc_key));
-    let pin_key = app.pin_key.then(|| pki.key("icc-pin-1024"));
+    let pin_key = (app.pin_key && app.oda != Oda::Xda).then(|| pki.key("icc-pin-1024"));
     // Book 2, 5.1 and 6.1: N_IC <= N_I <= N_CA (also for the PIN key).
     let ca_len = pki.key(app.ca_key).len();
     let icc_too_long = [icc_key, pin_key]
@@ -306,8 +309,13 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         return Err(PkiError::KeyTooLong);
     }
     let mut sfi2: Vec<Vec<u8>> = Vec::new();
-    let ecc_icc_key =
-        (app.oda == Oda::Xda).then(|| xda_records(app, &pan, &static_data, &mut sfi2));
+    let (ecc_icc_key, ecc_pin_key) = match app.oda {
+        Oda::Xda => {
+            let (icc, pin) = xda_records(app, &pan, &static_data, &mut sfi2);
+            (Some(icc), pin)
+        }
+        _ => (None, None),
+    };
     if !matches!(app.oda, Oda::None | Oda::Xda) {
         let ca = pki.key(app.ca_key);
         let fields = IssuerCertFields {
@@ -427,6 +435,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
         icc_key,
         ecc_icc_key,
         pin_decipher_key: pin_key.or(icc_key),
+        ecc_pin_key,
         oda: app.oda,
         faults: app.faults.clone(),
         risk: app.risk,
@@ -443,14 +452,15 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
 }
 
 /// EMV 4.4 Book 2 (XDA): the Issuer ECC certificate (90), the CA index
-/// (8F) and the ICC ECC certificate (9F46) as SFI 2 records; returns the
-/// ICC's ECC key.
+/// (8F), the ICC ECC certificate (9F46) and, with `pin_key`, the ICC ECC PIN
+/// encipherment certificate (9F2D) as SFI 2 records; returns the ICC's ECC
+/// key and its PIN key.
 fn xda_records(
     app: &AppSpec,
     pan: &[u8],
     static_data: &[u8],
     sfi2: &mut Vec<Vec<u8>>,
-) -> crate::ecc::EccKeyPair {
+) -> (crate::ecc::EccKeyPair, Option<crate::ecc::EccKeyPair>) {
     use crate::ecc::{self, EccIssuerCertFields, EccKeyPair, ECC_CA_KEYS};
     use emv_kernel::crypto::EccCurve;
     let curve = app.ecc_curve;
@@ -522,7 +532,32 @@ fn xda_records(
         &certified_data,
     );
     sfi2.push(template(0x70, &[tlv(0x9F46, &icc_certificate)]));
-    icc
+    // EMV 4.4 Book 2, 13.1 (as we read it): the PIN key's certificate has
+    // the ICC certificate's layout, with an encipherment suite (00 or 01).
+    let pin_key = app.pin_key.then(|| {
+        let name = match curve {
+            EccCurve::P256 => "ecc-icc-pin-p256",
+            EccCurve::P521 => "ecc-icc-pin-p521",
+        };
+        let pin = EccKeyPair::derive(name, curve);
+        let mut certificate = ecc::icc_certificate_with_suite(
+            &issuer,
+            &pin,
+            ecc::ode_suite(curve),
+            [0x20, yy, mm, dd, 0x23, 0x59],
+            [0x00, 0x00, 0x00, 0x00, 0x10, 0x02],
+            emv_kernel::oda::xda::HASH_ALGORITHM_SHA256,
+            static_data,
+        );
+        if app.faults.corrupt_pin_certificate {
+            // The last byte of the key's x, just before the signature.
+            let at = certificate.len() - issuer.curve.signature_len() - 1;
+            certificate[at] ^= 0x01;
+        }
+        sfi2.push(template(0x70, &[tlv(0x9F2D, &certificate)]));
+        pin
+    });
+    (icc, pin_key)
 }
 
 /// Rewrites records and AFL for a hostile profile.

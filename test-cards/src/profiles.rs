@@ -751,4 +751,45 @@ static PROFILES: &[Profile] = &[
             })
         },
     },
+    Profile {
+        name: "xda-enciphered-pin",
+        pans: &["6799990100007115"],
+        exercises: "CVM list 0400 on an XDA card (P-256): ECC offline PIN encipherment with the ICC ECC PIN key (9F2D, suite 00), EMV 4.4 Book 2, 13",
+        expected: "GET CHALLENGE, VERIFY P2 88 with 57 bytes (ephemeral x, enciphered PIN, MAC) 9000, CVM results 040002; with 9F33 E0F8CC: XDA succeeds, TC offline; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA,
+        build: || {
+            one(AppSpec { cvm_list: cvm(&[0x04, 0x00], 0), pin_key: true, ..app(Oda::Xda) })
+        },
+    },
+    Profile {
+        name: "xda-enciphered-pin-p521",
+        pans: &["6799990100007214"],
+        exercises: "ECC offline PIN encipherment on P-521 (9F2D, suite 01): VERIFY data of 91 bytes",
+        expected: "GET CHALLENGE, VERIFY P2 88 9000, CVM results 040002; with 9F33 E0F8CC: XDA succeeds, TC offline; default terminal: no ODA, ARQC",
+        tvr: TVR_XDA,
+        build: || {
+            one(AppSpec {
+                cvm_list: cvm(&[0x04, 0x00], 0),
+                pin_key: true,
+                ca_index: 0x11,
+                ecc_curve: emv_kernel::crypto::EccCurve::P521,
+                ..app(Oda::Xda)
+            })
+        },
+    },
+    Profile {
+        name: "xda-enciphered-pin-bad-certificate",
+        pans: &["6799990100007313"],
+        exercises: "XDA card whose ICC ECC PIN encipherment certificate (9F2D) fails its signature check",
+        expected: "the PIN key cannot be recovered: enciphered PIN fails before the cardholder is asked, CVM results 040001, cardholder verification not successful; ARQC",
+        tvr: "0100800000 (9F33 E0F8CC) / 8000800000 (E0F8C8)",
+        build: || {
+            one(AppSpec {
+                cvm_list: cvm(&[0x04, 0x00], 0),
+                pin_key: true,
+                faults: Faults { corrupt_pin_certificate: true, ..Faults::default() },
+                ..app(Oda::Xda)
+            })
+        },
+    },
 ];

@@ -41,6 +41,9 @@ pub struct Faults {
     pub issuer_identifier: Option<&'static str>,
     /// XDA: write this Algorithm Suite Indicator for the issuer key.
     pub issuer_suite: Option<u8>,
+    /// XDA with a PIN key: flip a byte of the ICC ECC PIN encipherment
+    /// certificate's key after it was signed (its signature check fails).
+    pub corrupt_pin_certificate: bool,
 }
 
 /// Malformed card behaviour for robustness tests.
@@ -115,7 +118,9 @@ pub struct AppSpec {
     /// XDA: the curve of the CA, issuer and ICC ECC keys (CA `10` for
     /// P-256, `11` for P-521, [`crate::ecc::ECC_CA_KEYS`]).
     pub ecc_curve: emv_kernel::crypto::EccCurve,
-    /// Give the card an ICC PIN encipherment key (9F2D..9F2F); else the ICC key is used.
+    /// Give the card an ICC PIN encipherment key (9F2D..9F2F); else the ICC
+    /// key is used. With XDA: an ECC PIN encipherment key (9F2D, suite `00`
+    /// or `01`), without which the card has no enciphered PIN.
     pub pin_key: bool,
     /// Issuer certificate expiry MMYY.
     pub issuer_cert_expiry: [u8; 2],

@@ -160,6 +160,30 @@ impl<C: CryptoProvider> CryptoProvider for RecordingCrypto<C> {
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         self.inner.random(out)
     }
+
+    /// Not recorded: its output goes only into VERIFY data, which traces never hold.
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        self.inner
+            .ecc_ephemeral_agreement(curve, peer_x, ephemeral_x, shared_x)
+    }
+
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        self.inner.aes128_encrypt_block(key, block)
+    }
+
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        self.inner.aes128_cmac(key, parts)
+    }
 }
 
 /// What the trace says about the terminal besides the exchanges.

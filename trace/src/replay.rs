@@ -172,6 +172,37 @@ impl CryptoProvider for ReplayCrypto {
     fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
         self.inner.ecc_check_point(curve, x)
     }
+
+    /// The ephemeral key is drawn from this provider's fixed pattern, so a
+    /// replay enciphers the same way every time (the data go into VERIFY,
+    /// which traces never hold).
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        emv_kernel::crypto::ecc::ephemeral_agreement(
+            curve,
+            peer_x,
+            &mut |out: &mut [u8]| self.random(out),
+            ephemeral_x,
+            shared_x,
+        )
+    }
+
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        self.inner.aes128_encrypt_block(key, block)
+    }
+
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        self.inner.aes128_cmac(key, parts)
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> [u8; 32] {

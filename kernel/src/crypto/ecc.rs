@@ -22,6 +22,11 @@
 //!
 //! Only the curve arithmetic comes from the crates; the construction above is
 //! ours (RustCrypto implements ECDSA, not EC-SDSA).
+//!
+//! [`ephemeral_agreement`] is the Diffie-Hellman step of ECC offline PIN
+//! encipherment (Book 2, 13.2 and Annex A2.3.2 as we read them): the
+//! terminal's ephemeral key pair and the shared x-coordinate. It is the only
+//! function here that draws random bytes, from the source its caller passes.
 
 use super::{CryptoError, EccCurve};
 use p256::elliptic_curve::ops::Reduce;
@@ -69,9 +74,55 @@ fn field_bytes<B: Default + AsMut<[u8]>>(bytes: &[u8]) -> Option<B> {
     Some(out)
 }
 
-/// Recover the point and verify, one curve; `$m` is the crate module.
+/// Draws of the ephemeral private key before giving up: a draw is refused
+/// only when it is zero or not below the order, about 2^-32 of the time on
+/// P-256, so a source that fails 8 times running is broken.
+const MAX_SCALAR_DRAWS: usize = 8;
+
+/// Recover the point, verify and agree, one curve; `$m` is the crate module,
+/// `$top` the mask that keeps a random `N_FIELD`-byte string within the
+/// order's bit length.
 macro_rules! curve_impl {
-    ($point_from_x:ident, $verify:ident, $m:ident, $curve:expr, $scalar_from_hash:expr) => {
+    ($point_from_x:ident, $verify:ident, $agree:ident, $m:ident, $curve:expr, $scalar_from_hash:expr, $top:expr) => {
+        fn $agree(
+            peer_x: &[u8],
+            random: &mut dyn FnMut(&mut [u8]) -> Result<(), CryptoError>,
+            ephemeral_x: &mut [u8],
+            shared_x: &mut [u8],
+        ) -> Result<(), CryptoError> {
+            const CURVE: EccCurve = $curve;
+            if ephemeral_x.len() != CURVE.field_len() || shared_x.len() != CURVE.field_len() {
+                return Err(CryptoError::OutputLength);
+            }
+            let peer = $m::ProjectivePoint::from($point_from_x(peer_x)?);
+            let mut bytes = $m::FieldBytes::default();
+            for _ in 0..MAX_SCALAR_DRAWS {
+                if let Err(error) = random(&mut bytes[..]) {
+                    bytes.iter_mut().for_each(|byte| *byte = 0);
+                    return Err(error);
+                }
+                if let Some(first) = bytes.first_mut() {
+                    *first &= $top;
+                }
+                let scalar: Option<$m::Scalar> = $m::Scalar::from_repr(bytes).into();
+                bytes.iter_mut().for_each(|byte| *byte = 0);
+                let Some(d) = scalar.filter(|d| !bool::from(d.is_zero())) else {
+                    continue;
+                };
+                let ephemeral = ($m::ProjectivePoint::GENERATOR * d)
+                    .to_affine()
+                    .to_encoded_point(false);
+                let shared = (peer * d).to_affine().to_encoded_point(false);
+                let (Some(r), Some(z)) = (ephemeral.x(), shared.x()) else {
+                    return Err(CryptoError::InvalidPoint);
+                };
+                ephemeral_x.copy_from_slice(r);
+                shared_x.copy_from_slice(z);
+                return Ok(());
+            }
+            Err(CryptoError::RandomUnavailable)
+        }
+
         fn $point_from_x(x: &[u8]) -> Result<$m::AffinePoint, CryptoError> {
             let x_bytes = field_bytes::<$m::FieldBytes>(x).ok_or(CryptoError::InvalidPoint)?;
             let even: Option<$m::AffinePoint> =
@@ -147,17 +198,21 @@ fn p521_scalar_from_hash(r: &[u8]) -> p521::Scalar {
 curve_impl!(
     p256_point_from_x,
     p256_verify,
+    p256_agree,
     p256,
     EccCurve::P256,
-    p256_scalar_from_hash
+    p256_scalar_from_hash,
+    0xFF
 );
 #[cfg(feature = "ecc-p521")]
 curve_impl!(
     p521_point_from_x,
     p521_verify,
+    p521_agree,
     p521,
     EccCurve::P521,
-    p521_scalar_from_hash
+    p521_scalar_from_hash,
+    0x01
 );
 
 /// Whether `x` is the x-coordinate of a point on `curve` (length `N_FIELD`).
@@ -193,6 +248,33 @@ pub fn ec_sdsa_verify(
         #[cfg(not(feature = "ecc-p521"))]
         EccCurve::P521 => {
             let _ = (public_key_x, message, signature);
+            Err(CryptoError::Unsupported)
+        }
+    }
+}
+
+/// Diffie-Hellman with a fresh ephemeral key (Book 2, 13.2 step 3 and Annex
+/// A2.3.2 step b, as we read them): `d` drawn from `random` until
+/// `1 <= d < n` (at most 8 draws, else [`CryptoError::RandomUnavailable`]),
+/// then `x(dG)` written into `ephemeral_x` and `x(dQ)` into `shared_x`, `Q`
+/// being the point of `peer_x` (the Annex B2 root; `x(dQ)` is the same for
+/// either root). Both buffers are `N_FIELD` bytes. The bytes `d` was drawn
+/// from are wiped; `d` itself (the crates' scalars are `Copy`, without
+/// zeroizing) lives only in this call's stack frame.
+pub fn ephemeral_agreement(
+    curve: EccCurve,
+    peer_x: &[u8],
+    random: &mut dyn FnMut(&mut [u8]) -> Result<(), CryptoError>,
+    ephemeral_x: &mut [u8],
+    shared_x: &mut [u8],
+) -> Result<(), CryptoError> {
+    match curve {
+        EccCurve::P256 => p256_agree(peer_x, random, ephemeral_x, shared_x),
+        #[cfg(feature = "ecc-p521")]
+        EccCurve::P521 => p521_agree(peer_x, random, ephemeral_x, shared_x),
+        #[cfg(not(feature = "ecc-p521"))]
+        EccCurve::P521 => {
+            let _ = (peer_x, random, ephemeral_x, shared_x);
             Err(CryptoError::Unsupported)
         }
     }

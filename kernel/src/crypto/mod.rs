@@ -135,6 +135,44 @@ pub trait CryptoProvider {
         let _ = (curve, x);
         Err(CryptoError::Unsupported)
     }
+
+    /// Elliptic-curve Diffie-Hellman with a fresh ephemeral key, for ECC
+    /// offline PIN encipherment (EMV 4.4 Book 2, 13.2 and Annex A2.3.2 as we
+    /// read them, docs/conformance.md "ECC offline PIN"): draw an ephemeral
+    /// private key `d` (`1 <= d < n`) from this provider's random source, write
+    /// `x(dG)` into `ephemeral_x` and `x(dQ)` into `shared_x` (`N_FIELD`
+    /// bytes each), `Q` being the point whose x-coordinate is `peer_x`; `d`
+    /// is not kept. Defaults to [`CryptoError::Unsupported`]: the PIN method
+    /// then fails as for a PIN pad that cannot encipher (Book 3, 10.5.1).
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        let _ = (curve, peer_x, ephemeral_x, shared_x);
+        Err(CryptoError::Unsupported)
+    }
+
+    /// AES-128 encryption of one block in place (Book 2 Annex A2.3: key
+    /// derivation and counter mode). Defaults to [`CryptoError::Unsupported`].
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        let _ = (key, block);
+        Err(CryptoError::Unsupported)
+    }
+
+    /// AES-128 CMAC (NIST SP 800-38B) over the concatenation of `parts`
+    /// (Book 2 Annex A2.3: the key-derivation key and the MAC). Defaults to
+    /// [`CryptoError::Unsupported`].
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        let _ = (key, parts);
+        Err(CryptoError::Unsupported)
+    }
 }
 
 impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
@@ -170,6 +208,25 @@ impl<T: CryptoProvider + ?Sized> CryptoProvider for &T {
     }
     fn sha512(&self, parts: &[&[u8]]) -> Result<[u8; SHA512_LEN], CryptoError> {
         (**self).sha512(parts)
+    }
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        (**self).ecc_ephemeral_agreement(curve, peer_x, ephemeral_x, shared_x)
+    }
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        (**self).aes128_encrypt_block(key, block)
+    }
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        (**self).aes128_cmac(key, parts)
     }
 }
 
@@ -212,6 +269,9 @@ pub mod rsa;
 
 #[cfg(feature = "ecc")]
 pub mod ecc;
+
+#[cfg(feature = "ecc")]
+pub mod symmetric;
 
 mod curve;
 pub use curve::{EccCurve, MAX_ECC_FIELD_BYTES, MAX_ECC_SIGNATURE_BYTES};

@@ -5,7 +5,9 @@
 //! [`super::rsa`], and random bytes from a [`RandomSource`] the caller supplies:
 //! the kernel never reads a random source of its own.
 
-use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN};
+use super::{
+    ecc, rsa, symmetric, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN,
+};
 use sha1::Digest as _;
 
 /// Where the random bytes of enciphered PIN padding come from (Book 2, 7.2).
@@ -114,5 +116,34 @@ impl<R: RandomSource> CryptoProvider for PortableCrypto<R> {
 
     fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
         ecc::point_from_x(curve, x)
+    }
+
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        ecc::ephemeral_agreement(
+            curve,
+            peer_x,
+            &mut |out: &mut [u8]| self.random(out),
+            ephemeral_x,
+            shared_x,
+        )
+    }
+
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        symmetric::encrypt_block(key, block);
+        Ok(())
+    }
+
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        Ok(symmetric::cmac(key, parts))
     }
 }

@@ -3,7 +3,9 @@
 //! source through `ring`, and RSA from [`super::rsa`] (`ring` has no raw RSA
 //! public operation).
 
-use super::{ecc, rsa, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN};
+use super::{
+    ecc, rsa, symmetric, CryptoError, CryptoProvider, EccCurve, SHA1_LEN, SHA256_LEN, SHA512_LEN,
+};
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -86,5 +88,34 @@ impl CryptoProvider for RingCrypto {
 
     fn ecc_check_point(&self, curve: EccCurve, x: &[u8]) -> Result<(), CryptoError> {
         ecc::point_from_x(curve, x)
+    }
+
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        ecc::ephemeral_agreement(
+            curve,
+            peer_x,
+            &mut |out: &mut [u8]| self.random(out),
+            ephemeral_x,
+            shared_x,
+        )
+    }
+
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        symmetric::encrypt_block(key, block);
+        Ok(())
+    }
+
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        Ok(symmetric::cmac(key, parts))
     }
 }

@@ -14,7 +14,7 @@ use crate::crypto::CryptoProvider;
 use crate::initiate::Aip;
 use crate::messages::Message;
 use crate::oda::flow::OfflineAuthentication;
-use crate::oda::{self, PublicKey};
+use crate::oda::{self, pin::PinKey};
 use crate::outcome::TerminationReason;
 use crate::restrict::{TerminalType, TransactionType};
 use crate::tlv::{self, Tag};
@@ -92,7 +92,7 @@ enum PinStage {
 /// enciphered PIN rule uses again.
 struct Verifier {
     machine: CardholderVerification,
-    pin_key: Option<PublicKey>,
+    pin_key: Option<PinKey>,
 }
 
 /// Book 3, 10.5: a PIN method in progress: the engine, which PIN, and where
@@ -374,7 +374,8 @@ impl PinVerification {
     }
 
     /// Book 2, 7.2: encipher the PIN block with the ICC PIN key (or ICC key)
-    /// and send VERIFY with P2 = `88`.
+    /// and send VERIFY with P2 = `88`; with an ECC PIN key, EMV 4.4 Book 2,
+    /// 13.2.
     fn send_verify_enciphered<C: CryptoProvider>(
         mut self,
         cx: &mut Context<'_>,
@@ -384,10 +385,18 @@ impl PinVerification {
     ) -> Step<Self, CvmResult> {
         let mut enciphered = [0u8; crate::limits::MAX_RSA_MODULUS_BYTES];
         let length = match &self.verifier.pin_key {
-            Some(key) => {
+            Some(PinKey::Rsa(key)) => {
                 oda::pin::encipher_pin_block(keys.crypto, key, &block, &challenge, &mut enciphered)
                     .ok()
             }
+            Some(PinKey::Ecc(key)) => oda::pin::encipher_pin_block_ecc(
+                keys.crypto,
+                key,
+                &block,
+                &challenge,
+                &mut enciphered,
+            )
+            .ok(),
             None => None,
         };
         block.fill(0);

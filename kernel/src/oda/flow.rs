@@ -368,24 +368,26 @@ impl OfflineAuthentication {
         }
     }
 
-    /// Book 2, 7.1: the ICC PIN Encipherment key, else the ICC key.
+    /// Book 2, 7.1: the ICC PIN Encipherment key, else the ICC key; for a
+    /// card with ECC certificates, its ECC PIN key (EMV 4.4 Book 2, 13.1).
     pub(crate) fn pin_key<C: CryptoProvider>(
         &self,
         cx: &Context<'_>,
         crypto: &C,
         aip: Aip,
-    ) -> Option<PublicKey> {
+    ) -> Option<oda::pin::PinKey> {
         if self.records_failed_oda() {
             return None;
         }
-        oda::pin::pin_key_for_card(
+        oda::pin::any_pin_key_for_card(
             crypto,
             &oda_terminal(cx),
+            cx.inputs.time,
             &card_oda_data(&cx.store),
             &static_data(&self.records, &cx.store, aip),
         )
         .ok()
-        .map(|(key, _)| key.key)
+        .map(|(key, _)| key)
     }
 }
 

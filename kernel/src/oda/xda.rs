@@ -282,6 +282,60 @@ pub fn recover_icc_key<C: CryptoProvider + ?Sized>(
     date: Date,
     time: [u8; 3],
 ) -> Result<EccIccKey, OdaFailure> {
+    check_icc_certificate(
+        crypto,
+        issuer_key,
+        certificate,
+        static_data,
+        (date, time),
+        suite_curve,
+    )
+}
+
+/// EMV 4.4 Book 2, 13.1 (as we read it, docs/conformance.md "ECC offline
+/// PIN"): the ICC ECC PIN encipherment key from its certificate (9F2D),
+/// which has the ICC certificate's layout and checks ([`recover_icc_key`])
+/// but an encipherment suite: `00` (P-256) or `01` (P-521), see
+/// [`ode_suite_curve`].
+pub fn recover_icc_pin_key<C: CryptoProvider + ?Sized>(
+    crypto: &C,
+    issuer_key: &EccPublicKey,
+    certificate: &[u8],
+    static_data: &StaticData<'_>,
+    date: Date,
+    time: [u8; 3],
+) -> Result<EccIccKey, OdaFailure> {
+    check_icc_certificate(
+        crypto,
+        issuer_key,
+        certificate,
+        static_data,
+        (date, time),
+        ode_suite_curve,
+    )
+}
+
+/// The curve of an offline data encipherment suite (Book 2 Annex B2, as we
+/// read it): `00` P-256 with Diffie-Hellman, AES-128 and CMAC, `01` the same
+/// on P-521; `None` for any other (SM2's `88` among them).
+pub const fn ode_suite_curve(indicator: u8) -> Option<EccCurve> {
+    match indicator {
+        0x00 => Some(EccCurve::P256),
+        0x01 => Some(EccCurve::P521),
+        _ => None,
+    }
+}
+
+/// The checks of an ICC ECC certificate; `suites` names the curve of the
+/// suites the certified key may have.
+fn check_icc_certificate<C: CryptoProvider + ?Sized>(
+    crypto: &C,
+    issuer_key: &EccPublicKey,
+    certificate: &[u8],
+    static_data: &StaticData<'_>,
+    (date, time): (Date, [u8; 3]),
+    suites: fn(u8) -> Option<EccCurve>,
+) -> Result<EccIccKey, OdaFailure> {
     let fail = OdaFailure::IccCertificate;
     let mut reader = Reader(certificate);
     let too_short = fail(CertificateCheck::Length);
@@ -305,7 +359,7 @@ pub fn recover_icc_key<C: CryptoProvider + ?Sized>(
         Some(true) => return Err(fail(CertificateCheck::Expired)),
         Some(false) => {}
     }
-    let curve = suite_curve(suite).ok_or(fail(CertificateCheck::AlgorithmSuite))?;
+    let curve = suites(suite).ok_or(fail(CertificateCheck::AlgorithmSuite))?;
     let hash_len = match hash_algorithm {
         HASH_ALGORITHM_SHA256 => SHA256_LEN,
         HASH_ALGORITHM_SHA512 => SHA512_LEN,
@@ -359,17 +413,42 @@ pub fn icc_key_for_card<C: CryptoProvider + ?Sized>(
     card: &CardData<'_>,
     static_data: &StaticData<'_>,
 ) -> Result<EccIccKey, OdaFailure> {
-    let issuer_certificate = card
-        .issuer_public_key_certificate
-        .ok_or(OdaFailure::Missing(tags::ISSUER_PUBLIC_KEY_CERTIFICATE))?;
     let icc_certificate = card
         .icc_public_key_certificate
         .ok_or(OdaFailure::Missing(tags::ICC_PUBLIC_KEY_CERTIFICATE))?;
+    let issuer = issuer_key_for_card(crypto, terminal, time, card)?;
+    recover_icc_key(
+        crypto,
+        &issuer.key,
+        icc_certificate,
+        static_data,
+        terminal.transaction_date,
+        time,
+    )
+}
+
+/// Whether the CA key the card names (RID and 8F) is an ECC key: the card's
+/// certificates are then ECC certificates.
+pub fn card_has_ecc_ca_key(terminal: &Terminal<'_>, card: &CardData<'_>) -> bool {
+    ca_key(terminal, card).is_ok()
+}
+
+/// The first half of the ECC chain: CA key (RID and 8F), Issuer ECC
+/// certificate (90).
+pub fn issuer_key_for_card<C: CryptoProvider + ?Sized>(
+    crypto: &C,
+    terminal: &Terminal<'_>,
+    time: [u8; 3],
+    card: &CardData<'_>,
+) -> Result<EccIssuerKey, OdaFailure> {
+    let issuer_certificate = card
+        .issuer_public_key_certificate
+        .ok_or(OdaFailure::Missing(tags::ISSUER_PUBLIC_KEY_CERTIFICATE))?;
     let pan = card
         .application_pan
         .ok_or(OdaFailure::Missing(tags::APPLICATION_PAN))?;
     let ca_key = ca_key(terminal, card)?;
-    let issuer = recover_issuer_key(
+    recover_issuer_key(
         crypto,
         ca_key,
         issuer_certificate,
@@ -377,11 +456,30 @@ pub fn icc_key_for_card<C: CryptoProvider + ?Sized>(
         terminal.transaction_date,
         time,
         terminal.revocations,
-    )?;
-    recover_icc_key(
+    )
+}
+
+/// The ECC PIN encipherment key of a card whose CA key is ECC (Book 2, 13.1
+/// as we read it): the chain of [`issuer_key_for_card`], then the ICC ECC
+/// PIN encipherment certificate (9F2D). The XDA signing key (9F46) is never
+/// used to agree a key: without 9F2D the card has no ECC PIN key.
+pub fn pin_key_for_card<C: CryptoProvider + ?Sized>(
+    crypto: &C,
+    terminal: &Terminal<'_>,
+    time: [u8; 3],
+    card: &CardData<'_>,
+    static_data: &StaticData<'_>,
+) -> Result<EccIccKey, OdaFailure> {
+    let certificate =
+        card.icc_pin_encipherment_public_key_certificate
+            .ok_or(OdaFailure::Missing(
+                tags::ICC_PIN_ENCIPHERMENT_PUBLIC_KEY_CERTIFICATE,
+            ))?;
+    let issuer = issuer_key_for_card(crypto, terminal, time, card)?;
+    recover_icc_pin_key(
         crypto,
         &issuer.key,
-        icc_certificate,
+        certificate,
         static_data,
         terminal.transaction_date,
         time,
