@@ -514,4 +514,49 @@ mod tests {
             "DCB625B0FC3F87241D38565B4CAE9B1B9D00A70B71EAF6F54ACDE94EEFE49C514724FAF5F7A4A25606F0CE7C89DC6EE4403D841EF7155B87363E8CE39EB7FEAC0158D88C6B23D71E7C5B8D4E9009BAADD96A0ECDA0C1305774F7CD65FE0A907711258DF9F13A9D70AE0DE200103F6FF9D80067E672A683F8E49602F8E94C6615B2EB"
         );
     }
+
+    /// The kernel's ECC enciphered PIN (EMV 4.4 Book 2, 13.2) deciphers
+    /// with the card's key (13.3), on both curves; any changed byte, another
+    /// challenge or another key is refused.
+    #[test]
+    fn the_kernels_enciphered_pin_deciphers_and_tampering_is_refused() {
+        use emv_kernel::crypto::RingCrypto;
+        use emv_kernel::oda::{pin, EccPublicKey};
+        let block = [0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        let challenge = [1, 2, 3, 4, 5, 6, 7, 8];
+        for curve in [EccCurve::P256, EccCurve::P521] {
+            let card = EccKeyPair::derive("ecc-icc-pin-test", curve);
+            let key = EccPublicKey::new(curve, &card.x).unwrap();
+            let mut out = [0u8; 128];
+            let n = pin::encipher_pin_block_ecc(&RingCrypto::new(), &key, &block, &challenge, &mut out)
+                .unwrap();
+            let data = &out[..n];
+            assert_eq!(card.decipher_pin(data, &challenge), Ok(block));
+            for at in 0..n {
+                let mut changed = data.to_vec();
+                changed[at] ^= 0x01;
+                let refused = card.decipher_pin(&changed, &challenge);
+                assert!(
+                    matches!(refused, Err(PinDecipherError::Mac | PinDecipherError::Point)),
+                    "{curve:?} byte {at}: {refused:?}"
+                );
+            }
+            assert_eq!(
+                card.decipher_pin(data, &[9; 8]),
+                Err(PinDecipherError::Mac),
+                "the challenge is in the key derivation"
+            );
+            let other = EccKeyPair::derive("ecc-icc-pin-other", curve);
+            assert_eq!(other.decipher_pin(data, &challenge), Err(PinDecipherError::Mac));
+            assert_eq!(
+                card.decipher_pin(&data[..n - 1], &challenge),
+                Err(PinDecipherError::Length)
+            );
+            // A fresh ephemeral key each time.
+            let mut again = [0u8; 128];
+            pin::encipher_pin_block_ecc(&RingCrypto::new(), &key, &block, &challenge, &mut again)
+                .unwrap();
+            assert_ne!(&again[..n], data);
+        }
+    }
 }

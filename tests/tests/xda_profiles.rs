@@ -73,12 +73,19 @@ struct Run {
     went_online: bool,
     /// P1 of every GENERATE AC sent.
     generate_acs: Vec<u8>,
+    /// GET CHALLENGE commands sent.
+    challenges: usize,
+    /// Every VERIFY sent: P2, the data, and the card's status word.
+    verifies: Vec<(u8, Vec<u8>, u16)>,
 }
 
-/// The card, noting the P1 of every GENERATE AC.
+/// The card, noting the P1 of every GENERATE AC, the GET CHALLENGEs and
+/// the VERIFYs.
 struct Recording {
     card: emv_test_cards::card::Card,
     generate_acs: Vec<u8>,
+    challenges: usize,
+    verifies: Vec<(u8, Vec<u8>, u16)>,
 }
 
 impl emv_kernel::transport::CardTransport for Recording {
@@ -87,7 +94,18 @@ impl emv_kernel::transport::CardTransport for Recording {
         if command.get(..2) == Some(&[0x80, 0xAE]) {
             self.generate_acs.push(command[2]);
         }
-        self.card.transmit(command, response)
+        if command.get(..2) == Some(&[0x00, 0x84]) {
+            self.challenges += 1;
+        }
+        let n = self.card.transmit(command, response)?;
+        if command.get(..2) == Some(&[0x00, 0x20]) {
+            let status = response
+                .get(n.saturating_sub(2)..n)
+                .map_or(0, |sw| u16::from_be_bytes([sw[0], sw[1]]));
+            let data = command.get(5..).unwrap_or(&[]).to_vec();
+            self.verifies.push((command[3], data, status));
+        }
+        Ok(n)
     }
 }
 
@@ -101,7 +119,16 @@ fn run_with_inputs(
     inputs: emv_kernel::config::TransactionInputs,
 ) -> Run {
     let profile = profiles::find(name).unwrap_or_else(|| panic!("no profile {name}"));
-    let spec = profile.spec();
+    run_card(profile.card(), &profile.spec(), config, inputs)
+}
+
+/// A transaction with `card`, personalised from `spec`.
+fn run_card(
+    card: emv_test_cards::card::Card,
+    spec: &emv_test_cards::spec::CardSpec,
+    config: &TerminalConfig,
+    inputs: emv_kernel::config::TransactionInputs,
+) -> Run {
     let app = spec.apps.first().expect("an application");
     let keys = emv_test_cards::pki::ca_key_store();
     let revoked = emv_test_cards::pki::revocation_list();
@@ -113,8 +140,10 @@ fn run_with_inputs(
     };
     let mut transaction = Transaction::new(context, RingCrypto::new(), inputs).unwrap();
     let mut card = Recording {
-        card: profile.card(),
+        card,
         generate_acs: Vec::new(),
+        challenges: 0,
+        verifies: Vec::new(),
     };
     let mut person = Person(app.pin.bytes().collect());
     let mut host = TestHost {
@@ -128,6 +157,8 @@ fn run_with_inputs(
         outcome,
         went_online: host.asked,
         generate_acs: card.generate_acs,
+        challenges: card.challenges,
+        verifies: card.verifies,
     }
 }
 
@@ -322,6 +353,75 @@ fn a_card_that_strips_xda_failed_from_its_iacs_is_not_approved_offline() {
         host.asked || outcome.decision != Decision::Approved,
         "approved offline after a failed XDA: {outcome:?}"
     );
+}
+
+/// `xda-enciphered-pin` and `-p521`: ECC offline PIN encipherment (EMV 4.4
+/// Book 2, 13.2). The PIN is enciphered with the card's ECC PIN key from
+/// 9F2D: VERIFY P2 `88` with `x(R) || C* || MAC` (57 or 91 bytes), which
+/// the card deciphers and accepts; CVM Results 040002; approved offline.
+/// Each VERIFY carries a fresh ephemeral key.
+#[test]
+fn ecc_enciphered_pin_is_verified_by_the_card() {
+    for (name, length) in [("xda-enciphered-pin", 57), ("xda-enciphered-pin-p521", 91)] {
+        let r = run(name);
+        let o = &r.outcome;
+        assert_eq!(o.decision, Decision::Approved, "{name}: {o:?}");
+        assert!(!r.went_online, "{name}");
+        assert_eq!(o.oda_result, OdaResult::Succeeded, "{name}");
+        assert_eq!(hex::encode_upper(o.cvm_results.0), "040002", "{name}");
+        assert_eq!(tvr(o), "0100000000", "{name}");
+        assert_eq!(r.challenges, 1, "{name}");
+        assert_eq!(r.verifies.len(), 1, "{name}");
+        let (p2, data, status) = &r.verifies[0];
+        assert_eq!((*p2, data.len(), *status), (0x88, length, 0x9000), "{name}");
+        let again = run(name);
+        assert_ne!(&again.verifies[0].1, data, "{name}: the same ephemeral key twice");
+    }
+}
+
+/// The ECC PIN key does not depend on XDA being performed: the default
+/// terminal (no XDA in 9F33) still enciphers with it, and the card accepts.
+#[test]
+fn ecc_enciphered_pin_without_xda_in_the_terminal() {
+    let r = run_with("xda-enciphered-pin", &TerminalConfig::default());
+    let o = &r.outcome;
+    assert_eq!(o.oda_method, OdaMethod::None, "{o:?}");
+    assert_eq!(hex::encode_upper(o.cvm_results.0), "040002", "{o:?}");
+    assert_eq!(r.verifies.len(), 1);
+    assert_eq!((r.verifies[0].0, r.verifies[0].2), (0x88, 0x9000));
+}
+
+/// `xda-enciphered-pin-bad-certificate`: the 9F2D certificate fails its
+/// signature check, so there is no PIN key. Book 3, 10.5.1: the method fails
+/// before the cardholder is asked (no GET CHALLENGE, no VERIFY), CVM Results
+/// 040001, "cardholder verification was not successful": online.
+#[test]
+fn a_pin_key_certificate_that_fails_its_check_fails_the_pin_method() {
+    let r = run("xda-enciphered-pin-bad-certificate");
+    let o = &r.outcome;
+    assert_eq!(r.challenges, 0);
+    assert!(r.verifies.is_empty());
+    assert_eq!(hex::encode_upper(o.cvm_results.0), "040001", "{o:?}");
+    assert_eq!(tvr(o), "0100800000");
+    assert!(r.went_online);
+    assert_eq!(o.oda_result, OdaResult::Succeeded, "XDA itself is unaffected");
+}
+
+/// An XDA card without a PIN encipherment certificate: its XDA key (9F46,
+/// an EC-SDSA signing key) is never used to agree a key, so enciphered PIN
+/// fails without a VERIFY, as in the previous test.
+#[test]
+fn an_ecc_card_without_9f2d_has_no_enciphered_pin() {
+    let profile = profiles::find("xda-enciphered-pin").unwrap();
+    let mut spec = profile.spec();
+    spec.apps[0].pin_key = false;
+    let image = emv_test_cards::image::CardImage::build(&spec).unwrap();
+    let card = emv_test_cards::card::Card::new(std::sync::Arc::new(image));
+    let r = run_card(card, &spec, &xda_terminal(), TEST_INPUTS);
+    assert_eq!(r.challenges, 0);
+    assert!(r.verifies.is_empty());
+    assert_eq!(hex::encode_upper(r.outcome.cvm_results.0), "040001");
+    assert_eq!(r.outcome.oda_result, OdaResult::Succeeded);
 }
 
 /// The failure codes a caller sees for XDA, stable snake_case.
