@@ -68,7 +68,11 @@ fuzz_target!(|data: &[u8]| {
     let (body_in, extra) = rest.split_at(body_len.min(rest.len()));
     let mut body = body_in.to_vec();
     body.resize(body_len, 0xBB);
-    let exponent: &[u8] = if flags & 0x08 != 0 { &[0x03] } else { &[0x01, 0x00, 0x01] };
+    let exponent: &[u8] = if flags & 0x08 != 0 {
+        &[0x03]
+    } else {
+        &[0x01, 0x00, 0x01]
+    };
 
     if flags & 0x04 != 0 {
         match target {
@@ -130,7 +134,10 @@ fuzz_target!(|data: &[u8]| {
     let (header, trailer) = if flags & 0x02 != 0 {
         (0x6A, 0xBC)
     } else {
-        (*body_in.first().unwrap_or(&0x6A), *body_in.last().unwrap_or(&0xBC))
+        (
+            *body_in.first().unwrap_or(&0x6A),
+            *body_in.last().unwrap_or(&0xBC),
+        )
     };
     let mut block = Vec::with_capacity(n);
     block.push(header);
@@ -164,7 +171,14 @@ fuzz_target!(|data: &[u8]| {
                 remainder: (!remainder.is_empty()).then_some(remainder),
                 exponent,
             };
-            match recover_icc_key(&sha1, &public(signer), &certificate, &PAN, &static_data, date) {
+            match recover_icc_key(
+                &sha1,
+                &public(signer),
+                &certificate,
+                &PAN,
+                &static_data,
+                date,
+            ) {
                 Ok(key) => {
                     assert_eq!(key.key.len(), usize::from(body[18]));
                     true
@@ -176,7 +190,14 @@ fuzz_target!(|data: &[u8]| {
         _ => dda::verify(&sha1, &public(signer), &signed, extra).is_ok(),
     };
     if success {
-        assert_eq!(hash, correct_hash, "accepted a block whose hash is not the correct one");
-        assert_eq!((header, trailer), (0x6A, 0xBC), "accepted a block without 6A .. BC");
+        assert_eq!(
+            hash, correct_hash,
+            "accepted a block whose hash is not the correct one"
+        );
+        assert_eq!(
+            (header, trailer),
+            (0x6A, 0xBC),
+            "accepted a block without 6A .. BC"
+        );
     }
 });

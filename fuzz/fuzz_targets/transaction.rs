@@ -95,7 +95,10 @@ fn transcripts() -> &'static [Exchanges; 7] {
                 if let Some(h) = line.strip_prefix("> ") {
                     command = Some(hex::decode(h).expect("hex"));
                 } else if let Some(h) = line.strip_prefix("< ") {
-                    pairs.push((command.take().expect("command first"), hex::decode(h).expect("hex")));
+                    pairs.push((
+                        command.take().expect("command first"),
+                        hex::decode(h).expect("hex"),
+                    ));
                 }
             }
             pairs
@@ -168,9 +171,10 @@ fn run(flags: &Flags, mut respond: impl FnMut(usize) -> Vec<u8>) -> Outcome {
             Request::ChooseApplication { .. } => {
                 transaction.on_application_chosen((!flags.decline_choice).then_some(0))
             }
-            Request::EnterPin { kind: PinKind::Online, .. } => {
-                transaction.on_pin(PinEntry::OnlineCaptured)
-            }
+            Request::EnterPin {
+                kind: PinKind::Online,
+                ..
+            } => transaction.on_pin(PinEntry::OnlineCaptured),
             Request::EnterPin { .. } if flags.bypass_pin => transaction.on_pin(PinEntry::Bypassed),
             Request::EnterPin { .. } => transaction.on_pin(PinEntry::Digits(&[1, 2, 3, 4])),
             Request::RecentAmount { .. } => transaction.on_recent_amount(0),
@@ -246,6 +250,9 @@ fuzz_target!(|data: &[u8]| {
         .any(|i| is_oda_record(genuine, i) && data(&responses[i]) != data(&genuine[i].1));
     let outcome = run(&flags, |i| responses.get(i).cloned().unwrap_or_default());
     if oda_record_changed {
-        assert!(!approved_offline(&outcome), "a changed ODA record approved offline: {outcome:?}");
+        assert!(
+            !approved_offline(&outcome),
+            "a changed ODA record approved offline: {outcome:?}"
+        );
     }
 });

@@ -7,11 +7,13 @@
 //! is reached, passing and failing, not only the length check.
 //!
 //! Input: `[target, flags, body...]`
-//! - target (mod 3): 0 Issuer ECC Public Key Certificate (signed by ECC CA
+//! - target (mod 4): 0 Issuer ECC Public Key Certificate (signed by ECC CA
 //!   10 or, flag b2, CA 11 on P-521); 1 ICC ECC Public Key Certificate
 //!   (signed by the P-256 test issuer key), its static data the body's tail;
 //!   2 the XDA signature of a GENERATE AC response: the body is the template
-//!   77's value, the harness appends 9F4B;
+//!   77's value, the harness appends 9F4B; 3 the ICC ECC PIN encipherment
+//!   certificate (9F2D, suite 00), laid out as target 1, and with the key
+//!   it yields a PIN block is enciphered (EMV 4.4 Book 2, 13.2);
 //! - flags: b0 write the fixed fields a valid certificate has (format,
 //!   encoding, issuer identifier of the PAN, suite, expiry 2049-12-31, RID
 //!   and index, ICCD hash algorithm); b1 write the correct ICCD hash
@@ -21,8 +23,9 @@
 //!
 //! Oracles: no panic; a success implies the harness signed the exact bytes
 //! with the right key (b3 set, b4 clear: no input forges EC-SDSA), the ICC
-//! certificate's ICCD hash is the hash of its static data, and a recovered
-//! key is the certified x.
+//! certificate's ICCD hash is the hash of its static data, a recovered
+//! key is the certified x, and a PIN enciphered with a recovered PIN key is
+//! deciphered by the test card's independent side to the same PIN block.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -30,6 +33,7 @@ use std::sync::OnceLock;
 use emv_kernel::crypto::{CryptoError, EccCurve, PortableCrypto};
 use emv_kernel::date::Date;
 use emv_kernel::oda::capk::CaKeyStore;
+use emv_kernel::oda::pin;
 use emv_kernel::oda::xda::{self, XdaRequest};
 use emv_kernel::oda::{CaKeyLookup, EccPublicKey, RevocationList, StaticData};
 use emv_test_cards::ecc::EccKeyPair;
@@ -57,14 +61,15 @@ fn ca_keys() -> &'static CaKeyStore {
     KEYS.get_or_init(emv_test_cards::pki::ca_key_store)
 }
 
-fn keys() -> &'static [EccKeyPair; 4] {
-    static KEYS: OnceLock<[EccKeyPair; 4]> = OnceLock::new();
+fn keys() -> &'static [EccKeyPair; 5] {
+    static KEYS: OnceLock<[EccKeyPair; 5]> = OnceLock::new();
     KEYS.get_or_init(|| {
         [
             EccKeyPair::derive("ecc-ca-10", EccCurve::P256),
             EccKeyPair::derive("ecc-ca-11", EccCurve::P521),
             EccKeyPair::derive("ecc-issuer-p256", EccCurve::P256),
             EccKeyPair::derive("ecc-icc-p256", EccCurve::P256),
+            EccKeyPair::derive("ecc-icc-pin-p256", EccCurve::P256),
         ]
     })
 }
@@ -97,10 +102,10 @@ fuzz_target!(|data: &[u8]| {
         flags & 8 != 0,
         flags & 16 != 0,
     );
-    let [ca_256, ca_521, issuer, icc] = keys();
+    let [ca_256, ca_521, issuer, icc, pin] = keys();
     let crypto = crypto();
     let revocations = RevocationList::new();
-    match target % 3 {
+    match target % 4 {
         0 => {
             let (index, ca) = if p521 { (0x11, ca_521) } else { (0x10, ca_256) };
             let Some(ca_key) = ca_keys().key_for(&TEST_RID, index, TODAY) else {
@@ -119,19 +124,32 @@ fuzz_target!(|data: &[u8]| {
                 signed.extend_from_slice(body.get(21..53).unwrap_or(&[]));
             }
             let certificate = seal(signed, ca, sign, flip, body.get(53..).unwrap_or(&[]));
-            let result =
-                xda::recover_issuer_key(&crypto, ca_key, &certificate, &PAN, TODAY, NOW, &revocations);
+            let result = xda::recover_issuer_key(
+                &crypto,
+                ca_key,
+                &certificate,
+                &PAN,
+                TODAY,
+                NOW,
+                &revocations,
+            );
             if let Ok(key) = result {
                 assert!(sign && !flip, "a certificate the CA did not sign passed");
                 assert_eq!(key.key.x[..], issuer.x[..]);
             }
         }
-        1 => {
+        1 | 3 => {
+            let pin_certificate = target % 4 == 3;
+            let (suite, certified_key) = if pin_certificate {
+                (0x00, pin)
+            } else {
+                (0x10, icc)
+            };
             let split = body.len().min(17 + 32);
             let (fields, records) = body.split_at(split);
             let mut signed = fields.get(..17).unwrap_or(fields).to_vec();
             if valid && signed.len() == 17 {
-                signed[..3].copy_from_slice(&[0x14, 0x00, 0x10]);
+                signed[..3].copy_from_slice(&[0x14, 0x00, suite]);
                 signed[3..9].copy_from_slice(&[0x20, 0x49, 0x12, 0x31, 0x23, 0x59]);
                 signed[15..17].copy_from_slice(&[0x00, 0x02]);
             }
@@ -141,7 +159,7 @@ fuzz_target!(|data: &[u8]| {
                 fields.get(17..).unwrap_or(&[]).to_vec()
             };
             signed.extend_from_slice(&hash);
-            signed.extend_from_slice(&icc.x);
+            signed.extend_from_slice(&certified_key.x);
             let certificate = seal(signed, issuer, sign, flip, records);
             let static_data = StaticData {
                 records,
@@ -149,13 +167,33 @@ fuzz_target!(|data: &[u8]| {
                 application_interchange_profile: [0x80, 0x00],
             };
             let issuer_key = EccPublicKey::new(EccCurve::P256, &issuer.x).expect("P-256 x");
-            let result =
-                xda::recover_icc_key(&crypto, &issuer_key, &certificate, &static_data, TODAY, NOW);
+            let recover = if pin_certificate {
+                xda::recover_icc_pin_key::<PortableCrypto<_>>
+            } else {
+                xda::recover_icc_key::<PortableCrypto<_>>
+            };
+            let result = recover(&crypto, &issuer_key, &certificate, &static_data, TODAY, NOW);
             if let Ok(key) = result {
-                assert!(sign && !flip, "an ICC certificate the issuer did not sign passed");
+                assert!(
+                    sign && !flip,
+                    "an ICC certificate the issuer did not sign passed"
+                );
                 let certified = certificate.get(17..49).expect("ICCD hash");
-                assert_eq!(certified, &emv_test_cards::ecc::iccd_hash(0x02, records)[..]);
-                assert_eq!(key.key.x[..], icc.x[..]);
+                assert_eq!(
+                    certified,
+                    &emv_test_cards::ecc::iccd_hash(0x02, records)[..]
+                );
+                assert_eq!(key.key.x[..], certified_key.x[..]);
+                if pin_certificate {
+                    let block = [0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+                    let challenge = [0x5A; 8];
+                    let mut out = [0u8; 128];
+                    let n = pin::encipher_pin_block_ecc(
+                        &crypto, &key.key, &block, &challenge, &mut out,
+                    )
+                    .expect("enciphered with a recovered key");
+                    assert_eq!(pin.decipher_pin(&out[..n], &challenge), Ok(block));
+                }
             }
         }
         _ => {
@@ -164,7 +202,11 @@ fuzz_target!(|data: &[u8]| {
             signed.extend_from_slice(&pdol_data);
             signed.extend_from_slice(&cdol1_data);
             signed.extend_from_slice(body);
-            let signature = if sign { icc.sign(&signed) } else { body.to_vec() };
+            let signature = if sign {
+                icc.sign(&signed)
+            } else {
+                body.to_vec()
+            };
             let mut template = body.to_vec();
             let flip = flip && !template.is_empty();
             if flip {
@@ -183,7 +225,10 @@ fuzz_target!(|data: &[u8]| {
                 cdol2_data: None,
             };
             if xda::verify(&crypto, &icc_key, &request, &template).is_ok() {
-                assert!(sign && !flip, "a GENERATE AC response the ICC did not sign passed");
+                assert!(
+                    sign && !flip,
+                    "a GENERATE AC response the ICC did not sign passed"
+                );
             }
         }
     }

@@ -59,13 +59,17 @@ fn aes128_is_fips_197() {
 fn aes128_cmac_is_rfc_4493_over_parts() {
     let crypto = PortableCrypto::new(NoRandom);
     let key = key16("2b7e151628aed2a6abf7158809cf4f3c");
-    let message = h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411");
+    let message =
+        h("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411");
     assert_eq!(
         crypto.aes128_cmac(&key, &[]).unwrap().to_vec(),
         h("bb1d6929e95937287fa37d129b756746")
     );
     assert_eq!(
-        crypto.aes128_cmac(&key, &[&message[..16]]).unwrap().to_vec(),
+        crypto
+            .aes128_cmac(&key, &[&message[..16]])
+            .unwrap()
+            .to_vec(),
         h("070a16b46b4d4144f79bdd9dd04a287c")
     );
     // Example 3 (40 bytes), given in three parts.
@@ -156,7 +160,12 @@ fn ecdh_on_p521_is_the_curve_crates_scalar_multiplication() {
     peer_bytes[0] = 0x01;
     let peer_secret = p521::SecretKey::from_slice(&peer_bytes).unwrap();
     let peer = peer_secret.public_key();
-    let peer_x = peer.as_affine().to_encoded_point(false).x().unwrap().to_vec();
+    let peer_x = peer
+        .as_affine()
+        .to_encoded_point(false)
+        .x()
+        .unwrap()
+        .to_vec();
     let mut ours = [0x17u8; 66];
     ours[0] = 0xFF; // masked to 0x01: the scalar keeps 521 bits
     let crypto = drawing(vec![ours.to_vec()]);
@@ -179,9 +188,14 @@ fn enciphered_pin_data_are_ephemeral_x_ciphertext_and_mac() {
     let key = EccPublicKey::new(EccCurve::P256, &h(CAVS_PEER_X)).unwrap();
     let crypto = drawing(vec![h(CAVS_PRIVATE)]);
     let mut out = [0u8; 128];
-    let length =
-        encipher_pin_block_ecc(&crypto, &key, &[0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], &[7; 8], &mut out)
-            .unwrap();
+    let length = encipher_pin_block_ecc(
+        &crypto,
+        &key,
+        &[0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+        &[7; 8],
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(length, 57);
     assert_eq!(length, ecc_enciphered_pin_len(EccCurve::P256));
     assert_eq!(out[..32].to_vec(), h(CAVS_PUBLIC_X));
@@ -224,12 +238,24 @@ fn enciphering_fails_cleanly_without_support_randomness_or_room() {
         Err(CryptoError::Unsupported)
     );
     assert_eq!(
-        encipher_pin_block_ecc(&PortableCrypto::new(NoRandom), &key, &block, &[7; 8], &mut out),
+        encipher_pin_block_ecc(
+            &PortableCrypto::new(NoRandom),
+            &key,
+            &block,
+            &[7; 8],
+            &mut out
+        ),
         Err(CryptoError::RandomUnavailable)
     );
     let mut short = [0u8; 56];
     assert_eq!(
-        encipher_pin_block_ecc(&drawing(vec![h(CAVS_PRIVATE)]), &key, &block, &[7; 8], &mut short),
+        encipher_pin_block_ecc(
+            &drawing(vec![h(CAVS_PRIVATE)]),
+            &key,
+            &block,
+            &[7; 8],
+            &mut short
+        ),
         Err(CryptoError::OutputLength)
     );
 }

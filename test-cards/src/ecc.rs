@@ -528,8 +528,9 @@ mod tests {
             let card = EccKeyPair::derive("ecc-icc-pin-test", curve);
             let key = EccPublicKey::new(curve, &card.x).unwrap();
             let mut out = [0u8; 128];
-            let n = pin::encipher_pin_block_ecc(&RingCrypto::new(), &key, &block, &challenge, &mut out)
-                .unwrap();
+            let n =
+                pin::encipher_pin_block_ecc(&RingCrypto::new(), &key, &block, &challenge, &mut out)
+                    .unwrap();
             let data = &out[..n];
             assert_eq!(card.decipher_pin(data, &challenge), Ok(block));
             for at in 0..n {
@@ -537,7 +538,10 @@ mod tests {
                 changed[at] ^= 0x01;
                 let refused = card.decipher_pin(&changed, &challenge);
                 assert!(
-                    matches!(refused, Err(PinDecipherError::Mac | PinDecipherError::Point)),
+                    matches!(
+                        refused,
+                        Err(PinDecipherError::Mac | PinDecipherError::Point)
+                    ),
                     "{curve:?} byte {at}: {refused:?}"
                 );
             }
@@ -547,7 +551,10 @@ mod tests {
                 "the challenge is in the key derivation"
             );
             let other = EccKeyPair::derive("ecc-icc-pin-other", curve);
-            assert_eq!(other.decipher_pin(data, &challenge), Err(PinDecipherError::Mac));
+            assert_eq!(
+                other.decipher_pin(data, &challenge),
+                Err(PinDecipherError::Mac)
+            );
             assert_eq!(
                 card.decipher_pin(&data[..n - 1], &challenge),
                 Err(PinDecipherError::Length)

@@ -113,6 +113,13 @@ const FAILURES: &[(&str, OdaFailure)] = &[
         "xda-bad-suite",
         OdaFailure::IssuerCertificate(CertificateCheck::AlgorithmSuite),
     ),
+    // The ECC PIN encipherment certificate (9F2D) changed after signing:
+    // its issuer signature fails (XDA itself succeeds; the PIN key does not
+    // recover).
+    (
+        "xda-enciphered-pin-bad-certificate",
+        OdaFailure::IccCertificate(CertificateCheck::Signature),
+    ),
 ];
 
 /// The transaction date of the default inputs (9A 250615).
@@ -338,6 +345,13 @@ fn authenticate(profile: &str, app: &AppSpec) -> Result<(), OdaFailure> {
             // TC asked for with P1 b5, as for CDA.
             let time = [0x12, 0x00, 0x00];
             let icc = xda::icc_key_for_card(&crypto, &terminal, time, &card_data, &static_data)?;
+            // EMV 4.4 Book 2, 13.1: the ECC PIN encipherment key (9F2D), on
+            // the card's curve with an encipherment suite.
+            if app.pin_key {
+                let pin =
+                    xda::pin_key_for_card(&crypto, &terminal, time, &card_data, &static_data)?;
+                assert_eq!(pin.key.curve, app.ecc_curve, "{profile}");
+            }
             let cdol1_data = dol_data(data.get(0x8C).expect("CDOL1"));
             let response = exchange(&mut card, &apdu([0x80, 0xAE, 0x50, 0x00], &cdol1_data));
             let template = tlv::parse_single(&response).expect("template 77");

@@ -626,6 +626,32 @@ const EXPECTED: &[Expect] = &[
         )),
         ..XDA_FAILED_ONLINE
     },
+    // ECC offline PIN encipherment (EMV 4.4 Book 2, 13): the PIN enciphered
+    // with the 9F2D key, verified by the card.
+    Expect {
+        profile: "xda-enciphered-pin",
+        cvm_results: "040002",
+        signature_required: false,
+        ..XDA_OFFLINE
+    },
+    Expect {
+        profile: "xda-enciphered-pin-p521",
+        cvm_results: "040002",
+        signature_required: false,
+        ..XDA_OFFLINE
+    },
+    // The 9F2D certificate fails: no PIN key, the PIN method fails, CVM
+    // not successful (TVR byte 3 b8), online.
+    Expect {
+        profile: "xda-enciphered-pin-bad-certificate",
+        tvr_first_generate_ac: "0100800000",
+        tvr: "0100800000",
+        cvm_results: "040001",
+        signature_required: false,
+        oda: (OdaMethod::Xda, OdaResult::Succeeded, None),
+        terminal: xda_terminal,
+        ..ONLINE_APPROVED
+    },
     // Variants named in the profiles' documentation.
     // Cash (9C 01) with AUC 3D00: service not allowed in TAC-Denial: AAC.
     Expect {

@@ -375,7 +375,10 @@ fn ecc_enciphered_pin_is_verified_by_the_card() {
         let (p2, data, status) = &r.verifies[0];
         assert_eq!((*p2, data.len(), *status), (0x88, length, 0x9000), "{name}");
         let again = run(name);
-        assert_ne!(&again.verifies[0].1, data, "{name}: the same ephemeral key twice");
+        assert_ne!(
+            &again.verifies[0].1, data,
+            "{name}: the same ephemeral key twice"
+        );
     }
 }
 
@@ -404,7 +407,11 @@ fn a_pin_key_certificate_that_fails_its_check_fails_the_pin_method() {
     assert_eq!(hex::encode_upper(o.cvm_results.0), "040001", "{o:?}");
     assert_eq!(tvr(o), "0100800000");
     assert!(r.went_online);
-    assert_eq!(o.oda_result, OdaResult::Succeeded, "XDA itself is unaffected");
+    assert_eq!(
+        o.oda_result,
+        OdaResult::Succeeded,
+        "XDA itself is unaffected"
+    );
 }
 
 /// An XDA card without a PIN encipherment certificate: its XDA key (9F46,
