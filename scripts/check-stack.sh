@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 budget=$((16 * 1024))
-transcripts=(sda dda cda xda cvm-offline-pin issuer-scripts no-oda)
+transcripts=(sda dda cda xda xda-enciphered-pin cvm-offline-pin issuer-scripts no-oda)
 
 cargo build --locked -q --release -p emv-kernel --example stack_peak
 program=target/release/examples/stack_peak

@@ -14,7 +14,9 @@
 //! work the transaction must do, measured in the same run: the EC-SDSA
 //! verifications (issuer certificate, ICC certificate, GENERATE AC) and the
 //! two point checks of certified keys, on the inputs the transaction gave
-//! them.
+//! them. With ECC offline PIN encipherment (`xda-enciphered-pin`, EMV 4.4
+//! Book 2, 13) the floor also holds the PIN key's certificate and point
+//! check, the ephemeral Diffie-Hellman and the AES and CMAC calls.
 
 #[path = "../tests/inputs/mod.rs"]
 mod inputs;
@@ -75,6 +77,20 @@ enum EccCall {
     CheckPoint {
         curve: EccCurve,
         x: Vec<u8>,
+    },
+    /// ECC offline PIN encipherment's Diffie-Hellman (two scalar
+    /// multiplications) and its AES and CMAC calls.
+    Agreement {
+        curve: EccCurve,
+        peer_x: Vec<u8>,
+    },
+    Aes {
+        key: [u8; 16],
+        block: [u8; 16],
+    },
+    Cmac {
+        key: [u8; 16],
+        data: Vec<u8>,
     },
 }
 
@@ -137,6 +153,47 @@ impl CryptoProvider for Recording {
         });
         Ok(())
     }
+    fn ecc_ephemeral_agreement(
+        &self,
+        curve: EccCurve,
+        peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        self.inner
+            .ecc_ephemeral_agreement(curve, peer_x, ephemeral_x, shared_x)?;
+        self.log
+            .borrow_mut()
+            .push([&ephemeral_x[..], &shared_x[..]].concat());
+        self.ecc.borrow_mut().push(EccCall::Agreement {
+            curve,
+            peer_x: peer_x.to_vec(),
+        });
+        Ok(())
+    }
+    fn aes128_encrypt_block(
+        &self,
+        key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        let input = *block;
+        self.inner.aes128_encrypt_block(key, block)?;
+        self.log.borrow_mut().push(block.to_vec());
+        self.ecc.borrow_mut().push(EccCall::Aes {
+            key: *key,
+            block: input,
+        });
+        Ok(())
+    }
+    fn aes128_cmac(&self, key: &[u8; 16], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        let out = self.inner.aes128_cmac(key, parts)?;
+        self.log.borrow_mut().push(out.to_vec());
+        self.ecc.borrow_mut().push(EccCall::Cmac {
+            key: *key,
+            data: parts.concat(),
+        });
+        Ok(out)
+    }
 }
 
 /// The transaction's elliptic-curve work alone, on its recorded inputs.
@@ -149,6 +206,18 @@ fn ecc_floor(crypto: &TestCrypto, calls: &[EccCall]) -> bool {
             signature,
         } => crypto.ec_sdsa_verify(*curve, x, &[message], signature) == Ok(true),
         EccCall::CheckPoint { curve, x } => crypto.ecc_check_point(*curve, x).is_ok(),
+        EccCall::Agreement { curve, peer_x } => {
+            let (mut ephemeral, mut shared) = ([0u8; 66], [0u8; 66]);
+            let n = curve.field_len();
+            crypto
+                .ecc_ephemeral_agreement(*curve, peer_x, &mut ephemeral[..n], &mut shared[..n])
+                .is_ok()
+        }
+        EccCall::Aes { key, block } => {
+            let mut block = *block;
+            crypto.aes128_encrypt_block(key, &mut block).is_ok()
+        }
+        EccCall::Cmac { key, data } => crypto.aes128_cmac(key, &[data]).is_ok(),
     })
 }
 
@@ -201,6 +270,29 @@ impl CryptoProvider for Replay<'_> {
     }
     fn ecc_check_point(&self, _curve: EccCurve, _x: &[u8]) -> Result<(), CryptoError> {
         Ok(())
+    }
+    fn ecc_ephemeral_agreement(
+        &self,
+        _curve: EccCurve,
+        _peer_x: &[u8],
+        ephemeral_x: &mut [u8],
+        shared_x: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        let (ephemeral, shared) = self.take().split_at(ephemeral_x.len());
+        ephemeral_x.copy_from_slice(ephemeral);
+        shared_x.copy_from_slice(shared);
+        Ok(())
+    }
+    fn aes128_encrypt_block(
+        &self,
+        _key: &[u8; 16],
+        block: &mut [u8; 16],
+    ) -> Result<(), CryptoError> {
+        block.copy_from_slice(self.take());
+        Ok(())
+    }
+    fn aes128_cmac(&self, _key: &[u8; 16], _parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+        Ok(self.take().try_into().unwrap())
     }
 }
 
@@ -285,13 +377,17 @@ fn bench(c: &mut Criterion) {
         ),
         ("online-no-oda", include_str!("transcripts/no-oda.txt")),
         ("xda", include_str!("transcripts/xda.txt")),
+        (
+            "xda-enciphered-pin",
+            include_str!("transcripts/xda-enciphered-pin.txt"),
+        ),
     ];
     // XDA needs a terminal that supports it (9F33 byte 3 b3).
     let mut xda_setup = self::setup();
     xda_setup.config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
     let mut group = c.benchmark_group("transaction");
     for (name, text) in cases {
-        let setup = if name == "xda" {
+        let setup = if name.starts_with("xda") {
             &xda_setup
         } else {
             &default_setup

@@ -35,6 +35,7 @@ fn transcript(name: &str) -> Option<&'static str> {
         "issuer-scripts" => include_str!("../benches/transcripts/issuer-scripts.txt"),
         "no-oda" => include_str!("../benches/transcripts/no-oda.txt"),
         "xda" => include_str!("../benches/transcripts/xda.txt"),
+        "xda-enciphered-pin" => include_str!("../benches/transcripts/xda-enciphered-pin.txt"),
         _ => return None,
     })
 }
@@ -105,7 +106,7 @@ fn main() {
     )
     .expect("test CA keys");
     let mut config = Box::new(TerminalConfig::default());
-    if name == "xda" {
+    if name.starts_with("xda") {
         // EMV 4.4 XDA: the terminal supports it (9F33 byte 3 b3).
         config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
     }

@@ -35,7 +35,7 @@ fn test_crypto() -> TestCrypto {
     })
 }
 
-const TRANSCRIPTS: [&str; 7] = [
+const TRANSCRIPTS: [&str; 8] = [
     include_str!("../benches/transcripts/dda.txt"),
     include_str!("../benches/transcripts/cda.txt"),
     include_str!("../benches/transcripts/no-oda.txt"),
@@ -43,6 +43,7 @@ const TRANSCRIPTS: [&str; 7] = [
     include_str!("../benches/transcripts/issuer-scripts.txt"),
     include_str!("../benches/transcripts/sda.txt"),
     include_str!("../benches/transcripts/xda.txt"),
+    include_str!("../benches/transcripts/xda-enciphered-pin.txt"),
 ];
 
 /// More requests than any run may take: the kernel's exchange bound plus the

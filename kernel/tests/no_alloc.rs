@@ -226,6 +226,20 @@ fn an_xda_transaction_allocates_nothing_in_the_kernel() {
     assert_eq!(allocations(), 0, "xda: kernel allocated");
 }
 
+/// ECC offline PIN encipherment (EMV 4.4 Book 2, 13: ECDH, AES-CMAC key
+/// derivation, AES-CTR and the MAC) on an XDA card: no allocation either.
+#[test]
+fn an_ecc_enciphered_pin_allocates_nothing_in_the_kernel() {
+    let mut config = TerminalConfig::default();
+    config.terminal_capabilities[2] |= emv_kernel::config::CAPABILITY_XDA;
+    let decision = run_without_allocating(
+        include_str!("../benches/transcripts/xda-enciphered-pin.txt"),
+        &config,
+    );
+    assert_eq!(decision, Decision::Approved);
+    assert_eq!(allocations(), 0, "xda-enciphered-pin: kernel allocated");
+}
+
 #[test]
 fn the_counter_counts() {
     ALLOCATIONS.with(|a| a.set(0));
