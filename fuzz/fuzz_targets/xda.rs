@@ -9,7 +9,7 @@
 //! Input: `[target, flags, body...]`
 //! - target (mod 4): 0 Issuer ECC Public Key Certificate (signed by ECC CA
 //!   10 or, flag b2, CA 11 on P-521); 1 ICC ECC Public Key Certificate
-//!   (signed by the P-256 test issuer key), its static data the body's tail;
+//!   (signed by the P-256 test issuer key), its records the body's tail;
 //!   2 the XDA signature of a GENERATE AC response: the body is the template
 //!   77's value, the harness appends 9F4B; 3 the ICC ECC PIN encipherment
 //!   certificate (9F2D, suite 00), laid out as target 1, and with the key
@@ -23,7 +23,7 @@
 //!
 //! Oracles: no panic; a success implies the harness signed the exact bytes
 //! with the right key (b3 set, b4 clear: no input forges EC-SDSA), the ICC
-//! certificate's ICCD hash is the hash of its static data, a recovered
+//! certificate's ICCD hash is the hash of its certified card data, a recovered
 //! key is the certified x, and a PIN enciphered with a recovered PIN key is
 //! deciphered by the test card's independent side to the same PIN block.
 #![no_main]
@@ -34,12 +34,14 @@ use emv_kernel::crypto::{CryptoError, EccCurve, PortableCrypto};
 use emv_kernel::date::Date;
 use emv_kernel::oda::capk::CaKeyStore;
 use emv_kernel::oda::pin;
-use emv_kernel::oda::xda::{self, XdaRequest};
-use emv_kernel::oda::{CaKeyLookup, EccPublicKey, RevocationList, StaticData};
+use emv_kernel::oda::xda::{self, CertifiedCardData, XdaRequest};
+use emv_kernel::oda::{CaKeyLookup, EccPublicKey, RevocationList};
 use emv_test_cards::ecc::EccKeyPair;
 use emv_test_cards::pki::TEST_RID;
 use libfuzzer_sys::fuzz_target;
 
+/// The test application's AID.
+const AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10];
 /// The test cards' PAN, BCD.
 const PAN: [u8; 8] = [0x67, 0x99, 0x99, 0x01, 0x00, 0x00, 0x60, 0x18];
 const TODAY: Date = Date {
@@ -153,36 +155,46 @@ fuzz_target!(|data: &[u8]| {
                 signed[3..9].copy_from_slice(&[0x20, 0x49, 0x12, 0x31, 0x23, 0x59]);
                 signed[15..17].copy_from_slice(&[0x00, 0x02]);
             }
+            // The Issuer Certified Card Data: the records, then the AIP, the
+            // AID and no PDOL, as TLVs (xda::CertifiedCardData).
+            let certified_data = CertifiedCardData {
+                records,
+                application_interchange_profile: [0x80, 0x00],
+                aid: &AID,
+                pdol: None,
+            };
+            let mut iccd = records.to_vec();
+            iccd.extend_from_slice(&[0x82, 0x02, 0x80, 0x00, 0x9F, 0x06, 0x07]);
+            iccd.extend_from_slice(&AID);
             let hash = if good_hash {
-                emv_test_cards::ecc::iccd_hash(0x02, records)
+                emv_test_cards::ecc::iccd_hash(0x02, &iccd)
             } else {
                 fields.get(17..).unwrap_or(&[]).to_vec()
             };
             signed.extend_from_slice(&hash);
             signed.extend_from_slice(&certified_key.x);
             let certificate = seal(signed, issuer, sign, flip, records);
-            let static_data = StaticData {
-                records,
-                tag_list: None,
-                application_interchange_profile: [0x80, 0x00],
-            };
             let issuer_key = EccPublicKey::new(EccCurve::P256, &issuer.x).expect("P-256 x");
             let recover = if pin_certificate {
                 xda::recover_icc_pin_key::<PortableCrypto<_>>
             } else {
                 xda::recover_icc_key::<PortableCrypto<_>>
             };
-            let result = recover(&crypto, &issuer_key, &certificate, &static_data, TODAY, NOW);
+            let result = recover(
+                &crypto,
+                &issuer_key,
+                &certificate,
+                &certified_data,
+                TODAY,
+                NOW,
+            );
             if let Ok(key) = result {
                 assert!(
                     sign && !flip,
                     "an ICC certificate the issuer did not sign passed"
                 );
                 let certified = certificate.get(17..49).expect("ICCD hash");
-                assert_eq!(
-                    certified,
-                    &emv_test_cards::ecc::iccd_hash(0x02, records)[..]
-                );
+                assert_eq!(certified, &emv_test_cards::ecc::iccd_hash(0x02, &iccd)[..]);
                 assert_eq!(key.key.x[..], certified_key.x[..]);
                 if pin_certificate {
                     let block = [0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];

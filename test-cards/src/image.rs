@@ -290,6 +290,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
     let mut static_data = Vec::new();
     static_data.extend_from_slice(template_value(&first));
     static_data.extend_from_slice(template_value(&second));
+    let record_data = static_data.clone();
     if app.oda != Oda::None {
         static_data.extend_from_slice(&aip);
     }
@@ -311,7 +312,8 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
     let mut sfi2: Vec<Vec<u8>> = Vec::new();
     let (ecc_icc_key, ecc_pin_key) = match app.oda {
         Oda::Xda => {
-            let (icc, pin) = xda_records(app, &pan, &static_data, &mut sfi2);
+            let certified = certified_card_data(app, &record_data, aip);
+            let (icc, pin) = xda_records(app, &pan, &certified, &mut sfi2);
             (Some(icc), pin)
         }
         _ => (None, None),
@@ -451,6 +453,20 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
     })
 }
 
+/// EMV 4.4 Book 2, 12.4 (as iohzrd/emv-rs reads it; docs/conformance.md
+/// "XDA"): the Issuer Certified Card Data an ICC ECC certificate's ICCD hash
+/// covers: the ODA records, then `82 02 AIP`, `9F06 L AID` and, when the card
+/// has a PDOL, `9F38 L PDOL`.
+fn certified_card_data(app: &AppSpec, records: &[u8], aip: [u8; 2]) -> Vec<u8> {
+    let mut data = records.to_vec();
+    data.extend_from_slice(&tlv(0x82, &aip));
+    data.extend_from_slice(&tlv(0x9F06, &app.aid));
+    if !app.pdol.is_empty() {
+        data.extend_from_slice(&tlv(0x9F38, &app.pdol));
+    }
+    data
+}
+
 /// EMV 4.4 Book 2 (XDA): the Issuer ECC certificate (90), the CA index
 /// (8F), the ICC ECC certificate (9F46) and, with `pin_key`, the ICC ECC PIN
 /// encipherment certificate (9F2D) as SFI 2 records; returns the ICC's ECC
@@ -458,7 +474,7 @@ fn build_app(app: &AppSpec) -> Result<AppImage, PkiError> {
 fn xda_records(
     app: &AppSpec,
     pan: &[u8],
-    static_data: &[u8],
+    certified: &[u8],
     sfi2: &mut Vec<Vec<u8>>,
 ) -> (crate::ecc::EccKeyPair, Option<crate::ecc::EccKeyPair>) {
     use crate::ecc::{self, EccIssuerCertFields, EccKeyPair, ECC_CA_KEYS};
@@ -507,20 +523,15 @@ fn xda_records(
                 tlv(0x5A, pan),
                 tlv(0x5A, &cn(other, other.len().div_ceil(2))),
             );
-            match static_data
+            match certified
                 .windows(ours.len())
                 .position(|w| w == ours.as_slice())
             {
-                Some(at) => [
-                    &static_data[..at],
-                    &theirs[..],
-                    &static_data[at + ours.len()..],
-                ]
-                .concat(),
-                None => static_data.to_vec(),
+                Some(at) => [&certified[..at], &theirs[..], &certified[at + ours.len()..]].concat(),
+                None => certified.to_vec(),
             }
         }
-        None => static_data.to_vec(),
+        None => certified.to_vec(),
     };
     let [yy, mm, dd] = app.expiry;
     let icc_certificate = ecc::icc_certificate(
@@ -547,7 +558,7 @@ fn xda_records(
             [0x20, yy, mm, dd, 0x23, 0x59],
             [0x00, 0x00, 0x00, 0x00, 0x10, 0x02],
             emv_kernel::oda::xda::HASH_ALGORITHM_SHA256,
-            static_data,
+            certified,
         );
         if app.faults.corrupt_pin_certificate {
             // The last byte of the key's x, just before the signature.

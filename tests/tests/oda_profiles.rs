@@ -200,7 +200,7 @@ impl ReadData {
         self.objects.get(&tag).map(Vec::as_slice)
     }
 
-    fn card_data(&self, aid: &[u8]) -> CardData<'_> {
+    fn card_data<'a>(&'a self, aid: &'a [u8]) -> CardData<'a> {
         CardData {
             rid: aid[..5].try_into().expect("5-byte RID"),
             ca_public_key_index: self.get(0x8F).and_then(|v| v.first().copied()),
@@ -215,6 +215,8 @@ impl ReadData {
             icc_pin_encipherment_public_key_certificate: self.get(0x9F2D),
             icc_pin_encipherment_public_key_exponent: self.get(0x9F2E),
             icc_pin_encipherment_public_key_remainder: self.get(0x9F2F),
+            aid,
+            pdol: self.get(0x9F38),
         }
     }
 
@@ -266,6 +268,10 @@ fn read_application(card: &mut Card, aid: &[u8]) -> ReadData {
                 objects.insert(object.tag.0, object.value.to_vec());
             }
         }
+    }
+    // The card's PDOL (FCI), which XDA's ICCD hash binds.
+    if let Some(pdol) = value(&fci, 0x9F38) {
+        objects.insert(0x9F38, pdol);
     }
     ReadData {
         objects,

@@ -429,6 +429,8 @@ fn card_oda_data(store: &DataStore) -> CardData<'_> {
         icc_pin_encipherment_public_key_certificate: store.get(Tag(0x9F2D)),
         icc_pin_encipherment_public_key_exponent: store.get(Tag(0x9F2E)),
         icc_pin_encipherment_public_key_remainder: store.get(Tag(0x9F2F)),
+        aid: store.get(Tag(0x84)).unwrap_or(&[]),
+        pdol: store.get(Tag(0x9F38)),
     }
 }
 

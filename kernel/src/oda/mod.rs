@@ -178,7 +178,7 @@ pub enum CertificateCheck {
     PublicKeyPoint,
     /// ECC: the ICCD Hash Algorithm Indicator is not `02` or `03`.
     IccdHashAlgorithm,
-    /// ECC: the ICCD Hash differs from the hash of the static data.
+    /// ECC: the ICCD Hash differs from the hash of the certified card data (records, AIP, AID, PDOL).
     IccdHash,
 }
 
@@ -252,7 +252,9 @@ impl core::fmt::Display for CertificateCheck {
             CertificateCheck::IccdHashAlgorithm => {
                 "the ICCD hash algorithm indicator is not 02 (SHA-256) or 03 (SHA-512)"
             }
-            CertificateCheck::IccdHash => "the ICCD hash differs from the hash of the static data",
+            CertificateCheck::IccdHash => {
+                "the ICCD hash differs from the hash of the records, AIP, AID and PDOL"
+            }
         })
     }
 }
@@ -539,6 +541,11 @@ pub struct CardData<'a> {
     pub icc_pin_encipherment_public_key_exponent: Option<&'a [u8]>,
     /// ICC PIN Encipherment Public Key Remainder (9F2F).
     pub icc_pin_encipherment_public_key_remainder: Option<&'a [u8]>,
+    /// The application's AID, the DF name (84): XDA's ICCD hash binds it.
+    pub aid: &'a [u8],
+    /// Processing Options Data Object List (9F38) as the card returned it:
+    /// XDA's ICCD hash binds it.
+    pub pdol: Option<&'a [u8]>,
 }
 
 /// Tags of the data objects named in [`OdaFailure::Missing`].

@@ -41,9 +41,11 @@
 //! | ICC Public Key (x-coordinate) | `N_FIELD` of the ICC suite |
 //! | Signature | `N_SIG` of the issuer suite |
 //!
-//! The Issuer Certified Card Data is the static data to be authenticated of
-//! Book 3, 10.3 (the ODA records, then the AIP when 9F4A names it): the ICC
-//! certificate holds no PAN, it binds the PAN through this hash.
+//! The Issuer Certified Card Data ([`CertifiedCardData`]) is the ODA records
+//! of Book 3, 10.3, then the AIP (82), the AID (9F06) and, when the card has
+//! one, the PDOL (9F38), each as a TLV (Book 2, 12.4 as iohzrd/emv-rs reads
+//! it; docs/conformance.md "XDA"): the ICC certificate holds no PAN, it binds
+//! the PAN through this hash.
 //!
 //! XDA Signed Dynamic Application Data (9F4B in the GENERATE AC response):
 //! Signed Data Format `15` followed by the ICC's EC-SDSA signature over
@@ -241,6 +243,78 @@ fn certified_key<C: CryptoProvider + ?Sized>(
     }
 }
 
+/// The Issuer Certified Card Data an ICC ECC certificate's ICCD hash covers
+/// (EMV 4.4 Book 2, 12.4, as iohzrd/emv-rs reads it: docs/conformance.md
+/// "XDA"): the ODA records (Book 3, 10.3, without the AIP a 9F4A tag list
+/// would add for RSA), then `82 02 AIP`, `9F06 L AID` and, when the card
+/// returned a PDOL, `9F38 L PDOL`.
+///
+/// The AID is the card's own (its DF name, 84): the issuer signs the hash
+/// when the card is made, before any terminal's list is known.
+#[derive(Clone, Copy, Debug)]
+pub struct CertifiedCardData<'a> {
+    /// The ODA records, concatenated as Book 3, 10.3 says.
+    pub records: &'a [u8],
+    /// Application Interchange Profile (82).
+    pub application_interchange_profile: [u8; 2],
+    /// The application's AID (the DF name, 84), written with tag 9F06.
+    pub aid: &'a [u8],
+    /// The PDOL (9F38) as the card returned it, if it did.
+    pub pdol: Option<&'a [u8]>,
+}
+
+impl<'a> CertifiedCardData<'a> {
+    /// The certified data of a card: its ODA records and AIP
+    /// (`static_data`), its AID and PDOL (`card`).
+    pub fn new(static_data: &StaticData<'a>, card: &CardData<'a>) -> Self {
+        CertifiedCardData {
+            records: static_data.records,
+            application_interchange_profile: static_data.application_interchange_profile,
+            aid: card.aid,
+            pdol: card.pdol,
+        }
+    }
+
+    /// Its hash with the ICCD Hash Algorithm `algorithm`; a value too long
+    /// for its TLV (an AID over 16 bytes, a PDOL over 255) is a length
+    /// failure of the certificate.
+    fn hash<'h, C: CryptoProvider + ?Sized>(
+        &self,
+        crypto: &C,
+        algorithm: u8,
+        out: &'h mut [u8; SHA512_LEN],
+    ) -> Result<&'h [u8], OdaFailure> {
+        let too_long = OdaFailure::IccCertificate(CertificateCheck::Length);
+        let [a0, a1] = self.application_interchange_profile;
+        let aip = [0x82, 0x02, a0, a1];
+        let aid_len = u8::try_from(self.aid.len())
+            .ok()
+            .filter(|len| *len <= 16)
+            .ok_or(too_long)?;
+        let aid = [0x9F, 0x06, aid_len];
+        // 9F38 L, the length in one byte below 128, else 81 L.
+        let pdol = self.pdol.unwrap_or(&[]);
+        let pdol_len = u8::try_from(pdol.len()).map_err(|_| too_long)?;
+        let header = if pdol_len < 0x80 {
+            [0x9F, 0x38, pdol_len, 0]
+        } else {
+            [0x9F, 0x38, 0x81, pdol_len]
+        };
+        let header_len = match (self.pdol, pdol_len < 0x80) {
+            (None, _) => 0,
+            (Some(_), true) => 3,
+            (Some(_), false) => 4,
+        };
+        let pdol_header = header.get(..header_len).unwrap_or(&[]);
+        iccd_hash(
+            crypto,
+            algorithm,
+            &[self.records, &aip, &aid, self.aid, pdol_header, pdol],
+            out,
+        )
+    }
+}
+
 /// The hash of the Issuer Certified Card Data with the indicated algorithm.
 fn iccd_hash<'h, C: CryptoProvider + ?Sized>(
     crypto: &C,
@@ -272,13 +346,13 @@ fn iccd_hash<'h, C: CryptoProvider + ?Sized>(
 /// Checks, in order: the length holds the fixed fields; format `14`;
 /// encoding `00`; ICCD hash encoding `00`; expiration date and time; ICC
 /// suite known; ICCD hash algorithm known; length equals the fields; the
-/// ICCD hash equals the hash of the static data; the issuer's signature;
+/// ICCD hash equals the hash of the certified card data; the issuer's signature;
 /// the ICC key is a curve point.
 pub fn recover_icc_key<C: CryptoProvider + ?Sized>(
     crypto: &C,
     issuer_key: &EccPublicKey,
     certificate: &[u8],
-    static_data: &StaticData<'_>,
+    certified_data: &CertifiedCardData<'_>,
     date: Date,
     time: [u8; 3],
 ) -> Result<EccIccKey, OdaFailure> {
@@ -286,7 +360,7 @@ pub fn recover_icc_key<C: CryptoProvider + ?Sized>(
         crypto,
         issuer_key,
         certificate,
-        static_data,
+        certified_data,
         (date, time),
         suite_curve,
     )
@@ -301,7 +375,7 @@ pub fn recover_icc_pin_key<C: CryptoProvider + ?Sized>(
     crypto: &C,
     issuer_key: &EccPublicKey,
     certificate: &[u8],
-    static_data: &StaticData<'_>,
+    certified_data: &CertifiedCardData<'_>,
     date: Date,
     time: [u8; 3],
 ) -> Result<EccIccKey, OdaFailure> {
@@ -309,7 +383,7 @@ pub fn recover_icc_pin_key<C: CryptoProvider + ?Sized>(
         crypto,
         issuer_key,
         certificate,
-        static_data,
+        certified_data,
         (date, time),
         ode_suite_curve,
     )
@@ -332,7 +406,7 @@ fn check_icc_certificate<C: CryptoProvider + ?Sized>(
     crypto: &C,
     issuer_key: &EccPublicKey,
     certificate: &[u8],
-    static_data: &StaticData<'_>,
+    certified_data: &CertifiedCardData<'_>,
     (date, time): (Date, [u8; 3]),
     suites: fn(u8) -> Option<EccCurve>,
 ) -> Result<EccIccKey, OdaFailure> {
@@ -373,9 +447,8 @@ fn check_icc_certificate<C: CryptoProvider + ?Sized>(
     let certified_hash = signed
         .get(ICC_HEADER..ICC_HEADER + hash_len)
         .ok_or(too_short)?;
-    let [records, aip] = static_data.hash_parts()?;
     let mut buffer = [0u8; SHA512_LEN];
-    if iccd_hash(crypto, hash_algorithm, &[records, aip], &mut buffer)? != certified_hash {
+    if certified_data.hash(crypto, hash_algorithm, &mut buffer)? != certified_hash {
         return Err(fail(CertificateCheck::IccdHash));
     }
     if !check_signature(crypto, issuer_key, &[signed], signature)? {
@@ -421,7 +494,7 @@ pub fn icc_key_for_card<C: CryptoProvider + ?Sized>(
         crypto,
         &issuer.key,
         icc_certificate,
-        static_data,
+        &CertifiedCardData::new(static_data, card),
         terminal.transaction_date,
         time,
     )
@@ -480,7 +553,7 @@ pub fn pin_key_for_card<C: CryptoProvider + ?Sized>(
         crypto,
         &issuer.key,
         certificate,
-        static_data,
+        &CertifiedCardData::new(static_data, card),
         terminal.transaction_date,
         time,
     )
@@ -543,6 +616,79 @@ pub fn verify<C: CryptoProvider + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A provider whose SHA-256 is the identity on its first 32 bytes and
+    /// that keeps the whole input, to see what the ICCD hash covers.
+    struct Seeing(core::cell::RefCell<heapless::Vec<u8, 600>>);
+    impl CryptoProvider for Seeing {
+        fn sha1(&self, _: &[&[u8]]) -> [u8; crate::crypto::SHA1_LEN] {
+            [0; crate::crypto::SHA1_LEN]
+        }
+        fn sha256(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+            let mut seen = self.0.borrow_mut();
+            seen.clear();
+            for part in parts {
+                seen.extend_from_slice(part).unwrap();
+            }
+            [0; SHA256_LEN]
+        }
+        fn rsa_public(
+            &self,
+            _: &[u8],
+            _: &[u8],
+            _: &[u8],
+            _: &mut [u8],
+        ) -> Result<(), CryptoError> {
+            Err(CryptoError::Unsupported)
+        }
+        fn random(&self, _: &mut [u8]) -> Result<(), CryptoError> {
+            Err(CryptoError::Unsupported)
+        }
+    }
+
+    /// The ICCD covers the records, then `82 02 AIP`, `9F06 L AID` and
+    /// `9F38 L PDOL` (`81 L` from 128 bytes on), the PDOL only when present.
+    #[test]
+    fn certified_card_data_is_records_then_aip_aid_and_pdol_as_tlvs() {
+        let seeing = Seeing(core::cell::RefCell::new(heapless::Vec::new()));
+        let aid = [0xA0, 0x00, 0x00, 0x09, 0x99, 0x10, 0x10];
+        let mut data = CertifiedCardData {
+            records: &[0x5A, 0x01, 0x67],
+            application_interchange_profile: [0x98, 0x00],
+            aid: &aid,
+            pdol: None,
+        };
+        let mut out = [0u8; SHA512_LEN];
+        data.hash(&seeing, HASH_ALGORITHM_SHA256, &mut out).unwrap();
+        let expected: &[u8] = &[
+            0x5A, 0x01, 0x67, 0x82, 0x02, 0x98, 0x00, 0x9F, 0x06, 0x07, 0xA0, 0x00, 0x00, 0x09,
+            0x99, 0x10, 0x10,
+        ];
+        assert_eq!(&seeing.0.borrow()[..], expected);
+
+        let short = [0x9F, 0x1A, 0x02];
+        data.pdol = Some(&short);
+        data.hash(&seeing, HASH_ALGORITHM_SHA256, &mut out).unwrap();
+        assert_eq!(
+            &seeing.0.borrow()[expected.len()..],
+            &[0x9F, 0x38, 0x03, 0x9F, 0x1A, 0x02]
+        );
+
+        let long = [0x11; 200];
+        data.pdol = Some(&long);
+        data.hash(&seeing, HASH_ALGORITHM_SHA256, &mut out).unwrap();
+        assert_eq!(
+            &seeing.0.borrow()[expected.len()..expected.len() + 4],
+            &[0x9F, 0x38, 0x81, 200]
+        );
+        assert_eq!(seeing.0.borrow().len(), expected.len() + 4 + 200);
+
+        data.aid = &[0xA0; 17];
+        assert_eq!(
+            data.hash(&seeing, HASH_ALGORITHM_SHA256, &mut out),
+            Err(OdaFailure::IccCertificate(CertificateCheck::Length))
+        );
+    }
 
     const DAY: Date = Date {
         year: 2025,
@@ -621,10 +767,11 @@ mod tests {
             }
         }
         let issuer = EccPublicKey::new(EccCurve::P256, &[0x11; 32]).unwrap();
-        let data = StaticData {
+        let data = CertifiedCardData {
             records: &[],
-            tag_list: None,
             application_interchange_profile: [0x80, 0x00],
+            aid: &[0xA0, 0, 0, 0x09, 0x99, 0x10, 0x10],
+            pdol: None,
         };
         let now = [0x12, 0x00, 0x00];
         let check = |certificate: &[u8]| {

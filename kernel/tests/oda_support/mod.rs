@@ -385,6 +385,8 @@ impl CardFixture {
                 .pin
                 .as_ref()
                 .and_then(|c| c.remainder.as_deref()),
+            aid: &[],
+            pdol: None,
         }
     }
 
