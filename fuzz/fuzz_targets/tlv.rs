@@ -1,7 +1,7 @@
 //! Fuzz target: the BER-TLV reader and everything that renders what it
 //! reads. Any input must be handled without panicking, and a tree that the
 //! reader accepts must re-encode (with minimal lengths) into bytes that read
-//! back to the same objects.
+//! back to the same objects; `leaves` yields what `primitives` yields.
 #![no_main]
 
 use emv_kernel::render;
@@ -37,6 +37,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = tlv::parse_single(data);
     let _ = tlv::find(data, Tag(0x5A));
     let _ = tlv::find_tlv(data, Tag(0x9F46));
+    // `leaves` has its own loop over the headers: it must yield what the
+    // walk behind `primitives` yields, paths aside, the first error included.
+    let walked: Vec<_> = tlv::primitives(data)
+        .map(|item| item.map(|(_, t)| t))
+        .collect();
+    let leaves: Vec<_> = tlv::leaves(data).collect();
+    assert_eq!(leaves, walked, "leaves and primitives differ");
     let mut text = String::new();
     for item in tlv::primitives(data) {
         let Ok((_, t)) = item else { break };

@@ -1,14 +1,45 @@
 //! `tlv::validate` answers from a fast scan of the headers and asks the walk
 //! only for the error: both must accept exactly the same inputs. The walk's
-//! answer is read through `tlv::leaves`, which runs the same walk and yields
-//! its first error.
+//! answer is read through `tlv::primitives`, which runs the same walk and
+//! yields its first error. `tlv::leaves` has its own loop over the headers:
+//! it must yield exactly what `tlv::primitives` yields, without the paths.
 
 use emv_kernel::limits::TLV_MAX_DEPTH;
 use emv_kernel::tlv;
 use proptest::prelude::*;
 
 fn walk_accepts(data: &[u8]) -> bool {
-    tlv::leaves(data).all(|item| item.is_ok())
+    tlv::primitives(data).all(|item| item.is_ok())
+}
+
+/// What `Tlv::children` reads of an object (its depth shows in the error
+/// of a value nested too deep).
+fn children<'a>(tlv: &tlv::Tlv<'a>) -> Vec<Result<tlv::Tlv<'a>, tlv::Error>> {
+    tlv.children().collect()
+}
+
+/// Whether `tlv::leaves` yields what the walk yields: the same objects
+/// (tag, value, offset, raw bytes, and what `children` reads of them), then
+/// the same first error, then nothing.
+fn leaves_agree_with_the_walk(data: &[u8]) -> Result<(), TestCaseError> {
+    let mut leaves = tlv::leaves(data);
+    let mut walk = tlv::primitives(data).map(|item| item.map(|(_, tlv)| tlv));
+    loop {
+        let (ours, walked) = (leaves.next(), walk.next());
+        match (&ours, &walked) {
+            (Some(Ok(a)), Some(Ok(b))) => {
+                prop_assert_eq!(a, b);
+                prop_assert_eq!(children(a), children(b));
+            }
+            _ => {
+                prop_assert_eq!(ours, walked);
+                if ours.is_none() {
+                    prop_assert_eq!(leaves.next(), None);
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// Nested templates `depth` deep around one primitive.
@@ -51,6 +82,8 @@ fn validate_agrees_with_the_walk_at_the_depth_limit() {
             walk_accepts(&empty),
             "empty, depth {depth}"
         );
+        leaves_agree_with_the_walk(&data).unwrap();
+        leaves_agree_with_the_walk(&empty).unwrap();
     }
 }
 
@@ -82,5 +115,17 @@ proptest! {
     #[test]
     fn validate_accepts_exactly_what_the_walk_accepts(data in tlvish()) {
         prop_assert_eq!(tlv::validate(&data).is_ok(), walk_accepts(&data));
+    }
+
+    #[test]
+    fn leaves_yield_what_the_walk_yields(data in tlvish()) {
+        leaves_agree_with_the_walk(&data)?;
+    }
+
+    #[test]
+    fn leaves_yield_what_the_walk_yields_on_any_bytes(
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        leaves_agree_with_the_walk(&data)?;
     }
 }

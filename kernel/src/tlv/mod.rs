@@ -416,16 +416,46 @@ pub fn primitives(data: &[u8]) -> Primitives<'_> {
 /// Iterates every primitive object of a tree in depth-first order, without
 /// the path of templates around it: what storing a record's data needs, and
 /// faster than [`primitives`] (no path is built per object).
+///
+/// It yields what [`primitives`] yields without the paths, the same first
+/// error included (kernel/tests/tlv_props.rs checks this on any input).
+#[inline]
 pub fn leaves(data: &[u8]) -> Leaves<'_> {
+    let mut ends = [0usize; TLV_MAX_DEPTH + 1];
+    ends[0] = data.len();
     Leaves {
-        walk: Walk::new(data),
+        data,
+        ends,
+        depth: 0,
+        position: 0,
+        failed: false,
     }
 }
 
-/// Iterator returned by [`leaves`].
+/// Iterator returned by [`leaves`]: the depth-first walk as one loop over
+/// the headers with a stack of template ends (as in [`scan`]), instead of
+/// a stack of [`Iter`]s, since nothing is kept of the templates but where
+/// they end.
 #[derive(Clone, Debug)]
 pub struct Leaves<'a> {
-    walk: Walk<'a>,
+    data: &'a [u8],
+    /// `ends[d]`: where the level `d` ends (level 0, the whole input).
+    ends: [usize; TLV_MAX_DEPTH + 1],
+    /// How many templates enclose `position`.
+    depth: usize,
+    /// Offset of the next byte to read.
+    position: usize,
+    /// An error was yielded: nothing more follows.
+    failed: bool,
+}
+
+impl<'a> Leaves<'a> {
+    /// Ends the walk with an error of `kind` at `offset`.
+    #[cold]
+    fn fail(&mut self, kind: ErrorKind, offset: usize) -> Option<Result<Tlv<'a>, Error>> {
+        self.failed = true;
+        Some(Err(Error { kind, offset }))
+    }
 }
 
 impl<'a> Iterator for Leaves<'a> {
@@ -433,11 +463,52 @@ impl<'a> Iterator for Leaves<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
         loop {
-            match self.walk.next_object()? {
-                Ok(tlv) if tlv.is_constructed() => continue,
-                other => return Some(other),
+            let end = *self.ends.get(self.depth)?;
+            let position = self.position;
+            if position >= end {
+                // The end of a template, or of the input.
+                self.depth = self.depth.checked_sub(1)?;
+                continue;
             }
+            // The level's remaining bytes: `position < end <= data.len()`.
+            let level = self.data.get(position..end)?;
+            let &first = level.first()?;
+            if is_padding(first) {
+                // Padding (00 or FF) between objects, Book 3, Annex B.
+                self.position = position + 1;
+                continue;
+            }
+            let (tag, header_len, value_len) = match header(level) {
+                Ok(header) => header,
+                Err((kind, at)) => return self.fail(kind, position.saturating_add(at)),
+            };
+            let used = header_len.saturating_add(value_len);
+            let (Some(raw), Some(value)) = (level.get(..used), level.get(header_len..used)) else {
+                return self.fail(ErrorKind::LengthBeyondInput, position);
+            };
+            if first & 0x20 != 0 {
+                // A template: its children are the next level, of which
+                // there are TLV_MAX_DEPTH below the top one.
+                let Some(next_end) = self.ends.get_mut(self.depth + 1) else {
+                    return self.fail(ErrorKind::NestingTooDeep, position);
+                };
+                *next_end = position + used;
+                self.depth += 1;
+                self.position = position + header_len;
+                continue;
+            }
+            self.position = position + used;
+            return Some(Ok(Tlv {
+                tag,
+                value,
+                offset: position,
+                raw,
+                depth: self.depth,
+            }));
         }
     }
 }
